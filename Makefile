@@ -1,0 +1,32 @@
+# Every target sets itself up from nothing: a fresh clone needs only python3 (3.11+).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench constraints clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/dr demo
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+# Re-pin after changing dependencies in pyproject.toml.
+constraints: $(STAMP)
+	{ echo "# Exact versions for every install (make install uses: pip install -c constraints.txt)."; \
+	  echo "# Regenerate with: make constraints"; \
+	  $(PY) -m pip freeze --exclude-editable --disable-pip-version-check; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

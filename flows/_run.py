@@ -1,0 +1,98 @@
+"""The lifecycle every flow shares: evidence first, then tickets, then reports and artifacts."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.artifacts import publish_run_artifacts
+from tasks.errors import DrError
+from tasks.evidence import RunEvidence, RunRecord, open_store
+from tasks.findings import Finding
+from tasks.reports import render
+from tasks.tracker import RunContext, Scope, SyncResult, sync_findings
+from tasks.tracker.factory import open_tracker
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def current_run() -> tuple[str, str | None]:
+    """The Prefect flow run id and, when PREFECT_UI_URL is configured, its UI address."""
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.get_id() or str(uuid.uuid4())
+    try:
+        from prefect.settings import PREFECT_UI_URL
+
+        url = flow_run.get_flow_run_ui_url() if PREFECT_UI_URL.value() else None
+    except Exception:  # noqa: BLE001 - a missing UI URL only removes a link
+        url = None
+    return run_id, url
+
+
+def start_run(flow: str, parameters: dict, evidence: str) -> RunEvidence:
+    """Check the evidence store is writable (before any AWS call) and record the run as started."""
+    store = open_store(evidence)
+    store.check_writable()
+    run_id, run_url = current_run()
+    record = RunRecord(flow=flow, run_id=run_id, run_url=run_url, started_at=now(), parameters=parameters)
+    run = RunEvidence(store, record)
+    run.save()
+    return run
+
+
+@task(name="sync-tickets", cache_policy=NO_CACHE)
+def sync_tickets(tracker_name: str, evidence: str, findings: list[Finding], scope: Scope,
+                 context: RunContext) -> SyncResult:
+    tracker = open_tracker(tracker_name, evidence)
+    return sync_findings(tracker, findings, scope, context)
+
+
+def record_findings(run: RunEvidence, findings: list[Finding]) -> None:
+    run.record.findings = sorted(findings, key=lambda f: (f.service, f.check, f.resource, f.subject))
+    run.save()
+
+
+def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scope,
+                 runbook_files: dict[str, str]) -> SyncResult:
+    """Tickets after evidence: a tracker failure is recorded, never fatal to the run's results."""
+    logger = get_run_logger()
+    record = run.record
+    context = RunContext(flow=record.flow, run_id=record.run_id, run_url=record.run_url,
+                         evidence_dir=record.evidence_dir, runbook_files=runbook_files)
+    try:
+        result = sync_tickets(tracker_name, evidence, record.findings, scope, context)
+    except DrError as exc:
+        logger.error("ticket sync failed: %s", exc)
+        result = SyncResult(backend=tracker_name, error=str(exc), deferred=len(record.findings))
+    for finding in record.findings:
+        finding.ticket = result.tickets.get(finding.fingerprint)
+    record.tracker = result.summary()
+    run.save()
+    logger.info("tickets: %d opened, %d kept, %d escalated, %d reopened, %d resolved",
+                len(result.created), len(result.kept), len(result.escalated), len(result.reopened),
+                len(result.resolved))
+    return result
+
+
+def finish_run(run: RunEvidence, report: str, artifact_key: str, **context: object) -> None:
+    record = run.record
+    record.finished_at = now()
+    record.status = "completed"
+    html = render(f"{report}.html.j2", record=record, tracker=record.tracker, **context)
+    markdown = render(f"{report}.md.j2", record=record, tracker=record.tracker, **context)
+    run.write_report("report.html", html)
+    run.write_report("report.md", markdown)
+    run.save()
+    publish_run_artifacts(record, markdown, artifact_key)
+
+
+def fail_run(run: RunEvidence, exc: BaseException) -> None:
+    run.record.status = "failed"
+    run.record.finished_at = now()
+    run.record.errors.append(f"{type(exc).__name__}: {exc}")
+    run.save()

@@ -1,0 +1,1 @@
+"""I/O grouped by system (AWS, trackers, evidence, reports) and the pure decisions the flows make."""

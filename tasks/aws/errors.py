@@ -1,0 +1,55 @@
+"""Classify botocore failures: retry only what is transient, fail loudly on the rest."""
+from __future__ import annotations
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "SlowDown", "RequestThrottled", "PriorRequestNotComplete", "BandwidthLimitExceeded",
+    "EC2ThrottledException", "LimitExceededException",
+})
+ACCESS_DENIED_CODES = frozenset({
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
+    "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException",
+    "SignatureDoesNotMatch", "OptInRequired",
+})
+_NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "")
+    return ""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, 5xx and network timeouts: worth a retry. Everything else is a real answer."""
+    if isinstance(exc, _NETWORK_ERRORS):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(exc) in THROTTLING_CODES or status >= 500
+    return False
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    return isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED_CODES
+
+
+def is_not_found(exc: BaseException, *codes: str) -> bool:
+    return isinstance(exc, ClientError) and error_code(exc) in codes
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for reports; never includes credentials (botocore messages do not carry them)."""
+    if isinstance(exc, ClientError):
+        op = getattr(exc, "operation_name", "call")
+        return f"{op}: {error_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,234 @@
+"""Read the live side of a runbook's `resources:` entries and normalise it to `expect` names.
+
+Only the attributes asked for are fetched (an S3 bucket with only `versioning` expected costs one call),
+fleets are read with paged list calls (a hundred databases a request), and cross-region copies are
+looked up once per destination region for a whole fleet.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import AwsError
+from ..inventory import LiveResource, Observation
+from ..models import Resource, ResourceKind
+from . import dynamodb, ec2, rds, s3
+from .clients import AwsClients
+from .errors import describe_error, is_transient
+
+
+def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | None = None,
+            now: datetime | None = None) -> Observation:
+    wanted = set(spec.expect.model_fields_set) if wanted is None else wanted
+    now = now or datetime.now(timezone.utc)
+    observation = Observation(spec=spec, index=index)
+    reader = _READERS[spec.kind]
+    for region in spec.all_regions():
+        try:
+            observation.members += reader(spec, region, clients, wanted, now)
+        except (ClientError, BotoCoreError) as exc:
+            if is_transient(exc):
+                raise  # the task's retry policy decides; botocore already retried with backoff
+            observation.errors.append(f"{region}: {describe_error(exc)}")
+        except AwsError as exc:
+            observation.errors.append(f"{region}: {exc}")
+    return observation
+
+
+def _tags(pairs: list[dict] | None) -> dict[str, str]:
+    return {pair["Key"]: pair["Value"] for pair in pairs or []}
+
+
+def _selected(tags: dict[str, str], spec: Resource) -> bool:
+    return all(tags.get(key) == value for key, value in spec.select.tags.items())
+
+
+def _wanted_copy_regions(spec: Resource, wanted: set[str]) -> list[str]:
+    if "copy_regions" not in wanted:
+        return []
+    return list(spec.expect.copy_regions or [])
+
+
+# --- RDS instances -------------------------------------------------------------------------------
+
+def _read_rds_instances(spec, region, clients, wanted, now) -> list[LiveResource]:
+    client = clients.client("rds", region, spec.account)
+    if spec.id is not None:
+        raw = rds.get_db_instance(client, spec.id)
+        raws = [raw] if raw else []
+    else:
+        raws = [db for db in rds.iter_db_instances(client) if _selected(_tags(db.get("TagList")), spec)]
+    copies = _instance_copy_regions(spec, raws, clients, wanted)
+    return [LiveResource(kind=spec.kind.value, region=region, id=db["DBInstanceIdentifier"], account=spec.account,
+                         attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], set())),
+                         tags=_tags(db.get("TagList")))
+            for db in raws]
+
+
+def normalize_db_instance(db: dict, copy_regions: set[str]) -> dict[str, object]:
+    return {
+        "multi_az": bool(db.get("MultiAZ")),
+        "encrypted": bool(db.get("StorageEncrypted")),
+        "backup_retention_days": int(db.get("BackupRetentionPeriod", 0)),
+        "deletion_protection": bool(db.get("DeletionProtection")),
+        "engine": db.get("Engine"),
+        "copy_regions": sorted(copy_regions | _replica_regions(db.get("ReadReplicaDBInstanceIdentifiers", []))),
+        "latest_restorable_time": db.get("LatestRestorableTime"),
+        "status": db.get("DBInstanceStatus"),
+    }
+
+
+def _replica_regions(replicas: list[str]) -> set[str]:
+    # Cross-region replicas are listed by ARN (arn:aws:rds:REGION:ACCOUNT:db:ID); same-region ones by id.
+    return {arn.split(":")[3] for arn in replicas if arn.startswith("arn:")}
+
+
+def _instance_copy_regions(spec, raws, clients, wanted) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = defaultdict(set)
+    ids = {db["DBInstanceIdentifier"] for db in raws}
+    for copy_region in _wanted_copy_regions(spec, wanted):
+        if not ids:
+            break
+        client = clients.client("rds", copy_region, spec.account)
+        snapshots = (rds.iter_db_snapshots(client, instance_id=spec.id) if spec.id is not None
+                     else rds.iter_db_snapshots(client))
+        for snapshot in snapshots:
+            if snapshot.get("DBInstanceIdentifier") in ids:
+                found[snapshot["DBInstanceIdentifier"]].add(copy_region)
+    return found
+
+
+# --- Aurora clusters -----------------------------------------------------------------------------
+
+def _read_rds_clusters(spec, region, clients, wanted, now) -> list[LiveResource]:
+    client = clients.client("rds", region, spec.account)
+    if spec.id is not None:
+        raw = rds.get_db_cluster(client, spec.id)
+        raws = [raw] if raw else []
+    else:
+        raws = [c for c in rds.iter_db_clusters(client) if _selected(_tags(c.get("TagList")), spec)]
+    found: dict[str, set[str]] = defaultdict(set)
+    ids = {c["DBClusterIdentifier"] for c in raws}
+    for copy_region in _wanted_copy_regions(spec, wanted) if ids else []:
+        copy_client = clients.client("rds", copy_region, spec.account)
+        for snapshot in rds.iter_db_cluster_snapshots(copy_client, cluster_id=spec.id):
+            if snapshot.get("DBClusterIdentifier") in ids:
+                found[snapshot["DBClusterIdentifier"]].add(copy_region)
+    return [LiveResource(kind=spec.kind.value, region=region, id=c["DBClusterIdentifier"], account=spec.account,
+                         attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], set())),
+                         tags=_tags(c.get("TagList")))
+            for c in raws]
+
+
+def normalize_db_cluster(cluster: dict, copy_regions: set[str]) -> dict[str, object]:
+    members = cluster.get("DBClusterMembers", [])
+    return {
+        # Aurora storage always spans zones; compute survives a zone only with a reader elsewhere.
+        "multi_az": bool(cluster.get("MultiAZ")) or len(members) >= 2,
+        "encrypted": bool(cluster.get("StorageEncrypted")),
+        "backup_retention_days": int(cluster.get("BackupRetentionPeriod", 0)),
+        "deletion_protection": bool(cluster.get("DeletionProtection")),
+        "engine": cluster.get("Engine"),
+        "copy_regions": sorted(copy_regions),
+        "latest_restorable_time": cluster.get("LatestRestorableTime"),
+        "status": cluster.get("Status"),
+        "members": len(members),
+    }
+
+
+# --- S3 ------------------------------------------------------------------------------------------
+
+def _read_s3_buckets(spec, region, clients, wanted, now) -> list[LiveResource]:
+    client = clients.client("s3", region, spec.account)
+    if spec.id is not None:
+        names = [spec.id]
+    else:
+        names = [name for name in s3.list_bucket_names(client) if _selected(s3.get_tags(client, name), spec)]
+    members = []
+    for name in names:
+        try:
+            versioning = s3.get_versioning(client, name)
+        except s3.BucketMissing:
+            continue
+        attrs: dict[str, object] = {"versioning": versioning == "Enabled", "versioning_status": versioning}
+        if "replication_to" in wanted:
+            attrs["replication_to"] = s3.get_replication_destinations(client, name)
+        if "encrypted" in wanted:
+            attrs["encrypted"] = s3.get_default_encryption(client, name)
+        if "object_lock" in wanted:
+            attrs["object_lock"] = s3.get_object_lock(client, name)
+        members.append(LiveResource(kind=spec.kind.value, region=region, id=name, account=spec.account, attrs=attrs))
+    return members
+
+
+# --- DynamoDB ------------------------------------------------------------------------------------
+
+def _read_dynamodb_tables(spec, region, clients, wanted, now) -> list[LiveResource]:
+    client = clients.client("dynamodb", region, spec.account)
+    tables = []
+    if spec.id is not None:
+        table = dynamodb.get_table(client, spec.id)
+        tables = [table] if table else []
+    else:
+        for name in dynamodb.list_table_names(client):
+            table = dynamodb.get_table(client, name)
+            if table and _selected(dynamodb.get_tags(client, table["TableArn"]), spec):
+                tables.append(table)
+    members = []
+    for table in tables:
+        status = dynamodb.get_pitr_status(client, table["TableName"])
+        members.append(LiveResource(kind=spec.kind.value, region=region, id=table["TableName"], account=spec.account,
+                                    attrs={"pitr": status == "ENABLED",
+                                           # DynamoDB encrypts every table at rest (AWS-owned key by default).
+                                           "encrypted": True,
+                                           "status": table.get("TableStatus")}))
+    return members
+
+
+# --- EBS -----------------------------------------------------------------------------------------
+
+def _read_ebs_volumes(spec, region, clients, wanted, now) -> list[LiveResource]:
+    client = clients.client("ec2", region, spec.account)
+    if spec.id is not None:
+        volume = ec2.get_volume(client, spec.id)
+        volumes = [volume] if volume else []
+    else:
+        volumes = list(ec2.iter_volumes_tagged(client, spec.select.tags))
+    ids = [v["VolumeId"] for v in volumes]
+    snapshots: dict[str, list[dict]] = defaultdict(list)
+    if ids and ({"snapshot_max_age", "copy_regions"} & wanted):
+        for snapshot in ec2.iter_own_snapshots(client, ids):
+            snapshots[snapshot["VolumeId"]].append(snapshot)
+    copies: dict[str, set[str]] = defaultdict(set)
+    for copy_region in _wanted_copy_regions(spec, wanted) if ids else []:
+        copy_client = clients.client("ec2", copy_region, spec.account)
+        source_ids = {s["SnapshotId"]: vol for vol, snaps in snapshots.items() for s in snaps}
+        for copy in ec2.iter_own_snapshots(copy_client):
+            volume_id = copy.get("VolumeId")
+            if volume_id in ids:
+                copies[volume_id].add(copy_region)
+            # AWS names the source in the copy's default description: "[Copied snap-... from REGION]".
+            for source, vol in source_ids.items():
+                if source in (copy.get("Description") or ""):
+                    copies[vol].add(copy_region)
+    members = []
+    for volume in volumes:
+        newest = max((s["StartTime"] for s in snapshots.get(volume["VolumeId"], [])), default=None)
+        age = (now - newest).total_seconds() if newest else None
+        members.append(LiveResource(kind=spec.kind.value, region=region, id=volume["VolumeId"], account=spec.account,
+                                    attrs={"encrypted": bool(volume.get("Encrypted")),
+                                           "snapshot_max_age": age, "snapshot_age_seconds": age,
+                                           "copy_regions": sorted(copies.get(volume["VolumeId"], set()))},
+                                    tags=_tags(volume.get("Tags"))))
+    return members
+
+
+_READERS = {
+    ResourceKind.rds_instance: _read_rds_instances,
+    ResourceKind.rds_cluster: _read_rds_clusters,
+    ResourceKind.s3_bucket: _read_s3_buckets,
+    ResourceKind.dynamodb_table: _read_dynamodb_tables,
+    ResourceKind.ebs_volume: _read_ebs_volumes,
+}

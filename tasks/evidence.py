@@ -1,0 +1,144 @@
+"""The evidence store: every run's results.json and reports, written atomically.
+
+Layout: <root>/<flow>/<UTC stamp>-<short run id>/{results.json, report.html, report.md}.
+results.json is written as soon as findings exist (before trackers or reports can fail) and rewritten
+with ticket keys at the end; a reader never sees a half-written file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from .errors import EvidenceError
+from .findings import Finding
+
+
+class ServiceStatus(BaseModel):
+    service: str
+    tier: int | None
+    status: str  # pass | gaps | invalid | not_assessed
+    findings: int = 0
+
+
+class RunRecord(BaseModel):
+    flow: str
+    run_id: str
+    run_url: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"  # running | completed | failed
+    parameters: dict[str, object] = {}
+    services: list[ServiceStatus] = []
+    findings: list[Finding] = []
+    measurements: list[dict[str, object]] = []
+    tracker: dict[str, object] = {}
+    errors: list[str] = []
+    evidence_dir: str | None = None
+    reports: dict[str, str] = Field(default_factory=dict)
+
+
+class EvidenceStore(Protocol):
+    location: str
+
+    def check_writable(self) -> None: ...
+    def write_bytes(self, relpath: str, data: bytes) -> str: ...
+    def read_bytes(self, relpath: str) -> bytes | None: ...
+    def list_prefix(self, prefix: str) -> list[str]: ...
+
+
+class LocalEvidenceStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.location = str(self.root)
+
+    def check_writable(self) -> None:
+        """Fail before any AWS call if evidence could not be kept (unwritable dir, full disk)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-", delete=True) as probe:
+                probe.write(b"\0" * 65536)
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as exc:
+            raise EvidenceError(f"evidence directory {self.root} is not writable: {exc.strerror or exc}") from None
+
+    def path(self, relpath: str) -> Path:
+        return self.root / relpath
+
+    def write_bytes(self, relpath: str, data: bytes) -> str:
+        target = self.path(relpath)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise EvidenceError(f"cannot write evidence {target}: {exc.strerror or exc}") from None
+        return str(target)
+
+    def read_bytes(self, relpath: str) -> bytes | None:
+        try:
+            return self.path(relpath).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def list_prefix(self, prefix: str) -> list[str]:
+        base = self.path(prefix)
+        if not base.exists():
+            return []
+        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
+
+
+def open_store(location: str | Path) -> EvidenceStore:
+    location = str(location)
+    if location.startswith("s3://"):
+        raise EvidenceError("S3 evidence stores are not supported yet; use a local directory")
+    return LocalEvidenceStore(location)
+
+
+def run_dir(flow: str, run_id: str, started_at: datetime) -> str:
+    stamp = started_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{flow}/{stamp}-{run_id.replace('-', '')[:8]}"
+
+
+class RunEvidence:
+    """The evidence of one run, in its own directory of the store."""
+
+    def __init__(self, store: EvidenceStore, record: RunRecord):
+        self.store = store
+        self.record = record
+        self.dir = run_dir(record.flow, record.run_id, record.started_at)
+        record.evidence_dir = f"{store.location.rstrip('/')}/{self.dir}"
+
+    def save(self) -> str:
+        data = json.dumps(self.record.model_dump(mode="json"), indent=2, sort_keys=False).encode()
+        return self.store.write_bytes(f"{self.dir}/results.json", data)
+
+    def write_report(self, name: str, text: str) -> str:
+        location = self.store.write_bytes(f"{self.dir}/{name}", text.encode())
+        self.record.reports[name] = location
+        return location
+
+
+def load_history(store: EvidenceStore, flow: str) -> list[RunRecord]:
+    """Every completed run of a flow, oldest first (used by later flows for trends and rotation)."""
+    records = []
+    for relpath in store.list_prefix(flow):
+        if relpath.endswith("/results.json"):
+            raw = store.read_bytes(relpath)
+            if raw:
+                records.append(RunRecord.model_validate_json(raw))
+    return sorted(records, key=lambda r: r.started_at)

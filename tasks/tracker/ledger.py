@@ -1,0 +1,128 @@
+"""The local ticket ledger: a JSON file of tickets keyed DR-1, DR-2, ... with their history.
+
+It is the default tracker and the record the dashboard reads when no Jira is configured. Writes are
+atomic and serialised with a file lock so two runs at once cannot lose each other's tickets.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import TrackerError
+from ..findings import Finding
+from .base import RunContext, Ticket
+
+LEDGER_FILE = "ledger.json"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class LedgerTracker:
+    name = "ledger"
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.path = self.directory / LEDGER_FILE
+        self._data: dict | None = None
+        self._lock_handle = None
+
+    @contextmanager
+    def session(self):
+        """Hold the ledger lock for a whole sync; write once at the end (and on every change)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".ledger.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                self._data = self._read()
+                yield self
+            finally:
+                self._data = None
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _read(self) -> dict:
+        if not self.path.exists():
+            return {"next": 1, "tickets": {}}
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            raise TrackerError(f"ledger {self.path} is unreadable: {exc}") from None
+
+    def _write(self) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ledger.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self._data, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    @property
+    def data(self) -> dict:
+        return self._data if self._data is not None else self._read()
+
+    def all_tickets(self) -> list[dict]:
+        return list(self.data["tickets"].values())
+
+    # --- Tracker interface ---------------------------------------------------------------------
+
+    def open_tickets(self) -> dict[str, Ticket]:
+        return {t["fingerprint"]: _ticket(t) for t in self.data["tickets"].values() if t["status"] == "open"}
+
+    def find(self, fingerprint: str) -> Ticket | None:
+        matches = [t for t in self.data["tickets"].values() if t["fingerprint"] == fingerprint]
+        if not matches:
+            return None
+        return _ticket(max(matches, key=lambda t: int(t["key"].split("-")[1])))
+
+    def create(self, finding: Finding, context: RunContext) -> Ticket:
+        data = self._data
+        key = f"DR-{data['next']}"
+        data["next"] += 1
+        data["tickets"][key] = {
+            "key": key, "fingerprint": finding.fingerprint, "service": finding.service, "tier": finding.tier,
+            "check": finding.check, "resource": finding.resource, "severity": finding.severity,
+            "title": finding.title, "detail": finding.detail, "remediation": finding.remediation,
+            "status": "open", "opened_at": _now(), "closed_at": None,
+            "history": [self._event("opened", context, finding.detail)],
+        }
+        self._write()
+        return _ticket(data["tickets"][key])
+
+    def escalate(self, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
+        entry = self._data["tickets"][ticket.key]
+        entry["history"].append(self._event("escalated", context,
+                                            f"severity {entry['severity']} -> {finding.severity}: {finding.detail}"))
+        entry["severity"] = finding.severity
+        self._write()
+        return _ticket(entry)
+
+    def reopen(self, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
+        entry = self._data["tickets"][ticket.key]
+        entry.update(status="open", closed_at=None, severity=finding.severity, detail=finding.detail)
+        entry["history"].append(self._event("reopened", context, finding.detail))
+        self._write()
+        return _ticket(entry)
+
+    def resolve(self, ticket: Ticket, context: RunContext) -> Ticket:
+        entry = self._data["tickets"][ticket.key]
+        entry.update(status="closed", closed_at=_now())
+        entry["history"].append(self._event("resolved", context, "gap no longer present"))
+        self._write()
+        return _ticket(entry)
+
+    @staticmethod
+    def _event(event: str, context: RunContext, detail: str) -> dict:
+        return {"at": _now(), "event": event, "flow": context.flow, "run_id": context.run_id,
+                "evidence": context.evidence_dir, "detail": detail}
+
+
+def _ticket(entry: dict) -> Ticket:
+    return Ticket(key=entry["key"], fingerprint=entry["fingerprint"], service=entry["service"],
+                  check=entry["check"], resource=entry["resource"], severity=entry["severity"],
+                  status=entry["status"], title=entry["title"])
