@@ -1,0 +1,64 @@
+"""Shared fixtures: an isolated Prefect home, AWS via moto (in-process or server), canned runbooks."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything imports prefect or moto: isolated Prefect state, no telemetry, fake AWS credentials.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="dr-test-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
+for _key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_key, None)
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One real Prefect API server for the whole session (flow runs, artifacts, states)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        from prefect.settings import PREFECT_API_URL
+
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def aws():
+    """In-process moto; AWS_ENDPOINT_URL must be unset or mock_aws would not intercept."""
+    from moto import mock_aws
+
+    assert not os.environ.get("AWS_ENDPOINT_URL")
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def moto_server(monkeypatch):
+    """moto's server on loopback for whole-process runs (the CLI in a subprocess)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def write_runbook(directory: Path, name: str, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(text)
+    return path

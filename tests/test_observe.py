@@ -1,0 +1,101 @@
+"""Accuracy checks against moto: each resource kind read the way AWS returns it."""
+from __future__ import annotations
+
+from datetime import date
+
+import boto3
+import pytest
+
+from tasks.aws.clients import AwsClients
+from tasks.aws.observe import observe
+from tasks.catalog import load_catalog
+from tasks.review import review_runbook
+from tests.estate import build_estate, write_catalog
+
+
+@pytest.fixture
+def estate(aws, tmp_path):
+    build_estate()
+    return load_catalog(write_catalog(tmp_path / "runbooks"))
+
+
+def observations(catalog, service, clients=None):
+    clients = clients or AwsClients()
+    return [observe(spec, i, clients) for i, spec in enumerate(catalog.runbooks[service].resources)]
+
+
+def test_a_clean_service_matches_its_runbook(estate):
+    obs = observations(estate, "ledger")
+    assert [len(o.members) for o in obs] == [1, 1]
+    db = obs[0].members[0].attrs
+    assert db["multi_az"] and db["encrypted"] and db["backup_retention_days"] == 35 and db["copy_regions"] == ["us-west-1"]
+    volume = obs[1].members[0].attrs
+    assert volume["copy_regions"] == ["us-west-1"] and volume["snapshot_max_age"] < 600
+    assert review_runbook(estate.runbooks["ledger"], estate.policy, obs, date.today()) == []
+
+
+def test_fleets_are_selected_by_tags_across_regions(estate):
+    fleet = observations(estate, "payments")[2]
+    assert sorted(m.id for m in fleet.members) == ["shard-apse2-1", "shard-apse2-2", "shard-apse2-3",
+                                                   "shard-use2-1", "shard-use2-2", "shard-use2-3"]
+    assert {m.region for m in fleet.members} == {"us-east-2", "ap-southeast-2"}
+
+
+def test_each_kind_reports_its_live_attributes(estate):
+    aurora, table, _, bucket = observations(estate, "payments")
+    assert aurora.members[0].attrs["multi_az"] and aurora.members[0].attrs["copy_regions"] == []
+    assert table.members[0].attrs["pitr"] is True
+    assert bucket.members[0].attrs == {"versioning": True, "versioning_status": "Enabled",
+                                       "replication_to": [], "encrypted": True}
+    boto3.client("s3", region_name="us-east-2").put_bucket_replication(
+        Bucket="payments-receipts", ReplicationConfiguration={
+            "Role": "arn:aws:iam::123456789012:role/r",
+            "Rules": [{"ID": "dr", "Status": "Enabled", "Priority": 1, "Filter": {},
+                       "DeleteMarkerReplication": {"Status": "Disabled"},
+                       "Destination": {"Bucket": "arn:aws:s3:::payments-receipts-dr"}}]})
+    assert observations(estate, "payments")[3].members[0].attrs["replication_to"] == ["payments-receipts-dr"]
+
+
+def test_missing_resources_have_no_members(estate):
+    table, volume = observations(estate, "chat")
+    assert table.members == [] and table.assessed
+    assert volume.members[0].attrs["snapshot_max_age"] is None
+
+
+def test_only_the_expected_attributes_are_fetched(estate):
+    calls = []
+    clients = AwsClients()
+    client = clients.client("s3", "ap-southeast-2")
+    client.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    observations(estate, "reports", clients)
+    assert calls == ["GetBucketVersioning"]  # versioning only: no replication, encryption or lock reads
+
+
+def test_access_denied_is_not_assessed_never_passing(estate):
+    clients = AwsClients()
+    denied = clients.client("dynamodb", "us-east-2")
+
+    def deny(**_):
+        # Answer as AWS does for a role without dynamodb:DescribeTable; the HTTP request is never sent.
+        from botocore.awsrequest import AWSResponse
+
+        body = b'{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not authorized"}'
+        return AWSResponse("https://dynamodb", 400, {"x-amzn-requestid": "r"}, _Raw(body))
+
+    denied.meta.events.register("before-send.dynamodb.DescribeTable", deny)
+    table = observations(estate, "payments", clients)[1]
+    assert table.members == [] and not table.assessed and "AccessDenied" in table.errors[0]
+    findings = review_runbook(estate.runbooks["payments"], estate.policy, [table], date.today())
+    assert [f.check for f in findings] == ["runbook.not_assessed"]
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self._body = body
+
+    def stream(self, **_):
+        yield self._body
+
+    def read(self, *_):
+        body, self._body = self._body, b""
+        return body
