@@ -56,7 +56,20 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
+def preflight(args) -> None:
+    """Refuse bad input in a second, before Prefect or AWS are touched (the flow checks again)."""
+    from flows.documentation_review import select_services
+    from tasks.catalog import load_catalog
+    from tasks.evidence import open_store
+
+    catalog = load_catalog(args.runbooks, args.policy)
+    select_services(catalog, args.tiers or catalog.policy.review_tiers, args.services)
+    if not args.dry_run:
+        open_store(args.evidence).check_writable()
+
+
 def cmd_review(args) -> int:
+    preflight(args)
     from flows.documentation_review import documentation_review
 
     result = documentation_review(tiers=args.tiers, services=args.services, runbooks=args.runbooks,
@@ -84,6 +97,10 @@ def _print_review(result: dict) -> None:
 
 
 def cmd_demo(args) -> int:
+    import os
+
+    # The demo runs offline on an ephemeral Prefect server: no telemetry to send anywhere.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.demo import run_demo
 
     result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None)

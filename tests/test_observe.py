@@ -99,3 +99,39 @@ class _Raw:
     def read(self, *_):
         body, self._body = self._body, b""
         return body
+
+
+def test_accounts_are_read_through_the_policys_role(aws, tmp_path):
+    from tasks.estate import EstateBuilder
+
+    role = "arn:aws:iam::222222222222:role/dr-automation"
+    creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
+    other = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id=creds["AccessKeyId"],
+                         aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    other.create_table(TableName="billing", BillingMode="PAY_PER_REQUEST",
+                       AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                       KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    EstateBuilder(in_process_mock=True)  # the default account has no such table
+    from tasks.models import Resource
+
+    spec = Resource.model_validate({"kind": "dynamodb_table", "id": "billing", "region": "eu-west-1",
+                                    "account": "222222222222", "expect": {"pitr": True}})
+    seen = observe(spec, 0, AwsClients(accounts={"222222222222": role}))
+    assert [m.key for m in seen.members] == ["dynamodb_table:222222222222:eu-west-1:billing"]
+    assert seen.members[0].attrs["pitr"] is False
+    unmapped = observe(spec, 0, AwsClients())
+    assert unmapped.members == [] and "no role in the policy's accounts map" in unmapped.errors[0]
+
+
+def test_only_transient_errors_are_retried():
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from tasks.aws.errors import is_access_denied, is_transient
+
+    def error(code, status):
+        return ClientError({"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+    assert is_transient(error("Throttling", 400)) and is_transient(error("InternalFailure", 500))
+    assert is_transient(EndpointConnectionError(endpoint_url="http://x"))
+    assert not is_transient(error("AccessDenied", 403)) and is_access_denied(error("AccessDenied", 403))
+    assert not is_transient(error("DBInstanceNotFound", 404))

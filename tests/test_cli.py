@@ -1,0 +1,74 @@
+"""The `dr` command end to end in a subprocess, against moto's server over HTTP."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.estate import EBS_GAP, EXPECTED_GAPS, build_estate, gap_keys, write_catalog
+
+
+def dr(*args, env_extra=None, timeout=300):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_validate_ok_and_every_error_listed(tmp_path):
+    good = dr("validate")
+    assert good.returncode == 0 and good.stdout.startswith("ok: 8 runbook(s) valid")
+    catalog = write_catalog(tmp_path)
+    (catalog / "typo.yaml").write_text("service: typo\nname: T\ntier: 1\nownr: x\ntargets: {rpo: 2h}\n")
+    bad = dr("validate", "--runbooks", str(catalog))
+    assert bad.returncode == 2
+    lines = bad.stdout.splitlines()
+    assert f"{catalog}/broken.yaml:5: resources[0]: needs 'region' (or 'regions' for a fleet)" in lines
+    assert any(line.startswith(f"{catalog}/typo.yaml:4: ownr: unknown field 'ownr'") for line in lines)
+    assert "2 error(s) in 2 file(s)" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_review_against_moto_server(tmp_path, moto_server, prefect_harness):
+    build_estate(in_process_mock=False)
+    catalog = write_catalog(tmp_path / "runbooks")
+    evidence = tmp_path / "evidence"
+    env = {"AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness}
+    run = dr("review", "--runbooks", str(catalog), "--evidence", str(evidence), "--tier", "0", "--tier", "1", env_extra=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = next(line.split(": ", 1)[1] for line in run.stdout.splitlines() if line.startswith("report: "))
+    assert Path(report).is_file()
+    record = json.loads((Path(report).parent / "results.json").read_text())
+    assert gap_keys(record["findings"]) == EXPECTED_GAPS | {EBS_GAP}
+    assert "11 opened" in run.stdout
+
+    again = dr("review", "--runbooks", str(catalog), "--evidence", str(evidence), env_extra=env)
+    assert again.returncode == 0 and "0 opened, 11 kept" in again.stdout
+
+
+def test_dry_run_shows_the_plan_and_writes_nothing(tmp_path, moto_server, prefect_harness):
+    catalog = write_catalog(tmp_path / "runbooks")
+    run = dr("review", "--runbooks", str(catalog), "--evidence", str(tmp_path / "ev"), "--service", "payments",
+             "--dry-run", env_extra={"AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "would review 1 service(s)" in run.stdout and "rds_cluster:us-east-2:payments-aurora" in run.stdout
+    assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["--runbooks", "/nonexistent/runbooks"], "runbooks directory not found"),
+    (["--service", "no-such-service"], "unknown service(s): no-such-service"),
+    (["--evidence", "{file}/evidence"], "is not writable"),
+])
+def test_bad_input_exits_2_with_a_one_line_reason(tmp_path, prefect_harness, args, reason):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = [a.replace("{file}", str(blocker)) for a in args]
+    run = dr("review", *args, env_extra={"PREFECT_API_URL": prefect_harness,
+                                         "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
+    [line] = [line for line in run.stderr.splitlines() if line.startswith("dr: ")]
+    assert line.startswith("dr: error:") and reason in line and "Traceback" not in run.stderr
