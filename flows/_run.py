@@ -16,6 +16,17 @@ from tasks.tracker import RunContext, Scope, SyncResult, sync_findings
 from tasks.tracker.factory import open_tracker
 
 
+def retry_if_transient(task, task_run, state) -> bool:
+    """Prefect retry condition: throttling, 5xx and timeouts only; AccessDenied and bugs fail at once."""
+    from tasks.aws.errors import is_transient
+
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we only classify it
+        return is_transient(exc)
+    return False
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -13,15 +13,26 @@ def _catalog_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", metavar="FILE", help="tier policy file (default: <runbooks>/policy.yaml)")
 
 
-def _run_options(parser: argparse.ArgumentParser) -> None:
+def _utc(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO timestamp like 2026-11-20T06:00:00Z, got {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _run_options(parser: argparse.ArgumentParser, concurrency: int = 8) -> None:
     parser.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
                         help="tier to include (repeatable; default: 0 and 1)")
     parser.add_argument("--service", action="append", metavar="ID", dest="services",
                         help="service id to include (repeatable; default: all in the tiers)")
     parser.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
     parser.add_argument("--tracker", default="ledger", help="ticket tracker: ledger (default) or jira")
-    parser.add_argument("--concurrency", type=int, default=8, metavar="N", help="services inspected at once")
-    parser.add_argument("--dry-run", action="store_true", help="show the plan; make no AWS calls, write nothing")
+    parser.add_argument("--concurrency", type=int, default=concurrency, metavar="N",
+                        help=f"work items at once (default: {concurrency})")
+    parser.add_argument("--dry-run", action="store_true", help="show the plan; change nothing (reads only)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
     review = commands.add_parser("review", help="quarterly documentation review: complete, current, accurate")
     _catalog_options(review)
     _run_options(review)
+
+    audit = commands.add_parser("audit", help="daily backup posture audit against the tier policy (read-only)")
+    _catalog_options(audit)
+    _run_options(audit)
+
+    restore = commands.add_parser("restore-test", help="restore backups into isolated copies; measure RTO and RPO")
+    _catalog_options(restore)
+    _run_options(restore, concurrency=4)
+    restore.add_argument("--sample", metavar="N|P%", help="per fleet: a count or a percentage (default: every member)")
+    restore.add_argument("--restore-time", metavar="ISO", type=_utc, help="also restore to this point in time (UTC)")
+    restore.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait for a running restore test")
+    restore.add_argument("--poll-seconds", type=float, metavar="S", help="status poll interval (default: policy)")
+
+    sweep = commands.add_parser("sweep", help="delete this tool's expired or orphaned copies")
+    _catalog_options(sweep)
+    sweep.add_argument("--region", action="append", dest="regions", metavar="REGION", help="region (repeatable)")
+    sweep.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
+    sweep.add_argument("--dry-run", action="store_true", help="list what would be deleted")
 
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
@@ -56,14 +85,13 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
-def preflight(args) -> None:
+def preflight(args, tiers_default: list[int] | None = None) -> None:
     """Refuse bad input in a second, before Prefect or AWS are touched (the flow checks again)."""
-    from flows.documentation_review import select_services
-    from tasks.catalog import load_catalog
+    from tasks.catalog import load_catalog, select_services
     from tasks.evidence import open_store
 
     catalog = load_catalog(args.runbooks, args.policy)
-    select_services(catalog, args.tiers or catalog.policy.review_tiers, args.services)
+    select_services(catalog, args.tiers or tiers_default or catalog.policy.review_tiers, args.services)
     if not args.dry_run:
         open_store(args.evidence).check_writable()
 
@@ -87,8 +115,62 @@ def cmd_review(args) -> int:
 
 
 def _print_review(result: dict) -> None:
-    tracker = result["tracker"]
     print(f"review: {result['services']} service(s), {result['with_gaps']} with gaps, {result['findings']} finding(s)")
+    _print_run(result)
+
+
+def cmd_audit(args) -> int:
+    preflight(args, tiers_default=[0, 1, 2, 3])
+    from flows.backup_posture_audit import backup_posture_audit
+
+    result = backup_posture_audit(tiers=args.tiers, services=args.services, runbooks=args.runbooks, policy=args.policy,
+                                  evidence=args.evidence, tracker=args.tracker, concurrency=args.concurrency,
+                                  dry_run=args.dry_run)
+    if args.dry_run:
+        for service, labels in result["services"].items():
+            print(f"would audit {service}: {', '.join(labels) or 'no resources'}")
+        return EXIT_OK
+    print(f"audit: {result['resources']} resource(s) in {result['services']} service(s), {result['findings']} finding(s)")
+    _print_run(result)
+    return EXIT_OK
+
+
+def cmd_restore_test(args) -> int:
+    preflight(args)
+    from flows.backup_restore_test import backup_restore_test
+
+    result = backup_restore_test(tiers=args.tiers, services=args.services, sample=args.sample,
+                                 restore_time=args.restore_time, concurrency=args.concurrency, runbooks=args.runbooks,
+                                 policy=args.policy, evidence=args.evidence, tracker=args.tracker,
+                                 dry_run=args.dry_run, wait=args.wait, poll_seconds=args.poll_seconds)
+    if args.dry_run:
+        print(f"dry run: would make {len(result['restores'])} restore(s); each copy is validated, deleted and "
+              "the deletion confirmed")
+        for r in result["restores"]:
+            print(f"  restore {r['resource']} ({r['mode']}) -> copy in {r['region']}, class {r['instance_class'] or 'n/a'},"
+                  f" deadline {r['rto_target_seconds']:.0f}s, then delete")
+        return EXIT_OK
+    print(f"restore test: {result['restores']} restore(s), {result['passed']} met their targets, "
+          f"{result['findings']} finding(s), {result['swept']} orphaned copies removed")
+    _print_run(result)
+    return EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    from flows.orphan_sweep import orphan_sweep
+
+    result = orphan_sweep(regions=args.regions, runbooks=args.runbooks, policy=args.policy, evidence=args.evidence,
+                          dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for copy in result["copies"]:
+        state = verb if args.dry_run or copy.get("deleted") else f"FAILED ({copy.get('error')})"
+        print(f"{state}: {copy['kind']} {copy['id']} in {copy['region']} (run {copy['run_id'] or '?'})")
+    print(f"sweep: {len(result['copies'])} copies in {len(result['regions'])} region(s)")
+    return EXIT_FAILED if any(c.get("deleted") is False for c in result["copies"]) else EXIT_OK
+
+
+def _print_run(result: dict) -> None:
+    tracker = result["tracker"]
     print(f"tickets ({tracker['backend']}): {tracker['created']} opened, {tracker['kept']} kept, "
           f"{tracker['resolved']} resolved, {tracker['reopened']} reopened"
           + (f"; {tracker['deferred']} deferred: {tracker['error']}" if tracker.get("error") else ""))
@@ -105,12 +187,22 @@ def cmd_demo(args) -> int:
 
     result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None)
     print()
+    print("== quarterly documentation review")
     _print_review(result["review"])
+    audit, restore = result["audit"], result["restore"]
+    print("== backup posture audit")
+    print(f"audit: {audit['resources']} resource(s) in {audit['services']} service(s), {audit['findings']} finding(s)")
+    _print_run(audit)
+    print("== backup restore test")
+    print(f"restore test: {restore['restores']} restore(s), {restore['passed']} met their targets, "
+          f"{restore['findings']} finding(s); every copy deleted and the deletion confirmed")
+    _print_run(restore)
     print(f"ledger: {Path(result['evidence']) / 'tracker' / 'ledger.json'}")
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "review": cmd_review, "demo": cmd_demo}
+COMMANDS = {"validate": cmd_validate, "review": cmd_review, "audit": cmd_audit, "restore-test": cmd_restore_test,
+            "sweep": cmd_sweep, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,13 @@ def run_demo(out: Path, evidence: Path | None, say=print) -> dict:
         from flows.documentation_review import documentation_review
 
         review = documentation_review(tiers=[0, 1, 2, 3], runbooks=str(catalog), evidence=str(evidence))
-        return {"review": review, "evidence": str(evidence), "catalog": str(catalog)}
+
+        from flows.backup_posture_audit import backup_posture_audit
+        from flows.backup_restore_test import backup_restore_test
+
+        audit = backup_posture_audit(runbooks=str(catalog), evidence=str(evidence))
+        restore = backup_restore_test(runbooks=str(catalog), evidence=str(evidence), sample="5%", poll_seconds=0.05)
+        return {"review": review, "audit": audit, "restore": restore, "evidence": str(evidence),
+                "catalog": str(catalog)}
     finally:
         server.stop()

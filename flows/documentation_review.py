@@ -10,12 +10,11 @@ from prefect.tasks import exponential_backoff
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import fail_run, file_tickets, finish_run, now, record_findings, start_run
+from flows._run import retry_if_transient, fail_run, file_tickets, finish_run, now, record_findings, start_run
 from tasks.aws.clients import AwsClients
-from tasks.aws.errors import describe_error, is_transient
+from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
-from tasks.catalog import Catalog, load_catalog
-from tasks.errors import ConfigError
+from tasks.catalog import load_catalog, select_services
 from tasks.evidence import ServiceStatus
 from tasks.findings import make_finding
 from tasks.inventory import Observation
@@ -26,31 +25,11 @@ from tasks.tracker import Scope
 FLOW_NAME = "documentation-review"
 
 
-def _retry_if_transient(task, task_run, state) -> bool:
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - we only classify it
-        return is_transient(exc)
-    return False
-
-
 @task(name="inspect-service", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2),
-      retry_jitter_factor=0.5, retry_condition_fn=_retry_if_transient, cache_policy=NO_CACHE,
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
       task_run_name="inspect-{runbook.service}")
 def inspect_service(runbook: Runbook, clients: AwsClients) -> list[Observation]:
     return [observe(spec, index, clients) for index, spec in enumerate(runbook.resources)]
-
-
-def select_services(catalog: Catalog, tiers: list[int], services: list[str] | None):
-    """Valid runbooks and invalid files in scope; an invalid file whose tier is unreadable is kept."""
-    known = set(catalog.runbooks) | {bad.service for bad in catalog.invalid}
-    unknown = sorted(set(services or []) - known)
-    if unknown:
-        raise ConfigError(f"unknown service(s): {', '.join(unknown)} (not in the catalog)")
-    wanted = set(services or known)
-    valid = [rb for s, rb in sorted(catalog.runbooks.items()) if s in wanted and rb.tier in tiers]
-    invalid = [bad for bad in catalog.invalid if bad.service in wanted and (bad.tier is None or bad.tier in tiers)]
-    return valid, invalid
 
 
 @flow(name=FLOW_NAME, log_prints=True)

@@ -14,7 +14,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from .durations import format_duration
-from .errors import CatalogError, Problem
+from .errors import CatalogError, ConfigError, Problem
 from .models import Runbook
 from .policy import POLICY_FILENAME, Policy, merged_tiers
 from .yaml_source import YamlDocument, format_path, load_yaml
@@ -106,6 +106,18 @@ def load_catalog(runbooks_dir: Path | str, policy_file: Path | str | None = None
         docs[runbook.service] = doc
     _check_cross_file(catalog, docs)
     return catalog
+
+
+def select_services(catalog: Catalog, tiers: list[int], services: list[str] | None) -> tuple[list[Runbook], list[InvalidRunbook]]:
+    """Valid runbooks and invalid files in scope; an invalid file whose tier is unreadable is kept."""
+    known = set(catalog.runbooks) | {bad.service for bad in catalog.invalid}
+    unknown = sorted(set(services or []) - known)
+    if unknown:
+        raise ConfigError(f"unknown service(s): {', '.join(unknown)} (not in the catalog)")
+    wanted = set(services or known)
+    valid = [rb for s, rb in sorted(catalog.runbooks.items()) if s in wanted and rb.tier in tiers]
+    invalid = [bad for bad in catalog.invalid if bad.service in wanted and (bad.tier is None or bad.tier in tiers)]
+    return valid, invalid
 
 
 def require_valid(catalog: Catalog) -> Catalog:

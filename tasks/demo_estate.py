@@ -19,6 +19,10 @@ TENANT_REGIONS = ("us-east-1", "eu-west-1")
 # Tenants whose backups drifted from what the runbook documents.
 SHORT_RETENTION_TENANTS = {"tenant-use1-007", "tenant-euw1-013", "tenant-euw1-042"}
 UNENCRYPTED_TENANTS = {"tenant-use1-031"}
+NO_BACKUP_TENANTS = {"tenant-use1-050"}
+SINGLE_AZ_TENANTS = {"tenant-euw1-021"}
+UNCOPIED_TENANTS = {"tenant-use1-018", "tenant-euw1-033"}  # no snapshot copy in the DR region
+RESTORE_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1")
 # The runbooks' last_reviewed dates were written as of this day; the demo ages them to today.
 CATALOG_AS_OF = date(2026, 11, 24)
 
@@ -57,10 +61,12 @@ def build_demo_estate() -> dict[str, int]:
         short = "use1" if region == "us-east-1" else "euw1"
         for index in range(1, TENANTS_PER_REGION + 1):
             name = f"tenant-{short}-{index:03d}"
-            b.rds_instance(region, name, multi_az=False, instance_class="db.t4g.medium",
-                           encrypted=name not in UNENCRYPTED_TENANTS,
-                           retention=7 if name in SHORT_RETENTION_TENANTS else 30,
+            retention = 0 if name in NO_BACKUP_TENANTS else (7 if name in SHORT_RETENTION_TENANTS else 30)
+            b.rds_instance(region, name, multi_az=name not in SINGLE_AZ_TENANTS, instance_class="db.t4g.medium",
+                           encrypted=name not in UNENCRYPTED_TENANTS, retention=retention,
                            tags={"service": "issue-tracker-tenants", "tenant": name})
+            if name not in UNCOPIED_TENANTS:
+                b.copy_instance_snapshot(region, name, "us-west-2")
             tenants += 1
 
     # Tier 1 wiki on Aurora in eu-west-1, copied to eu-central-1. Resources clean; runbook stale.
@@ -85,6 +91,10 @@ def build_demo_estate() -> dict[str, int]:
 
     # Tier 3 analytics: versioning was never turned on.
     b.bucket("eu-west-1", "analytics-events", versioning=False)
+
+    # Where restore tests put their copies: a private subnet group and a closed security group per region.
+    for region in RESTORE_REGIONS:
+        b.isolation(region)
     return {"tenant_databases": tenants}
 
 

@@ -125,3 +125,15 @@ class EstateBuilder:
                     SourceRegion=region, SourceSnapshotId=snap, Encrypted=encrypted,
                     Description=f"[Copied {snap} from {region}] daily {name}")
         return volume_id
+
+    def isolation(self, region: str, name: str = "dr-restore-isolated") -> dict:
+        """A private VPC, a DB subnet group and a security group with no ingress: where copies live."""
+        ec2 = self.client("ec2", region)
+        vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24",
+                                     AvailabilityZone=f"{region}{zone}")["Subnet"]["SubnetId"]
+                   for i, zone in enumerate("ab")]
+        self.client("rds", region).create_db_subnet_group(
+            DBSubnetGroupName=name, DBSubnetGroupDescription="isolated restore copies", SubnetIds=subnets)
+        group = ec2.create_security_group(GroupName=name, Description="no ingress", VpcId=vpc)["GroupId"]
+        return {"subnet_group": name, "security_group_ids": [group]}

@@ -26,6 +26,34 @@ class ServiceStatus(BaseModel):
     findings: int = 0
 
 
+class Measurement(BaseModel):
+    """One restore, measured: achieved RTO (start to validated) and RPO (start minus recovery point)."""
+
+    service: str
+    tier: int
+    resource: str
+    kind: str
+    mode: str = ""
+    region: str = ""
+    source_region: str = ""
+    started_at: datetime
+    finished_at: datetime | None = None
+    rto_seconds: float | None = None
+    rto_target_seconds: float
+    rpo_seconds: float | None = None
+    rpo_target_seconds: float
+    passed: bool = False
+    status: str = "pending"  # passed | failed | timeout | validation_failed | no_recovery_point | preflight_failed
+    recovery_point: str | None = None
+    recovery_point_time: datetime | None = None
+    copy_id: str | None = None
+    instance_class: str | None = None
+    validation: list[dict[str, object]] = []
+    cleanup: str = "none"  # none | deleted | left
+    error: str | None = None
+    resumed_from: str | None = None
+
+
 class RunRecord(BaseModel):
     flow: str
     run_id: str
@@ -36,7 +64,7 @@ class RunRecord(BaseModel):
     parameters: dict[str, object] = {}
     services: list[ServiceStatus] = []
     findings: list[Finding] = []
-    measurements: list[dict[str, object]] = []
+    measurements: list[Measurement] = []
     tracker: dict[str, object] = {}
     errors: list[str] = []
     evidence_dir: str | None = None

@@ -122,10 +122,15 @@ class Resource(Strict):
     region: Region | None = None
     regions: Annotated[list[Region], Field(min_length=1)] | None = None
     account: AccountId | None = None
+    accounts: Annotated[list[AccountId], Field(min_length=1)] | None = None  # a fleet spread over accounts
     expect: Expect = Expect()
 
     @model_validator(mode="after")
     def _shape(self) -> "Resource":
+        if self.account and self.accounts:
+            raise ValueError("give 'account' or 'accounts', not both")
+        if self.accounts and self.id is not None:
+            raise ValueError("a single resource ('id') lives in one 'account'")
         if (self.id is None) == (self.select is None):
             raise ValueError("give exactly one of 'id' (one resource) or 'select' (a fleet by tags)")
         if self.region and self.regions:
@@ -147,11 +152,16 @@ class Resource(Strict):
     def all_regions(self) -> list[str]:
         return list(self.regions or [self.region])
 
+    def all_accounts(self) -> list[str | None]:
+        return list(self.accounts or [self.account])
+
     def label(self) -> str:
         if self.id is not None:
             return resource_key(self.kind.value, self.region or self.all_regions()[0], self.id, self.account)
         tags = ",".join(f"{k}={v}" for k, v in sorted(self.select.tags.items()))
-        return f"{self.kind.value}:{'+'.join(self.all_regions())}:[{tags}]"
+        accounts = "+".join(a for a in self.all_accounts() if a)
+        prefix = f"{self.kind.value}:{accounts}:" if accounts else f"{self.kind.value}:"
+        return f"{prefix}{'+'.join(self.all_regions())}:[{tags}]"
 
 
 def resource_key(kind: str, region: str, ident: str, account: str | None = None) -> str:

@@ -28,6 +28,25 @@ class BackupPolicy(Strict):
     pitr: StrictBool = True
     multi_az_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
     cross_region_copy_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
+    snapshot_max_age: Duration = timedelta(days=1)  # EBS: daily snapshots
+
+
+class IsolationPolicy(Strict):
+    subnet_group: StrictStr | None = None
+    security_group_ids: list[StrictStr] = []
+
+
+class RestorePolicy(Strict):
+    """How restore tests make their copies. Isolation is per region: where copies may live."""
+
+    poll_interval: Duration = timedelta(seconds=30)
+    expiry_margin: Duration = timedelta(hours=1)
+    cleanup_timeout: Duration = timedelta(minutes=30)
+    rotation_quarters: Annotated[StrictInt, Field(ge=1, le=20)] = 4
+    instance_class: dict[Annotated[int, Field(ge=0, le=3)], StrictStr] = {}  # default: the source's class
+    isolation: dict[StrictStr, IsolationPolicy] = {}
+    require_isolation: StrictBool = True
+    concurrency_limit_name: StrictStr = "dr-restores"
 
 
 def _default_tiers() -> dict[int, TierPolicy]:
@@ -45,6 +64,7 @@ def _default_tiers() -> dict[int, TierPolicy]:
 class Policy(Strict):
     tiers: dict[Annotated[int, Field(ge=0, le=3)], TierPolicy] = Field(default_factory=_default_tiers)
     backups: BackupPolicy = BackupPolicy()
+    restore: RestorePolicy = RestorePolicy()
     accounts: dict[AccountId, StrictStr] = {}
     review_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
     # Runbooks of these tiers must list validation steps (restore tests run them on restored copies).

@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 
 from ..errors import AwsError
+from . import guard
 
 SESSION_NAME = "dr-automation"
 
@@ -36,6 +37,7 @@ class AwsClients:
             client = self._clients.get(key)
             if client is None:
                 client = self._session(account).client(service, region_name=region, config=self.config())
+                guard.install(client)
                 self._clients[key] = client
             return client
 

@@ -20,21 +20,30 @@ from .errors import describe_error, is_transient
 
 
 def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | None = None,
-            now: datetime | None = None) -> Observation:
+            now: datetime | None = None, copy_regions: list[str] | None = None) -> Observation:
+    """`copy_regions` overrides where cross-region copies are looked for (default: expect.copy_regions)."""
     wanted = set(spec.expect.model_fields_set) if wanted is None else wanted
     now = now or datetime.now(timezone.utc)
     observation = Observation(spec=spec, index=index)
     reader = _READERS[spec.kind]
-    for region in spec.all_regions():
-        try:
-            observation.members += reader(spec, region, clients, wanted, now)
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise  # the task's retry policy decides; botocore already retried with backoff
-            observation.errors.append(f"{region}: {describe_error(exc)}")
-        except AwsError as exc:
-            observation.errors.append(f"{region}: {exc}")
+    for account in spec.all_accounts():
+        scoped = spec if account == spec.account else spec.model_copy(update={"account": account, "accounts": None})
+        if copy_regions is not None:
+            scoped = scoped.model_copy(update={"expect": scoped.expect.model_copy(update={"copy_regions": copy_regions})})
+        for region in spec.all_regions():
+            try:
+                observation.members += reader(scoped, region, clients, wanted, now)
+            except (ClientError, BotoCoreError) as exc:
+                if is_transient(exc):
+                    raise  # the task's retry policy decides; botocore already retried with backoff
+                observation.errors.append(f"{_where(account, region)}: {describe_error(exc)}")
+            except AwsError as exc:
+                observation.errors.append(f"{_where(account, region)}: {exc}")
     return observation
+
+
+def _where(account: str | None, region: str) -> str:
+    return f"{account}/{region}" if account else region
 
 
 def _tags(pairs: list[dict] | None) -> dict[str, str]:
@@ -77,6 +86,8 @@ def normalize_db_instance(db: dict, copy_regions: set[str]) -> dict[str, object]
         "copy_regions": sorted(copy_regions | _replica_regions(db.get("ReadReplicaDBInstanceIdentifiers", []))),
         "latest_restorable_time": db.get("LatestRestorableTime"),
         "status": db.get("DBInstanceStatus"),
+        "instance_class": db.get("DBInstanceClass"),
+        "availability_zone": db.get("AvailabilityZone"),
     }
 
 

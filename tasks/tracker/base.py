@@ -29,8 +29,12 @@ class Scope:
     assessed: frozenset[tuple[str, str]]  # (service, check id prefix)
     # Resources (or "kind:region:" prefixes of fleets) that could not be read this run.
     skipped_resources: frozenset[str] = frozenset()
+    # When set, only tickets on these resources may be resolved (a sampled restore test).
+    only_resources: frozenset[str] | None = None
 
     def covers(self, ticket: Ticket) -> bool:
+        if self.only_resources is not None and ticket.resource not in self.only_resources:
+            return False
         if any(ticket.resource.startswith(skipped) for skipped in self.skipped_resources):
             return False
         return any(ticket.service == service and ticket.check.startswith(prefix)

@@ -1,0 +1,105 @@
+"""Daily backup posture audit: read-only checks of every documented resource against the tier policy."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+from pydantic import Field
+
+from flows._fanout import map_bounded
+from flows._run import fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from tasks.aws.clients import AwsClients
+from tasks.aws.errors import describe_error
+from tasks.aws.observe import observe
+from tasks.catalog import load_catalog, select_services
+from tasks.evidence import ServiceStatus
+from tasks.inventory import Observation
+from tasks.models import Resource, Runbook, resource_key
+from tasks.posture import AUDIT_CHECK_PREFIXES, POSTURE_ATTRIBUTES, audit_observation
+from tasks.restore_plan import copy_regions_for
+from tasks.tracker import Scope
+
+FLOW_NAME = "backup-posture-audit"
+
+
+@task(name="read-posture", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2),
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      task_run_name="read-{runbook.service}-{index}")
+def read_posture(runbook: Runbook, spec: Resource, index: int, clients: AwsClients) -> Observation:
+    # One task per documented resource entry: a fleet of thousands is read in pages inside it.
+    return observe(spec, index, clients, wanted=POSTURE_ATTRIBUTES,
+                   copy_regions=copy_regions_for(runbook, spec.expect.copy_regions))
+
+
+@flow(name=FLOW_NAME, log_prints=True)
+def backup_posture_audit(
+    tiers: Annotated[list[int] | None, Field(description="Tiers to audit (default: all).")] = None,
+    services: Annotated[list[str] | None, Field(description="Only these service ids.")] = None,
+    runbooks: Annotated[str, Field(description="Runbook directory.")] = "runbooks",
+    policy: Annotated[str | None, Field(description="Tier policy file.")] = None,
+    evidence: Annotated[str, Field(description="Evidence directory.")] = "evidence",
+    tracker: Annotated[str, Field(description="Ticket tracker: ledger or jira.")] = "ledger",
+    concurrency: Annotated[int, Field(ge=1, le=64, description="Resource entries read at once.")] = 8,
+    dry_run: Annotated[bool, Field(description="List what would be read; call nothing.")] = False,
+) -> dict:
+    logger = get_run_logger()
+    catalog = load_catalog(runbooks, policy)
+    tiers = sorted(set(tiers if tiers is not None else [0, 1, 2, 3]))
+    valid, _invalid = select_services(catalog, tiers, services)
+    work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
+    if dry_run:
+        plan = {rb.service: [spec.label() for spec in rb.resources] for rb in valid}
+        for service, labels in plan.items():
+            logger.info("would audit %s: %s", service, ", ".join(labels) or "no resources")
+        return {"dry_run": True, "tiers": tiers, "services": plan}
+    parameters = {"tiers": tiers, "services": services, "runbooks": runbooks, "policy": policy,
+                  "evidence": evidence, "tracker": tracker, "concurrency": concurrency}
+    run = start_run(FLOW_NAME, parameters, evidence)
+    try:
+        return _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger)
+    except BaseException as exc:
+        fail_run(run, exc)
+        raise
+
+
+def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger) -> dict:
+    clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
+    at = now()
+    results = map_bounded(read_posture, work, concurrency,
+                          params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": clients},
+                          on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total))
+    findings, skipped, resources = [], set(), 0
+    per_service: dict[str, list] = {rb.service: [] for rb in valid}
+    for (runbook, spec, index), observation, error in results:
+        if error is not None:
+            observation = Observation(spec=spec, index=index, errors=[describe_error(error)])
+        resources += len(observation.members)
+        service_findings = audit_observation(runbook, catalog.policy, observation, at,
+                                             copy_regions_for(runbook, spec.expect.copy_regions))
+        per_service[runbook.service] += service_findings
+        findings += service_findings
+        for failure in observation.errors:
+            where = failure.split(":", 1)[0].split("/")
+            region = where[-1]
+            account = where[0] if len(where) == 2 else spec.account
+            skipped.add(resource_key(spec.kind.value, region, spec.id or "", account)
+                        if region in spec.all_regions() else spec.label())
+    run.record.services = [
+        ServiceStatus(service=rb.service, tier=rb.tier, findings=len(per_service[rb.service]),
+                      status="not_assessed" if any(f.check == "backup.not_assessed" for f in per_service[rb.service])
+                      else ("gaps" if per_service[rb.service] else "pass"))
+        for rb in valid]
+    record_findings(run, findings)
+    logger.info("%d finding(s) over %d resource(s) in %d service(s)", len(findings), resources, len(valid))
+    scope = Scope(assessed=frozenset((rb.service, prefix) for rb in valid for prefix in AUDIT_CHECK_PREFIXES),
+                  skipped_resources=frozenset(skipped))
+    file_tickets(run, tracker, evidence, scope, dict(catalog.files))
+    by_check: dict[str, int] = {}
+    for finding in findings:
+        by_check[finding.check] = by_check.get(finding.check, 0) + 1
+    finish_run(run, "audit", "backup-posture-audit", resources=resources, by_check=sorted(by_check.items()))
+    return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
+            "report": run.record.reports.get("report.html"), "findings": len(findings), "resources": resources,
+            "services": len(valid), "tracker": run.record.tracker}

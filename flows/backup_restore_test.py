@@ -1,0 +1,229 @@
+"""Quarterly backup restore test: restore real backups into isolated copies, measure RTO and RPO."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
+from prefect.tasks import exponential_backoff
+from pydantic import Field
+
+from flows._fanout import map_bounded
+from flows._run import fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from tasks.aws.clients import AwsClients
+from tasks.aws.observe import observe
+from tasks.catalog import load_catalog, select_services
+from tasks.evidence import Measurement, RunEvidence, ServiceStatus, load_history
+from tasks.models import Runbook
+from tasks.restore_plan import (
+    MODES, RestoreTarget, choose_members, copy_regions_for, findings_for, parse_sample, sample_size,
+    targets_for_member,
+)
+from tasks.restore_run import FLOW, RestoreContext, failed_measurement, load_measurements, perform_restore
+from tasks.runlock import exclusive_run
+from tasks.tracker import Scope
+from flows.orphan_sweep import sweep_regions
+
+FLOW_NAME = FLOW
+
+
+@task(name="restore", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5),
+      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      task_run_name="restore-{target.service}-{target.mode}-{target.region}")
+def restore_target(target: RestoreTarget, runbook: Runbook, ctx: RestoreContext, limit_name: str | None) -> Measurement:
+    ctx = RestoreContext(**{**ctx.__dict__, "attempt": task_run.get_run_count() or 1})
+    if limit_name:
+        from prefect.concurrency.sync import concurrency
+
+        with concurrency(limit_name, occupy=1, strict=False):
+            return perform_restore(target, runbook.validation, ctx)
+    return perform_restore(target, runbook.validation, ctx)
+
+
+def plan_targets(valid: list[Runbook], catalog, clients: AwsClients, sample: str | None,
+                 history: dict[str, datetime], restore_time: datetime | None, logger) -> list[tuple[RestoreTarget, Runbook]]:
+    parsed = parse_sample(sample)
+    planned = []
+    for runbook in valid:
+        for index, spec in enumerate(runbook.resources):
+            if spec.kind.value not in MODES:
+                continue
+            observation = observe(spec, index, clients, wanted=set())
+            for error in observation.errors:
+                logger.warning("%s: cannot list %s: %s", runbook.service, spec.label(), error)
+            members = observation.members
+            if spec.is_fleet:
+                count = sample_size(len(members), parsed, catalog.policy.restore.rotation_quarters, runbook.tier,
+                                    catalog.policy)
+                members = choose_members(members, count, history)
+            regions = copy_regions_for(runbook, spec.expect.copy_regions)
+            for member in members:
+                planned += [(t, runbook) for t in targets_for_member(runbook, catalog.policy, member, regions,
+                                                                      restore_time)]
+    return planned
+
+
+def last_tested(store) -> dict[str, datetime]:
+    tested: dict[str, datetime] = {}
+    for record in load_history(store, FLOW_NAME):
+        for m in record.measurements:
+            if m.status not in ("no_recovery_point", "preflight_failed"):
+                tested[m.resource] = max(tested.get(m.resource, m.started_at), m.started_at)
+    return tested
+
+
+def unfinished_run(store, signature: dict) -> RunEvidence | None:
+    """The newest earlier run with the same selection that never completed (its process died)."""
+    for record in reversed(load_history(store, FLOW_NAME)):
+        if record.status != "completed" and record.parameters.get("signature") == signature:
+            return RunEvidence(store, record)
+    return None
+
+
+@flow(name=FLOW_NAME, log_prints=True)
+def backup_restore_test(
+    tiers: Annotated[list[int] | None, Field(description="Tiers to test (default 0 and 1).")] = None,
+    services: Annotated[list[str] | None, Field(description="Only these service ids.")] = None,
+    sample: Annotated[str | None, Field(description="Per fleet: a count ('5') or percent ('10%'); default every member. "
+                                                     "Rotates so each member is tested within the policy's rotation window.")] = None,
+    restore_time: Annotated[datetime | None, Field(description="Also restore RDS/DynamoDB to this point in time (UTC).")] = None,
+    concurrency: Annotated[int, Field(ge=1, le=64, description="Restores running at once.")] = 4,
+    runbooks: Annotated[str, Field(description="Runbook directory.")] = "runbooks",
+    policy: Annotated[str | None, Field(description="Tier policy file.")] = None,
+    evidence: Annotated[str, Field(description="Evidence directory.")] = "evidence",
+    tracker: Annotated[str, Field(description="Ticket tracker: ledger or jira.")] = "ledger",
+    dry_run: Annotated[bool, Field(description="Print the restore plan; create and delete nothing.")] = False,
+    wait: Annotated[float, Field(ge=0, description="Seconds to wait for another restore test to finish.")] = 0,
+    poll_seconds: Annotated[float | None, Field(ge=0, description="Status poll interval (default: policy).")] = None,
+) -> dict:
+    logger = get_run_logger()
+    catalog = load_catalog(runbooks, policy)
+    tiers = sorted(set(tiers if tiers is not None else catalog.policy.review_tiers))
+    valid, invalid = select_services(catalog, tiers, services)
+    for bad in invalid:
+        logger.warning("skipping %s: its runbook is invalid (see the documentation review)", bad.service)
+    clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 4))
+    signature = {"tiers": tiers, "services": sorted(services or []), "sample": sample,
+                 "restore_time": restore_time.isoformat() if restore_time else None}
+
+    if dry_run:
+        from tasks.evidence import open_store
+
+        history = last_tested(open_store(evidence)) if not evidence.startswith("s3://") else {}
+        planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
+        plan = [{"service": t.service, "resource": t.resource, "kind": t.kind, "mode": t.mode,
+                 "region": t.region, "instance_class": t.instance_class, "rto_target_seconds": t.rto_target_seconds,
+                 "then": "validate, delete the copy, confirm deletion"} for t, _ in planned]
+        for item in plan:
+            logger.info("would restore %(resource)s (%(mode)s) into a copy in %(region)s, class %(instance_class)s", item)
+        return {"dry_run": True, "restores": plan}
+
+    run = start_run(FLOW_NAME, {"signature": signature, "concurrency": concurrency, "runbooks": runbooks,
+                                "policy": policy, "evidence": evidence, "tracker": tracker}, evidence)
+    try:
+        with exclusive_run(evidence, FLOW_NAME, run.record.run_id, wait_seconds=wait):
+            return _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence,
+                                 tracker, signature, poll_seconds, logger)
+    except BaseException as exc:
+        fail_run(run, exc)
+        raise
+
+
+def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence, tracker, signature,
+                  poll_seconds, logger) -> dict:
+    store = run.store
+    previous = unfinished_run(store, signature) if not evidence.startswith("s3://") else None
+    history = last_tested(store)
+    planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
+    regions = sorted({(t.account, t.region) for t, _ in planned})
+    # We hold the run lock: copies left by any other run of this flow are orphans from a crash.
+    swept = sweep_regions(clients, regions, now(), current_run_id=run.record.run_id, dead_flows=frozenset({FLOW_NAME}))
+    if swept:
+        logger.warning("removed %d copies left by an earlier run: %s", len(swept), ", ".join(c["id"] for c in swept))
+
+    done: dict[str, Measurement] = load_measurements(store, previous.dir) if previous else {}
+    if done:
+        logger.info("resuming run %s: %d restore(s) already measured", previous.record.run_id, len(done))
+    measurements: list[Measurement] = []
+    todo = []
+    for target, runbook in planned:
+        if target.key in done:
+            measurements.append(done[target.key].model_copy(update={"resumed_from": previous.record.run_id}))
+        else:
+            todo.append((target, runbook))
+    logger.info("%d restore(s) planned, %d to run, concurrency %d", len(planned), len(todo), concurrency)
+
+    ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=store,
+                         run_dir=run.dir, restore_time=restore_time, poll_seconds=poll_seconds)
+    limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
+    progress = create_progress_artifact(progress=0.0, key="backup-restore-test-progress",
+                                        description="Restores finished") if todo else None
+
+    def on_done(finished: int, total: int) -> None:
+        logger.info("restores finished: %d/%d", finished, total)
+        if progress:
+            update_progress_artifact(progress, progress=100.0 * finished / total)
+
+    results = map_bounded(restore_target, todo, concurrency,
+                          params=lambda item: {"target": item[0], "runbook": item[1], "ctx": ctx,
+                                               "limit_name": limit_name},
+                          on_done=on_done)
+    for (target, _), result, error in results:
+        measurements.append(result if error is None else failed_measurement(target, error))
+    run.record.measurements = measurements
+    findings = [f for m in measurements for f in findings_for(m)]
+    by_service: dict[str, list] = {}
+    for m in measurements:
+        by_service.setdefault(m.service, []).append(m)
+    run.record.services = [ServiceStatus(service=rb.service, tier=rb.tier,
+                                         status=_service_status(by_service.get(rb.service, [])),
+                                         findings=sum(1 for f in findings if f.service == rb.service))
+                           for rb in valid]
+    record_findings(run, findings)
+    tested = frozenset(m.resource for m in measurements)
+    scope = Scope(assessed=frozenset((rb.service, "restore.") for rb in valid), only_resources=tested)
+    file_tickets(run, tracker, evidence, scope, dict(catalog.files))
+    finish_run(run, "restore", "backup-restore-test", rows=_rows(measurements, store), swept=swept)
+    passed = sum(1 for m in measurements if m.passed)
+    logger.info("%d/%d restores met their targets; report: %s", passed, len(measurements),
+                run.record.reports.get("report.html"))
+    return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
+            "report": run.record.reports.get("report.html"), "restores": len(measurements), "passed": passed,
+            "findings": len(run.record.findings), "tracker": run.record.tracker, "swept": len(swept)}
+
+
+def _service_status(measurements: list[Measurement]) -> str:
+    if not measurements:
+        return "not_assessed"
+    return "pass" if all(m.passed for m in measurements) else "gaps"
+
+
+def _rows(measurements: list[Measurement], store) -> list[dict]:
+    """Each measurement with the same restore's figures from the last completed run, for the trend."""
+    previous: dict[tuple, Measurement] = {}
+    for record in load_history(store, FLOW_NAME):
+        if record.status == "completed":
+            for m in record.measurements:
+                previous[(m.resource, m.mode, m.region)] = m
+    rows = []
+    for m in sorted(measurements, key=lambda m: (m.tier, m.service, m.resource, m.mode, m.region)):
+        before = previous.get((m.resource, m.mode, m.region))
+        rows.append({"m": m, "before": before,
+                     "rto_change": (m.rto_seconds - before.rto_seconds)
+                     if before and before.rto_seconds is not None and m.rto_seconds is not None else None})
+    return rows
+
+
+def _existing_limit(name: str) -> str | None:
+    """Use the global concurrency limit only if an operator created it (prefect gcl create NAME --limit N)."""
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            client.read_global_concurrency_limit_by_name(name)
+        return name
+    except Exception:  # noqa: BLE001 - absent limit (404) or no API: the concurrency parameter still bounds us
+        return None

@@ -1,0 +1,184 @@
+"""The safety interlock: every AWS call from this tool's clients passes through here.
+
+Reads pass. A mutating call is refused before it is sent unless
+  * it creates something whose name carries our prefix and whose tags mark it as ours, or
+  * it changes or deletes something that carries our prefix and already has our ownership tag, or
+  * it is a disruptive drill on a production resource that the caller explicitly allowed for this
+    one operation and identifier (see `allow_drill`).
+Unknown mutating operations are refused: a new call must be added to the table below on purpose.
+"""
+from __future__ import annotations
+
+import contextvars
+import re
+from contextlib import contextmanager
+
+from ..errors import DrError
+
+NAME_PREFIX = "drt-"
+OWNER_TAG = "dr-automation:owner"
+OWNER_VALUE = "dr-runbooks"
+RUN_TAG = "dr-automation:run-id"
+FLOW_TAG = "dr-automation:flow"
+EXPIRES_TAG = "dr-automation:expires-at"
+SOURCE_TAG = "dr-automation:source"
+
+READ_ONLY = re.compile(r"^(Describe|List|Get|Head|Scan|Query|BatchGet|Lookup|Search|AssumeRole|GetCallerIdentity)")
+
+
+class UnsafeOperation(DrError):
+    """A mutating AWS call that would touch something this tool does not own."""
+
+
+# operation -> (identifier parameter, how ownership is proven)
+#   "create": the new resource's name has our prefix and the request carries our owner tag
+#   "owned":  the target's name has our prefix and its current tags include our owner tag
+#   "prefix": the target's name has our prefix (objects in our own scratch bucket, tagging our copies)
+MUTATIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("rds", "RestoreDBInstanceFromDBSnapshot"): ("DBInstanceIdentifier", "create"),
+    ("rds", "RestoreDBInstanceToPointInTime"): ("TargetDBInstanceIdentifier", "create"),
+    ("rds", "RestoreDBClusterFromSnapshot"): ("DBClusterIdentifier", "create"),
+    ("rds", "RestoreDBClusterToPointInTime"): ("DBClusterIdentifier", "create"),
+    ("rds", "CreateDBInstance"): ("DBInstanceIdentifier", "create"),
+    ("rds", "CreateDBInstanceReadReplica"): ("DBInstanceIdentifier", "create"),
+    ("rds", "CopyDBSnapshot"): ("TargetDBSnapshotIdentifier", "create"),
+    ("rds", "CopyDBClusterSnapshot"): ("TargetDBClusterSnapshotIdentifier", "create"),
+    ("rds", "DeleteDBInstance"): ("DBInstanceIdentifier", "owned"),
+    ("rds", "DeleteDBCluster"): ("DBClusterIdentifier", "owned"),
+    ("rds", "DeleteDBSnapshot"): ("DBSnapshotIdentifier", "owned"),
+    ("rds", "DeleteDBClusterSnapshot"): ("DBClusterSnapshotIdentifier", "owned"),
+    ("rds", "ModifyDBInstance"): ("DBInstanceIdentifier", "owned"),
+    ("rds", "ModifyDBCluster"): ("DBClusterIdentifier", "owned"),
+    ("rds", "PromoteReadReplica"): ("DBInstanceIdentifier", "owned"),
+    ("rds", "RebootDBInstance"): ("DBInstanceIdentifier", "owned"),
+    ("rds", "FailoverDBCluster"): ("DBClusterIdentifier", "owned"),
+    ("dynamodb", "RestoreTableToPointInTime"): ("TargetTableName", "prefix"),
+    ("dynamodb", "TagResource"): ("ResourceArn", "prefix"),
+    ("dynamodb", "DeleteTable"): ("TableName", "owned"),
+    ("ec2", "CreateVolume"): ("", "create"),
+    ("ec2", "DeleteVolume"): ("VolumeId", "owned"),
+    ("s3", "CreateBucket"): ("Bucket", "prefix"),
+    ("s3", "PutBucketTagging"): ("Bucket", "prefix"),
+    ("s3", "CopyObject"): ("Bucket", "prefix"),
+    ("s3", "PutObject"): ("Bucket", "prefix"),
+    ("s3", "DeleteObject"): ("Bucket", "prefix"),
+    ("s3", "DeleteObjects"): ("Bucket", "prefix"),
+    ("s3", "DeleteBucket"): ("Bucket", "owned"),
+}
+
+_drills: contextvars.ContextVar[frozenset[tuple[str, str]]] = contextvars.ContextVar("dr_drills", default=frozenset())
+
+
+@contextmanager
+def allow_drill(operation: str, identifier: str):
+    """Let exactly one disruptive operation touch one production resource, inside this block only.
+    Callers must have checked both opt-ins (the runbook's `drills:` and --allow-disruptive)."""
+    token = _drills.set(_drills.get() | {(operation, identifier)})
+    try:
+        yield
+    finally:
+        _drills.reset(token)
+
+
+def ownership_tags(run_id: str, flow: str, expires_at: str, source: str) -> dict[str, str]:
+    return {OWNER_TAG: OWNER_VALUE, RUN_TAG: run_id, FLOW_TAG: flow, EXPIRES_TAG: expires_at, SOURCE_TAG: source[:250]}
+
+
+def is_owned(name: str, tags: dict[str, str]) -> bool:
+    return name.startswith(NAME_PREFIX) and tags.get(OWNER_TAG) == OWNER_VALUE
+
+
+def install(client) -> None:
+    """Attach the interlock to a boto3 client (AwsClients does this for every client it makes)."""
+    service = client.meta.service_model.service_name
+    client.meta.events.register("before-parameter-build",
+                                lambda params, model, **_: _check(client, service, model.name, params))
+
+
+def _check(client, service: str, operation: str, params: dict) -> None:
+    if READ_ONLY.match(operation):
+        return
+    rule = MUTATIONS.get((service, operation))
+    if rule is None:
+        raise UnsafeOperation(f"refused {service}:{operation}: not an operation this tool is allowed to make")
+    param, proof = rule
+    identifier = _identifier(service, operation, param, params)
+    if (operation, identifier) in _drills.get():
+        return
+    name = _name_of(identifier)
+    if proof == "create":
+        tags = _request_tags(params)
+        if service == "ec2":
+            ok = tags.get(OWNER_TAG) == OWNER_VALUE  # volumes have ids, not names: the tag is the proof
+        else:
+            ok = name.startswith(NAME_PREFIX) and tags.get(OWNER_TAG) == OWNER_VALUE
+    elif proof == "prefix":
+        ok = name.startswith(NAME_PREFIX)
+    else:
+        ok = _currently_owned(client, service, identifier)
+    if not ok:
+        raise UnsafeOperation(f"refused {service}:{operation} on {identifier or '(new resource)'}: "
+                              f"not a resource this tool created (needs the {NAME_PREFIX!r} prefix and the "
+                              f"{OWNER_TAG}={OWNER_VALUE} tag)")
+
+
+def _identifier(service: str, operation: str, param: str, params: dict) -> str:
+    return str(params.get(param, "")) if param else ""
+
+
+def _name_of(identifier: str) -> str:
+    # ARNs end in the name (arn:aws:dynamodb:r:a:table/NAME, arn:aws:rds:r:a:db:NAME).
+    return re.split(r"[:/]", identifier)[-1] if identifier.startswith("arn:") else identifier
+
+
+def _request_tags(params: dict) -> dict[str, str]:
+    tags = {t["Key"]: t["Value"] for t in params.get("Tags", []) or []}
+    for spec in params.get("TagSpecifications", []) or []:
+        tags.update({t["Key"]: t["Value"] for t in spec.get("Tags", [])})
+    return tags
+
+
+def _currently_owned(client, service: str, identifier: str) -> bool:
+    """Look the target up (a read, so it passes the interlock) and check its tags."""
+    try:
+        if service == "rds":
+            if not identifier.startswith(NAME_PREFIX):
+                return False
+            for describe, key, arn_key in (("describe_db_instances", "DBInstances", "DBInstanceArn"),
+                                           ("describe_db_clusters", "DBClusters", "DBClusterArn")):
+                try:
+                    found = getattr(client, describe)(**{("DBInstanceIdentifier" if key == "DBInstances" else
+                                                          "DBClusterIdentifier"): identifier})[key]
+                except client.exceptions.ClientError:
+                    continue
+                if found:
+                    return _tags(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
+            for describe, key, param in (("describe_db_snapshots", "DBSnapshots", "DBSnapshotIdentifier"),
+                                         ("describe_db_cluster_snapshots", "DBClusterSnapshots",
+                                          "DBClusterSnapshotIdentifier")):
+                try:
+                    found = getattr(client, describe)(**{param: identifier})[key]
+                except client.exceptions.ClientError:
+                    continue
+                if found:
+                    return _tags(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
+            return False
+        if service == "dynamodb":
+            if not identifier.startswith(NAME_PREFIX):
+                return False
+            arn = client.describe_table(TableName=identifier)["Table"]["TableArn"]
+            return _tags(client.list_tags_of_resource(ResourceArn=arn).get("Tags")).get(OWNER_TAG) == OWNER_VALUE
+        if service == "ec2":
+            volumes = client.describe_volumes(VolumeIds=[identifier])["Volumes"]
+            return bool(volumes) and _tags(volumes[0].get("Tags")).get(OWNER_TAG) == OWNER_VALUE
+        if service == "s3":
+            if not identifier.startswith(NAME_PREFIX):
+                return False
+            return _tags(client.get_bucket_tagging(Bucket=identifier).get("TagSet")).get(OWNER_TAG) == OWNER_VALUE
+    except client.exceptions.ClientError:
+        return False
+    return False
+
+
+def _tags(pairs) -> dict[str, str]:
+    return {p["Key"]: p["Value"] for p in pairs or []}

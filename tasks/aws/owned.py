@@ -1,0 +1,79 @@
+"""Find the copies this tool made (by prefix and ownership tag), for sweeps and leak checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from . import dynamodb, ec2, rds, s3
+from .clients import AwsClients
+from .guard import EXPIRES_TAG, FLOW_TAG, NAME_PREFIX, OWNER_TAG, OWNER_VALUE, RUN_TAG
+
+
+@dataclass(frozen=True)
+class OwnedCopy:
+    kind: str
+    identifier: str
+    region: str
+    account: str | None
+    run_id: str
+    flow: str
+    expires_at: datetime | None
+
+
+def _tags(pairs) -> dict[str, str]:
+    return {p["Key"]: p["Value"] for p in pairs or []}
+
+
+def _copy(kind, identifier, region, account, tags) -> OwnedCopy | None:
+    if tags.get(OWNER_TAG) != OWNER_VALUE:
+        return None
+    try:
+        expires = datetime.fromisoformat(tags[EXPIRES_TAG]) if tags.get(EXPIRES_TAG) else None
+    except ValueError:
+        expires = None
+    return OwnedCopy(kind, identifier, region, account, tags.get(RUN_TAG, ""), tags.get(FLOW_TAG, ""), expires)
+
+
+def list_owned(clients: AwsClients, region: str, account: str | None = None) -> list[OwnedCopy]:
+    found: list[OwnedCopy] = []
+    client = clients.client("rds", region, account)
+    clusters = [c for c in rds.iter_db_clusters(client) if c["DBClusterIdentifier"].startswith(NAME_PREFIX)]
+    cluster_ids = {c["DBClusterIdentifier"] for c in clusters}
+    for db in rds.iter_db_instances(client):
+        if db["DBInstanceIdentifier"].startswith(NAME_PREFIX) and db.get("DBClusterIdentifier") not in cluster_ids:
+            found.append(_copy("rds_instance", db["DBInstanceIdentifier"], region, account, _tags(db.get("TagList"))))
+    for cluster in clusters:
+        found.append(_copy("rds_cluster", cluster["DBClusterIdentifier"], region, account,
+                           _tags(cluster.get("TagList"))))
+    ddb = clients.client("dynamodb", region, account)
+    for name in dynamodb.list_table_names(ddb):
+        if name.startswith(NAME_PREFIX):
+            table = dynamodb.get_table(ddb, name)
+            if table:
+                found.append(_copy("dynamodb_table", name, region, account, dynamodb.get_tags(ddb, table["TableArn"])))
+    for volume in ec2.iter_volumes_tagged(clients.client("ec2", region, account), {OWNER_TAG: OWNER_VALUE}):
+        found.append(_copy("ebs_volume", volume["VolumeId"], region, account, _tags(volume.get("Tags"))))
+    s3_client = clients.client("s3", region, account)
+    for name in s3.list_bucket_names(s3_client):
+        if not name.startswith(NAME_PREFIX):
+            continue
+        try:
+            location = s3_client.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+        except ClientError:
+            continue
+        if location == region:
+            found.append(_copy("s3_bucket", name, region, account, s3.get_tags(s3_client, name)))
+    return [copy for copy in found if copy is not None]
+
+
+def is_orphan(copy: OwnedCopy, now: datetime, current_run_id: str | None = None,
+              dead_flows: frozenset[str] = frozenset()) -> bool:
+    """Pure. Never the current run's; always when no run of its flow can be alive (the caller holds that
+    flow's run lock); otherwise once its expiry has passed (or it has none)."""
+    if current_run_id and copy.run_id == current_run_id:
+        return False
+    if copy.flow in dead_flows:
+        return True
+    return copy.expires_at is None or copy.expires_at <= now
