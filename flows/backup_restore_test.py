@@ -75,10 +75,12 @@ def last_tested(store) -> dict[str, datetime]:
     return tested
 
 
-def unfinished_run(store, signature: dict) -> RunEvidence | None:
+def unfinished_run(store, signature: dict, current_run_id: str) -> RunEvidence | None:
     """The newest earlier run with the same selection that never completed (its process died)."""
     for record in reversed(load_history(store, FLOW_NAME)):
-        if record.status != "completed" and record.parameters.get("signature") == signature:
+        if record.run_id == current_run_id:
+            continue
+        if record.status in ("running", "failed") and record.parameters.get("signature") == signature:
             return RunEvidence(store, record)
     return None
 
@@ -135,7 +137,7 @@ def backup_restore_test(
 def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence, tracker, signature,
                   poll_seconds, logger) -> dict:
     store = run.store
-    previous = unfinished_run(store, signature) if not evidence.startswith("s3://") else None
+    previous = unfinished_run(store, signature, run.record.run_id) if not evidence.startswith("s3://") else None
     history = last_tested(store)
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
     regions = sorted({(t.account, t.region) for t, _ in planned})
@@ -145,8 +147,11 @@ def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrenc
         logger.warning("removed %d copies left by an earlier run: %s", len(swept), ", ".join(c["id"] for c in swept))
 
     done: dict[str, Measurement] = load_measurements(store, previous.dir) if previous else {}
-    if done:
+    if previous:
         logger.info("resuming run %s: %d restore(s) already measured", previous.record.run_id, len(done))
+        previous.record.status = "crashed"
+        previous.record.errors.append(f"did not finish; resumed by run {run.record.run_id}")
+        previous.save()
     measurements: list[Measurement] = []
     todo = []
     for target, runbook in planned:

@@ -50,6 +50,10 @@ def moto_server(monkeypatch):
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
+    # moto's backends live in this process and outlive a server: start every test from an empty estate.
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).read()
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     try:
         yield url

@@ -87,6 +87,30 @@ procedure: [Re-run the report jobs.]
 resources:
   - {{kind: s3_bucket, id: reports-archive, region: ap-southeast-2, expect: {{versioning: false}}}}
 """,
+    # Tier 1, documented exactly as it is (so the review is clean), but against the backup policy:
+    # backups off, unencrypted, single-AZ, no copy elsewhere, PITR off; a validation step that fails.
+    "legacy.yaml": f"""\
+service: legacy
+name: Legacy billing
+tier: 1
+owner: legacy-owner@example.org
+dr_champion: legacy-champ@example.org
+targets: {{rpo: 1s}}
+documentation: {{last_reviewed: {FRESH}}}
+procedure: [Restore legacy-db; replay the billing journal.]
+validation:
+  - {{name: up, kind: status}}
+  - {{name: billing smoke test, kind: command, command: ["sh", "-c", "test \\"$DR_RESTORE_MODE\\" != snapshot"]}}
+resources:
+  - kind: rds_instance
+    id: legacy-db
+    region: us-east-2
+    expect: {{multi_az: false, encrypted: false, backup_retention_days: 0}}
+  - kind: dynamodb_table
+    id: legacy-sessions
+    region: us-east-2
+    expect: {{pitr: false}}
+""",
     "broken.yaml": "service: broken\nname: Broken\ntier: 1\nresources:\n  - {kind: rds_instance, id: x}\n",
 }
 
@@ -127,7 +151,27 @@ def build_estate(in_process_mock: bool = True) -> EstateBuilder:
     b.bucket("us-east-2", "payments-receipts")
     b.volume("us-east-2", "chat-uploads", snapshot=False)
     b.bucket("ap-southeast-2", "reports-archive", versioning=False)
+    b.rds_instance("us-east-2", "legacy-db", multi_az=False, encrypted=False, retention=0)
+    b.table("us-east-2", "legacy-sessions", pitr=False)
     return b
+
+
+# Posture gaps the audit must find (resource kinds with generated ids are matched by kind).
+AUDIT_GAPS = {
+    ("payments", "backup.retention_below_policy", "rds_cluster:us-east-2:payments-aurora", ""),
+    ("payments", "backup.no_cross_region_copy", "rds_cluster:us-east-2:payments-aurora", ""),
+    ("payments", "backup.single_az", "rds_instance:ap-southeast-2:shard-apse2-2", ""),
+    ("payments", "s3.replication_missing", "s3_bucket:us-east-2:payments-receipts", ""),
+    ("chat", "ebs.snapshot_stale", "ebs_volume", ""),
+    ("chat", "ebs.no_cross_region_copy", "ebs_volume", ""),
+    ("reports", "s3.versioning_disabled", "s3_bucket:ap-southeast-2:reports-archive", ""),
+    ("legacy", "backup.disabled", "rds_instance:us-east-2:legacy-db", ""),
+    ("legacy", "backup.unencrypted", "rds_instance:us-east-2:legacy-db", ""),
+    ("legacy", "backup.single_az", "rds_instance:us-east-2:legacy-db", ""),
+    ("legacy", "backup.no_cross_region_copy", "rds_instance:us-east-2:legacy-db", ""),
+    ("legacy", "dynamodb.pitr_disabled", "dynamodb_table:us-east-2:legacy-sessions", ""),
+} | {("payments", "backup.no_cross_region_copy", f"rds_instance:{region}:shard-{short}-{i}", "")
+     for region, short in (("us-east-2", "use2"), ("ap-southeast-2", "apse2")) for i in range(1, 4)}
 
 
 def gap_keys(findings) -> set[tuple]:

@@ -72,3 +72,52 @@ def test_bad_input_exits_2_with_a_one_line_reason(tmp_path, prefect_harness, arg
     assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
     [line] = [line for line in run.stderr.splitlines() if line.startswith("dr: ")]
     assert line.startswith("dr: error:") and reason in line and "Traceback" not in run.stderr
+
+
+def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefect_harness):
+    import time
+
+    import yaml
+
+    from tasks.aws.clients import AwsClients
+    from tasks.aws.owned import list_owned
+
+    builder = build_estate(in_process_mock=False)
+    isolation = {r: builder.isolation(r) for r in ("us-east-2", "us-west-1")}
+    catalog = write_catalog(tmp_path / "runbooks")
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    ledger = catalog / "ledger.yaml"
+    calm = ledger.read_text()
+    # The third restore (the cross-region copy) hangs in validation, so the run is killed mid-way.
+    ledger.write_text(calm.replace("validation: [{name: up, kind: status}]", 'validation: [{name: up, kind: status}, '
+                                   '{name: hang, kind: command, command: ["sh", "-c", '
+                                   '"test $DR_RESTORE_MODE != snapshot-dr || sleep 120"]}]'))
+    evidence = tmp_path / "evidence"
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness}
+    args = [sys.executable, "-m", "flows.cli", "restore-test", "--runbooks", str(catalog), "--evidence", str(evidence),
+            "--service", "ledger", "--concurrency", "1", "--poll-seconds", "0.01"]
+    victim = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    clients = AwsClients()
+    deadline = time.monotonic() + 120
+    while not list_owned(clients, "us-west-1") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list_owned(clients, "us-west-1"), "the hanging restore never started"
+    victim.kill()
+    victim.wait()
+    measured = list((evidence / "backup-restore-test").glob("*/measurements/*.json"))
+    assert len(measured) == 2  # snapshot and point-in-time finished before the kill
+
+    swept = dr("sweep", "--runbooks", str(catalog), "--evidence", str(evidence), env_extra=env)
+    assert swept.returncode == 0, swept.stderr[-2000:]
+    assert "deleted: rds_instance drt-" in swept.stdout
+    assert list_owned(clients, "us-west-1") == [] and list_owned(clients, "us-east-2") == []
+
+    ledger.write_text(calm)
+    rerun = dr(*args[3:], env_extra=env)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    report = next(line.split(": ", 1)[1] for line in rerun.stdout.splitlines() if line.startswith("report: "))
+    record = json.loads((Path(report).parent / "results.json").read_text())
+    resumed = [m for m in record["measurements"] if m["resumed_from"]]
+    assert len(record["measurements"]) == 5 and len(resumed) == 2
+    assert {m["mode"] for m in resumed} == {"snapshot", "pitr-latest"}
+    assert record["status"] == "completed" and list_owned(clients, "us-west-1") == []

@@ -34,7 +34,7 @@ def test_finds_each_planted_gap_and_nothing_on_clean_services(world):
     record = results(summary)
     assert gap_keys(record["findings"]) == EXPECTED_GAPS | {EBS_GAP}
     statuses = {s["service"]: s["status"] for s in record["services"]}
-    assert statuses == {"ledger": "pass", "payments": "gaps", "chat": "gaps", "broken": "invalid"}
+    assert statuses == {"ledger": "pass", "payments": "gaps", "chat": "gaps", "legacy": "pass", "broken": "invalid"}
     assert record["status"] == "completed" and record["finished_at"] and record["measurements"] == []
     assert {"flow", "run_id", "started_at", "parameters", "services", "findings"} <= set(record)
     for finding in record["findings"]:

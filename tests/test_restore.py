@@ -1,0 +1,209 @@
+"""The restore test, audit and sweep against moto: measurements for every kind, cleanup whatever happens."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from flows.backup_posture_audit import backup_posture_audit
+from flows.backup_restore_test import backup_restore_test
+from flows.orphan_sweep import orphan_sweep
+from tasks.aws.clients import AwsClients
+from tasks.aws.owned import list_owned
+from tests.estate import AUDIT_GAPS, build_estate, gap_keys, write_catalog
+
+REGIONS = ("us-east-2", "us-west-1", "ap-southeast-2")
+
+
+@pytest.fixture
+def world(prefect_harness, aws, tmp_path):
+    builder = build_estate()
+    isolation = {region: builder.isolation(region) for region in REGIONS}
+    catalog = write_catalog(tmp_path / "runbooks")
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    builder.put_object("us-east-2", "payments-receipts", "receipts/1.json", b'{"v": 1}')
+    builder.put_object("us-east-2", "payments-receipts", "receipts/1.json", b'{"v": 2}')
+    return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "builder": builder}
+
+
+def results(summary) -> dict:
+    return json.loads((Path(summary["evidence_dir"]) / "results.json").read_text())
+
+
+def leftovers() -> list:
+    clients = AwsClients()
+    return [c for region in REGIONS for c in list_owned(clients, region)]
+
+
+def originals() -> dict:
+    """What the estate's own resources look like, to prove the tests did not change them."""
+    state = {}
+    for region in REGIONS:
+        rds = boto3.client("rds", region_name=region)
+        for db in rds.describe_db_instances()["DBInstances"]:
+            state[db["DBInstanceIdentifier"]] = (db["DBInstanceStatus"], db["MultiAZ"], db["BackupRetentionPeriod"],
+                                                 db["StorageEncrypted"])
+        for c in rds.describe_db_clusters()["DBClusters"]:
+            state[c["DBClusterIdentifier"]] = (c["Status"], len(c["DBClusterMembers"]))
+        ddb = boto3.client("dynamodb", region_name=region)
+        for name in ddb.list_tables()["TableNames"]:
+            state[name] = ddb.describe_table(TableName=name)["Table"]["TableStatus"]
+        for v in boto3.client("ec2", region_name=region).describe_volumes()["Volumes"]:
+            state[v["VolumeId"]] = v["State"]
+    s3 = boto3.client("s3")
+    for bucket in s3.list_buckets()["Buckets"]:
+        state[bucket["Name"]] = len(s3.list_object_versions(Bucket=bucket["Name"]).get("Versions", []))
+    return state
+
+
+def test_audit_finds_each_planted_posture_gap_and_nothing_on_clean_resources(world):
+    summary = backup_posture_audit(runbooks=world["runbooks"], evidence=world["evidence"])
+    record = results(summary)
+    assert gap_keys(record["findings"]) == AUDIT_GAPS
+    assert {s["service"]: s["status"] for s in record["services"]}["ledger"] == "pass"
+    assert summary["tracker"]["created"] == len(record["findings"])
+
+
+def test_audit_reads_fleets_in_pages_not_per_resource(world, monkeypatch):
+    calls: list[str] = []
+    original = AwsClients.client
+
+    def counting(self, service, region, account=None):
+        client = original(self, service, region, account)
+        if not getattr(client, "_counted", False):
+            client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+            client._counted = True
+        return client
+
+    monkeypatch.setattr(AwsClients, "client", counting)
+    backup_posture_audit(runbooks=world["runbooks"], evidence=world["evidence"], services=["payments"])
+    # The six-shard fleet over two regions is one DescribeDBInstances page per region, plus the cluster.
+    assert calls.count("DescribeDBInstances") == 2
+    assert "ListTagsForResource" not in calls
+
+
+def test_stale_recovery_point_is_found(world, monkeypatch):
+    original = AwsClients.client
+
+    def stale_clock(self, service, region, account=None):
+        client = original(self, service, region, account)
+        if service == "rds" and not getattr(client, "_stale", False):
+            def age(parsed, model, **_):
+                for db in parsed.get("DBInstances", []):
+                    if db["DBInstanceIdentifier"] == "ledger-primary":
+                        db["LatestRestorableTime"] = datetime.now(timezone.utc) - timedelta(hours=3)
+            client.meta.events.register("after-call.rds.DescribeDBInstances", age)
+            client._stale = True
+        return client
+
+    monkeypatch.setattr(AwsClients, "client", stale_clock)
+    record = results(backup_posture_audit(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"]))
+    [finding] = record["findings"]
+    assert finding["check"] == "backup.stale_recovery_point" and "3h" in finding["detail"]
+
+
+def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_nothing(world):
+    before = originals()
+    time.sleep(1.1)  # legacy's RPO target is 1s: its newest snapshot is now older than that
+    summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"],
+                                  restore_time=datetime.now(timezone.utc) - timedelta(minutes=5), poll_seconds=0.01)
+    record = results(summary)
+    by_target = {(m["resource"].split(":")[-1] if not m["resource"].startswith("ebs") else m["resource"].split(":")[0],
+                  m["mode"], m["region"]): m for m in record["measurements"]}
+    kinds = {(m["kind"], m["mode"]) for m in record["measurements"] if m["status"] == "passed"}
+    assert {("rds_instance", "snapshot"), ("rds_instance", "pitr-latest"), ("rds_instance", "pitr-time"),
+            ("rds_instance", "snapshot-dr"), ("rds_cluster", "snapshot"), ("dynamodb_table", "pitr-latest"),
+            ("dynamodb_table", "pitr-time"), ("s3_bucket", "object-version"), ("ebs_volume", "snapshot"),
+            ("ebs_volume", "snapshot-dr")} <= kinds
+    for m in record["measurements"]:
+        assert set(m) >= {"service", "resource", "kind", "started_at", "rto_seconds", "rto_target_seconds",
+                          "rpo_seconds", "rpo_target_seconds", "passed"}
+        assert m["cleanup"] in ("deleted", "none")
+    ledger = by_target[("ledger-primary", "snapshot", "us-east-2")]
+    assert ledger["passed"] and ledger["rto_seconds"] < ledger["rto_target_seconds"] and ledger["copy_id"].startswith("drt-")
+    assert by_target[("payments-receipts", "object-version", "us-east-2")]["validation"][0]["detail"].endswith("checksum match")
+    # Planted: legacy has no backups and PITR off; its snapshot restore fails validation and is over its RPO.
+    assert by_target[("legacy-db", "pitr-latest", "us-east-2")]["status"] == "no_recovery_point"
+    assert by_target[("legacy-sessions", "pitr-latest", "us-east-2")]["status"] == "no_recovery_point"
+    legacy_snapshot = by_target[("legacy-db", "snapshot", "us-east-2")]
+    assert legacy_snapshot["status"] == "validation_failed" and legacy_snapshot["cleanup"] == "deleted"
+    checks = {(f["service"], f["check"], f["subject"]) for f in record["findings"]}
+    assert {("legacy", "restore.failed", "pitr-latest@us-east-2"), ("legacy", "restore.validation_failed",
+            "snapshot@us-east-2"), ("legacy", "restore.rpo_exceeded", "snapshot@us-east-2"),
+            ("payments", "restore.failed", "snapshot-dr@us-west-1")} <= checks
+    assert not {c for c in checks if c[0] == "ledger"}  # the clean service passes
+    assert leftovers() == [] and originals() == before
+    html = (Path(summary["evidence_dir"]) / "report.html").read_text()
+    assert "first test" in html and "legacy-db" in html
+
+
+def test_sampling_rotates_through_a_fleet(world):
+    seen = []
+    for _ in range(3):
+        summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["payments"],
+                                      sample="2", poll_seconds=0.01)
+        shards = sorted({m["resource"] for m in results(summary)["measurements"] if "shard" in m["resource"]})
+        assert len(shards) == 2 and {r.split(":")[1] for r in shards} == {"us-east-2", "ap-southeast-2"}
+        seen.append(shards)
+    assert len({s for run in seen for s in run}) == 6  # three quarters cover all six shards
+
+
+def test_a_restore_that_never_becomes_available_stops_at_the_deadline(world, monkeypatch, tmp_path):
+    catalog = Path(world["runbooks"])
+    text = (catalog / "ledger.yaml").read_text().replace("tier: 0\n", "tier: 0\ntargets: {rto: 2s}\n")
+    (catalog / "ledger.yaml").write_text(text)
+    original = AwsClients.client
+
+    def stuck(self, service, region, account=None):
+        client = original(self, service, region, account)
+        if service == "rds" and not getattr(client, "_stuck", False):
+            def creating(parsed, **_):
+                for db in parsed.get("DBInstances", []):
+                    if db["DBInstanceIdentifier"].startswith("drt-"):
+                        db["DBInstanceStatus"] = "creating"
+            client.meta.events.register("after-call.rds.DescribeDBInstances", creating)
+            client._stuck = True
+        return client
+
+    monkeypatch.setattr(AwsClients, "client", stuck)
+    started = time.monotonic()
+    record = results(backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
+                                         poll_seconds=0.2))
+    timeouts = [m for m in record["measurements"] if m["status"] == "timeout"]
+    assert len(timeouts) == 3 and all(m["cleanup"] == "deleted" for m in timeouts)
+    assert time.monotonic() - started < 30
+    assert {f["check"] for f in record["findings"]} >= {"restore.rto_exceeded"}
+    assert leftovers() == []
+
+
+def test_dry_run_plans_without_creating_anything(world):
+    plan = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], dry_run=True)
+    assert {(r["resource"].split(":")[-1], r["mode"]) for r in plan["restores"]} >= {("ledger-primary", "snapshot-dr")}
+    assert leftovers() == [] and not Path(world["evidence"]).exists()
+
+
+def test_sweep_deletes_only_expired_copies_of_ours(world):
+    rds = boto3.client("rds", region_name="us-east-2")
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+
+    def copy(name, expires):
+        rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot,
+            Tags=[{"Key": "dr-automation:owner", "Value": "dr-runbooks"}, {"Key": "dr-automation:run-id", "Value": "r1"},
+                  {"Key": "dr-automation:flow", "Value": "simulation"},
+                  {"Key": "dr-automation:expires-at", "Value": expires.isoformat()}])
+
+    copy("drt-expired", datetime.now(timezone.utc) - timedelta(minutes=1))
+    copy("drt-fresh", datetime.now(timezone.utc) + timedelta(hours=1))
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-not-ours", DBSnapshotIdentifier=snapshot)
+    listed = orphan_sweep(runbooks=world["runbooks"], evidence=world["evidence"], dry_run=True)
+    assert [c["id"] for c in listed["copies"]] == ["drt-expired"]
+    assert {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]} >= {"drt-expired"}
+    orphan_sweep(runbooks=world["runbooks"], evidence=world["evidence"])
+    names = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
+    assert "drt-expired" not in names and {"drt-fresh", "drt-not-ours", "ledger-primary"} <= names
