@@ -64,6 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
     sweep.add_argument("--dry-run", action="store_true", help="list what would be deleted")
 
+    simulate = commands.add_parser("simulate", help="annual DR simulation: tabletop exercise, impact, opt-in drills")
+    _catalog_options(simulate)
+    simulate.add_argument("--scenario", required=True, metavar="ID", help="scenario id from runbooks/scenarios/")
+    answers = simulate.add_mutually_exclusive_group()
+    answers.add_argument("--answers", metavar="FILE", help="answers per inject id (YAML)")
+    answers.add_argument("--non-interactive", action="store_true", help="record no answers")
+    simulate.add_argument("--drill", choices=["az-failover", "region-failover"], help="technical drill (opt-in)")
+    simulate.add_argument("--allow-disruptive", action="store_true", help="second opt-in for drills")
+    simulate.add_argument("--zone", help="zone the scenario strikes (default: each service's primary)")
+    simulate.add_argument("--region", help="region the scenario strikes (default: each service's primary)")
+    simulate.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers")
+    simulate.add_argument("--service", action="append", metavar="ID", dest="services")
+    simulate.add_argument("--evidence", default="evidence", metavar="DIR")
+    simulate.add_argument("--tracker", default="ledger")
+    simulate.add_argument("--poll-interval", type=int, default=10, metavar="S", help="seconds between checks for answers")
+
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
     demo.add_argument("--evidence", metavar="DIR", help="evidence directory (default: <out>/evidence)")
@@ -73,8 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_validate(args) -> int:
     from tasks.catalog import load_catalog
 
+    from tasks.errors import CatalogError
+    from tasks.scenarios import load_scenarios
+
     catalog = load_catalog(args.runbooks, args.policy)
     problems = catalog.problems
+    try:
+        load_scenarios(args.runbooks)
+    except CatalogError as exc:
+        problems = sorted(problems + exc.problems)
     for problem in problems:
         print(problem)
     if problems:
@@ -178,6 +201,37 @@ def _print_run(result: dict) -> None:
     print(f"report: {result['report']}")
 
 
+def cmd_simulate(args) -> int:
+    import os
+
+    from flows.dr_simulation import check_drill_opt_ins, load_answers
+    from tasks.catalog import load_catalog
+    from tasks.errors import ConfigError
+    from tasks.scenarios import load_scenarios
+
+    check_drill_opt_ins(args.drill, args.allow_disruptive)
+    load_catalog(args.runbooks, args.policy)
+    library = load_scenarios(args.runbooks)
+    if args.scenario not in library:
+        raise ConfigError(f"unknown scenario {args.scenario!r} (choose from: {', '.join(sorted(library))})")
+    load_answers(args.answers)
+    if not args.answers and not args.non_interactive and not os.environ.get("PREFECT_API_URL"):
+        raise ConfigError("an interactive tabletop waits for answers in the Prefect UI: set PREFECT_API_URL to a "
+                          "running server, or use --answers FILE or --non-interactive")
+    from flows.dr_simulation import dr_simulation
+
+    result = dr_simulation(scenario=args.scenario, answers=args.answers, non_interactive=args.non_interactive,
+                           drill=args.drill, allow_disruptive=args.allow_disruptive, zone=args.zone, region=args.region,
+                           tiers=args.tiers, services=args.services, runbooks=args.runbooks, policy=args.policy,
+                           evidence=args.evidence, tracker=args.tracker, poll_interval=args.poll_interval)
+    print(f"simulation {result['scenario']}: {len(result['affected'])} service(s) affected; cannot recover within "
+          f"target: {', '.join(result['unrecoverable']) or 'none'}")
+    for d in result["drills"]:
+        print(f"drill {d['drill']} {d['resource']}: {d['status']} ({d['detail']})")
+    _print_run(result)
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     import os
 
@@ -202,7 +256,7 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "review": cmd_review, "audit": cmd_audit, "restore-test": cmd_restore_test,
-            "sweep": cmd_sweep, "demo": cmd_demo}
+            "sweep": cmd_sweep, "simulate": cmd_simulate, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

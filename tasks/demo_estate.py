@@ -46,8 +46,8 @@ resources:
 """
 
 
-def build_demo_estate() -> dict[str, int]:
-    b = EstateBuilder()
+def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
+    b = EstateBuilder(in_process_mock=in_process_mock)
     # Tier 0 platform core: everything the policy asks for. Clean.
     b.rds_instance("us-east-1", "paas-core-db", tags={"service": "paas-core"})
     b.copy_instance_snapshot("us-east-1", "paas-core-db", "us-west-2")

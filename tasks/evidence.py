@@ -67,6 +67,7 @@ class RunRecord(BaseModel):
     measurements: list[Measurement] = []
     tracker: dict[str, object] = {}
     errors: list[str] = []
+    details: dict[str, object] = {}  # flow-specific results (a simulation's impact table and decision log)
     evidence_dir: str | None = None
     reports: dict[str, str] = Field(default_factory=dict)
 

@@ -49,6 +49,18 @@ class RestorePolicy(Strict):
     concurrency_limit_name: StrictStr = "dr-restores"
 
 
+class SimulationPolicy(Strict):
+    """Expected recovery figures used when no restore of that kind has been measured yet."""
+
+    multi_az_failover: Duration = timedelta(seconds=120)  # RDS Multi-AZ failover: typically 60-120 s
+    restore_estimate: Duration = timedelta(hours=2)
+    pitr_rpo: Duration = timedelta(minutes=5)              # PITR lags the live database by about 5 minutes
+    replica_switch: Duration = timedelta(minutes=15)
+    replica_rpo: Duration = timedelta(minutes=15)
+    stand_in_delay: Duration = timedelta(minutes=30)       # someone new to the runbook is slower
+    answer_timeout: Duration = timedelta(hours=2)          # how long a tabletop waits for each inject's answers
+
+
 def _default_tiers() -> dict[int, TierPolicy]:
     # The program's own table: Tier 0 1h/4h, Tier 1 1h/6h, Tier 2 8h/24h, Tier 3 24h/72h;
     # documentation reviews and restore tests quarterly for Tiers 0 and 1.
@@ -65,6 +77,7 @@ class Policy(Strict):
     tiers: dict[Annotated[int, Field(ge=0, le=3)], TierPolicy] = Field(default_factory=_default_tiers)
     backups: BackupPolicy = BackupPolicy()
     restore: RestorePolicy = RestorePolicy()
+    simulation: SimulationPolicy = SimulationPolicy()
     accounts: dict[AccountId, StrictStr] = {}
     review_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
     # Runbooks of these tiers must list validation steps (restore tests run them on restored copies).

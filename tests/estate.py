@@ -21,6 +21,7 @@ dr_champion: ledger-champ@example.org
 documentation: {{last_reviewed: {FRESH}}}
 procedure: [Restore ledger-primary from the newest snapshot.]
 validation: [{{name: up, kind: status}}]
+drills: {{az_failover: true, region_failover: true}}
 resources:
   - kind: rds_instance
     id: ledger-primary

@@ -192,6 +192,9 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now) -> list[LiveResour
         status = dynamodb.get_pitr_status(client, table["TableName"])
         members.append(LiveResource(kind=spec.kind.value, region=region, id=table["TableName"], account=spec.account,
                                     attrs={"pitr": status == "ENABLED",
+                                           # Global table replicas are the table's copies in other regions.
+                                           "copy_regions": sorted(r["RegionName"] for r in table.get("Replicas", [])
+                                                                  if r.get("RegionName") != region),
                                            # DynamoDB encrypts every table at rest (AWS-owned key by default).
                                            "encrypted": True,
                                            "status": table.get("TableStatus")}))
@@ -230,6 +233,7 @@ def _read_ebs_volumes(spec, region, clients, wanted, now) -> list[LiveResource]:
         age = (now - newest).total_seconds() if newest else None
         members.append(LiveResource(kind=spec.kind.value, region=region, id=volume["VolumeId"], account=spec.account,
                                     attrs={"encrypted": bool(volume.get("Encrypted")),
+                                           "availability_zone": volume.get("AvailabilityZone"),
                                            "snapshot_max_age": age, "snapshot_age_seconds": age,
                                            "copy_regions": sorted(copies.get(volume["VolumeId"], set()))},
                                     tags=_tags(volume.get("Tags"))))

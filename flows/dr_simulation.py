@@ -1,0 +1,282 @@
+"""Annual DR simulation: a tabletop exercise over a scenario, its impact analysis, and opt-in drills."""
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from prefect import flow, get_run_logger
+from prefect.input import RunInput
+from pydantic import Field
+
+from flows._fanout import map_bounded
+from flows._run import fail_run, file_tickets, finish_run, now, record_findings, start_run
+from flows.backup_posture_audit import read_posture
+from tasks.aws.clients import AwsClients
+from tasks.catalog import load_catalog, select_services
+from tasks.drills import DrillResult, az_failover
+from tasks.errors import ConfigError, DrError
+from tasks.evidence import ServiceStatus, load_history
+from tasks.findings import make_finding
+from tasks.impact import analyse, latest_measurements, unrecoverable_findings
+from tasks.restore_plan import copy_regions_for, targets_for_member
+from tasks.restore_run import RestoreContext, perform_restore
+from tasks.scenarios import ROLES, load_scenarios
+from tasks.tracker import Scope
+
+FLOW_NAME = "dr-simulation"
+DRILLS = {"az-failover": "az_failover", "region-failover": "region_failover"}
+
+
+class InjectAnswers(RunInput):
+    """What the DR team decided at one inject of the tabletop exercise."""
+
+    answered_by: str = Field(description="Who answered (name or email).")
+    decisions: str = Field(default="", description="What was decided, and by whom.")
+    observations: str = Field(default="", description="What the team noticed: gaps, surprises, missing steps.")
+    estimated_recovery_minutes: int | None = Field(default=None, ge=0, description="The team's estimate of time to recover.")
+    action_items: list[str] = Field(default_factory=list, description="Improvements to track as tickets, one per line.")
+
+
+class DrillRefused(DrError):
+    pass
+
+
+def check_drill_opt_ins(drill: str | None, allow_disruptive: bool) -> None:
+    if drill is None:
+        return
+    if drill not in DRILLS:
+        raise ConfigError(f"unknown drill {drill!r} (choose from: {', '.join(DRILLS)})")
+    if not allow_disruptive:
+        raise DrillRefused(f"refused: the {drill} drill disrupts production; it needs --allow-disruptive "
+                           f"and `drills: {{{DRILLS[drill]}: true}}` in each runbook it may touch")
+
+
+def load_answers(path: str | None) -> dict[str, dict]:
+    if not path:
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read answers file {path}: {exc}") from None
+    answers = data.get("answers", data) if isinstance(data, dict) else None
+    if not isinstance(answers, dict):
+        raise ConfigError(f"{path}: expected a mapping of inject id to answers")
+    out = {}
+    for inject_id, fields in answers.items():
+        try:
+            out[str(inject_id)] = InjectAnswers.model_validate(fields).model_dump()
+        except Exception as exc:  # noqa: BLE001 - pydantic's message names the field
+            raise ConfigError(f"{path}: answers for {inject_id!r} are invalid: {exc}") from None
+    return out
+
+
+def ask(inject, scenario, timeout: int, poll_interval: int, logger) -> dict | None:
+    """Pause the flow run until someone answers in the Prefect UI (Resume form), or the timeout passes."""
+    from prefect.exceptions import FlowPauseTimeout
+    from prefect.flow_runs import pause_flow_run
+
+    questions = "\n".join(f"- **{role.replace('_', ' ')}**: {q}" for role in ROLES
+                          for q in getattr(inject.questions, role))
+    description = (f"### {scenario.name} — T+{int(inject.at.total_seconds() // 60)} min: {inject.title}\n\n"
+                   f"{inject.description}\n\n{questions}")
+    logger.info("waiting for answers to inject %r in the Prefect UI (timeout %ss)", inject.id, timeout)
+    try:
+        answer = pause_flow_run(wait_for_input=InjectAnswers.with_initial_data(description=description, answered_by=""),
+                                timeout=timeout, poll_interval=poll_interval, key=f"inject-{inject.id}")
+    except FlowPauseTimeout:
+        logger.warning("no answers to inject %r before the timeout", inject.id)
+        return None
+    return answer.model_dump()
+
+
+@flow(name=FLOW_NAME, log_prints=True)
+def dr_simulation(
+    scenario: Annotated[str, Field(description="Scenario id from runbooks/scenarios/ (az-loss, region-loss, ...).")],
+    answers: Annotated[str | None, Field(description="YAML file of answers per inject id (scheduled runs, tests).")] = None,
+    non_interactive: Annotated[bool, Field(description="Record no answers instead of pausing for them.")] = False,
+    drill: Annotated[Literal["az-failover", "region-failover"] | None, Field(description="Technical drill to run (opt-in).")] = None,
+    allow_disruptive: Annotated[bool, Field(description="Second opt-in for drills; the runbook must allow the drill too.")] = False,
+    zone: Annotated[str | None, Field(description="Zone the scenario strikes (default: each service's primary).")] = None,
+    region: Annotated[str | None, Field(description="Region the scenario strikes (default: each service's primary).")] = None,
+    tiers: Annotated[list[int] | None, Field(description="Tiers in the exercise (default: all).")] = None,
+    services: Annotated[list[str] | None, Field(description="Only these service ids.")] = None,
+    runbooks: Annotated[str, Field(description="Runbook directory.")] = "runbooks",
+    policy: Annotated[str | None, Field(description="Tier policy file.")] = None,
+    evidence: Annotated[str, Field(description="Evidence directory.")] = "evidence",
+    tracker: Annotated[str, Field(description="Ticket tracker: ledger or jira.")] = "ledger",
+    poll_interval: Annotated[int, Field(ge=1, description="Seconds between checks for answers in the UI.")] = 10,
+    answer_timeout: Annotated[int | None, Field(ge=1, description="Seconds to wait for each inject's answers.")] = None,
+) -> dict:
+    logger = get_run_logger()
+    check_drill_opt_ins(drill, allow_disruptive)
+    catalog = load_catalog(runbooks, policy)
+    library = load_scenarios(runbooks)
+    if scenario not in library:
+        raise ConfigError(f"unknown scenario {scenario!r} (choose from: {', '.join(sorted(library))})")
+    chosen = library[scenario]
+    prepared = load_answers(answers)
+    unknown = sorted(set(prepared) - {i.id for i in chosen.injects})
+    if unknown:
+        raise ConfigError(f"{answers}: no inject named {', '.join(unknown)} in scenario {scenario}")
+    valid, _ = select_services(catalog, sorted(set(tiers if tiers is not None else [0, 1, 2, 3])), services)
+    mode = "answers-file" if answers else ("none" if non_interactive else "interactive")
+    run = start_run(FLOW_NAME, {"scenario": scenario, "mode": mode, "drill": drill, "zone": zone, "region": region,
+                                "tiers": tiers, "services": services, "runbooks": runbooks, "evidence": evidence,
+                                "tracker": tracker}, evidence)
+    try:
+        return _simulate(run, catalog, chosen, valid, prepared, mode, drill, zone, region, evidence, tracker,
+                         poll_interval, answer_timeout, logger)
+    except BaseException as exc:
+        fail_run(run, exc)
+        raise
+
+
+def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region, evidence, tracker, poll_interval,
+              answer_timeout, logger) -> dict:
+    clients = AwsClients(accounts=dict(catalog.policy.accounts))
+    work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
+    live: dict[str, list] = {rb.service: [] for rb in valid}
+    for (runbook, spec, index), observation, error in map_bounded(
+            read_posture, work, 8, params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": clients}):
+        if error is None:
+            live[runbook.service].append(observation)
+        else:
+            from tasks.inventory import Observation
+
+            live[runbook.service].append(Observation(spec=spec, index=index, errors=[str(error)]))
+    history = [r.measurements for r in load_history(run.store, "backup-restore-test") if r.status == "completed"]
+    measured = latest_measurements(history)
+    rows = analyse(scenario, catalog.runbooks, [rb.service for rb in valid], catalog.policy, live, measured,
+                   now().date(), zone=zone, region=region)
+    impact = [{"service": r.service, "tier": r.tier, "status": r.status, "strike": r.strike,
+               "expected_rto": r.expected_rto, "expected_rpo": r.expected_rpo, "rto_target": r.rto_target_seconds,
+               "rpo_target": r.rpo_target_seconds, "reasons": r.reasons,
+               "paths": [{"resource": i.resource, "path": i.path, "rto": i.rto_seconds, "rpo": i.rpo_seconds,
+                          "source": i.source, "reason": i.reason} for i in r.resources]} for r in rows]
+    run.record.details = {"scenario": scenario.model_dump(mode="json"), "impact": impact, "decision_log": [],
+                          "drills": [], "mode": mode}
+    run.record.services = [ServiceStatus(service=r.service, tier=r.tier,
+                                         status={"unaffected": "pass", "recoverable": "pass"}.get(r.status, r.status)
+                                         if r.status != "unrecoverable" else "gaps",
+                                         findings=int(r.status == "unrecoverable")) for r in rows]
+    findings = unrecoverable_findings(scenario, rows)
+    record_findings(run, findings)  # the analysis is on disk before the tabletop starts
+    logger.info("%s: %d service(s) affected, %d cannot meet their targets", scenario.id,
+                sum(r.affected for r in rows), len(findings))
+
+    timeout = answer_timeout or int(catalog.policy.simulation.answer_timeout.total_seconds())
+    for inject in scenario.injects:
+        if mode == "answers-file":
+            answer = prepared.get(inject.id)
+        elif mode == "interactive":
+            answer = ask(inject, scenario, timeout, poll_interval, logger)
+        else:
+            answer = None
+        run.record.details["decision_log"].append({
+            "inject": inject.id, "at_minutes": int(inject.at.total_seconds() // 60), "title": inject.title,
+            "description": inject.description, "questions": inject.questions.model_dump(), "answers": answer,
+            "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        run.save()  # every answer is evidence as soon as it is given
+
+    if drill:
+        run.record.details["drills"] = [d.as_dict() for d in _run_drills(drill, run, catalog, valid, live, clients, logger)]
+        run.save()
+
+    for entry in run.record.details["decision_log"]:
+        for item in (entry["answers"] or {}).get("action_items", []):
+            if item.strip():
+                digest = hashlib.sha256(item.strip().lower().encode()).hexdigest()[:10]
+                findings.append(make_finding(
+                    "simulation.action_item", service="dr-program", tier=None, resource=f"scenario:{scenario.id}",
+                    subject=f"{entry['inject']}:{digest}", title=f"Action: {item.strip()[:120]}",
+                    detail=f"From the {scenario.name} exercise, inject '{entry['title']}' "
+                           f"(answered by {entry['answers'].get('answered_by') or 'unknown'}): {item.strip()}",
+                    evidence={"scenario": scenario.id, "inject": entry["inject"]}))
+    for result in run.record.details["drills"]:
+        if result["status"] in ("failed", "slow"):
+            findings.append(make_finding(
+                "simulation.unrecoverable", service=result["service"],
+                tier=catalog.runbooks[result["service"]].tier, resource=f"drill:{result['drill']}",
+                subject=result["resource"], title=f"{result['drill']} drill {result['status']}",
+                detail=f"{result['drill']} drill on {result['resource']}: {result['detail']}", evidence=result))
+    record_findings(run, findings)
+    scope = Scope(assessed=frozenset((rb.service, "simulation.unrecoverable") for rb in valid),
+                  only_resources=frozenset({f"scenario:{scenario.id}"}))
+    file_tickets(run, tracker, evidence, scope, dict(catalog.files))
+    summary = steering_summary(scenario, rows, run.record.details)
+    run.record.details["steering_summary"] = summary
+    finish_run(run, "simulation", "dr-simulation", scenario=scenario, impact=impact,
+               decision_log=run.record.details["decision_log"], drills=run.record.details["drills"],
+               summary=summary, mode=mode)
+    return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
+            "report": run.record.reports.get("report.html"), "scenario": scenario.id,
+            "unrecoverable": sorted(r.service for r in rows if r.status == "unrecoverable"),
+            "affected": sorted(r.service for r in rows if r.affected), "findings": len(run.record.findings),
+            "drills": run.record.details["drills"], "tracker": run.record.tracker}
+
+
+def steering_summary(scenario, rows, details) -> str:
+    affected = [r for r in rows if r.affected]
+    bad = [r for r in rows if r.status == "unrecoverable"]
+    actions = sum(len((e["answers"] or {}).get("action_items", [])) for e in details["decision_log"])
+    lines = [f"{scenario.name}: {len(affected)} of {len(rows)} services affected; "
+             f"{len(affected) - len(bad)} would recover within target, {len(bad)} would not."]
+    for r in sorted(bad, key=lambda r: (r.tier, r.service))[:5]:
+        lines.append(f"- Tier {r.tier} {r.service}: {r.reasons[0] if r.reasons else 'cannot recover'}")
+    lines.append(f"{actions} action item(s) agreed in the exercise.")
+    drills = details.get("drills") or []
+    if drills:
+        ok = sum(1 for d in drills if d["status"] == "passed")
+        lines.append(f"Drills: {ok} of {len(drills)} met expectations.")
+    return "\n".join(lines)
+
+
+def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[DrillResult]:
+    from tasks.impact import targets
+
+    field = DRILLS[drill]
+    results: list[DrillResult] = []
+    poll = float(os.environ.get("DR_DRILL_POLL_SECONDS", "5"))
+    for runbook in valid:
+        rto, _ = targets(runbook, catalog.policy)
+        members = [m for obs in live.get(runbook.service, []) for m in obs.members
+                   if m.kind in ("rds_instance", "rds_cluster") or (drill == "region-failover" and m.kind == "ebs_volume")]
+        allowed = getattr(runbook.drills, field)
+        if not allowed:
+            if members:
+                refused = DrillResult(drill, runbook.service, f"service:{runbook.service}", 0.0, rto)
+                refused.status, refused.detail = "refused", f"the runbook does not allow it (drills.{field} is false)"
+                results.append(refused)
+            continue
+        for member in members:
+            expected = (catalog.policy.simulation.multi_az_failover if drill == "az-failover"
+                        else catalog.policy.simulation.restore_estimate).total_seconds()
+            result = DrillResult(drill, runbook.service, member.key, expected, rto)
+            if drill == "az-failover":
+                logger.warning("DRILL: failing over %s (%s)", member.id, runbook.service)
+                az_failover(clients, member, result, poll)
+            else:
+                _region_failover(run, catalog, runbook, member, clients, result)
+            results.append(result)
+    return results
+
+
+def _region_failover(run, catalog, runbook, member, clients, result: DrillResult) -> None:
+    """Restore the newest cross-region copy in the DR region, measure it, and delete it."""
+    regions = copy_regions_for(runbook, None) or list(member.attrs.get("copy_regions") or [])
+    targets = [t for t in targets_for_member(runbook, catalog.policy, member, regions, None) if t.mode == "snapshot-dr"]
+    if not targets:
+        result.status, result.detail = "failed", "no DR region or cross-region copy to fail over to"
+        return
+    ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=run.store,
+                         run_dir=run.dir, poll_seconds=float(os.environ.get("DR_DRILL_POLL_SECONDS", "5")),
+                         flow=FLOW_NAME)
+    m = perform_restore(targets[0], runbook.validation, ctx)
+    result.measured_seconds = m.rto_seconds
+    result.status = "passed" if m.passed else "failed"
+    result.detail = (f"restored {m.copy_id} in {m.region} from {m.recovery_point} ({m.status}); copy {m.cleanup}"
+                     + (f": {m.error}" if m.error else ""))

@@ -1,0 +1,180 @@
+"""The DR simulation: scenario validation, impact analysis on a non-demo estate, the paused tabletop
+resumed through Prefect's API as the UI does, answers files, and opt-in drills."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from flows.dr_simulation import DrillRefused, dr_simulation
+from tasks.aws.clients import AwsClients
+from tasks.aws.owned import list_owned
+from tasks.errors import CatalogError
+from tasks.scenarios import load_scenarios
+from tests.conftest import REPO_ROOT, write_runbook
+from tests.estate import build_estate, write_catalog
+
+ANSWERS = {
+    "zone-dark": {"answered_by": "sre-lead@example.org", "decisions": "Declare a zonal incident; page legacy owner.",
+                  "observations": "legacy-db is single-AZ <b>and</b> has no backups.",
+                  "estimated_recovery_minutes": 240, "action_items": ["Make legacy-db Multi-AZ", "Turn on backups for legacy-db"]},
+    "failover-complete": {"answered_by": "dr-champ@example.org", "decisions": "Wait for ledger failover.",
+                          "observations": "Failover took 90 s.", "action_items": []},
+    "all-clear": {"answered_by": "vp-eng@example.org", "decisions": "Fail back next morning.",
+                  "action_items": ["Add a zone-loss game day to the calendar"]},
+}
+
+
+@pytest.fixture
+def world(prefect_harness, aws, tmp_path):
+    builder = build_estate()
+    catalog = write_catalog(tmp_path / "runbooks")
+    (catalog / "broken.yaml").unlink()
+    shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
+    isolation = {region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "tmp": tmp_path}
+
+
+def simulate(world, **kwargs):
+    return dr_simulation(runbooks=world["runbooks"], evidence=world["evidence"], **kwargs)
+
+
+def test_the_scenario_library_has_the_programs_scenarios():
+    library = load_scenarios(REPO_ROOT / "runbooks")
+    assert {"az-loss", "region-loss", "data-corruption", "dependency-loss", "people-unavailable"} <= set(library)
+    for scenario in library.values():
+        assert scenario.narrative and scenario.injects and all(i.questions.model_dump() for i in scenario.injects)
+
+
+def test_scenarios_are_validated_like_runbooks(tmp_path):
+    write_runbook(tmp_path / "scenarios", "bad.yaml",
+                  "id: bad\nname: Bad\nnarrative: x\nblast_radius: {kind: meteor}\ninjects:\n  - {id: a, at: soon, title: t, description: d}\n")
+    with pytest.raises(CatalogError) as caught:
+        load_scenarios(tmp_path)
+    located = {(p.line, p.field) for p in caught.value.problems}
+    assert (4, "blast_radius.kind") in located and (6, "injects[0].at") in located
+
+
+def test_region_loss_names_exactly_the_services_without_a_usable_copy(world):
+    result = simulate(world, scenario="region-loss", non_interactive=True)
+    assert result["unrecoverable"] == ["chat", "legacy", "payments", "reports"]
+    record = json.loads((Path(result["evidence_dir"]) / "results.json").read_text())
+    impact = {row["service"]: row for row in record["details"]["impact"]}
+    assert impact["ledger"]["status"] == "recoverable"
+    assert any("no cross-region copy" in reason for reason in impact["payments"]["reasons"])
+    assert {f["check"] for f in record["findings"]} == {"simulation.unrecoverable"}
+
+
+def test_az_loss_names_the_single_az_services(world):
+    result = simulate(world, scenario="az-loss", non_interactive=True)
+    assert result["unrecoverable"] == ["chat", "legacy"]
+    record = json.loads((Path(result["evidence_dir"]) / "results.json").read_text())
+    reasons = {row["service"]: row["reasons"] for row in record["details"]["impact"]}
+    assert "legacy-db is single-AZ" in reasons["legacy"][0] and "no snapshot" in reasons["chat"][0]
+    # Striking the other region finds the single-AZ shard there.
+    elsewhere = simulate(world, scenario="az-loss", non_interactive=True, region="ap-southeast-2")
+    assert elsewhere["unrecoverable"] == ["payments"]
+
+
+def test_other_scenarios(world):
+    assert simulate(world, scenario="data-corruption", non_interactive=True)["unrecoverable"] == ["chat", "legacy", "reports"]
+    people = simulate(world, scenario="people-unavailable", non_interactive=True)
+    assert "chat" in people["unrecoverable"] and "ledger" not in people["unrecoverable"]
+
+
+def paused_runs(api: str) -> list[dict]:
+    response = httpx.post(f"{api}/flow_runs/filter", json={
+        "flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}, "limit": 10, "offset": 0, "sort": "START_TIME_DESC"})
+    response.raise_for_status()
+    return response.json()
+
+
+def test_the_tabletop_pauses_for_answers_and_resumes_through_the_api(world, prefect_harness):
+    from prefect.flow_runs import resume_flow_run
+
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["result"] = simulate(world, scenario="az-loss", poll_interval=1, answer_timeout=120)
+        except BaseException as exc:  # surfaced by the assertion below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    answered: list[str] = []
+    deadline = time.monotonic() + 180
+    while thread.is_alive() and time.monotonic() < deadline:
+        for flow_run in paused_runs(prefect_harness):
+            inject = ["zone-dark", "failover-complete", "all-clear"][len(answered)]
+            resume_flow_run(flow_run["id"], run_input=ANSWERS[inject])  # what the UI's Resume form sends
+            answered.append(inject)
+            time.sleep(0.5)
+        time.sleep(0.3)
+    thread.join(timeout=5)
+    assert "error" not in outcome, outcome.get("error")
+    assert answered == ["zone-dark", "failover-complete", "all-clear"]
+    interactive = outcome["result"]
+    html = Path(interactive["report"]).read_text()
+    assert "sre-lead@example.org" in html and "Make legacy-db Multi-AZ" in html
+    assert "<b>and</b>" not in html and "&lt;b&gt;and&lt;/b&gt;" in html
+
+    answers_file = world["tmp"] / "answers.yaml"
+    answers_file.write_text(yaml.safe_dump({"answers": ANSWERS}))
+    from_file = simulate(world, scenario="az-loss", answers=str(answers_file))
+    logs = [json.loads((Path(r["evidence_dir"]) / "results.json").read_text())["details"]["decision_log"]
+            for r in (interactive, from_file)]
+    assert [e["answers"] for e in logs[0]] == [e["answers"] for e in logs[1]]
+    record = json.loads((Path(from_file["evidence_dir"]) / "results.json").read_text())
+    actions = sorted(f["title"] for f in record["findings"] if f["check"] == "simulation.action_item")
+    assert actions == ["Action: Add a zone-loss game day to the calendar", "Action: Make legacy-db Multi-AZ",
+                       "Action: Turn on backups for legacy-db"]
+
+
+def recording(monkeypatch) -> list[tuple[str, dict]]:
+    calls: list[tuple[str, dict]] = []
+    original = AwsClients.client
+
+    def client(self, service, region, account=None):
+        made = original(self, service, region, account)
+        if not getattr(made, "_recorded", False):
+            made.meta.events.register("before-parameter-build", lambda model, params, **_: calls.append((model.name, dict(params))))
+            made._recorded = True
+        return made
+
+    monkeypatch.setattr(AwsClients, "client", client)
+    return calls
+
+
+def test_drills_refuse_without_both_opt_ins(world, monkeypatch):
+    calls = recording(monkeypatch)
+    with pytest.raises(DrillRefused, match="--allow-disruptive"):
+        simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover")
+    assert calls == []
+    result = simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True,
+                      services=["payments", "legacy"])
+    assert {d["status"] for d in result["drills"]} == {"refused"}
+    assert not [name for name, _ in calls if not name.startswith(("Describe", "List", "Get"))]
+
+
+def test_drills_run_and_measure_with_both_opt_ins(world, monkeypatch):
+    monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.01")
+    calls = recording(monkeypatch)
+    az = simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True,
+                  services=["ledger"])
+    [failover] = az["drills"]
+    assert failover["status"] == "passed" and failover["measured_seconds"] is not None
+    assert ("RebootDBInstance", {"DBInstanceIdentifier": "ledger-primary", "ForceFailover": True}) in calls
+    region = simulate(world, scenario="region-loss", non_interactive=True, drill="region-failover",
+                      allow_disruptive=True, services=["ledger"])
+    statuses = {d["resource"].split(":")[0]: d["status"] for d in region["drills"]}
+    assert statuses == {"rds_instance": "passed", "ebs_volume": "passed"}
+    assert all("deleted" in d["detail"] for d in region["drills"])
+    assert list_owned(AwsClients(), "us-west-1") == []
