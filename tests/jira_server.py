@@ -7,6 +7,7 @@ Real HTTP through the `jira` library; nothing is mocked in-process.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -129,7 +130,8 @@ class CloudState:
     users: dict[str, str] = field(default_factory=dict)    # email -> accountId
     log: list[dict] = field(default_factory=list)          # every request: method, path, query, body, auth
     created: list[dict] = field(default_factory=list)
-    script: list[tuple[int, dict]] = field(default_factory=list)  # canned error answers, served first
+    script: list[tuple] = field(default_factory=list)  # canned (status, headers[, body]) answers, served first
+    url: str = ""
 
 
 class _CloudHandler(BaseHTTPRequestHandler):
@@ -160,24 +162,30 @@ class _CloudHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         req = self._record("GET")
         if self.state.script and req["path"] != "/rest/api/2/serverInfo":
-            status, headers = self.state.script.pop(0)
-            return self._send(status, {"errorMessages": ["scripted"]}, headers)
+            status, headers, *body = self.state.script.pop(0)
+            return self._send(status, body[0] if body else {"errorMessages": ["scripted"]}, headers)
         path, query = req["path"], req["query"]
         if path == "/rest/api/2/serverInfo":
             return self._send(200, {"baseUrl": "https://example.atlassian.net", "version": "1001.0.0-SNAPSHOT",
                                     "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud",
                                     "buildNumber": 100292, "serverTitle": "Jira"})
         if path == "/rest/api/3/search/jql":
+            issues = self.state.issues
+            wanted = re.search(r"labels in \(([^)]*)\)", query.get("jql", ""))
+            if wanted:  # the only other JQL the backend sends: a fingerprint lookup
+                labels = set(re.findall(r'"([^"]+)"', wanted.group(1)))
+                issues = [i for i in issues if labels & set(i["fields"]["labels"])]
             start = int(query.get("nextPageToken", "0").removeprefix("tok-") or 0)
             size = min(int(query.get("maxResults", 50)), self.state.page_size)
-            page = self.state.issues[start:start + size]
-            body: dict = {"issues": page, "isLast": start + size >= len(self.state.issues)}
+            page = issues[start:start + size]
+            body: dict = {"issues": page, "isLast": start + size >= len(issues)}
             if not body["isLast"]:
                 body["nextPageToken"] = f"tok-{start + size}"
             return self._send(200, body)
         if path == "/rest/api/2/user/search":
             email = query.get("query", "")
-            hits = [{"accountId": aid, "accountType": "atlassian", "active": True, "displayName": email}
+            hits = [{"self": f"{self.state.url}/rest/api/2/user?accountId={aid}", "accountId": aid,
+                     "accountType": "atlassian", "active": True, "displayName": email}
                     for mail, aid in self.state.users.items() if mail == email]
             return self._send(200, hits)
         return self._send(404, {"errorMessages": [f"no route {path}"]})

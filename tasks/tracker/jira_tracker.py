@@ -13,10 +13,12 @@ connection error, which could file a ticket twice; we look the fingerprint up be
 """
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
 import random
+import re
 import time
 from collections import Counter
 from contextlib import contextmanager, nullcontext
@@ -71,7 +73,10 @@ class JiraTracker:
         """Built on first use: the constructor talks to the server, and a run may not need Jira."""
         if self._client is None:
             credentials = self.settings.credentials(self._environ)
+            # Redact the token, and the Basic header made from it, from anything we log or store.
             self._secrets = [credentials.token]
+            if credentials.user:
+                self._secrets.append(base64.b64encode(f"{credentials.user}:{credentials.token}".encode()).decode())
             auth = ({"basic_auth": (credentials.user, credentials.token)} if credentials.user
                     else {"token_auth": credentials.token})
             self._client = self._call("connect", lambda: self._connect(auth))
@@ -109,7 +114,7 @@ class JiraTracker:
                 delay = self._retry_delay(exc, attempt)
                 reason = self._describe(exc)
                 if delay is None:
-                    raise TrackerError(f"Jira refused {what}: {reason}") from None
+                    raise TrackerError(f"Jira {what} failed: {reason}") from None
                 attempt += 1
                 if attempt > self.settings.retries or delay > self.settings.max_retry_after_seconds:
                     raise TrackerUnavailable(f"Jira unavailable ({what}): {reason}") from None
@@ -136,7 +141,15 @@ class JiraTracker:
     def _describe(self, exc: Exception) -> str:
         # Never str(JIRAError): it dumps request headers. Status and Jira's own message are enough.
         status = getattr(exc, "status_code", None)
-        text = f"HTTP {status}: {getattr(exc, 'text', '') or ''}" if status else f"{type(exc).__name__}: {exc}"
+        if status:
+            text = f"HTTP {status}: {getattr(exc, 'text', '') or ''}"
+        elif isinstance(exc, TRANSIENT):  # urllib3's message is long; the errno and URL path say it all
+            request = getattr(exc, "request", None)
+            cause = re.search(r"\[Errno -?\d+\][^'\")]*|[Rr]ead timed out|timed out", str(exc))
+            where = f" ({request.method} {request.path_url})" if request is not None else ""
+            text = f"{type(exc).__name__}: {cause.group(0) if cause else 'no response'}{where}"
+        else:
+            text = f"{type(exc).__name__}: {exc}"
         return self.redact(" ".join(text.split())[:300])
 
     def redact(self, text: str) -> str:
