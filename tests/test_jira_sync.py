@@ -163,3 +163,19 @@ def test_a_retry_after_longer_than_allowed_defers_instead_of_stalling(jira820, t
                            scope("payments"), CTX)
     assert slept == [] and result.deferred == 1 and "HTTP 429" in result.error
     assert [e["kind"] for e in outboxed.outbox.load()] == ["sync"]
+
+
+def test_a_refused_operation_is_recorded_and_the_others_go_on(jira820, tmp_path):
+    [key] = sync_findings(tracker(tmp_path), [gap()], scope("payments"), CTX).created
+    result = sync_findings(tracker(tmp_path, done_transition="Close Issue"), [gap(subject="encrypted")],
+                           scope("payments"), CTX)
+    assert len(result.created) == 1 and result.resolved == [] and len(result.failed) == 1
+    assert f"{key}: no transition 'Close Issue' available" in result.error and result.deferred == 0
+    assert jira820.store.issues[key]["statusCategory"] != "done"
+
+
+def test_rejected_credentials_keep_the_run_for_a_later_flush(jira820, tmp_path):
+    jira820.script({("GET", "/rest/api/2/serverInfo"): [401]})
+    result = sync_findings(tracker(tmp_path), [gap()], scope("payments"), CTX)
+    assert result.deferred == 1 and "HTTP 401" in result.error and "$DR_JIRA_TOKEN" in result.error
+    assert [e["kind"] for e in tracker(tmp_path).outbox.load()] == ["sync"]

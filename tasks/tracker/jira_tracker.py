@@ -114,6 +114,8 @@ class JiraTracker:
                 delay = self._retry_delay(exc, attempt)
                 reason = self._describe(exc)
                 if delay is None:
+                    if getattr(exc, "status_code", None) in (401, 403):
+                        reason += f" (check the credentials in {self.settings.token_ref} and their permissions)"
                     raise TrackerError(f"Jira {what} failed: {reason}") from None
                 attempt += 1
                 if attempt > self.settings.retries or delay > self.settings.max_retry_after_seconds:
@@ -293,7 +295,12 @@ class JiraTracker:
         if self.settings.on_return == "link_new":
             new = self.create(finding, context, previous=ticket)
             client = self.client
-            self._call("link", lambda: client.create_issue_link(self.settings.link_type, new.key, ticket.key))
+            try:
+                self._call("link", lambda: client.create_issue_link(self.settings.link_type, new.key, ticket.key))
+            except TrackerUnavailable:
+                raise
+            except TrackerError as exc:  # the new ticket stands (its body names the old one); only the link is missing
+                LOG.warning("%s filed, but not linked to %s: %s", new.key, ticket.key, exc)
             return new
         self._comment(ticket.key, jf.reopen_comment(finding, context))
         fields = self._severity_fields(ticket, finding)

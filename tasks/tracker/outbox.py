@@ -18,6 +18,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import TrackerError
 from ..evidence import EvidenceStore
 from ..findings import Finding
 from .base import RunContext, Scope, ServiceRouting, Ticket
@@ -36,7 +37,10 @@ class Outbox:
 
     def load(self) -> list[dict]:
         raw = self.store.read_bytes(self.path)
-        return json.loads(raw)["entries"] if raw else []
+        try:
+            return json.loads(raw)["entries"] if raw else []
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TrackerError(f"outbox {self.store.location}/{self.path} is unreadable: {exc}") from None
 
     def save(self, entries: list[dict]) -> None:
         self.store.write_bytes(self.path, json.dumps({"version": 1, "entries": entries}, indent=1).encode())

@@ -61,7 +61,7 @@ def flush_outbox(tracker: Tracker) -> tuple[SyncResult, int]:
             return result, 0
         try:
             snapshot = tracker.open_tickets()
-        except TrackerUnavailable as exc:
+        except TrackerError as exc:
             result.error = str(exc)
             return result, ob.pending_count(pending)
         left, error = _replay(tracker, pending, snapshot, result)
@@ -78,8 +78,9 @@ def _sync_with_outbox(tracker: Tracker, findings: list[Finding], scope: Scope, c
         pending = ob.supersede(outbox.load(), {f.fingerprint for f in findings}, scope)
         try:
             snapshot = tracker.open_tickets()
-        except TrackerUnavailable as exc:
-            # Nothing can be planned without the open tickets: keep the whole sync for later.
+        except TrackerError as exc:
+            # Nothing can be planned without the open tickets (Jira down, or refusing us until its
+            # settings are fixed): keep the whole sync for the next run or `dr tracker flush`.
             outbox.save(pending + [ob.sync_entry(findings, scope, context)])
             result.deferred, result.error = len({f.fingerprint for f in findings}), str(exc)
             return result
