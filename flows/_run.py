@@ -12,7 +12,8 @@ from tasks.errors import DrError
 from tasks.evidence import RunEvidence, RunRecord, open_store
 from tasks.findings import Finding
 from tasks.reports import render
-from tasks.tracker import RunContext, Scope, SyncResult, sync_findings
+from tasks.policy import Policy
+from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
 from tasks.tracker.factory import open_tracker
 
 
@@ -58,9 +59,20 @@ def start_run(flow: str, parameters: dict, evidence: str) -> RunEvidence:
 
 @task(name="sync-tickets", cache_policy=NO_CACHE)
 def sync_tickets(tracker_name: str, evidence: str, findings: list[Finding], scope: Scope,
-                 context: RunContext) -> SyncResult:
-    tracker = open_tracker(tracker_name, evidence)
+                 context: RunContext, policy: Policy | None = None) -> SyncResult:
+    tracker = open_tracker(tracker_name, evidence, policy)
     return sync_findings(tracker, findings, scope, context)
+
+
+def service_routing(catalog) -> dict[str, ServiceRouting]:
+    """Per-service ticket routing and people from the runbooks (`tracker:`, dr_champion, owner)."""
+    routing = {}
+    for service, runbook in catalog.runbooks.items():
+        target = runbook.tracker
+        routing[service] = ServiceRouting(tier=runbook.tier, project=target.project if target else None,
+                                          component=target.component if target else None,
+                                          owner=runbook.owner, champion=runbook.dr_champion)
+    return routing
 
 
 def record_findings(run: RunEvidence, findings: list[Finding]) -> None:
@@ -69,14 +81,17 @@ def record_findings(run: RunEvidence, findings: list[Finding]) -> None:
 
 
 def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scope,
-                 runbook_files: dict[str, str]) -> SyncResult:
-    """Tickets after evidence: a tracker failure is recorded, never fatal to the run's results."""
+                 runbook_files: dict[str, str], policy: Policy | None = None,
+                 services: dict[str, ServiceRouting] | None = None) -> SyncResult:
+    """Tickets after evidence: a tracker failure is recorded, never fatal to the run's results.
+    An unreachable Jira leaves its pending work in the outbox (result.deferred) for the next run."""
     logger = get_run_logger()
     record = run.record
     context = RunContext(flow=record.flow, run_id=record.run_id, run_url=record.run_url,
-                         evidence_dir=record.evidence_dir, runbook_files=runbook_files)
+                         evidence_dir=record.evidence_dir, runbook_files=runbook_files,
+                         services=services or {})
     try:
-        result = sync_tickets(tracker_name, evidence, record.findings, scope, context)
+        result = sync_tickets(tracker_name, evidence, record.findings, scope, context, policy)
     except DrError as exc:
         logger.error("ticket sync failed: %s", exc)
         result = SyncResult(backend=tracker_name, error=str(exc), deferred=len(record.findings))
@@ -87,6 +102,8 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
     logger.info("tickets: %d opened, %d kept, %d escalated, %d reopened, %d resolved",
                 len(result.created), len(result.kept), len(result.escalated), len(result.reopened),
                 len(result.resolved))
+    if result.deferred or result.error:
+        logger.warning("tickets: %d operation(s) deferred to the outbox; %s", result.deferred, result.error)
     return result
 
 

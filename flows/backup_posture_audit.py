@@ -9,7 +9,7 @@ from prefect.tasks import exponential_backoff
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
@@ -95,7 +95,7 @@ def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger) ->
     logger.info("%d finding(s) over %d resource(s) in %d service(s)", len(findings), resources, len(valid))
     scope = Scope(assessed=frozenset((rb.service, prefix) for rb in valid for prefix in AUDIT_CHECK_PREFIXES),
                   skipped_resources=frozenset(skipped))
-    file_tickets(run, tracker, evidence, scope, dict(catalog.files))
+    file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
     by_check: dict[str, int] = {}
     for finding in findings:
         by_check[finding.check] = by_check.get(finding.check, 0) + 1

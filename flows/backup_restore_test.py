@@ -12,7 +12,7 @@ from prefect.tasks import exponential_backoff
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
 from tasks.aws.clients import AwsClients
 from tasks.aws.observe import observe
 from tasks.catalog import load_catalog, select_services
@@ -190,7 +190,7 @@ def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrenc
     record_findings(run, findings)
     tested = frozenset(m.resource for m in measurements)
     scope = Scope(assessed=frozenset((rb.service, "restore.") for rb in valid), only_resources=tested)
-    file_tickets(run, tracker, evidence, scope, dict(catalog.files))
+    file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
     finish_run(run, "restore", "backup-restore-test", rows=_rows(measurements, store), swept=swept)
     passed = sum(1 for m in measurements if m.passed)
     logger.info("%d/%d restores met their targets; report: %s", passed, len(measurements),

@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--tracker", default="ledger")
     simulate.add_argument("--poll-interval", type=int, default=10, metavar="S", help="seconds between checks for answers")
 
+    tracker = commands.add_parser("tracker", help="ticket tracker maintenance")
+    actions = tracker.add_subparsers(dest="action", required=True, metavar="ACTION")
+    flush = actions.add_parser("flush", help="replay tracker work left in the outbox while Jira was unreachable")
+    flush.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
+    flush.add_argument("--tracker", default="jira", help="tracker whose outbox to replay (default: jira)")
+    flush.add_argument("--policy", metavar="FILE",
+                       help="policy with the jira: settings (default: runbooks/policy.yaml if present)")
+
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
     demo.add_argument("--evidence", metavar="DIR", help="evidence directory (default: <out>/evidence)")
@@ -113,10 +121,19 @@ def preflight(args, tiers_default: list[int] | None = None) -> None:
     from tasks.catalog import load_catalog, select_services
     from tasks.evidence import open_store
 
+    from tasks.errors import ConfigError
+    from tasks.tracker.factory import TRACKERS
+
     catalog = load_catalog(args.runbooks, args.policy)
     select_services(catalog, args.tiers or tiers_default or catalog.policy.review_tiers, args.services)
+    if args.tracker not in TRACKERS:
+        raise ConfigError(f"unknown tracker {args.tracker!r} (choose from: {', '.join(TRACKERS)})")
     if not args.dry_run:
         open_store(args.evidence).check_writable()
+        if args.tracker == "jira":
+            from tasks.tracker.jira_config import load_settings
+
+            load_settings(catalog.policy)  # URL, project and a token reference, before any AWS call
 
 
 def cmd_review(args) -> int:
@@ -232,6 +249,32 @@ def cmd_simulate(args) -> int:
     return EXIT_OK
 
 
+def cmd_tracker(args) -> int:
+    """`dr tracker flush`: exit 0 when the outbox is empty afterwards, 1 while work is still pending."""
+    from tasks.catalog import load_policy
+    from tasks.errors import ConfigError
+    from tasks.tracker import flush_outbox
+    from tasks.tracker.factory import open_tracker
+
+    policy_path = Path(args.policy or "runbooks/policy.yaml")
+    if args.policy and not policy_path.exists():
+        raise ConfigError(f"policy file not found: {policy_path}")
+    tracker = open_tracker(args.tracker, args.evidence, load_policy(policy_path))
+    if getattr(tracker, "outbox", None) is None:
+        print(f"{args.tracker}: nothing to flush (this tracker has no outbox)")
+        return EXIT_OK
+    result, left = flush_outbox(tracker)
+    print(f"flushed ({result.backend}): {len(result.created)} opened, {len(result.reopened)} reopened, "
+          f"{len(result.escalated)} escalated, {len(result.resolved)} resolved, {len(result.kept)} already done; "
+          f"{left} left in the outbox")
+    for failure in result.failed:
+        print(f"refused: {failure}", file=sys.stderr)
+    if left:
+        print(f"dr: error: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     import os
 
@@ -256,7 +299,7 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "review": cmd_review, "audit": cmd_audit, "restore-test": cmd_restore_test,
-            "sweep": cmd_sweep, "simulate": cmd_simulate, "demo": cmd_demo}
+            "sweep": cmd_sweep, "simulate": cmd_simulate, "tracker": cmd_tracker, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

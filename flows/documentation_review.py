@@ -10,7 +10,7 @@ from prefect.tasks import exponential_backoff
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import retry_if_transient, fail_run, file_tickets, finish_run, now, record_findings, start_run
+from flows._run import fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, service_routing, start_run
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
@@ -102,7 +102,7 @@ def _review(run, catalog, valid, invalid, tiers, services, evidence, tracker, co
 
     scope = Scope(assessed=frozenset(assessed), skipped_resources=frozenset(skipped))
     files = {**catalog.files, **{bad.service: bad.file for bad in invalid}}
-    file_tickets(run, tracker, evidence, scope, files)
+    file_tickets(run, tracker, evidence, scope, files, policy=catalog.policy, services=service_routing(catalog))
 
     rows = []
     for status in run.record.services:

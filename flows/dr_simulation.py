@@ -13,7 +13,7 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import fail_run, file_tickets, finish_run, now, record_findings, start_run
+from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, start_run
 from flows.backup_posture_audit import read_posture
 from tasks.aws.clients import AwsClients
 from tasks.catalog import load_catalog, select_services
@@ -206,7 +206,7 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
     record_findings(run, findings)
     scope = Scope(assessed=frozenset((rb.service, "simulation.unrecoverable") for rb in valid),
                   only_resources=frozenset({f"scenario:{scenario.id}"}))
-    file_tickets(run, tracker, evidence, scope, dict(catalog.files))
+    file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
     summary = steering_summary(scenario, rows, run.record.details)
     run.record.details["steering_summary"] = summary
     finish_run(run, "simulation", "dr-simulation", scenario=scenario, impact=impact,

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from .models import AccountId, Duration, Strict
 
@@ -61,6 +62,68 @@ class SimulationPolicy(Strict):
     answer_timeout: Duration = timedelta(hours=2)          # how long a tabletop waits for each inject's answers
 
 
+_SECRET_KEYS = {"token", "api_token", "password", "pat", "secret", "user", "email"}
+PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class JiraPolicy(Strict):
+    """The `jira:` section. Credentials are named, never given: environment variables or Prefect Secret
+    blocks. The URL and project may also come from DR_JIRA_URL / DR_JIRA_PROJECT (those win)."""
+
+    url: StrictStr | None = None
+    project: StrictStr | None = None
+    url_env: StrictStr = "DR_JIRA_URL"
+    project_env: StrictStr = "DR_JIRA_PROJECT"
+    user_env: StrictStr = "DR_JIRA_USER"      # Cloud: the account email; unset for a Data Center PAT
+    token_env: StrictStr = "DR_JIRA_TOKEN"    # Cloud API token, Data Center PAT or password
+    user_block: StrictStr | None = None       # Prefect Secret block names; a block wins over its env var
+    token_block: StrictStr | None = None
+    issue_type: StrictStr = "Task"
+    # Priority by severity (severity already carries the tier); tier_priorities overrides per tier.
+    priorities: dict[Literal["low", "medium", "high", "critical"], StrictStr] = {
+        "critical": "Highest", "high": "High", "medium": "Medium", "low": "Low"}
+    tier_priorities: dict[Annotated[int, Field(ge=0, le=3)],
+                          dict[Literal["low", "medium", "high", "critical"], StrictStr]] = {}
+    label: Annotated[StrictStr, Field(pattern=r"^[^\s]{1,100}$")] = "dr-automation"
+    done_transition: StrictStr = "Done"        # matched against the transition or its target status
+    done_resolution: StrictStr = "Done"        # sent only when the transition screen asks for it
+    reopen_transition: StrictStr = "Reopened"
+    on_return: Literal["reopen", "link_new"] = "reopen"
+    link_type: StrictStr = "Relates"
+    page_size: Annotated[StrictInt, Field(ge=1, le=1000)] = 100
+    connect_timeout_seconds: PositiveSeconds = 5.0
+    read_timeout_seconds: PositiveSeconds = 30.0
+    retries: Annotated[StrictInt, Field(ge=0, le=10)] = 4
+    backoff_seconds: PositiveSeconds = 1.0
+    max_backoff_seconds: PositiveSeconds = 30.0
+    # A Retry-After longer than this sends the work to the outbox instead of stalling the run.
+    max_retry_after_seconds: PositiveSeconds = 120.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_credentials(cls, data: object) -> object:
+        if isinstance(data, dict) and _SECRET_KEYS & set(data):
+            raise ValueError("credentials are given by reference only: name an environment variable "
+                             "(user_env, token_env) or a Prefect Secret block (user_block, token_block)")
+        return data
+
+    @field_validator("url")
+    @classmethod
+    def _plain_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            check_jira_url(url)
+        return url
+
+
+def check_jira_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected the Jira base URL, e.g. https://example.atlassian.net")
+    if parts.username or parts.password:
+        raise ValueError("the Jira URL must not carry credentials (use user_env/token_env)")
+    return url.rstrip("/")
+
+
 def _default_tiers() -> dict[int, TierPolicy]:
     # The program's own table: Tier 0 1h/4h, Tier 1 1h/6h, Tier 2 8h/24h, Tier 3 24h/72h;
     # documentation reviews and restore tests quarterly for Tiers 0 and 1.
@@ -82,6 +145,7 @@ class Policy(Strict):
     review_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
     # Runbooks of these tiers must list validation steps (restore tests run them on restored copies).
     validation_required_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
+    jira: JiraPolicy = JiraPolicy()
 
     @property
     def review_tiers_requiring_validation(self) -> list[int]:

@@ -42,12 +42,24 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class ServiceRouting:
+    """What a remote tracker needs to know about a service: where its tickets go and who gets them."""
+
+    tier: int | None = None
+    project: str | None = None
+    component: str | None = None
+    owner: str | None = None
+    champion: str | None = None
+
+
+@dataclass(frozen=True)
 class RunContext:
     flow: str
     run_id: str
     run_url: str | None = None
     evidence_dir: str | None = None
     runbook_files: dict[str, str] = field(default_factory=dict)
+    services: dict[str, ServiceRouting] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,16 +71,22 @@ class SyncResult:
     escalated: list[str] = field(default_factory=list)
     reopened: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
-    deferred: int = 0
+    deferred: int = 0  # operations of this run left in the outbox (remote trackers only)
+    replayed: int = 0  # operations of earlier runs taken from the outbox and applied
+    failed: list[str] = field(default_factory=list)  # operations the tracker refused (not retried)
     error: str | None = None
 
     def summary(self) -> dict[str, object]:
         return {"backend": self.backend, "created": len(self.created), "kept": len(self.kept),
                 "escalated": len(self.escalated), "reopened": len(self.reopened),
-                "resolved": len(self.resolved), "deferred": self.deferred, "error": self.error}
+                "resolved": len(self.resolved), "deferred": self.deferred, "replayed": self.replayed,
+                "failed": len(self.failed), "error": self.error}
 
 
 class Tracker(Protocol):
+    """Remote backends may also have `outbox` (an Outbox: deferred work survives an outage) and
+    `prefetch(fingerprints)` (one batched lookup that later `find` calls are answered from)."""
+
     name: str
 
     def session(self) -> AbstractContextManager:

@@ -4,18 +4,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..policy import Policy
 from .ledger import LedgerTracker
 
-TRACKERS = ("ledger",)
+TRACKERS = ("ledger", "jira")
 
 
 def ledger_dir(evidence: str | Path) -> Path:
     return Path(evidence) / "tracker"
 
 
-def open_tracker(name: str, evidence: str | Path):
+def open_tracker(name: str, evidence: str | Path, policy: Policy | None = None):
     if name == "ledger":
         if str(evidence).startswith("s3://"):
             raise ConfigError("the local ledger needs a local evidence directory")
         return LedgerTracker(ledger_dir(evidence))
+    if name == "jira":
+        # Imported here: only Jira runs pay for the jira library, and settings fail fast (ConfigError)
+        # before any request; the client itself is built on first use.
+        from ..evidence import open_store
+        from .jira_config import load_settings
+        from .jira_tracker import JiraTracker
+        from .outbox import Outbox
+
+        return JiraTracker(load_settings(policy), outbox=Outbox(open_store(evidence)))
     raise ConfigError(f"unknown tracker {name!r} (choose from: {', '.join(TRACKERS)})")

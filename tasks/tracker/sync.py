@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import TrackerError, TrackerUnavailable
 from ..findings import Finding, severity_rank
+from . import outbox as ob
 from .base import RunContext, Scope, SyncResult, Ticket, Tracker
 
 
@@ -41,6 +43,8 @@ def plan_sync(open_tickets: dict[str, Ticket], findings: list[Finding], scope: S
 
 
 def sync_findings(tracker: Tracker, findings: list[Finding], scope: Scope, context: RunContext) -> SyncResult:
+    if getattr(tracker, "outbox", None) is not None:
+        return _sync_with_outbox(tracker, findings, scope, context)
     result = SyncResult(backend=tracker.name)
     with tracker.session():
         for op in plan_sync(tracker.open_tickets(), findings, scope):
@@ -48,7 +52,123 @@ def sync_findings(tracker: Tracker, findings: list[Finding], scope: Scope, conte
     return result
 
 
-def apply_operation(tracker: Tracker, op: Operation, context: RunContext, result: SyncResult) -> None:
+def flush_outbox(tracker: Tracker) -> tuple[SyncResult, int]:
+    """Replay every pending outbox entry (`dr tracker flush`); returns the result and what is left."""
+    result = SyncResult(backend=tracker.name)
+    with tracker.session():
+        pending = tracker.outbox.load()
+        if not pending:
+            return result, 0
+        try:
+            snapshot = tracker.open_tickets()
+        except TrackerError as exc:
+            result.error = str(exc)
+            return result, ob.pending_count(pending)
+        left, error = _replay(tracker, pending, snapshot, result)
+        tracker.outbox.save(left)
+        result.error = error
+        return result, ob.pending_count(left)
+
+
+def _sync_with_outbox(tracker: Tracker, findings: list[Finding], scope: Scope, context: RunContext) -> SyncResult:
+    """Replay older work, then this run's plan; whatever Jira cannot take now waits in the outbox."""
+    result = SyncResult(backend=tracker.name)
+    outbox = tracker.outbox
+    with tracker.session():
+        pending = ob.supersede(outbox.load(), {f.fingerprint for f in findings}, scope)
+        try:
+            snapshot = tracker.open_tickets()
+        except TrackerError as exc:
+            # Nothing can be planned without the open tickets (Jira down, or refusing us until its
+            # settings are fixed): keep the whole sync for the next run or `dr tracker flush`.
+            outbox.save(pending + [ob.sync_entry(findings, scope, context)])
+            result.deferred, result.error = len({f.fingerprint for f in findings}), str(exc)
+            return result
+        replayed = SyncResult(backend=tracker.name)
+        left, error = _replay(tracker, pending, snapshot, replayed)
+        result.replayed = sum(map(len, (replayed.created, replayed.escalated, replayed.reopened, replayed.resolved)))
+        result.failed += replayed.failed
+        ops = plan_sync(snapshot, findings, scope)
+        if error is None:
+            undone, error = _apply(tracker, ops, context, snapshot, result)
+        else:  # Jira went away during the replay: do not wait through the retries again
+            undone = _keep_only(ops, result)
+        deferred = ob.entries_from_ops(undone, context)
+        outbox.save(left + deferred)
+        result.deferred, result.error = len(deferred), error or _failures(result)
+    return result
+
+
+def _replay(tracker: Tracker, entries: list[dict], snapshot: dict[str, Ticket],
+            result: SyncResult) -> tuple[list[dict], str | None]:
+    prefetch = getattr(tracker, "prefetch", None)
+    wanted = {f["fingerprint"] for e in entries for f in (e.get("findings") or [e.get("finding") or {}]) if f}
+    if prefetch is not None and wanted - set(snapshot):
+        try:
+            prefetch(sorted(wanted - set(snapshot)))  # one batched lookup for every entry below
+        except TrackerUnavailable as exc:
+            return entries, str(exc)
+    for index, entry in enumerate(entries):
+        context = ob.context_from_dict(entry["context"])
+        if entry["kind"] == "sync":
+            ops = plan_sync(snapshot, [Finding(**f) for f in entry["findings"]], ob.scope_from_dict(entry["scope"]))
+        elif entry["kind"] == "open":
+            ops = plan_sync(snapshot, [Finding(**entry["finding"])], Scope(assessed=frozenset()))
+        else:
+            ticket = snapshot.get(entry["fingerprint"])
+            ops = [Operation("resolve", ticket.fingerprint, ticket=ticket)] if ticket else []
+        undone, error = _apply(tracker, ops, context, snapshot, result)
+        if error is not None:
+            return ob.entries_from_ops(undone, context) + entries[index + 1:], error
+    return [], None
+
+
+def _apply(tracker: Tracker, ops: list[Operation], context: RunContext, snapshot: dict[str, Ticket],
+           result: SyncResult) -> tuple[list[Operation], str | None]:
+    """Apply in order, keeping `snapshot` (fingerprint -> open ticket) current. A refused operation is
+    recorded and skipped; an unreachable tracker stops here and returns what is left undone."""
+    creates = [op.fingerprint for op in ops if op.action == "create"]
+    prefetch = getattr(tracker, "prefetch", None)
+    index = 0
+    try:
+        if prefetch is not None and creates:
+            prefetch(creates)  # one batched lookup instead of one search per create
+        for index, op in enumerate(ops):
+            try:
+                ticket = apply_operation(tracker, op, context, result)
+            except TrackerUnavailable:
+                raise
+            except TrackerError as exc:
+                result.failed.append(f"{op.action} {op.fingerprint}: {exc}")
+                continue
+            if op.action == "resolve":
+                snapshot.pop(op.fingerprint, None)
+            elif ticket is not None:
+                snapshot[op.fingerprint] = ticket
+    except TrackerUnavailable as exc:
+        return _keep_only(ops[index:], result), str(exc)
+    return [], None
+
+
+def _keep_only(ops: list[Operation], result: SyncResult) -> list[Operation]:
+    """Record the `keep`s (no write needed: their tickets are known); return the operations that write."""
+    undone = []
+    for op in ops:
+        if op.action == "keep":
+            result.kept.append(op.ticket.key)
+            result.tickets[op.fingerprint] = op.ticket.key
+        else:
+            undone.append(op)
+    return undone
+
+
+def _failures(result: SyncResult) -> str | None:
+    if not result.failed:
+        return None
+    return f"{len(result.failed)} operation(s) refused by the tracker; first: {result.failed[0]}"
+
+
+def apply_operation(tracker: Tracker, op: Operation, context: RunContext, result: SyncResult) -> Ticket | None:
     if op.action == "create":
         existing = tracker.find(op.fingerprint)
         if existing is not None and existing.status == "open":
@@ -62,13 +182,16 @@ def apply_operation(tracker: Tracker, op: Operation, context: RunContext, result
             ticket = tracker.create(op.finding, context)
             result.created.append(ticket.key)
         result.tickets[op.fingerprint] = ticket.key
-    elif op.action == "escalate":
+        return ticket
+    if op.action == "escalate":
         ticket = tracker.escalate(op.ticket, op.finding, context)
         result.escalated.append(ticket.key)
         result.tickets[op.fingerprint] = ticket.key
-    elif op.action == "keep":
+        return ticket
+    if op.action == "keep":
         result.kept.append(op.ticket.key)
         result.tickets[op.fingerprint] = op.ticket.key
     elif op.action == "resolve":
         tracker.resolve(op.ticket, context)
         result.resolved.append(op.ticket.key)
+    return None

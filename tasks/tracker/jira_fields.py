@@ -1,0 +1,135 @@
+"""Pure: what a Jira ticket says and carries (labels, priority, due date, body, comments).
+
+Labels identify a ticket to the tool: the tool label, one `dr-fp-<fingerprint>` label and the facts
+scope decisions need (tier, check, service, severity, resource). Bodies use Jira wiki markup, which
+REST v2 accepts on both Cloud and Data Center.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from urllib.parse import quote, unquote
+
+from ..findings import SEVERITIES, SERVICE_LEVEL, Finding
+from .base import RunContext, ServiceRouting, Ticket
+from .jira_config import JiraSettings
+
+FP, TIER, CHECK, SERVICE, SEVERITY, RESOURCE = ("dr-fp-", "dr-tier-", "dr-check-", "dr-service-",
+                                                "dr-severity-", "dr-resource-")
+MAX_LABEL = 255
+MAX_SUMMARY = 250
+
+
+def fingerprint_label(fingerprint: str) -> str:
+    return FP + fingerprint
+
+
+def labels_for(finding: Finding, tool_label: str) -> list[str]:
+    labels = [tool_label, FP + finding.fingerprint]
+    if finding.tier is not None:
+        labels.append(f"{TIER}{finding.tier}")
+    # Labels cannot hold spaces; quote() keeps resource ids readable and reversible.
+    resource = RESOURCE + quote(finding.resource, safe=":/[]=,+-_.@")
+    labels += [CHECK + finding.check, SERVICE + finding.service, SEVERITY + finding.severity,
+               resource[:MAX_LABEL]]
+    return labels
+
+
+def with_severity(labels: list[str], severity: str) -> list[str]:
+    return [label for label in labels if not label.startswith(SEVERITY)] + [SEVERITY + severity]
+
+
+def parse_labels(labels: list[str]) -> dict[str, str]:
+    """The tool's facts back from a ticket's labels; a missing one is simply absent."""
+    facts: dict[str, str] = {}
+    for label in labels:
+        for prefix, name in ((FP, "fingerprint"), (TIER, "tier"), (CHECK, "check"), (SERVICE, "service"),
+                             (SEVERITY, "severity"), (RESOURCE, "resource")):
+            if label.startswith(prefix) and name not in facts:
+                value = label[len(prefix):]
+                facts[name] = unquote(value) if name == "resource" else value
+    return facts
+
+
+def ticket_from_issue(issue: dict, browse_url: str) -> Ticket | None:
+    """A search hit as a Ticket; None for an issue without a fingerprint label (not ours to manage)."""
+    fields = issue.get("fields") or {}
+    facts = parse_labels(fields.get("labels") or [])
+    if "fingerprint" not in facts:
+        return None
+    category = (((fields.get("status") or {}).get("statusCategory")) or {}).get("key")
+    return Ticket(key=issue["key"], fingerprint=facts["fingerprint"], service=facts.get("service", ""),
+                  check=facts.get("check", ""), resource=facts.get("resource", SERVICE_LEVEL),
+                  # No severity label (someone removed it): assume the highest, so it never escalates.
+                  severity=facts.get("severity") if facts.get("severity") in SEVERITIES else SEVERITIES[-1],
+                  status="closed" if category == "done" else "open", title=fields.get("summary") or "",
+                  url=f"{browse_url}/browse/{issue['key']}")
+
+
+def priority_for(settings: JiraSettings, tier: int | None, severity: str) -> str | None:
+    override = settings.tier_priorities.get(tier, {}) if tier is not None else {}
+    return override.get(severity) or settings.priorities.get(severity)
+
+
+def due_date(settings: JiraSettings, tier: int | None, today: date) -> str | None:
+    sla = settings.ticket_sla.get(tier) if tier is not None else None
+    return (today + sla).isoformat() if sla else None
+
+
+def summary(finding: Finding) -> str:
+    where = "" if finding.resource == SERVICE_LEVEL else f" ({finding.resource})"
+    text = f"[DR] {finding.service}: {finding.title}{where}"
+    return text if len(text) <= MAX_SUMMARY else text[:MAX_SUMMARY - 1] + "…"
+
+
+def _noformat(text: str) -> str:
+    return "{noformat}\n" + text.replace("{noformat}", "{ noformat}") + "\n{noformat}"
+
+
+def _run_line(context: RunContext) -> str:
+    run = f"[{context.run_id}|{context.run_url}]" if context.run_url else context.run_id
+    line = f"{context.flow} run {run}"
+    return line + (f"; evidence: {{{{{context.evidence_dir}}}}}" if context.evidence_dir else "")
+
+
+def description(finding: Finding, context: RunContext, routing: ServiceRouting | None,
+                assignee_note: str | None = None, previous: Ticket | None = None) -> str:
+    tier = "unknown tier" if finding.tier is None else f"Tier {finding.tier}"
+    runbook = context.runbook_files.get(finding.service)
+    parts = [
+        "h3. What was found", finding.detail, "",
+        f"*Service:* {finding.service} ({tier})" + (f" — runbook {{{{{runbook}}}}}" if runbook else ""),
+        f"*Resource:* {{{{{finding.resource}}}}}",
+        f"*Check:* {finding.check} — severity {finding.severity}", "",
+        "h3. Evidence", _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)), "",
+        "h3. Remediation", finding.remediation, "",
+        "h3. Run", _run_line(context), "",
+    ]
+    if routing is not None and (routing.champion or routing.owner):
+        parts.append(f"*DR champion:* {routing.champion or 'none named'}; *owner:* {routing.owner or 'none named'}")
+    if assignee_note:
+        parts.append(f"_{assignee_note}_")
+    if previous is not None:
+        parts.append(f"This gap was tracked before in {previous.key}, which was closed; it has come back.")
+    parts.append(f"_Filed by DR automation. The dr-* labels tie this ticket to fingerprint "
+                 f"{finding.fingerprint}; keep them._")
+    return "\n".join(parts)
+
+
+def escalation_comment(ticket: Ticket, finding: Finding, context: RunContext) -> str:
+    return "\n".join([f"Severity raised from {ticket.severity} to {finding.severity}.", finding.detail,
+                      "Evidence:", _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
+                      f"Found by {_run_line(context)}."])
+
+
+def reopen_comment(finding: Finding, context: RunContext) -> str:
+    return "\n".join(["The gap has come back, so this ticket is reopened.", finding.detail, "Evidence:",
+                      _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
+                      f"Found by {_run_line(context)}."])
+
+
+def resolve_comment(ticket: Ticket, context: RunContext) -> str:
+    return "\n".join([
+        "The gap is no longer present: a re-test of the same scope passed.",
+        f"{context.flow} assessed {ticket.service} ({ticket.check}, {{{{{ticket.resource}}}}}) and did not find it.",
+        f"Evidence: {_run_line(context)}."])
