@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_stale_recovery_point_is_found(world, monkeypatch):
             def age(parsed, model, **_):
                 for db in parsed.get("DBInstances", []):
                     if db["DBInstanceIdentifier"] == "ledger-primary":
-                        db["LatestRestorableTime"] = datetime.now(timezone.utc) - timedelta(hours=3)
+                        db["LatestRestorableTime"] = datetime.now(timezone.utc) - timedelta(hours=3, minutes=30)
             client.meta.events.register("after-call.rds.DescribeDBInstances", age)
             client._stale = True
         return client
@@ -104,7 +105,7 @@ def test_stale_recovery_point_is_found(world, monkeypatch):
     monkeypatch.setattr(AwsClients, "client", stale_clock)
     record = results(backup_posture_audit(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"]))
     [finding] = record["findings"]
-    assert finding["check"] == "backup.stale_recovery_point" and "3h" in finding["detail"]
+    assert finding["check"] == "backup.stale_recovery_point" and re.search(r"3h (29|30)m old", finding["detail"])
 
 
 def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_nothing(world):
