@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from tasks import events
 from tasks.artifacts import publish_run_artifacts
 from tasks.errors import DrError
 from tasks.evidence import RunEvidence, RunRecord, open_store
@@ -104,6 +105,7 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
                 len(result.resolved))
     if result.deferred or result.error:
         logger.warning("tickets: %d operation(s) deferred to the outbox; %s", result.deferred, result.error)
+    events.gaps_opened(record.findings, set(result.created) | set(result.reopened), record.flow, record.run_id)
     return result
 
 

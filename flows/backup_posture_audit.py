@@ -19,7 +19,9 @@ from tasks.inventory import Observation
 from tasks.models import Resource, Runbook, resource_key
 from tasks.posture import AUDIT_CHECK_PREFIXES, POSTURE_ATTRIBUTES, audit_observation
 from tasks.restore_plan import copy_regions_for
+from tasks.findings import make_finding
 from tasks.tracker import Scope
+from flows._scale import PART_SUFFIX, child_record, in_deployment, partitions_of, run_children, split
 
 FLOW_NAME = "backup-posture-audit"
 
@@ -43,12 +45,15 @@ def backup_posture_audit(
     tracker: Annotated[str, Field(description="Ticket tracker: ledger or jira.")] = "ledger",
     concurrency: Annotated[int, Field(ge=1, le=64, description="Resource entries read at once.")] = 8,
     dry_run: Annotated[bool, Field(description="List what would be read; call nothing.")] = False,
+    fan_out: Annotated[bool, Field(description="Run one child flow run per account/region so several workers "
+                                               "share the work (needs a deployment).")] = False,
+    partition: Annotated[str | None, Field(description="Internal: the account/region a child run covers.")] = None,
 ) -> dict:
     logger = get_run_logger()
     catalog = load_catalog(runbooks, policy)
     tiers = sorted(set(tiers if tiers is not None else [0, 1, 2, 3]))
     valid, _invalid = select_services(catalog, tiers, services)
-    work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
+    work = [(rb, piece, i) for rb in valid for i, spec in enumerate(rb.resources) for piece in split(spec, partition)]
     if dry_run:
         plan = {rb.service: [spec.label() for spec in rb.resources] for rb in valid}
         for service, labels in plan.items():
@@ -56,15 +61,21 @@ def backup_posture_audit(
         return {"dry_run": True, "tiers": tiers, "services": plan}
     parameters = {"tiers": tiers, "services": services, "runbooks": runbooks, "policy": policy,
                   "evidence": evidence, "tracker": tracker, "concurrency": concurrency}
-    run = start_run(FLOW_NAME, parameters, evidence)
+    run = start_run(FLOW_NAME + PART_SUFFIX if partition else FLOW_NAME, {**parameters, "partition": partition},
+                    evidence)
     try:
-        return _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger)
+        deployment = in_deployment() if fan_out else None
+        if fan_out and not deployment:
+            logger.warning("fan-out needs a deployment (a worker to run the children); auditing in this process")
+        if deployment:
+            return _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidence, tracker, logger)
+        return _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, child=bool(partition))
     except BaseException as exc:
         fail_run(run, exc)
         raise
 
 
-def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger) -> dict:
+def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, child: bool = False) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
     at = now()
     results = map_bounded(read_posture, work, concurrency,
@@ -93,6 +104,51 @@ def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger) ->
         for rb in valid]
     record_findings(run, findings)
     logger.info("%d finding(s) over %d resource(s) in %d service(s)", len(findings), resources, len(valid))
+    run.record.details = {"resources": resources, "skipped": sorted(skipped)}
+    if child:
+        # The parent merges this partition's findings and files the tickets.
+        run.record.status, run.record.finished_at = "completed", now()
+        run.save()
+        return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir, "findings": len(findings),
+                "resources": resources}
+    return _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker)
+
+
+def _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidence, tracker, logger) -> dict:
+    partitions = partitions_of([spec for _, spec, _ in work])
+    logger.info("fanning out over %d partition(s): %s", len(partitions), ", ".join(partitions))
+    children = run_children(deployment, parameters, partitions)
+    findings, skipped, resources = [], set(), 0
+    run.record.details = {"children": []}
+    for partition, child in zip(partitions, children):
+        record = child_record(run.store, FLOW_NAME, str(child.id)) if child.state and child.state.is_completed() else None
+        run.record.details["children"].append({"partition": partition, "flow_run_id": str(child.id),
+                                               "state": child.state.name if child.state else None})
+        if record is None:
+            logger.error("partition %s did not complete (%s): its resources are not assessed", partition,
+                         child.state.name if child.state else "no state")
+            region = partition.split("/")[-1]
+            account = partition.split("/")[0] if "/" in partition else None
+            for runbook, spec, index in work:
+                if spec.region == region and spec.account == account:
+                    skipped.add(resource_key(spec.kind.value, region, spec.id or "", account))
+                    findings.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,
+                                                 resource=spec.label(), detail=f"partition {partition} failed"))
+            continue
+        findings += record.findings
+        skipped |= set(record.details.get("skipped", []))
+        resources += int(record.details.get("resources", 0))
+    per_service = {rb.service: [f for f in findings if f.service == rb.service] for rb in valid}
+    run.record.services = [
+        ServiceStatus(service=rb.service, tier=rb.tier, findings=len(per_service[rb.service]),
+                      status="not_assessed" if any(f.check == "backup.not_assessed" for f in per_service[rb.service])
+                      else ("gaps" if per_service[rb.service] else "pass"))
+        for rb in valid]
+    record_findings(run, findings)
+    return _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker)
+
+
+def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker) -> dict:
     scope = Scope(assessed=frozenset((rb.service, prefix) for rb in valid for prefix in AUDIT_CHECK_PREFIXES),
                   skipped_resources=frozenset(skipped))
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))

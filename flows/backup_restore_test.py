@@ -13,6 +13,7 @@ from pydantic import Field
 
 from flows._fanout import map_bounded
 from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from tasks import events
 from tasks.aws.clients import AwsClients
 from tasks.aws.observe import observe
 from tasks.catalog import load_catalog, select_services
@@ -26,6 +27,7 @@ from tasks.restore_run import FLOW, RestoreContext, failed_measurement, load_mea
 from tasks.runlock import exclusive_run
 from tasks.tracker import Scope
 from flows.orphan_sweep import sweep_regions
+from flows._scale import PART_SUFFIX, child_record, in_deployment, partition_key, run_children
 
 FLOW_NAME = FLOW
 
@@ -100,6 +102,9 @@ def backup_restore_test(
     dry_run: Annotated[bool, Field(description="Print the restore plan; create and delete nothing.")] = False,
     wait: Annotated[float, Field(ge=0, description="Seconds to wait for another restore test to finish.")] = 0,
     poll_seconds: Annotated[float | None, Field(ge=0, description="Status poll interval (default: policy).")] = None,
+    fan_out: Annotated[bool, Field(description="Run one child flow run per account/region so several workers "
+                                               "share the restores (needs a deployment).")] = False,
+    partition: Annotated[str | None, Field(description="Internal: the account/region a child run covers.")] = None,
 ) -> dict:
     logger = get_run_logger()
     catalog = load_catalog(runbooks, policy)
@@ -123,19 +128,66 @@ def backup_restore_test(
             logger.info("would restore %(resource)s (%(mode)s) into a copy in %(region)s, class %(instance_class)s", item)
         return {"dry_run": True, "restores": plan}
 
+    parameters = {"tiers": tiers, "services": services, "sample": sample, "restore_time": restore_time,
+                  "concurrency": concurrency, "runbooks": runbooks, "policy": policy, "evidence": evidence,
+                  "tracker": tracker, "poll_seconds": poll_seconds}
+    if partition:
+        # A child of a fanned-out run: the parent holds the run lock, swept, and will file the tickets.
+        run = start_run(FLOW_NAME + PART_SUFFIX, {"signature": signature, "partition": partition,
+                                                  "evidence": evidence}, evidence)
+        try:
+            return _restore_partition(run, catalog, valid, clients, sample, restore_time, concurrency,
+                                      poll_seconds, partition, logger)
+        except BaseException as exc:
+            fail_run(run, exc)
+            raise
     run = start_run(FLOW_NAME, {"signature": signature, "concurrency": concurrency, "runbooks": runbooks,
                                 "policy": policy, "evidence": evidence, "tracker": tracker}, evidence)
+    deployment = in_deployment() if fan_out else None
+    if fan_out and not deployment:
+        logger.warning("fan-out needs a deployment (a worker to run the children); restoring in this process")
     try:
         with exclusive_run(evidence, FLOW_NAME, run.record.run_id, wait_seconds=wait):
             return _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence,
-                                 tracker, signature, poll_seconds, logger)
+                                 tracker, signature, poll_seconds, logger,
+                                 fan_out=(deployment, parameters) if deployment else None)
     except BaseException as exc:
         fail_run(run, exc)
         raise
 
 
+def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
+    limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
+    progress = create_progress_artifact(progress=0.0, key="backup-restore-test-progress",
+                                        description="Restores finished") if todo else None
+
+    def on_done(finished: int, total: int) -> None:
+        logger.info("restores finished: %d/%d", finished, total)
+        if progress:
+            update_progress_artifact(progress, progress=100.0 * finished / total)
+
+    results = map_bounded(restore_target, todo, concurrency,
+                          params=lambda item: {"target": item[0], "runbook": item[1], "ctx": ctx,
+                                               "limit_name": limit_name},
+                          on_done=on_done)
+    return [result if error is None else failed_measurement(target, error) for (target, _), result, error in results]
+
+
+def _restore_partition(run, catalog, valid, clients, sample, restore_time, concurrency, poll_seconds, partition,
+                       logger) -> dict:
+    history = last_tested(run.store)
+    planned = [(t, rb) for t, rb in plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
+               if partition_key(t.account, t.region) == partition]
+    ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=run.store,
+                         run_dir=run.dir, restore_time=restore_time, poll_seconds=poll_seconds)
+    run.record.measurements = _run_targets(planned, ctx, concurrency, catalog, logger)
+    run.record.status, run.record.finished_at = "completed", now()
+    run.save()
+    return {"run_id": run.record.run_id, "restores": len(run.record.measurements)}
+
+
 def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence, tracker, signature,
-                  poll_seconds, logger) -> dict:
+                  poll_seconds, logger, fan_out=None) -> dict:
     store = run.store
     previous = unfinished_run(store, signature, run.record.run_id) if not evidence.startswith("s3://") else None
     history = last_tested(store)
@@ -163,21 +215,23 @@ def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrenc
 
     ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=store,
                          run_dir=run.dir, restore_time=restore_time, poll_seconds=poll_seconds)
-    limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
-    progress = create_progress_artifact(progress=0.0, key="backup-restore-test-progress",
-                                        description="Restores finished") if todo else None
-
-    def on_done(finished: int, total: int) -> None:
-        logger.info("restores finished: %d/%d", finished, total)
-        if progress:
-            update_progress_artifact(progress, progress=100.0 * finished / total)
-
-    results = map_bounded(restore_target, todo, concurrency,
-                          params=lambda item: {"target": item[0], "runbook": item[1], "ctx": ctx,
-                                               "limit_name": limit_name},
-                          on_done=on_done)
-    for (target, _), result, error in results:
-        measurements.append(result if error is None else failed_measurement(target, error))
+    if fan_out:
+        deployment, parameters = fan_out
+        partitions = sorted({partition_key(t.account, t.region) for t, _ in todo})
+        logger.info("fanning %d restore(s) out over %d partition(s)", len(todo), len(partitions))
+        fresh: list[Measurement] = []
+        for partition, child in zip(partitions, run_children(deployment, parameters, partitions)):
+            record = child_record(store, FLOW_NAME, str(child.id))
+            if record is None or record.status != "completed":
+                fresh += [failed_measurement(t, RuntimeError(f"partition {partition} run {child.id} did not complete"))
+                          for t, _ in todo if partition_key(t.account, t.region) == partition]
+            else:
+                fresh += record.measurements
+    else:
+        fresh = _run_targets(todo, ctx, concurrency, catalog, logger)
+    for measurement in fresh:
+        measurements.append(measurement)
+        events.restore_measured(measurement, FLOW_NAME, run.record.run_id)
     run.record.measurements = measurements
     findings = [f for m in measurements for f in findings_for(m)]
     by_service: dict[str, list] = {}

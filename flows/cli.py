@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     flush.add_argument("--policy", metavar="FILE",
                        help="policy with the jira: settings (default: runbooks/policy.yaml if present)")
 
+    serve = commands.add_parser("serve", help="serve every deployment in prefect.yaml from this process")
+    serve.add_argument("--project", metavar="FILE", help="prefect.yaml to read (default: the project's)")
+    serve.add_argument("--deployment", action="append", dest="only", metavar="NAME", help="serve only these")
+    serve.add_argument("--limit", type=int, metavar="N", help="at most N flow runs at once")
+
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
     demo.add_argument("--evidence", metavar="DIR", help="evidence directory (default: <out>/evidence)")
@@ -275,6 +280,13 @@ def cmd_tracker(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    from flows.serve import serve
+
+    serve(args.project, args.only, args.limit)
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     import os
 
@@ -299,7 +311,8 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "review": cmd_review, "audit": cmd_audit, "restore-test": cmd_restore_test,
-            "sweep": cmd_sweep, "simulate": cmd_simulate, "tracker": cmd_tracker, "demo": cmd_demo}
+            "sweep": cmd_sweep, "simulate": cmd_simulate, "tracker": cmd_tracker, "serve": cmd_serve,
+            "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
