@@ -35,9 +35,9 @@ def partitions_of(specs: list[Resource]) -> list[str]:
 
 
 def in_deployment() -> str | None:
-    from prefect.runtime import deployment
+    from prefect.runtime import deployment, flow_run
 
-    return f"{deployment.flow_name}/{deployment.name}" if deployment.id else None
+    return f"{flow_run.flow_name}/{deployment.name}" if deployment.id else None
 
 
 def run_children(deployment_name: str, parameters: dict, partitions: list[str], timeout: float | None = None):

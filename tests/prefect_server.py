@@ -1,0 +1,72 @@
+"""A real `prefect server` on loopback with a temporary home, for deployment and worker tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrefectServer:
+    def __init__(self):
+        self.home = tempfile.mkdtemp(prefix="dr-prefect-server-")
+        self.port = free_port()
+        self.api = f"http://127.0.0.1:{self.port}/api"
+        self.env = {**os.environ, "PREFECT_HOME": self.home, "PREFECT_API_URL": self.api,
+                    "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+                    "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+                    "PREFECT_LOGGING_LEVEL": "INFO"}
+        self.log = open(Path(self.home) / "server.log", "w")
+        self.process = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                                         "--port", str(self.port)], env=self.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.api}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"prefect server did not start: {Path(self.home, 'server.log').read_text()[-2000:]}")
+
+    def post(self, path: str, body: dict) -> list | dict:
+        response = httpx.post(f"{self.api}{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def get(self, path: str):
+        response = httpx.get(f"{self.api}{path}", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def start(self, *args: str, log_name: str, env_extra: dict | None = None) -> subprocess.Popen:
+        log = open(Path(self.home) / log_name, "w")
+        return subprocess.Popen(list(args), env={**self.env, **(env_extra or {})}, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
