@@ -1,0 +1,57 @@
+"""Every kind of bad runbook gives a clear error naming file, line and field, and never a traceback."""
+from __future__ import annotations
+
+import shutil
+
+from tests.conftest import REPO_ROOT
+from tests.test_cli import dr
+
+CORPUS = REPO_ROOT / "tests" / "bad_inputs"
+
+# file -> (line, field, words the message must contain)
+EXPECTED = [
+    ("malformed.yaml", 3, "", "invalid YAML: mapping values are not allowed here"),
+    ("python-tag.yaml", 2, "", "tag not allowed"),
+    ("unknown-key.yaml", 5, "recovery_time", "unknown field 'recovery_time'"),
+    ("wrong-types.yaml", 3, "tier", "expected a tier from 0 to 3, got 'one'"),
+    ("wrong-types.yaml", 4, "dependencies", "expected a list"),
+    ("wrong-types.yaml", 9, "resources[0].expect.multi_az", "expected true or false"),
+    ("wrong-types.yaml", 9, "resources[0].expect.backup_retention_days", "expected a whole number"),
+    ("duplicate-b.yaml", 1, "service", "duplicate service id 'twin'"),
+    ("cycle-a.yaml", 4, "dependencies[0]", "circular dependency: cycle-a -> cycle-b -> cycle-a"),
+    ("cycle-b.yaml", 4, "dependencies[0]", "circular dependency"),
+    ("impossible-target.yaml", 4, "targets.rpo", "expected a positive duration"),
+    ("unknown-region.yaml", 7, "resources[0].region", "unknown AWS region 'us-middle-1'"),
+    ("duplicate-key.yaml", 4, "name", "duplicate key (first defined on line 2)"),
+    ("not-a-mapping.yaml", 1, "", "expected a mapping"),
+    ("alias-bomb.yaml", None, "", "nodes"),
+    ("not-utf8.yaml", None, "", "not UTF-8"),
+    ("huge.yaml", None, "", "the limit is 1000000"),
+]
+
+
+def test_every_bad_input_is_reported_precisely(tmp_path):
+    corpus = tmp_path / "runbooks"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "huge.yaml").write_text("service: huge\nname: Huge\ntier: 1\n" + "# filler line\n" * 90_000)
+    run = dr("validate", "--runbooks", str(corpus))
+    assert run.returncode == 2
+    assert "Traceback" not in run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    for name, line, field, words in EXPECTED:
+        where = f"{corpus}/{name}:{line}:" if line else f"{corpus}/{name}:"
+        matches = [text for text in lines if text.startswith(where) and words in text
+                   and (not field or f" {field}: " in text)]
+        assert matches, f"no error for {name} line {line} {field!r} containing {words!r}:\n" + "\n".join(lines)
+    files_with_errors = {text.split(":", 1)[0].rsplit("/", 1)[-1] for text in lines}
+    assert files_with_errors == {name for name, *_ in EXPECTED}
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_review_and_audit_report_bad_runbooks_without_crashing(tmp_path, prefect_harness):
+    corpus = tmp_path / "runbooks"
+    shutil.copytree(CORPUS, corpus)
+    run = dr("review", "--runbooks", str(corpus), "--evidence", str(tmp_path / "ev"), "--tier", "1", "--tier", "2",
+             env_extra={"PREFECT_API_URL": prefect_harness, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
