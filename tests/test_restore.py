@@ -96,7 +96,9 @@ def test_stale_recovery_point_is_found(world, monkeypatch):
             def age(parsed, model, **_):
                 for db in parsed.get("DBInstances", []):
                     if db["DBInstanceIdentifier"] == "ledger-primary":
-                        db["LatestRestorableTime"] = datetime.now(timezone.utc) - timedelta(hours=3)
+                        # A minute of slack: the audit's clock starts before the read (task start-up can
+                        # take a second), so exactly 3h would read as "2h 59m".
+                        db["LatestRestorableTime"] = datetime.now(timezone.utc) - timedelta(hours=3, minutes=1)
             client.meta.events.register("after-call.rds.DescribeDBInstances", age)
             client._stale = True
         return client
