@@ -46,7 +46,8 @@ def restore_target(target: RestoreTarget, runbook: Runbook, ctx: RestoreContext,
 
 
 def plan_targets(valid: list[Runbook], catalog, clients: AwsClients, sample: str | None,
-                 history: dict[str, datetime], restore_time: datetime | None, logger) -> list[tuple[RestoreTarget, Runbook]]:
+                 history: dict[str, datetime], restore_time: datetime | None, logger,
+                 fleets: dict[str, list[str]] | None = None) -> list[tuple[RestoreTarget, Runbook]]:
     parsed = parse_sample(sample)
     planned = []
     for runbook in valid:
@@ -57,6 +58,9 @@ def plan_targets(valid: list[Runbook], catalog, clients: AwsClients, sample: str
             for error in observation.errors:
                 logger.warning("%s: cannot list %s: %s", runbook.service, spec.label(), error)
             members = observation.members
+            if spec.is_fleet and fleets is not None:
+                # Every member seen, tested or not: the dashboard's fleet coverage is measured against it.
+                fleets[f"{runbook.service}|{spec.label()}"] = sorted(m.key for m in members)
             if spec.is_fleet:
                 count = sample_size(len(members), parsed, catalog.policy.restore.rotation_quarters, runbook.tier,
                                     catalog.policy)
@@ -191,7 +195,7 @@ def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrenc
     store = run.store
     previous = unfinished_run(store, signature, run.record.run_id) if not evidence.startswith("s3://") else None
     history = last_tested(store)
-    planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
+    planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets)
     regions = sorted({(t.account, t.region) for t, _ in planned})
     # We hold the run lock: copies left by any other run of this flow are orphans from a crash.
     swept = sweep_regions(clients, regions, now(), current_run_id=run.record.run_id, dead_flows=frozenset({FLOW_NAME}))

@@ -23,6 +23,15 @@ def _utc(text: str):
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _quarter(text: str) -> str:
+    from tasks.dashboard import Quarter
+
+    try:
+        return Quarter.parse(text).id
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _run_options(parser: argparse.ArgumentParser, concurrency: int = 8) -> None:
     parser.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
                         help="tier to include (repeatable; default: 0 and 1)")
@@ -92,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--project", metavar="FILE", help="prefect.yaml to read (default: the project's)")
     serve.add_argument("--deployment", action="append", dest="only", metavar="NAME", help="serve only these")
     serve.add_argument("--limit", type=int, metavar="N", help="at most N flow runs at once")
+
+    dashboard = commands.add_parser("dashboard", help="build the DR dashboard and the quarterly pack (static HTML)")
+    _catalog_options(dashboard)
+    dashboard.add_argument("--evidence", default="evidence", metavar="DIR|s3://...",
+                           help="evidence to read (default: evidence)")
+    dashboard.add_argument("--out", metavar="DIR|s3://...", help="where to write the site (default: <evidence>/dashboard)")
+    dashboard.add_argument("--tracker", default="ledger", help="where tickets are read from (default: ledger)")
+    dashboard.add_argument("--quarter", type=_quarter, metavar="YYYYQn",
+                           help="quarter of the steering committee pack (default: the current one)")
+    dashboard.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
+                           help="only this tier (repeatable; default: all)")
 
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
@@ -214,6 +234,31 @@ def cmd_sweep(args) -> int:
     return EXIT_FAILED if any(c.get("deleted") is False for c in result["copies"]) else EXIT_OK
 
 
+def cmd_dashboard(args) -> int:
+    from tasks.catalog import load_catalog
+    from tasks.errors import EvidenceError
+    from tasks.evidence import open_store
+
+    # Bad input fails here in a second, before Prefect starts.
+    load_catalog(args.runbooks, args.policy)
+    if "://" not in args.evidence and not Path(args.evidence).is_dir():
+        raise EvidenceError(f"evidence directory {args.evidence} not found")
+    from flows.dashboard import default_out, dr_dashboard
+
+    out = args.out or default_out(args.evidence)
+    open_store(out).check_writable()
+    result = dr_dashboard(evidence=args.evidence, out=out, runbooks=args.runbooks, policy=args.policy,
+                          tracker=args.tracker, quarter=args.quarter, tiers=args.tiers)
+    counts = result["counts"]
+    print(f"dashboard: {counts['services']} service(s): {counts['failing']} failing, {counts['overdue']} overdue, "
+          f"{counts['attention']} need attention, {counts['ok']} ok; Tier 0/1 compliant "
+          f"{counts['critical_compliant']}/{counts['critical']}; {counts['open_tickets']} open ticket(s), "
+          f"{counts['past_sla']} past SLA")
+    print(f"site: {result['index']}")
+    print(f"pack ({result['quarter']}): {result['pack_html']} and {result['pack_md']}")
+    return EXIT_OK
+
+
 def _print_run(result: dict) -> None:
     tracker = result["tracker"]
     print(f"tickets ({tracker['backend']}): {tracker['created']} opened, {tracker['kept']} kept, "
@@ -312,7 +357,7 @@ def cmd_demo(args) -> int:
 
 COMMANDS = {"validate": cmd_validate, "review": cmd_review, "audit": cmd_audit, "restore-test": cmd_restore_test,
             "sweep": cmd_sweep, "simulate": cmd_simulate, "tracker": cmd_tracker, "serve": cmd_serve,
-            "demo": cmd_demo}
+            "dashboard": cmd_dashboard, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,10 @@
 """The evidence store: every run's results.json and reports, written atomically.
 
-Layout: <root>/<flow>/<UTC stamp>-<short run id>/{results.json, report.html, report.md}.
+Layout: <root>/<flow>/<UTC stamp>-<short run id>/{results.json, summary.json, report.html, report.md}.
 results.json is written as soon as findings exist (before trackers or reports can fail) and rewritten
-with ticket keys at the end; a reader never sees a half-written file.
+with ticket keys at the end; a reader never sees a half-written file. summary.json is a compact copy
+(statuses, compact measurements and findings, no detail text) written whenever a run ends, so the
+dashboard reads years of history without parsing every finding; it is derived data and may be deleted.
 """
 from __future__ import annotations
 
@@ -70,6 +72,8 @@ class RunRecord(BaseModel):
     details: dict[str, object] = {}  # flow-specific results (a simulation's impact table and decision log)
     evidence_dir: str | None = None
     reports: dict[str, str] = Field(default_factory=dict)
+    # Fleet label -> member resource keys seen when the run planned: the denominator of fleet coverage.
+    fleets: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class EvidenceStore(Protocol):
@@ -130,12 +134,35 @@ class LocalEvidenceStore:
             return []
         return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
 
+    def list_dirs(self, prefix: str) -> list[str]:
+        """Immediate subdirectories (run directories of a flow) without walking every file below them."""
+        base = self.path(prefix)
+        try:
+            return sorted(f"{prefix.rstrip('/')}/{entry.name}" for entry in os.scandir(base)
+                          if entry.is_dir() and not entry.name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
 
 def open_store(location: str | Path) -> EvidenceStore:
     location = str(location)
     if location.startswith("s3://"):
-        raise EvidenceError("S3 evidence stores are not supported yet; use a local directory")
+        from .evidence_s3 import S3EvidenceStore
+
+        return S3EvidenceStore.from_url(location)
+    if "://" in location:
+        raise EvidenceError(f"unsupported evidence location {location!r}: use a directory or s3://bucket/prefix")
     return LocalEvidenceStore(location)
+
+
+def list_dirs(store: EvidenceStore, prefix: str) -> list[str]:
+    """A store's subdirectories under prefix; stores without a fast listing derive them from files."""
+    fast = getattr(store, "list_dirs", None)
+    if fast is not None:
+        return fast(prefix)
+    base = prefix.rstrip("/") + "/"
+    return sorted({base + rel[len(base):].split("/", 1)[0] for rel in store.list_prefix(prefix)
+                   if rel.startswith(base) and "/" in rel[len(base):]})
 
 
 def run_dir(flow: str, run_id: str, started_at: datetime) -> str:
@@ -154,12 +181,35 @@ class RunEvidence:
 
     def save(self) -> str:
         data = json.dumps(self.record.model_dump(mode="json"), indent=2, sort_keys=False).encode()
-        return self.store.write_bytes(f"{self.dir}/results.json", data)
+        location = self.store.write_bytes(f"{self.dir}/results.json", data)
+        if self.record.status != "running":
+            # Every save of an ended run (completed, failed, crashed) refreshes the summary, so the two agree.
+            self.store.write_bytes(f"{self.dir}/{SUMMARY_FILE}",
+                                   json.dumps(run_summary(self.record), separators=(",", ":")).encode())
+        return location
 
     def write_report(self, name: str, text: str) -> str:
         location = self.store.write_bytes(f"{self.dir}/{name}", text.encode())
         self.record.reports[name] = location
         return location
+
+
+SUMMARY_FILE = "summary.json"
+SUMMARY_VERSION = 1
+_MEASUREMENT_FIELDS = ("service", "tier", "resource", "kind", "mode", "region", "started_at", "rto_seconds",
+                       "rto_target_seconds", "rpo_seconds", "rpo_target_seconds", "passed", "status")
+
+
+def run_summary(record: RunRecord) -> dict:
+    """What later reports need from a run, without finding details, validation output or errors."""
+    data = record.model_dump(mode="json", include={"flow", "run_id", "run_url", "started_at", "finished_at",
+                                                   "status", "parameters", "services", "evidence_dir",
+                                                   "reports", "fleets", "tracker"})
+    data["summary_version"] = SUMMARY_VERSION
+    data["measurements"] = [m.model_dump(mode="json", include=set(_MEASUREMENT_FIELDS)) for m in record.measurements]
+    data["findings"] = [{"service": f.service, "tier": f.tier, "check": f.check, "severity": f.severity,
+                         "title": f.title, "ticket": f.ticket} for f in record.findings]
+    return data
 
 
 def load_history(store: EvidenceStore, flow: str) -> list[RunRecord]:

@@ -35,6 +35,18 @@ def _when(value: object) -> str:
     return str(value)
 
 
+def _day(value: object) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _pct(value: object, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{float(value) * 100:.{digits}f}%"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -47,6 +59,8 @@ def environment() -> Environment:
     env.filters["md"] = md_escape
     env.filters["when"] = _when
     env.filters["duration"] = format_duration
+    env.filters["day"] = _day
+    env.filters["pct"] = _pct
     return env
 
 
