@@ -351,6 +351,15 @@ def cmd_demo(args) -> int:
     print(f"restore test: {restore['restores']} restore(s), {restore['passed']} met their targets, "
           f"{restore['findings']} finding(s); every copy deleted and the deletion confirmed")
     _print_run(restore)
+    simulation = result["simulation"]
+    print("== annual DR simulation (region-loss tabletop, answers from a file)")
+    print(f"simulation: {len(simulation['affected'])} service(s) affected; cannot recover within target: "
+          f"{', '.join(simulation['unrecoverable']) or 'none'}")
+    _print_run(simulation)
+    dashboard = result["dashboard"]
+    print("== DR dashboard")
+    print(f"site: {dashboard['index']}")
+    print(f"steering committee pack: {dashboard['pack_html']}")
     print(f"ledger: {Path(result['evidence']) / 'tracker' / 'ledger.json'}")
     return EXIT_OK
 

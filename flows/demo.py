@@ -57,7 +57,15 @@ def run_demo(out: Path, evidence: Path | None, say=print) -> dict:
 
         audit = backup_posture_audit(runbooks=str(catalog), evidence=str(evidence))
         restore = backup_restore_test(runbooks=str(catalog), evidence=str(evidence), sample="5%", poll_seconds=0.05)
-        return {"review": review, "audit": audit, "restore": restore, "evidence": str(evidence),
-                "catalog": str(catalog)}
+
+        from flows.dashboard import dr_dashboard
+        from flows.dr_simulation import dr_simulation
+
+        answers = REPO_ROOT / "docs" / "demo-answers-region-loss.yaml"
+        simulation = dr_simulation(scenario="region-loss", answers=str(answers), runbooks=str(catalog),
+                                   evidence=str(evidence))
+        dashboard = dr_dashboard(evidence=str(evidence), out=str(out / "dashboard"), runbooks=str(catalog))
+        return {"review": review, "audit": audit, "restore": restore, "simulation": simulation,
+                "dashboard": dashboard, "evidence": str(evidence), "catalog": str(catalog)}
     finally:
         server.stop()

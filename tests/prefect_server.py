@@ -29,6 +29,8 @@ class PrefectServer:
                     "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                     "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+                    # Far enough ahead to hold the annual simulation (the default horizon is 100 days).
+                    "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
                     "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "1",
                     "PREFECT_LOGGING_LEVEL": "INFO"}
         self.log = open(Path(self.home) / "server.log", "w")
