@@ -82,14 +82,12 @@ def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, ch
                           params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": clients},
                           on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total))
     findings, skipped, resources = [], set(), 0
-    per_service: dict[str, list] = {rb.service: [] for rb in valid}
     for (runbook, spec, index), observation, error in results:
         if error is not None:
             observation = Observation(spec=spec, index=index, errors=[describe_error(error)])
         resources += len(observation.members)
         service_findings = audit_observation(runbook, catalog.policy, observation, at,
                                              copy_regions_for(runbook, spec.expect.copy_regions))
-        per_service[runbook.service] += service_findings
         findings += service_findings
         for failure in observation.errors:
             where = failure.split(":", 1)[0].split("/")
@@ -97,11 +95,7 @@ def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, ch
             account = where[0] if len(where) == 2 else spec.account
             skipped.add(resource_key(spec.kind.value, region, spec.id or "", account)
                         if region in spec.all_regions() else spec.label())
-    run.record.services = [
-        ServiceStatus(service=rb.service, tier=rb.tier, findings=len(per_service[rb.service]),
-                      status="not_assessed" if any(f.check == "backup.not_assessed" for f in per_service[rb.service])
-                      else ("gaps" if per_service[rb.service] else "pass"))
-        for rb in valid]
+    run.record.services = service_statuses(valid, findings)
     record_findings(run, findings)
     logger.info("%d finding(s) over %d resource(s) in %d service(s)", len(findings), resources, len(valid))
     run.record.details = {"resources": resources, "skipped": sorted(skipped)}
@@ -138,14 +132,18 @@ def _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidenc
         findings += record.findings
         skipped |= set(record.details.get("skipped", []))
         resources += int(record.details.get("resources", 0))
-    per_service = {rb.service: [f for f in findings if f.service == rb.service] for rb in valid}
-    run.record.services = [
-        ServiceStatus(service=rb.service, tier=rb.tier, findings=len(per_service[rb.service]),
-                      status="not_assessed" if any(f.check == "backup.not_assessed" for f in per_service[rb.service])
-                      else ("gaps" if per_service[rb.service] else "pass"))
-        for rb in valid]
+    run.record.services = service_statuses(valid, findings)
     record_findings(run, findings)
     return _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker)
+
+
+def service_statuses(valid, findings) -> list[ServiceStatus]:
+    statuses = []
+    for rb in valid:
+        mine = [f for f in findings if f.service == rb.service]
+        status = "not_assessed" if any(f.check == "backup.not_assessed" for f in mine) else ("gaps" if mine else "pass")
+        statuses.append(ServiceStatus(service=rb.service, tier=rb.tier, findings=len(mine), status=status))
+    return statuses
 
 
 def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker) -> dict:

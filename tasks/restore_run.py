@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws.clients import AwsClients
 from .aws.errors import describe_error, is_transient
-from .aws.guard import ownership_tags
+from .aws.guard import UnsafeOperation, ownership_tags
 from .aws.restore import DRIVERS, CopyState, Isolation, NoRecoveryPoint, RecoveryPoint, RestoreSpec, s3_state
 from .evidence import EvidenceStore, Measurement
 from .models import ValidationStep
@@ -84,7 +84,9 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
     if target.kind == "s3_bucket":
         m.rpo_seconds = 0.0  # versioned: every write is a recovery point
 
-    copy_id = None
+    # Named copies are torn down even if the create call failed after reaching AWS; EBS ids come back only
+    # from a successful call.
+    copy_id = None if target.kind == "ebs_volume" else name
     try:
         try:
             copy_id = start(ctx.clients, spec, point)
@@ -128,8 +130,10 @@ def _teardown(ctx, spec, copy_id, state_of, delete) -> str:
     limit = time.monotonic() + ctx.policy.restore.cleanup_timeout.total_seconds()
     interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
     try:
+        if state_of(ctx.clients, spec, copy_id).status == "missing":
+            return "deleted"  # never created (the create call failed) or already gone
         delete(ctx.clients, spec, copy_id)
-    except (ClientError, BotoCoreError):
+    except (ClientError, BotoCoreError, UnsafeOperation):
         pass  # confirmed below: a copy that is still there is reported as left
     while True:
         try:

@@ -51,12 +51,12 @@ class PrefectServer:
         raise RuntimeError(f"prefect server did not start: {Path(self.home, 'server.log').read_text()[-2000:]}")
 
     def post(self, path: str, body: dict) -> list | dict:
-        response = httpx.post(f"{self.api}{path}", json=body, timeout=30)
+        response = httpx.post(f"{self.api}{path}", json=body, timeout=60)
         response.raise_for_status()
         return response.json()
 
     def get(self, path: str):
-        response = httpx.get(f"{self.api}{path}", timeout=30)
+        response = httpx.get(f"{self.api}{path}", timeout=60)
         response.raise_for_status()
         return response.json()
 

@@ -10,6 +10,7 @@ from tasks.aws.clients import AwsClients
 from tasks.aws.observe import observe
 from tasks.catalog import load_catalog
 from tasks.review import review_runbook
+from tests.aws_faults import error_response
 from tests.estate import build_estate, write_catalog
 
 
@@ -75,30 +76,13 @@ def test_access_denied_is_not_assessed_never_passing(estate):
     clients = AwsClients()
     denied = clients.client("dynamodb", "us-east-2")
 
-    def deny(**_):
-        # Answer as AWS does for a role without dynamodb:DescribeTable; the HTTP request is never sent.
-        from botocore.awsrequest import AWSResponse
-
-        body = b'{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not authorized"}'
-        return AWSResponse("https://dynamodb", 400, {"x-amzn-requestid": "r"}, _Raw(body))
-
-    denied.meta.events.register("before-send.dynamodb.DescribeTable", deny)
+    # Answer as AWS does for a role without dynamodb:DescribeTable; the request is never sent.
+    denied.meta.events.register("before-send.dynamodb.DescribeTable",
+                                lambda **_: error_response("dynamodb", "AccessDeniedException", 400))
     table = observations(estate, "payments", clients)[1]
     assert table.members == [] and not table.assessed and "AccessDenied" in table.errors[0]
     findings = review_runbook(estate.runbooks["payments"], estate.policy, [table], date.today())
     assert [f.check for f in findings] == ["runbook.not_assessed"]
-
-
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *_):
-        body, self._body = self._body, b""
-        return body
 
 
 def test_accounts_are_read_through_the_policys_role(aws, tmp_path):

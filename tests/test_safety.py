@@ -13,7 +13,6 @@ import boto3
 import httpx
 import pytest
 import yaml
-from botocore.awsrequest import AWSResponse
 
 from flows.backup_posture_audit import backup_posture_audit
 from flows.backup_restore_test import backup_restore_test
@@ -25,6 +24,7 @@ from tasks.aws.guard import NAME_PREFIX, OWNER_TAG, OWNER_VALUE
 from tasks.aws.owned import list_owned
 from tasks.errors import EvidenceError
 from tasks.runlock import RunInProgress
+from tests.aws_faults import error_response
 from tests.conftest import REPO_ROOT
 from tests.estate import AUDIT_GAPS, build_estate, gap_keys, write_catalog
 
@@ -32,31 +32,6 @@ READ = re.compile(r"^(Describe|List|Get|Head|AssumeRole)")
 TARGET_PARAMS = ("TargetDBInstanceIdentifier", "TargetTableName", "TargetDBSnapshotIdentifier",
                  "TargetDBClusterSnapshotIdentifier", "DBInstanceIdentifier", "DBClusterIdentifier", "TableName",
                  "VolumeId", "Bucket", "ResourceArn")
-
-
-class _Body:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
-
-    def read(self, *_):
-        body, self._body = self._body, b""
-        return body
-
-
-def error_response(service: str, code: str, status: int) -> AWSResponse:
-    """What AWS sends for an error, in each service's own protocol."""
-    if service == "dynamodb":
-        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": code}).encode()
-    elif service == "ec2":
-        body = f"<Response><Errors><Error><Code>{code}</Code><Message>{code}</Message></Error></Errors><RequestID>r</RequestID></Response>".encode()
-    elif service == "s3":
-        body = f"<Error><Code>{code}</Code><Message>{code}</Message></Error>".encode()
-    else:
-        body = f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}</Message></Error><RequestId>r</RequestId></ErrorResponse>".encode()
-    return AWSResponse("https://aws", status, {"x-amzn-requestid": "r"}, _Body(body))
 
 
 def hook_clients(monkeypatch, install):

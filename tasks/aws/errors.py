@@ -8,6 +8,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 THROTTLING_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
@@ -20,7 +21,9 @@ ACCESS_DENIED_CODES = frozenset({
     "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException",
     "SignatureDoesNotMatch", "OptInRequired",
 })
-_NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+# A garbled body (an HTML 5xx page from a proxy, say) fails parsing before botocore's retry logic sees it.
+_NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
+                   ResponseParserError)
 
 
 def error_code(exc: BaseException) -> str:
