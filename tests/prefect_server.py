@@ -51,14 +51,25 @@ class PrefectServer:
         raise RuntimeError(f"prefect server did not start: {Path(self.home, 'server.log').read_text()[-2000:]}")
 
     def post(self, path: str, body: dict) -> list | dict:
-        response = httpx.post(f"{self.api}{path}", json=body, timeout=60)
-        response.raise_for_status()
-        return response.json()
+        return self._call("POST", path, body)
 
     def get(self, path: str):
-        response = httpx.get(f"{self.api}{path}", timeout=60)
+        return self._call("GET", path, None)
+
+    def _call(self, method: str, path: str, body: dict | None):
+        # A SQLite-backed server on two busy cores answers 503 or slowly at times; Prefect's own
+        # client retries those too.
+        for attempt in range(6):
+            try:
+                response = httpx.request(method, f"{self.api}{path}", json=body, timeout=60)
+                if response.status_code != 503:
+                    response.raise_for_status()
+                    return response.json()
+            except httpx.TimeoutException:
+                if attempt == 5:
+                    raise
+            time.sleep(2 * (attempt + 1))
         response.raise_for_status()
-        return response.json()
 
     def start(self, *args: str, log_name: str, env_extra: dict | None = None) -> subprocess.Popen:
         log = open(Path(self.home) / log_name, "w")
