@@ -1,0 +1,30 @@
+"""Run one command; print its stdout, then one JSON line: wall seconds (spawn to exit), peak RSS, exit code.
+
+    python -m bench.measure -- CMD ARGS...
+
+This wrapper has no other child, so RUSAGE_CHILDREN's ru_maxrss is the command's own peak (Linux: KiB).
+"""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, stdout=subprocess.PIPE)
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stdout.write(proc.stdout.decode("utf-8", "replace"))
+    print()
+    print(json.dumps({"seconds": round(seconds, 3), "peak_mb": round(peak_kb / 1024, 1), "rc": proc.returncode}))
+
+
+if __name__ == "__main__":
+    main()
