@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import statistics
+import sys
 import tempfile
+import time
 from pathlib import Path
 
-from .common import DR, build_parallel, aws_client, measure, ratio, summed
-import sys
+from .common import DR, aws_client, build_parallel, measure, ratio, summed
 
 REGIONS = {"us-east-1": "use1", "eu-west-1": "euw1"}
 COPY_REGION = "us-west-2"
@@ -53,8 +54,6 @@ class Fleet:
         return self.per_region * len(REGIONS)
 
     def grow_to(self, total: int) -> float:
-        import time
-
         started = time.perf_counter()
         per_region = total // len(REGIONS)
         new = range(self.per_region, per_region)
@@ -104,45 +103,59 @@ _AUDIT_LINE = re.compile(r"audit: (\d+) resource\(s\) in \d+ service\(s\), (\d+)
 _BASELINE_LINE = re.compile(r"baseline: (\d+) instance\(s\), (\d+) gap\(s\)")
 
 
-def run_tool(moto, env: dict, runbooks: Path, work: Path, label: str) -> dict:
-    evidence = Path(tempfile.mkdtemp(prefix="evidence-", dir=work))
+def _measured(moto, cmd: list[str], env: dict, log: Path, summary: re.Pattern) -> dict:
+    """One whole-process run with the AWS calls it made and the emulator CPU it cost."""
     moto.reset_counts()
-    result = measure([DR, "audit", "--runbooks", str(runbooks), "--evidence", str(evidence),
-                      "--service", "bench-tenants"], env, log=work / f"{label}.log")
+    server_cpu = moto.cpu_seconds()
+    result = measure(cmd, env, log=log)
     counts = moto.counts()
-    match = _AUDIT_LINE.search(result["stdout"])
+    match = summary.search(result["stdout"])
     if not match:
-        raise RuntimeError(f"dr audit printed no summary:\n{result['stdout']}\n{result['stderr'][-2000:]}")
-    return {"seconds": result["seconds"], "peak_mb": result["peak_mb"], "calls": summed(counts),
+        raise RuntimeError(f"{cmd[0]} printed no summary:\n{result['stdout']}\n{result['stderr'][-2000:]}")
+    return {"seconds": result["seconds"], "peak_mb": result["peak_mb"], "cpu_seconds": result["cpu_seconds"],
+            "server_cpu_seconds": round(moto.cpu_seconds() - server_cpu, 2), "calls": summed(counts),
             "counts": counts, "resources": int(match.group(1)), "findings": int(match.group(2))}
 
 
+def run_tool(moto, env: dict, runbooks: Path, work: Path, label: str) -> dict:
+    evidence = Path(tempfile.mkdtemp(prefix="evidence-", dir=work))
+    return _measured(moto, [DR, "audit", "--runbooks", str(runbooks), "--evidence", str(evidence),
+                            "--service", "bench-tenants"], env, work / f"{label}.log", _AUDIT_LINE)
+
+
 def run_baseline(moto, env: dict, work: Path, label: str) -> dict:
-    moto.reset_counts()
-    result = measure([sys.executable, "-m", "bench.audit_baseline", "--tag", f"{TAG_KEY}={TAG_VALUE}",
-                      "--regions", ",".join(REGIONS), "--copy-region", COPY_REGION], env, log=work / f"{label}.log")
-    counts = moto.counts()
-    match = _BASELINE_LINE.search(result["stdout"])
-    return {"seconds": result["seconds"], "peak_mb": result["peak_mb"], "calls": summed(counts), "counts": counts,
-            "resources": int(match.group(1)), "findings": int(match.group(2))}
+    return _measured(moto, [sys.executable, "-m", "bench.audit_baseline", "--tag", f"{TAG_KEY}={TAG_VALUE}",
+                            "--regions", ",".join(REGIONS), "--copy-region", COPY_REGION],
+                     env, work / f"{label}.log", _BASELINE_LINE)
 
 
 def side_by_side(moto, fleet: Fleet, tool_env: dict, base_env: dict, runbooks: Path, work: Path,
                  repeats: int, say=print) -> dict:
+    """`repeats` pairs, tool then baseline back to back; the wall ratio is the median of the pairs' ratios,
+    so a burst of load elsewhere on the machine skews one pair, not the figure."""
     tool, base = [], []
     for i in range(repeats):
         tool.append(run_tool(moto, tool_env, runbooks, work, f"audit-{fleet.size}-tool-{i}"))
         base.append(run_baseline(moto, base_env, work, f"audit-{fleet.size}-baseline-{i}"))
-        say(f"  audit {fleet.size}: dr audit {tool[-1]['seconds']:.2f} s, {tool[-1]['calls']} calls, "
-            f"{tool[-1]['peak_mb']:.0f} MB | baseline {base[-1]['seconds']:.2f} s, {base[-1]['calls']} calls")
+        t, b = tool[-1], base[-1]
+        say(f"  audit {fleet.size}: dr audit {t['seconds']:.2f} s ({t['cpu_seconds']:.1f} s CPU, emulator "
+            f"{t['server_cpu_seconds']:.1f} s), {t['calls']} calls, {t['peak_mb']:.0f} MB | baseline "
+            f"{b['seconds']:.2f} s ({b['cpu_seconds']:.1f} s CPU, emulator {b['server_cpu_seconds']:.1f} s), "
+            f"{b['calls']} calls")
     for t, b in zip(tool, base):
         if (t["resources"], t["findings"]) != (b["resources"], b["findings"]) or t["resources"] != fleet.size:
             raise RuntimeError(f"tool and baseline disagree: tool {t['resources']} resources {t['findings']} "
                                f"findings, baseline {b['resources']} / {b['findings']}, fleet {fleet.size}")
     tool_s = statistics.median(r["seconds"] for r in tool)
     base_s = statistics.median(r["seconds"] for r in base)
-    return {"tool_seconds": tool_s, "baseline_seconds": base_s, "wall_ratio": ratio(tool_s, base_s),
+    pairs = [t["seconds"] / b["seconds"] for t, b in zip(tool, base)]
+    return {"tool_seconds": tool_s, "baseline_seconds": base_s, "wall_ratio": round(statistics.median(pairs), 3),
+            "pair_ratios": [round(p, 3) for p in pairs], "ratio_of_medians": ratio(tool_s, base_s),
             "tool_calls": tool[0]["calls"], "baseline_calls": base[0]["calls"],
             "calls_ratio": ratio(tool[0]["calls"], base[0]["calls"]), "peak_mb": max(r["peak_mb"] for r in tool),
             "baseline_peak_mb": max(r["peak_mb"] for r in base), "findings": tool[0]["findings"],
+            "tool_cpu_seconds": statistics.median(r["cpu_seconds"] for r in tool),
+            "baseline_cpu_seconds": statistics.median(r["cpu_seconds"] for r in base),
+            "tool_emulator_cpu_seconds": statistics.median(r["server_cpu_seconds"] for r in tool),
+            "baseline_emulator_cpu_seconds": statistics.median(r["server_cpu_seconds"] for r in base),
             "tool_counts": tool[0]["counts"], "baseline_counts": base[0]["counts"]}

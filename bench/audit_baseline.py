@@ -53,7 +53,8 @@ def main() -> None:
             gaps += latest is None or (now - latest).total_seconds() > RPO_SECONDS
         gaps += not db.get("StorageEncrypted")
         gaps += not db.get("MultiAZ")
-        replicas = {arn.split(":")[3] for arn in db.get("ReadReplicaDBInstanceIdentifiers", []) if arn.startswith("arn:")}
+        replicas = {arn.split(":")[3] for arn in db.get("ReadReplicaDBInstanceIdentifiers", [])
+                    if arn.startswith("arn:")}
         gaps += not (copied.get(db["DBInstanceIdentifier"]) or replicas)
     print(f"baseline: {len(fleet)} instance(s), {gaps} gap(s)")
 

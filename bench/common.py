@@ -89,6 +89,11 @@ class MotoServer:
         _http(f"{self.url}/moto-api/reset", "POST", {})
         self.reset_counts()
 
+    def cpu_seconds(self) -> float:
+        """CPU the emulator has used so far (user + system): what a run cost the server side."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -132,8 +137,8 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path | str = REPO, log: Pa
             check: bool = True) -> dict:
     """Run one command in its own wrapper process: wall time from spawn to exit and the peak resident memory
     of the command (RUSAGE_CHILDREN in a wrapper that has no other child)."""
-    out = subprocess.run([sys.executable, "-m", "bench.measure", "--", *cmd], cwd=cwd, env={**env, "PYTHONPATH": str(REPO)},
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "bench.measure", "--", *cmd], cwd=cwd,
+                         env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
     lines = out.stdout.rstrip().splitlines()
     try:
         result = json.loads(lines[-1])

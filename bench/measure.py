@@ -1,4 +1,5 @@
-"""Run one command; print its stdout, then one JSON line: wall seconds (spawn to exit), peak RSS, exit code.
+"""Run one command; print its stdout, then one JSON line: wall seconds (spawn to exit), peak RSS, CPU seconds
+and exit code.
 
     python -m bench.measure -- CMD ARGS...
 
@@ -20,10 +21,12 @@ def main() -> None:
     started = time.perf_counter()
     proc = subprocess.run(argv, stdout=subprocess.PIPE)
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kb = usage.ru_maxrss
     sys.stdout.write(proc.stdout.decode("utf-8", "replace"))
     print()
-    print(json.dumps({"seconds": round(seconds, 3), "peak_mb": round(peak_kb / 1024, 1), "rc": proc.returncode}))
+    print(json.dumps({"seconds": round(seconds, 3), "peak_mb": round(peak_kb / 1024, 1),
+                      "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "rc": proc.returncode}))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ class BenchLayer:
             if body and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
                 params = parse_qs(body.decode("utf-8", "replace"))
             params = params or parse_qs(environ.get("QUERY_STRING", ""))
-            action = (params.get("Action") or [f"{environ.get('REQUEST_METHOD')} {path.split('/')[1] if '/' in path else ''}"])[0]
+            rest = f"{environ.get('REQUEST_METHOD')} {path.split('/')[1] if '/' in path else ''}"  # S3: method, bucket
+            action = (params.get("Action") or [rest])[0]
         with self.lock:
             self.counts[f"{service}:{action}"] += 1
         seconds = self.latency["seconds"]
