@@ -81,3 +81,14 @@ def test_concurrent_runs_do_not_lose_or_duplicate_tickets(tmp_path):
         thread.join()
     tickets = json.loads((tmp_path / "ledger.json").read_text())["tickets"]
     assert len(tickets) == 20 and len({t["fingerprint"] for t in tickets.values()}) == 20
+
+
+def test_a_sync_writes_the_ledger_once_and_an_unchanged_one_not_at_all(tmp_path, monkeypatch):
+    writes = []
+    real = LedgerTracker._write
+    monkeypatch.setattr(LedgerTracker, "_write", lambda self: (writes.append(1), real(self)))
+    findings = [gap(subject=f"attr{i}") for i in range(50)]
+    assert len(sync_findings(LedgerTracker(tmp_path), findings, scope("svc"), CTX).created) == 50
+    assert len(writes) == 1 and len(json.loads((tmp_path / "ledger.json").read_text())["tickets"]) == 50
+    assert len(sync_findings(LedgerTracker(tmp_path), findings, scope("svc"), CTX).kept) == 50
+    assert len(writes) == 1

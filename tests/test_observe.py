@@ -119,3 +119,62 @@ def test_only_transient_errors_are_retried():
     assert is_transient(EndpointConnectionError(endpoint_url="http://x"))
     assert not is_transient(error("AccessDenied", 403)) and is_access_denied(error("AccessDenied", 403))
     assert not is_transient(error("DBInstanceNotFound", 404))
+
+
+def _tenant_fleet():
+    """Two tenants in each of two regions, all but one copied to us-west-2; the fleet's spec."""
+    from tasks.estate import EstateBuilder
+    from tasks.models import Resource
+
+    builder = EstateBuilder(in_process_mock=True)
+    for region, short in (("us-east-1", "use1"), ("eu-west-1", "euw1")):
+        for index in (1, 2):
+            name = f"tenant-{short}-{index}"
+            builder.rds_instance(region, name, tags={"service": "tenants"})
+            if name != "tenant-euw1-2":
+                builder.copy_instance_snapshot(region, name, "us-west-2")
+    return Resource.model_validate({"kind": "rds_instance", "select": {"tags": {"service": "tenants"}},
+                                    "regions": ["us-east-1", "eu-west-1"], "expect": {"copy_regions": ["us-west-2"]}})
+
+
+def test_a_fleets_copy_region_is_listed_once_for_all_its_regions(aws):
+    spec = _tenant_fleet()
+    clients = AwsClients()
+    calls = []
+    clients.client("rds", "us-west-2").meta.events.register("before-call.rds.*",
+                                                            lambda model, **_: calls.append(model.name))
+    seen = observe(spec, 0, clients)
+    assert calls == ["DescribeDBSnapshots"] and seen.assessed
+    assert {m.id: m.attrs["copy_regions"] for m in seen.members} == {
+        "tenant-use1-1": ["us-west-2"], "tenant-use1-2": ["us-west-2"], "tenant-euw1-1": ["us-west-2"],
+        "tenant-euw1-2": []}
+    assert [m.region for m in seen.members] == ["us-east-1", "us-east-1", "eu-west-1", "eu-west-1"]  # catalog order
+
+
+def test_an_unreadable_copy_region_leaves_every_source_region_not_assessed(aws):
+    spec = _tenant_fleet()
+    clients = AwsClients()
+
+    def deny(**_):
+        from botocore.awsrequest import AWSResponse
+
+        body = (b'<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error>'
+                b'<RequestId>r</RequestId></ErrorResponse>')
+        return AWSResponse("https://rds", 403, {}, _Raw(body))
+
+    clients.client("rds", "us-west-2").meta.events.register("before-send.rds.DescribeDBSnapshots", deny)
+    seen = observe(spec, 0, clients)
+    assert seen.members == [] and len(seen.errors) == 2
+    assert seen.errors[0].startswith("us-east-1: ") and seen.errors[1].startswith("eu-west-1: ")
+    assert all("AccessDenied" in error for error in seen.errors)
+
+
+def test_timestamps_parse_as_botocore_parses_them():
+    from botocore.utils import parse_timestamp
+
+    from tasks.aws.clients import fast_timestamp
+
+    for value in ("2026-11-24T09:09:39.123Z", "2026-11-24T09:09:39Z", "2026-11-24T09:09:39.123456+02:00",
+                  "2026-11-24T09:09:39", "Tue, 24 Nov 2026 09:09:39 GMT", 1700000000, "1700000000.5"):
+        fast, slow = fast_timestamp(value), parse_timestamp(value)
+        assert fast == slow and (fast.tzinfo is None) == (slow.tzinfo is None) and fast.utcoffset() == slow.utcoffset()

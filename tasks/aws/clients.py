@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import boto3
 from botocore.config import Config
+from botocore.utils import parse_timestamp
+from dateutil.tz import tzutc
 
 from ..errors import AwsError
 from . import guard
@@ -56,5 +59,25 @@ class AwsClients:
             session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
                                             aws_secret_access_key=creds["SecretAccessKey"],
                                             aws_session_token=creds["SessionToken"])
+        session._session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=fast_timestamp)
         self._sessions[account] = session
         return session
+
+
+_UTC, _ZERO = tzutc(), timedelta(0)
+
+
+def fast_timestamp(value):
+    """botocore's timestamp parser, with a fast path for the ISO 8601 form AWS's XML and JSON APIs return
+    (`2026-11-24T09:09:39.123Z`): dateutil's general parser was a third of the cost of reading a page of a
+    hundred databases. Anything else (epoch numbers, RFC 822, naive times) goes to botocore's own parser,
+    so the results are the same objects botocore would have made."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed.replace(tzinfo=_UTC) if parsed.utcoffset() == _ZERO else parsed
+    return parse_timestamp(value)

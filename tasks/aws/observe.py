@@ -1,12 +1,16 @@
 """Read the live side of a runbook's `resources:` entries and normalise it to `expect` names.
 
 Only the attributes asked for are fetched (an S3 bucket with only `versioning` expected costs one call),
-fleets are read with paged list calls (a hundred databases a request), and cross-region copies are
-looked up once per destination region for a whole fleet.
+fleets are read with paged list calls (a hundred databases a request), the regions and accounts of an
+entry are read at the same time (a few threads), and cross-region copies are looked up once per
+destination region for a whole fleet, whatever the number of source regions.
 """
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,6 +23,9 @@ from .clients import AwsClients
 from .errors import describe_error, is_transient
 
 
+MAX_READERS = 8  # (account, region) pairs of one entry read at once
+
+
 def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | None = None,
             now: datetime | None = None, copy_regions: list[str] | None = None) -> Observation:
     """`copy_regions` overrides where cross-region copies are looked for (default: expect.copy_regions)."""
@@ -26,20 +33,68 @@ def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | 
     now = now or datetime.now(timezone.utc)
     observation = Observation(spec=spec, index=index)
     reader = _READERS[spec.kind]
+    shared = _Shared()
+    reads = []
     for account in spec.all_accounts():
         scoped = spec if account == spec.account else spec.model_copy(update={"account": account, "accounts": None})
         if copy_regions is not None:
             scoped = scoped.model_copy(update={"expect": scoped.expect.model_copy(update={"copy_regions": copy_regions})})
-        for region in spec.all_regions():
-            try:
-                observation.members += reader(scoped, region, clients, wanted, now)
-            except (ClientError, BotoCoreError) as exc:
-                if is_transient(exc):
-                    raise  # the task's retry policy decides; botocore already retried with backoff
-                observation.errors.append(f"{_where(account, region)}: {describe_error(exc)}")
-            except AwsError as exc:
-                observation.errors.append(f"{_where(account, region)}: {exc}")
+        reads += [(account, region, scoped) for region in spec.all_regions()]
+
+    def read(item):
+        account, region, scoped = item
+        try:
+            return reader(scoped, region, clients, wanted, now, shared), None
+        except (ClientError, BotoCoreError, AwsError) as exc:
+            return None, exc
+
+    # A fleet's copy-region listings do not depend on its members: start them with the region reads.
+    prefetch = {key: load for _, _, scoped in reads for key, load in _copy_listings(scoped, clients, wanted)
+                if spec.id is None}
+    if len(reads) + len(prefetch) > 1:
+        with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(reads) + len(prefetch)),
+                                thread_name_prefix="observe") as pool:
+            for key, load in prefetch.items():
+                pool.submit(shared.get, key, load, quiet=True)
+            outcomes = list(pool.map(read, reads))
+    else:
+        outcomes = [read(item) for item in reads]
+    for (account, region, _), (members, exc) in zip(reads, outcomes):
+        if exc is None:
+            observation.members += members
+        elif isinstance(exc, AwsError):
+            observation.errors.append(f"{_where(account, region)}: {exc}")
+        elif is_transient(exc):
+            raise exc  # the task's retry policy decides; botocore already retried with backoff
+        else:
+            observation.errors.append(f"{_where(account, region)}: {describe_error(exc)}")
     return observation
+
+
+class _Shared:
+    """Listings that several regions of one entry need (a copy region's snapshots): fetched once, by the
+    first region to ask, while the others wait for it. A failure is handed to every region that asked."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, tuple[threading.Lock, list]] = {}
+
+    def get(self, key: tuple, load: Callable[[], list], quiet: bool = False) -> list | None:
+        """The listing under `key`, loaded by this call if no other has; `quiet` (a prefetch) keeps a failure
+        for the regions that ask for it instead of raising it."""
+        with self._lock:
+            entry = self._entries.setdefault(key, (threading.Lock(), []))
+        lock, box = entry
+        with lock:
+            if not box:
+                try:
+                    box.append((load(), None))
+                except (ClientError, BotoCoreError, AwsError) as exc:
+                    box.append((None, exc))
+            value, exc = box[0]
+        if exc is not None and not quiet:
+            raise exc
+        return value
 
 
 def _where(account: str | None, region: str) -> str:
@@ -62,14 +117,14 @@ def _wanted_copy_regions(spec: Resource, wanted: set[str]) -> list[str]:
 
 # --- RDS instances -------------------------------------------------------------------------------
 
-def _read_rds_instances(spec, region, clients, wanted, now) -> list[LiveResource]:
+def _read_rds_instances(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("rds", region, spec.account)
     if spec.id is not None:
         raw = rds.get_db_instance(client, spec.id)
         raws = [raw] if raw else []
     else:
         raws = [db for db in rds.iter_db_instances(client) if _selected(_tags(db.get("TagList")), spec)]
-    copies = _instance_copy_regions(spec, raws, clients, wanted)
+    copies = _copied(spec, {db["DBInstanceIdentifier"] for db in raws}, clients, wanted, shared)
     return [LiveResource(kind=spec.kind.value, region=region, id=db["DBInstanceIdentifier"], account=spec.account,
                          attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], set())),
                          tags=_tags(db.get("TagList")))
@@ -96,37 +151,50 @@ def _replica_regions(replicas: list[str]) -> set[str]:
     return {arn.split(":")[3] for arn in replicas if arn.startswith("arn:")}
 
 
-def _instance_copy_regions(spec, raws, clients, wanted) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = defaultdict(set)
-    ids = {db["DBInstanceIdentifier"] for db in raws}
+def _copy_listings(spec, clients, wanted) -> list[tuple[tuple, Callable[[], list]]]:
+    """(key, loader) of each copy-region listing an entry's members are matched against: the ids of the
+    instances (or clusters) that have a snapshot in that region. One listing serves every source region."""
+    if spec.kind not in (ResourceKind.rds_instance, ResourceKind.rds_cluster):
+        return []
+    listings = []
     for copy_region in _wanted_copy_regions(spec, wanted):
-        if not ids:
-            break
-        client = clients.client("rds", copy_region, spec.account)
-        snapshots = (rds.iter_db_snapshots(client, instance_id=spec.id) if spec.id is not None
-                     else rds.iter_db_snapshots(client))
-        for snapshot in snapshots:
-            if snapshot.get("DBInstanceIdentifier") in ids:
-                found[snapshot["DBInstanceIdentifier"]].add(copy_region)
+        key = (spec.kind.value, spec.account, copy_region, spec.id)
+        if spec.kind == ResourceKind.rds_instance:
+            def load(region=copy_region):
+                client = clients.client("rds", region, spec.account)
+                return [s.get("DBInstanceIdentifier") for s in rds.iter_db_snapshots(client, instance_id=spec.id)]
+        else:
+            def load(region=copy_region):
+                client = clients.client("rds", region, spec.account)
+                return [s.get("DBClusterIdentifier")
+                        for s in rds.iter_db_cluster_snapshots(client, cluster_id=spec.id)]
+        listings.append((key, load))
+    return listings
+
+
+def _copied(spec, ids, clients, wanted, shared) -> dict[str, set[str]]:
+    """Member id -> the copy regions holding a snapshot of it."""
+    found: dict[str, set[str]] = defaultdict(set)
+    if not ids:
+        return found
+    for key, load in _copy_listings(spec, clients, wanted):
+        copy_region = key[2]
+        for member_id in shared.get(key, load):
+            if member_id in ids:
+                found[member_id].add(copy_region)
     return found
 
 
 # --- Aurora clusters -----------------------------------------------------------------------------
 
-def _read_rds_clusters(spec, region, clients, wanted, now) -> list[LiveResource]:
+def _read_rds_clusters(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("rds", region, spec.account)
     if spec.id is not None:
         raw = rds.get_db_cluster(client, spec.id)
         raws = [raw] if raw else []
     else:
         raws = [c for c in rds.iter_db_clusters(client) if _selected(_tags(c.get("TagList")), spec)]
-    found: dict[str, set[str]] = defaultdict(set)
-    ids = {c["DBClusterIdentifier"] for c in raws}
-    for copy_region in _wanted_copy_regions(spec, wanted) if ids else []:
-        copy_client = clients.client("rds", copy_region, spec.account)
-        for snapshot in rds.iter_db_cluster_snapshots(copy_client, cluster_id=spec.id):
-            if snapshot.get("DBClusterIdentifier") in ids:
-                found[snapshot["DBClusterIdentifier"]].add(copy_region)
+    found = _copied(spec, {c["DBClusterIdentifier"] for c in raws}, clients, wanted, shared)
     return [LiveResource(kind=spec.kind.value, region=region, id=c["DBClusterIdentifier"], account=spec.account,
                          attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], set())),
                          tags=_tags(c.get("TagList")))
@@ -151,7 +219,7 @@ def normalize_db_cluster(cluster: dict, copy_regions: set[str]) -> dict[str, obj
 
 # --- S3 ------------------------------------------------------------------------------------------
 
-def _read_s3_buckets(spec, region, clients, wanted, now) -> list[LiveResource]:
+def _read_s3_buckets(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("s3", region, spec.account)
     if spec.id is not None:
         names = [spec.id]
@@ -176,7 +244,7 @@ def _read_s3_buckets(spec, region, clients, wanted, now) -> list[LiveResource]:
 
 # --- DynamoDB ------------------------------------------------------------------------------------
 
-def _read_dynamodb_tables(spec, region, clients, wanted, now) -> list[LiveResource]:
+def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("dynamodb", region, spec.account)
     tables = []
     if spec.id is not None:
@@ -203,7 +271,7 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now) -> list[LiveResour
 
 # --- EBS -----------------------------------------------------------------------------------------
 
-def _read_ebs_volumes(spec, region, clients, wanted, now) -> list[LiveResource]:
+def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("ec2", region, spec.account)
     if spec.id is not None:
         volume = ec2.get_volume(client, spec.id)

@@ -31,20 +31,28 @@ class LedgerTracker:
         self.directory = Path(directory)
         self.path = self.directory / LEDGER_FILE
         self._data: dict | None = None
+        self._dirty = False
         self._lock_handle = None
 
     @contextmanager
     def session(self):
-        """Hold the ledger lock for a whole sync; write once at the end (and on every change)."""
+        """Hold the ledger lock for a whole sync and write once at its end, under the lock, whatever ended it.
+        (Writing the whole file on every change made a first audit of a large fleet quadratic.) Changes are
+        local, so a process killed mid-sync loses only that sync, which the next run repeats by fingerprint."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.directory / ".ledger.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 self._data = self._read()
+                self._dirty = False
                 yield self
             finally:
-                self._data = None
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                try:
+                    if self._dirty:
+                        self._write()
+                finally:
+                    self._data, self._dirty = None, False
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _read(self) -> dict:
         if not self.path.exists():
@@ -91,7 +99,7 @@ class LedgerTracker:
             "status": "open", "opened_at": _now(), "closed_at": None,
             "history": [self._event("opened", context, finding.detail)],
         }
-        self._write()
+        self._dirty = True
         return _ticket(data["tickets"][key])
 
     def escalate(self, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
@@ -99,21 +107,21 @@ class LedgerTracker:
         entry["history"].append(self._event("escalated", context,
                                             f"severity {entry['severity']} -> {finding.severity}: {finding.detail}"))
         entry["severity"] = finding.severity
-        self._write()
+        self._dirty = True
         return _ticket(entry)
 
     def reopen(self, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
         entry = self._data["tickets"][ticket.key]
         entry.update(status="open", closed_at=None, severity=finding.severity, detail=finding.detail)
         entry["history"].append(self._event("reopened", context, finding.detail))
-        self._write()
+        self._dirty = True
         return _ticket(entry)
 
     def resolve(self, ticket: Ticket, context: RunContext) -> Ticket:
         entry = self._data["tickets"][ticket.key]
         entry.update(status="closed", closed_at=_now())
         entry["history"].append(self._event("resolved", context, "gap no longer present"))
-        self._write()
+        self._dirty = True
         return _ticket(entry)
 
     @staticmethod

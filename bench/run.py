@@ -1,0 +1,182 @@
+"""`make bench`: every benchmark figure, each measured side by side with its baseline, into out/bench.json.
+
+    python -m bench.run [--quick]
+
+moto's server (bench.motoserver) and a Prefect server run as separate processes on loopback; each `dr`
+command runs as its own process with PREFECT_API_URL set, as a deployment's worker would run it, and is
+timed from spawn to exit. Prints one line per figure; exits 1 if a benchmark could not run (its figure is
+null), not when a target is missed (the line says so).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from . import audit, demo, restore
+from .common import REPO, MotoServer, PrefectServer, clean_env, ratio
+
+KEYS = ("audit_wall_ratio", "audit_calls_ratio", "audit_peak_mb", "audit_scaling_ratio", "restore_efficiency",
+        "jira_requests_ratio", "dashboard_seconds", "dashboard_peak_mb", "demo_seconds")
+TARGETS = {"audit_wall_ratio": ("<=", 1.25), "audit_calls_ratio": ("<=", 1.1), "audit_peak_mb": ("<", 400),
+           "audit_scaling_ratio": ("<=", 4.5), "restore_efficiency": (">=", 0.7), "jira_requests_ratio": ("<=", 1.1),
+           "dashboard_seconds": ("<", 5), "dashboard_peak_mb": ("<", 500), "demo_seconds": ("<", 60)}
+SIZES = {"small": 2000, "main": 5000, "large": 8000}
+
+
+def met(key: str, value) -> bool | None:
+    if value is None:
+        return None
+    op, target = TARGETS[key]
+    return {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--quick", action="store_true", help="smaller fleets, one repeat (a smoke test)")
+    parser.add_argument("--out", default=str(REPO / "out" / "bench.json"))
+    args = parser.parse_args(argv)
+    sizes = {"small": 200, "main": 500, "large": 800} if args.quick else SIZES
+    repeats = 1 if args.quick else 5
+    started = time.perf_counter()
+    out = Path(args.out)
+    work = out.parent / "bench-work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    figures: dict[str, float | None] = dict.fromkeys(KEYS)
+    details: dict[str, object] = {"sizes": sizes, "repeats": repeats}
+    failed: list[str] = []
+
+    def phase(name: str, fn) -> None:
+        say(f"== {name}")
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - one benchmark failing must not hide the others' figures
+            failed.append(name)
+            say(f"  {name} FAILED: {type(exc).__name__}: {exc}")
+            (work / f"{name}-error.txt").write_text(traceback.format_exc())
+
+    say(f"bench: logs in {work}")
+    moto = MotoServer(work)
+    prefect = PrefectServer(work)
+    client_home = tempfile.mkdtemp(prefix="prefect-client-", dir=work)
+    server_env = clean_env(AWS_ENDPOINT_URL=moto.url, PREFECT_API_URL=prefect.url, PREFECT_HOME=client_home)
+    ephemeral_env = clean_env(AWS_ENDPOINT_URL=moto.url)
+    baseline_env = clean_env(AWS_ENDPOINT_URL=moto.url)
+    say(f"  moto {moto.url}, prefect {prefect.url}")
+    try:
+        def run_restore():
+            report = restore.run(moto, server_env, work, say=say)
+            figures["restore_efficiency"] = report["efficiency"]
+            details["restore"] = report
+
+        def run_cold():
+            details["cli_start"] = demo.cold_start(moto, server_env, ephemeral_env, restore.write_catalog(work),
+                                                   work, say=say)
+
+        def run_audit():
+            fleet = audit.Fleet(moto.url)
+            runbooks = audit.write_catalog(work)
+            walls = {}
+            for name in ("small", "main", "large"):
+                size = sizes[name]
+                seconds = fleet.grow_to(size)
+                say(f"  fleet: {fleet.size} databases in 2 regions (+{seconds:.0f} s to build)")
+                if name == "main":
+                    result = audit.side_by_side(moto, fleet, server_env, baseline_env, runbooks, work, repeats, say=say)
+                    figures["audit_wall_ratio"] = result["wall_ratio"]
+                    figures["audit_calls_ratio"] = result["calls_ratio"]
+                    figures["audit_peak_mb"] = result["peak_mb"]
+                    details["audit"] = result
+                    walls[name] = result["tool_seconds"]
+                else:
+                    runs = [audit.run_tool(moto, server_env, runbooks, work, f"audit-{size}-tool-{i}")
+                            for i in range(2 if not args.quick else 1)]
+                    base = audit.run_baseline(moto, baseline_env, work, f"audit-{size}-baseline")
+                    walls[name] = statistics.median(r["seconds"] for r in runs)
+                    details[f"audit_{size}"] = {"tool_seconds": [r["seconds"] for r in runs],
+                                                "baseline_seconds": base["seconds"], "calls": runs[0]["calls"],
+                                                "peak_mb": max(r["peak_mb"] for r in runs)}
+                    say(f"  audit {size}: dr audit {walls[name]:.2f} s (median of {len(runs)}), "
+                        f"baseline {base['seconds']:.2f} s")
+            figures["audit_scaling_ratio"] = ratio(walls["large"], walls["small"])
+            details["audit_scaling"] = {"small": sizes["small"], "large": sizes["large"],
+                                        "small_seconds": walls["small"], "large_seconds": walls["large"],
+                                        "baseline_ratio": ratio(details[f"audit_{sizes['large']}"]["baseline_seconds"],
+                                                                details[f"audit_{sizes['small']}"]["baseline_seconds"])}
+
+        phase("restore", run_restore)
+        phase("cold-start", run_cold)
+        phase("audit", run_audit)
+    finally:
+        prefect.stop()
+        moto.stop()
+
+    def run_jira():
+        from bench import jira_sync
+
+        report = jira_sync.run()
+        figures["jira_requests_ratio"] = report["jira_requests_ratio"]
+        details["jira"] = report
+        say(f"  jira: {report['requests']} requests for {report['search_pages']} search page(s) and "
+            f"{report['creates']} create(s), {report['seconds']} s")
+
+    def run_dashboard():
+        if importlib.util.find_spec("bench.dashboard") is None:
+            say("dashboard: not available")
+            return
+        from bench import dashboard
+
+        report = dashboard.run()
+        figures["dashboard_seconds"] = report["dashboard_seconds"]
+        figures["dashboard_peak_mb"] = report["dashboard_peak_mb"]
+        details["dashboard"] = report
+
+    def run_demo():
+        report = demo.run_demo(clean_env(), work, say=say)
+        figures["demo_seconds"] = report["seconds"]
+        details["demo"] = report
+
+    phase("jira", run_jira)
+    phase("dashboard", run_dashboard)
+    phase("demo", run_demo)
+
+    total = time.perf_counter() - started
+    say("")
+    say(f"== figures ({total / 60:.1f} min)")
+    for key in KEYS:
+        value = figures[key]
+        op, target = TARGETS[key]
+        verdict = {True: "met", False: "MISSED", None: "not measured"}[met(key, value)]
+        say(f"{key}: {'null' if value is None else value} (target {op} {target}) {verdict}")
+    cli = details.get("cli_start")
+    if cli:
+        say(f"cli cold start (dr audit, 20 databases): {cli['ephemeral']:.1f} s with an ephemeral Prefect server, "
+            f"{cli['server']:.1f} s against a running server")
+    restore_details = details.get("restore")
+    if restore_details:
+        say(f"restore test whole process: {restore_details['process_seconds']:.1f} s "
+            f"(ideal {restore_details['ideal_seconds']:.0f} s of restores: {restore_details['process_efficiency']})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**figures, "targets": {k: f"{op} {v}" for k, (op, v) in TARGETS.items()},
+                               "met": {k: met(k, figures[k]) for k in KEYS}, "details": details,
+                               "failed": failed, "total_seconds": round(total, 1),
+                               "command": "make bench" + (" (--quick)" if args.quick else "")}, indent=1,
+                              default=str) + "\n")
+    say(f"wrote {out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
