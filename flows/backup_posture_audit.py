@@ -53,7 +53,10 @@ def backup_posture_audit(
     catalog = load_catalog(runbooks, policy)
     tiers = sorted(set(tiers if tiers is not None else [0, 1, 2, 3]))
     valid, _invalid = select_services(catalog, tiers, services)
-    work = [(rb, piece, i) for rb in valid for i, spec in enumerate(rb.resources) for piece in split(spec, partition)]
+    # A child run reads only its partition; otherwise each entry is read whole, its regions concurrently and
+    # a fleet's copy region listed once.
+    work = [(rb, piece, i) for rb in valid for i, spec in enumerate(rb.resources)
+            for piece in (split(spec, partition) if partition else [spec])]
     if dry_run:
         plan = {rb.service: [spec.label() for spec in rb.resources] for rb in valid}
         for service, labels in plan.items():
@@ -124,7 +127,7 @@ def _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidenc
             region = partition.split("/")[-1]
             account = partition.split("/")[0] if "/" in partition else None
             for runbook, spec, index in work:
-                if spec.region == region and spec.account == account:
+                if region in spec.all_regions() and account in spec.all_accounts():
                     skipped.add(resource_key(spec.kind.value, region, spec.id or "", account))
                     findings.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,
                                                  resource=spec.label(), detail=f"partition {partition} failed"))

@@ -155,14 +155,8 @@ def test_an_unreadable_copy_region_leaves_every_source_region_not_assessed(aws):
     spec = _tenant_fleet()
     clients = AwsClients()
 
-    def deny(**_):
-        from botocore.awsrequest import AWSResponse
-
-        body = (b'<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error>'
-                b'<RequestId>r</RequestId></ErrorResponse>')
-        return AWSResponse("https://rds", 403, {}, _Raw(body))
-
-    clients.client("rds", "us-west-2").meta.events.register("before-send.rds.DescribeDBSnapshots", deny)
+    clients.client("rds", "us-west-2").meta.events.register(
+        "before-send.rds.DescribeDBSnapshots", lambda **_: error_response("rds", "AccessDenied", 403))
     seen = observe(spec, 0, clients)
     assert seen.members == [] and len(seen.errors) == 2
     assert seen.errors[0].startswith("us-east-1: ") and seen.errors[1].startswith("eu-west-1: ")
