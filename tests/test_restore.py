@@ -111,7 +111,9 @@ def test_stale_recovery_point_is_found(world, monkeypatch):
 def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_nothing(world):
     before = originals()
     time.sleep(1.1)  # legacy's RPO target is 1s: its newest snapshot is now older than that
-    summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"],
+    # concurrency=1: moto's in-process backends race under concurrent creates and deletes; concurrent
+    # restores are exercised against moto's server (tests/test_deployments.py, make bench).
+    summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], concurrency=1,
                                   restore_time=datetime.now(timezone.utc) - timedelta(minutes=5), poll_seconds=0.01)
     record = results(summary)
     by_target = {(m["resource"].split(":")[-1] if not m["resource"].startswith("ebs") else m["resource"].split(":")[0],
@@ -147,7 +149,7 @@ def test_sampling_rotates_through_a_fleet(world):
     seen = []
     for _ in range(3):
         summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["payments"],
-                                      sample="2", poll_seconds=0.01)
+                                      concurrency=1, sample="2", poll_seconds=0.01)
         shards = sorted({m["resource"] for m in results(summary)["measurements"] if "shard" in m["resource"]})
         assert len(shards) == 2 and {r.split(":")[1] for r in shards} == {"us-east-2", "ap-southeast-2"}
         seen.append(shards)
@@ -174,6 +176,7 @@ def test_a_restore_that_never_becomes_available_stops_at_the_deadline(world, mon
     monkeypatch.setattr(AwsClients, "client", stuck)
     started = time.monotonic()
     record = results(backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
+                                         concurrency=1,
                                          poll_seconds=0.2))
     timeouts = [m for m in record["measurements"] if m["status"] == "timeout"]
     assert len(timeouts) == 3 and all(m["cleanup"] == "deleted" for m in timeouts)

@@ -73,7 +73,7 @@ def test_no_flow_ever_mutates_anything_it_does_not_own(world, monkeypatch):
     common = {"runbooks": world["runbooks"], "evidence": world["evidence"]}
     documentation_review(**common)
     backup_posture_audit(**common)
-    backup_restore_test(**common, poll_seconds=0.01)
+    backup_restore_test(**common, poll_seconds=0.01, concurrency=1)  # moto in-process is not thread-safe
     orphan_sweep(**common)
     dr_simulation(scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True, **common)
     dr_simulation(scenario="region-loss", non_interactive=True, drill="region-failover", allow_disruptive=True, **common)
@@ -208,7 +208,7 @@ def test_secrets_never_reach_logs_reports_artifacts_tickets_or_evidence(world, m
     try:
         common = {"runbooks": world["runbooks"], "evidence": world["evidence"], "tracker": "jira"}
         runs = [documentation_review(**common), backup_posture_audit(**common),
-                backup_restore_test(**common, services=["ledger", "legacy"], poll_seconds=0.01)]
+                backup_restore_test(**common, services=["ledger", "legacy"], poll_seconds=0.01, concurrency=1)]
         tickets = json.dumps(jira.tool_issues(), default=str)
     finally:
         jira.stop()
