@@ -260,12 +260,12 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
                 logger.warning("DRILL: failing over %s (%s)", member.id, runbook.service)
                 az_failover(clients, member, result, poll)
             else:
-                _region_failover(run, catalog, runbook, member, clients, result)
+                _region_failover(run, catalog, runbook, member, clients, result, poll)
             results.append(result)
     return results
 
 
-def _region_failover(run, catalog, runbook, member, clients, result: DrillResult) -> None:
+def _region_failover(run, catalog, runbook, member, clients, result: DrillResult, poll: float) -> None:
     """Restore the newest cross-region copy in the DR region, measure it, and delete it."""
     regions = copy_regions_for(runbook, None) or list(member.attrs.get("copy_regions") or [])
     targets = [t for t in targets_for_member(runbook, catalog.policy, member, regions, None) if t.mode == "snapshot-dr"]
@@ -273,7 +273,7 @@ def _region_failover(run, catalog, runbook, member, clients, result: DrillResult
         result.status, result.detail = "failed", "no DR region or cross-region copy to fail over to"
         return
     ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=run.store,
-                         run_dir=run.dir, poll_seconds=float(os.environ.get("DR_DRILL_POLL_SECONDS", "5")),
+                         run_dir=run.dir, poll_seconds=poll,
                          flow=FLOW_NAME)
     m = perform_restore(targets[0], runbook.validation, ctx)
     result.measured_seconds = m.rto_seconds

@@ -41,11 +41,6 @@ class Catalog:
     def problems(self) -> list[Problem]:
         return sorted(p for bad in self.invalid for p in bad.problems)
 
-    def tier_of(self, service: str) -> int | None:
-        if service in self.runbooks:
-            return self.runbooks[service].tier
-        return next((bad.tier for bad in self.invalid if bad.service == service), None)
-
 
 def runbook_files(runbooks_dir: Path, policy_file: Path | None = None) -> list[Path]:
     skip = {(policy_file or runbooks_dir / POLICY_FILENAME).resolve()}

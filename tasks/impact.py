@@ -174,7 +174,7 @@ def _corruption(runbook, member, measured, policy, age: float | None) -> Resourc
     return _restore(member, ("snapshot",), measured, policy, "volume from a snapshot before the event", None)
 
 
-def _own_recovery(service_runbook: Runbook, observations, measured, policy) -> float:
+def _own_recovery(observations, measured, policy) -> float:
     """How long a service takes to come back by restoring its own data (for dependency chains)."""
     worst = 0.0
     for obs in observations:
@@ -227,12 +227,11 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
         elif kind == "dependency":
             row.strike = ", ".join(sorted(failed_deps))
             if service in failed_deps:
-                own = _own_recovery(runbook, observations, measured, policy)
+                own = _own_recovery(observations, measured, policy)
                 row.resources = [ResourceImpact(f"service:{service}", "service", "restore its own data", own, None)]
             elif service in hit_by_dependency:
-                chain = sorted(failed_deps & dependents(runbooks, failed_deps) & (
-                    set(runbook.dependencies) | {d for d in failed_deps}))
-                wait = max((_own_recovery(runbooks[d], live.get(d, []), measured, policy) for d in failed_deps
+                chain = sorted(failed_deps)
+                wait = max((_own_recovery(live.get(d, []), measured, policy) for d in failed_deps
                             if d in runbooks), default=policy.simulation.restore_estimate.total_seconds())
                 row.resources = [ResourceImpact(f"service:{service}", "service", f"wait for {', '.join(chain)}", wait,
                                                 None, reason=None)]
@@ -250,7 +249,7 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
             cadence = policy.tier(runbook.tier).review_every
             if reviewed is None or (today - reviewed).days > cadence.days:
                 reasons.append("the runbook is out of date (review overdue)")
-            own = _own_recovery(runbook, observations, measured, policy) + policy.simulation.stand_in_delay.total_seconds()
+            own = _own_recovery(observations, measured, policy) + policy.simulation.stand_in_delay.total_seconds()
             row.resources = [ResourceImpact(f"service:{service}", "service", "a stand-in follows the runbook", own, None,
                                             reason="; ".join(reasons) or None)]
         row.affected = bool(row.resources)

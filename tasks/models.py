@@ -5,7 +5,6 @@ known dependencies, targets no looser than the tier) live in catalog.py, which s
 """
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from enum import Enum
 from functools import lru_cache
@@ -195,5 +194,3 @@ class Runbook(Strict):
     drills: Drills = Drills()
     dr_region: Region | None = None
 
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")

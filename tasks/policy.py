@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -171,6 +170,3 @@ def merged_tiers(overrides: dict) -> dict:
             merged[tier] = fields
     return merged
 
-
-def default_policy_path(runbooks_dir: Path) -> Path:
-    return runbooks_dir / POLICY_FILENAME

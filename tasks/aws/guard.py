@@ -84,10 +84,6 @@ def ownership_tags(run_id: str, flow: str, expires_at: str, source: str) -> dict
     return {OWNER_TAG: OWNER_VALUE, RUN_TAG: run_id, FLOW_TAG: flow, EXPIRES_TAG: expires_at, SOURCE_TAG: source[:250]}
 
 
-def is_owned(name: str, tags: dict[str, str]) -> bool:
-    return name.startswith(NAME_PREFIX) and tags.get(OWNER_TAG) == OWNER_VALUE
-
-
 def install(client) -> None:
     """Attach the interlock to a boto3 client (AwsClients does this for every client it makes)."""
     service = client.meta.service_model.service_name
