@@ -79,9 +79,8 @@ class ServiceImpact:
 
 
 def targets(runbook: Runbook, policy: Policy) -> tuple[float, float]:
-    tier = policy.tier(runbook.tier)
-    rto = runbook.targets.rto if runbook.targets and runbook.targets.rto else tier.rto
-    rpo = runbook.targets.rpo if runbook.targets and runbook.targets.rpo else tier.rpo
+    """The service's RTO and RPO targets in seconds."""
+    rto, rpo = policy.targets_for(runbook)
     return rto.total_seconds(), rpo.total_seconds()
 
 

@@ -153,6 +153,12 @@ class Policy(Strict):
     def tier(self, tier: int) -> TierPolicy:
         return self.tiers[tier]
 
+    def targets_for(self, runbook) -> tuple[timedelta, timedelta]:
+        """The RTO and RPO a service is held to: its runbook's own (only ever stricter), else its tier's."""
+        tier = self.tier(runbook.tier)
+        own = runbook.targets
+        return (own.rto if own and own.rto else tier.rto), (own.rpo if own and own.rpo else tier.rpo)
+
     def needs_multi_az(self, tier: int) -> bool:
         return tier in self.backups.multi_az_tiers
 

@@ -51,7 +51,7 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
         found.append(make_finding(check, service=runbook.service, tier=tier, resource=live.key,
                                   detail=f"{live.kind} {live.id} ({live.region}): {detail}", evidence=evidence))
 
-    rpo = (runbook.targets.rpo if runbook.targets and runbook.targets.rpo else policy.tier(tier).rpo)
+    _, rpo = policy.targets_for(runbook)
     if live.kind in ("rds_instance", "rds_cluster"):
         retention = attrs.get("backup_retention_days", 0)
         if not retention:

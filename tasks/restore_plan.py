@@ -114,9 +114,7 @@ def copy_regions_for(runbook: Runbook, spec_expect_regions: list[str] | None) ->
 
 def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, copy_regions: list[str],
                        restore_time: datetime | None) -> list[RestoreTarget]:
-    tier = policy.tier(runbook.tier)
-    rto = (runbook.targets.rto if runbook.targets and runbook.targets.rto else tier.rto).total_seconds()
-    rpo = (runbook.targets.rpo if runbook.targets and runbook.targets.rpo else tier.rpo).total_seconds()
+    rto, rpo = (target.total_seconds() for target in policy.targets_for(runbook))
     instance_class = policy.restore.instance_class.get(runbook.tier) or member.attrs.get("instance_class")
     base = dict(service=runbook.service, tier=runbook.tier, kind=member.kind, resource=member.key,
                 source_id=member.id, source_region=member.region, account=member.account,
