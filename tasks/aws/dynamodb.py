@@ -4,6 +4,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from .errors import is_not_found
+from .tags import tag_dict
 
 
 def get_table(client, name: str) -> dict | None:
@@ -28,4 +29,4 @@ def list_table_names(client) -> list[str]:
 
 
 def get_tags(client, table_arn: str) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in client.list_tags_of_resource(ResourceArn=table_arn).get("Tags", [])}
+    return tag_dict(client.list_tags_of_resource(ResourceArn=table_arn).get("Tags"))

@@ -14,6 +14,7 @@ import re
 from contextlib import contextmanager
 
 from ..errors import DrError
+from .tags import tag_dict
 
 NAME_PREFIX = "drt-"
 OWNER_TAG = "dr-automation:owner"
@@ -80,7 +81,7 @@ def allow_drill(operation: str, identifier: str):
         _drills.reset(token)
 
 
-def ownership_tags(run_id: str, flow: str, expires_at: str, source: str) -> dict[str, str]:
+def ownershiptag_dict(run_id: str, flow: str, expires_at: str, source: str) -> dict[str, str]:
     return {OWNER_TAG: OWNER_VALUE, RUN_TAG: run_id, FLOW_TAG: flow, EXPIRES_TAG: expires_at, SOURCE_TAG: source[:250]}
 
 
@@ -103,7 +104,7 @@ def _check(client, service: str, operation: str, params: dict) -> None:
         return
     name = _name_of(identifier)
     if proof == "create":
-        tags = _request_tags(params)
+        tags = _requesttag_dict(params)
         if service == "ec2":
             ok = tags.get(OWNER_TAG) == OWNER_VALUE  # volumes have ids, not names: the tag is the proof
         else:
@@ -127,10 +128,10 @@ def _name_of(identifier: str) -> str:
     return re.split(r"[:/]", identifier)[-1] if identifier.startswith("arn:") else identifier
 
 
-def _request_tags(params: dict) -> dict[str, str]:
-    tags = {t["Key"]: t["Value"] for t in params.get("Tags", []) or []}
+def _requesttag_dict(params: dict) -> dict[str, str]:
+    tags = tag_dict(params.get("Tags"))
     for spec in params.get("TagSpecifications", []) or []:
-        tags.update({t["Key"]: t["Value"] for t in spec.get("Tags", [])})
+        tags.update(tag_dict(spec.get("Tags")))
     return tags
 
 
@@ -148,7 +149,7 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
                 except client.exceptions.ClientError:
                     continue
                 if found:
-                    return _tags(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
+                    return tag_dict(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
             for describe, key, param in (("describe_db_snapshots", "DBSnapshots", "DBSnapshotIdentifier"),
                                          ("describe_db_cluster_snapshots", "DBClusterSnapshots",
                                           "DBClusterSnapshotIdentifier")):
@@ -157,24 +158,21 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
                 except client.exceptions.ClientError:
                     continue
                 if found:
-                    return _tags(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
+                    return tag_dict(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
             return False
         if service == "dynamodb":
             if not identifier.startswith(NAME_PREFIX):
                 return False
             arn = client.describe_table(TableName=identifier)["Table"]["TableArn"]
-            return _tags(client.list_tags_of_resource(ResourceArn=arn).get("Tags")).get(OWNER_TAG) == OWNER_VALUE
+            return tag_dict(client.list_tags_of_resource(ResourceArn=arn).get("Tags")).get(OWNER_TAG) == OWNER_VALUE
         if service == "ec2":
             volumes = client.describe_volumes(VolumeIds=[identifier])["Volumes"]
-            return bool(volumes) and _tags(volumes[0].get("Tags")).get(OWNER_TAG) == OWNER_VALUE
+            return bool(volumes) and tag_dict(volumes[0].get("Tags")).get(OWNER_TAG) == OWNER_VALUE
         if service == "s3":
             if not identifier.startswith(NAME_PREFIX):
                 return False
-            return _tags(client.get_bucket_tagging(Bucket=identifier).get("TagSet")).get(OWNER_TAG) == OWNER_VALUE
+            return tag_dict(client.get_bucket_tagging(Bucket=identifier).get("TagSet")).get(OWNER_TAG) == OWNER_VALUE
     except client.exceptions.ClientError:
         return False
     return False
 
-
-def _tags(pairs) -> dict[str, str]:
-    return {p["Key"]: p["Value"] for p in pairs or []}

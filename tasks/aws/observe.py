@@ -21,6 +21,7 @@ from ..models import Resource, ResourceKind
 from . import dynamodb, ec2, rds, s3
 from .clients import AwsClients
 from .errors import describe_error, is_transient
+from .tags import tag_dict
 
 
 MAX_READERS = 8  # (account, region) pairs of one entry read at once
@@ -101,10 +102,6 @@ def _where(account: str | None, region: str) -> str:
     return f"{account}/{region}" if account else region
 
 
-def _tags(pairs: list[dict] | None) -> dict[str, str]:
-    return {pair["Key"]: pair["Value"] for pair in pairs or []}
-
-
 def _selected(tags: dict[str, str], spec: Resource) -> bool:
     return all(tags.get(key) == value for key, value in spec.select.tags.items())
 
@@ -123,11 +120,11 @@ def _read_rds_instances(spec, region, clients, wanted, now, shared) -> list[Live
         raw = rds.get_db_instance(client, spec.id)
         raws = [raw] if raw else []
     else:
-        raws = [db for db in rds.iter_db_instances(client) if _selected(_tags(db.get("TagList")), spec)]
+        raws = [db for db in rds.iter_db_instances(client) if _selected(tag_dict(db.get("TagList")), spec)]
     copies = _copied(spec, {db["DBInstanceIdentifier"] for db in raws}, clients, wanted, shared)
     return [LiveResource(kind=spec.kind.value, region=region, id=db["DBInstanceIdentifier"], account=spec.account,
                          attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], set())),
-                         tags=_tags(db.get("TagList")))
+                         tags=tag_dict(db.get("TagList")))
             for db in raws]
 
 
@@ -193,11 +190,11 @@ def _read_rds_clusters(spec, region, clients, wanted, now, shared) -> list[LiveR
         raw = rds.get_db_cluster(client, spec.id)
         raws = [raw] if raw else []
     else:
-        raws = [c for c in rds.iter_db_clusters(client) if _selected(_tags(c.get("TagList")), spec)]
+        raws = [c for c in rds.iter_db_clusters(client) if _selected(tag_dict(c.get("TagList")), spec)]
     found = _copied(spec, {c["DBClusterIdentifier"] for c in raws}, clients, wanted, shared)
     return [LiveResource(kind=spec.kind.value, region=region, id=c["DBClusterIdentifier"], account=spec.account,
                          attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], set())),
-                         tags=_tags(c.get("TagList")))
+                         tags=tag_dict(c.get("TagList")))
             for c in raws]
 
 
@@ -224,7 +221,7 @@ def _read_s3_buckets(spec, region, clients, wanted, now, shared) -> list[LiveRes
     if spec.id is not None:
         names = [spec.id]
     else:
-        names = [name for name in s3.list_bucket_names(client) if _selected(s3.get_tags(client, name), spec)]
+        names = [name for name in s3.list_bucket_names(client) if _selected(s3.gettag_dict(client, name), spec)]
     members = []
     for name in names:
         try:
@@ -253,7 +250,7 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
     else:
         for name in dynamodb.list_table_names(client):
             table = dynamodb.get_table(client, name)
-            if table and _selected(dynamodb.get_tags(client, table["TableArn"]), spec):
+            if table and _selected(dynamodb.gettag_dict(client, table["TableArn"]), spec):
                 tables.append(table)
     members = []
     for table in tables:
@@ -304,7 +301,7 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
                                            "availability_zone": volume.get("AvailabilityZone"),
                                            "snapshot_max_age": age, "snapshot_age_seconds": age,
                                            "copy_regions": sorted(copies.get(volume["VolumeId"], set()))},
-                                    tags=_tags(volume.get("Tags"))))
+                                    tags=tag_dict(volume.get("Tags"))))
     return members
 
 

@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from . import dynamodb, ec2, rds, s3
 from .clients import AwsClients
+from .tags import tag_dict
 from .guard import EXPIRES_TAG, FLOW_TAG, NAME_PREFIX, OWNER_TAG, OWNER_VALUE, RUN_TAG
 
 
@@ -20,10 +21,6 @@ class OwnedCopy:
     run_id: str
     flow: str
     expires_at: datetime | None
-
-
-def _tags(pairs) -> dict[str, str]:
-    return {p["Key"]: p["Value"] for p in pairs or []}
 
 
 def _copy(kind, identifier, region, account, tags) -> OwnedCopy | None:
@@ -43,18 +40,18 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
     cluster_ids = {c["DBClusterIdentifier"] for c in clusters}
     for db in rds.iter_db_instances(client):
         if db["DBInstanceIdentifier"].startswith(NAME_PREFIX) and db.get("DBClusterIdentifier") not in cluster_ids:
-            found.append(_copy("rds_instance", db["DBInstanceIdentifier"], region, account, _tags(db.get("TagList"))))
+            found.append(_copy("rds_instance", db["DBInstanceIdentifier"], region, account, tag_dict(db.get("TagList"))))
     for cluster in clusters:
         found.append(_copy("rds_cluster", cluster["DBClusterIdentifier"], region, account,
-                           _tags(cluster.get("TagList"))))
+                           tag_dict(cluster.get("TagList"))))
     ddb = clients.client("dynamodb", region, account)
     for name in dynamodb.list_table_names(ddb):
         if name.startswith(NAME_PREFIX):
             table = dynamodb.get_table(ddb, name)
             if table:
-                found.append(_copy("dynamodb_table", name, region, account, dynamodb.get_tags(ddb, table["TableArn"])))
+                found.append(_copy("dynamodb_table", name, region, account, dynamodb.gettag_dict(ddb, table["TableArn"])))
     for volume in ec2.iter_volumes_tagged(clients.client("ec2", region, account), {OWNER_TAG: OWNER_VALUE}):
-        found.append(_copy("ebs_volume", volume["VolumeId"], region, account, _tags(volume.get("Tags"))))
+        found.append(_copy("ebs_volume", volume["VolumeId"], region, account, tag_dict(volume.get("Tags"))))
     s3_client = clients.client("s3", region, account)
     for name in s3.list_bucket_names(s3_client):
         if not name.startswith(NAME_PREFIX):
@@ -64,7 +61,7 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
         except ClientError:
             continue
         if location == region:
-            found.append(_copy("s3_bucket", name, region, account, s3.get_tags(s3_client, name)))
+            found.append(_copy("s3_bucket", name, region, account, s3.gettag_dict(s3_client, name)))
     return [copy for copy in found if copy is not None]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from .errors import is_not_found
+from .tags import tag_dict
 
 MISSING_BUCKET = ("NoSuchBucket", "404")
 
@@ -56,7 +57,7 @@ def get_tags(client, bucket: str) -> dict[str, str]:
         if is_not_found(exc, "NoSuchTagSet"):
             return {}
         raise
-    return {tag["Key"]: tag["Value"] for tag in tag_set}
+    return tag_dict(tag_set)
 
 
 def list_bucket_names(client) -> list[str]:
