@@ -81,7 +81,7 @@ def allow_drill(operation: str, identifier: str):
         _drills.reset(token)
 
 
-def ownershiptag_dict(run_id: str, flow: str, expires_at: str, source: str) -> dict[str, str]:
+def ownership_tags(run_id: str, flow: str, expires_at: str, source: str) -> dict[str, str]:
     return {OWNER_TAG: OWNER_VALUE, RUN_TAG: run_id, FLOW_TAG: flow, EXPIRES_TAG: expires_at, SOURCE_TAG: source[:250]}
 
 
@@ -104,7 +104,7 @@ def _check(client, service: str, operation: str, params: dict) -> None:
         return
     name = _name_of(identifier)
     if proof == "create":
-        tags = _requesttag_dict(params)
+        tags = _request_tags(params)
         if service == "ec2":
             ok = tags.get(OWNER_TAG) == OWNER_VALUE  # volumes have ids, not names: the tag is the proof
         else:
@@ -128,7 +128,7 @@ def _name_of(identifier: str) -> str:
     return re.split(r"[:/]", identifier)[-1] if identifier.startswith("arn:") else identifier
 
 
-def _requesttag_dict(params: dict) -> dict[str, str]:
+def _request_tags(params: dict) -> dict[str, str]:
     tags = tag_dict(params.get("Tags"))
     for spec in params.get("TagSpecifications", []) or []:
         tags.update(tag_dict(spec.get("Tags")))

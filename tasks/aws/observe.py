@@ -221,7 +221,7 @@ def _read_s3_buckets(spec, region, clients, wanted, now, shared) -> list[LiveRes
     if spec.id is not None:
         names = [spec.id]
     else:
-        names = [name for name in s3.list_bucket_names(client) if _selected(s3.gettag_dict(client, name), spec)]
+        names = [name for name in s3.list_bucket_names(client) if _selected(s3.get_tags(client, name), spec)]
     members = []
     for name in names:
         try:
@@ -250,7 +250,7 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
     else:
         for name in dynamodb.list_table_names(client):
             table = dynamodb.get_table(client, name)
-            if table and _selected(dynamodb.gettag_dict(client, table["TableArn"]), spec):
+            if table and _selected(dynamodb.get_tags(client, table["TableArn"]), spec):
                 tables.append(table)
     members = []
     for table in tables:

@@ -49,7 +49,7 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
         if name.startswith(NAME_PREFIX):
             table = dynamodb.get_table(ddb, name)
             if table:
-                found.append(_copy("dynamodb_table", name, region, account, dynamodb.gettag_dict(ddb, table["TableArn"])))
+                found.append(_copy("dynamodb_table", name, region, account, dynamodb.get_tags(ddb, table["TableArn"])))
     for volume in ec2.iter_volumes_tagged(clients.client("ec2", region, account), {OWNER_TAG: OWNER_VALUE}):
         found.append(_copy("ebs_volume", volume["VolumeId"], region, account, tag_dict(volume.get("Tags"))))
     s3_client = clients.client("s3", region, account)
@@ -61,7 +61,7 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
         except ClientError:
             continue
         if location == region:
-            found.append(_copy("s3_bucket", name, region, account, s3.gettag_dict(s3_client, name)))
+            found.append(_copy("s3_bucket", name, region, account, s3.get_tags(s3_client, name)))
     return [copy for copy in found if copy is not None]
 
 
