@@ -172,3 +172,31 @@ def test_timestamps_parse_as_botocore_parses_them():
                   "2026-11-24T09:09:39", "Tue, 24 Nov 2026 09:09:39 GMT", 1700000000, "1700000000.5"):
         fast, slow = fast_timestamp(value), parse_timestamp(value)
         assert fast == slow and (fast.tzinfo is None) == (slow.tzinfo is None) and fast.utcoffset() == slow.utcoffset()
+
+
+def test_bucket_and_table_fleets_are_selected_by_tags_and_our_copies_are_found(aws):
+    from tasks.aws.guard import ownership_tags
+    from tasks.aws.owned import list_owned
+    from tasks.estate import EstateBuilder
+    from tasks.models import Resource
+
+    builder = EstateBuilder(in_process_mock=True)
+    builder.bucket("us-east-1", "logs-a", tags={"fleet": "logs"})
+    builder.bucket("us-east-1", "logs-b", versioning=False, tags={"fleet": "logs"})
+    builder.bucket("us-east-1", "other", tags={"fleet": "other"})
+    builder.table("us-east-1", "sessions-a", tags={"fleet": "sessions"})
+    builder.table("us-east-1", "sessions-b", pitr=False, tags={"fleet": "sessions"})
+    clients = AwsClients()
+    buckets = observe(Resource.model_validate({"kind": "s3_bucket", "select": {"tags": {"fleet": "logs"}},
+                                               "region": "us-east-1", "expect": {"versioning": True}}), 0, clients)
+    assert {m.id: m.attrs["versioning"] for m in buckets.members} == {"logs-a": True, "logs-b": False}
+    tables = observe(Resource.model_validate({"kind": "dynamodb_table", "select": {"tags": {"fleet": "sessions"}},
+                                              "region": "us-east-1", "expect": {"pitr": True}}), 0, clients)
+    assert {m.id: m.attrs["pitr"] for m in tables.members} == {"sessions-a": True, "sessions-b": False}
+
+    ours = ownership_tags("run-1", "backup-restore-test", "2099-01-01T00:00:00+00:00", "src")
+    builder.bucket("us-east-1", "drt-run1-bucket", versioning=False, tags=ours)
+    builder.table("us-east-1", "drt-run1-table", pitr=False, tags=ours)
+    builder.table("us-east-1", "drt-not-ours", pitr=False)
+    found = {(c.kind, c.identifier, c.run_id) for c in list_owned(clients, "us-east-1")}
+    assert found == {("s3_bucket", "drt-run1-bucket", "run-1"), ("dynamodb_table", "drt-run1-table", "run-1")}
