@@ -92,12 +92,7 @@ def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, ch
         service_findings = audit_observation(runbook, catalog.policy, observation, at,
                                              copy_regions_for(runbook, spec.expect.copy_regions))
         findings += service_findings
-        for failure in observation.errors:
-            where = failure.split(":", 1)[0].split("/")
-            region = where[-1]
-            account = where[0] if len(where) == 2 else spec.account
-            skipped.add(resource_key(spec.kind.value, region, spec.id or "", account)
-                        if region in spec.all_regions() else spec.label())
+        skipped |= observation.unreadable()
     run.record.services = service_statuses(valid, findings)
     record_findings(run, findings)
     logger.info("%d finding(s) over %d resource(s) in %d service(s)", len(findings), resources, len(valid))

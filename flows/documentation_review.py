@@ -18,7 +18,7 @@ from tasks.catalog import load_catalog, select_services
 from tasks.evidence import ServiceStatus
 from tasks.findings import make_finding
 from tasks.inventory import Observation
-from tasks.models import Runbook, resource_key
+from tasks.models import Runbook
 from tasks.review import REVIEW_CHECK_PREFIX, invalid_runbook_finding, review_runbook
 from tasks.tracker import Scope
 
@@ -86,10 +86,7 @@ def _review(run, catalog, valid, invalid, tiers, services, evidence, tracker, co
                             for i, spec in enumerate(runbook.resources)]
         service_findings = review_runbook(runbook, catalog.policy, observations, today)
         for obs in observations:
-            for failure in obs.errors:
-                region = failure.split(":", 1)[0]
-                skipped.add(resource_key(obs.spec.kind.value, region, obs.spec.id or "", obs.spec.account)
-                            if region in obs.spec.all_regions() else obs.spec.label())
+            skipped |= obs.unreadable()
         findings += service_findings
         assessed.add((runbook.service, REVIEW_CHECK_PREFIX))
         not_assessed = any(not obs.assessed for obs in observations)

@@ -31,7 +31,15 @@ class Observation:
     members: list[LiveResource] = field(default_factory=list)
     # Regions/accounts that could not be read (AccessDenied, missing API): never reported as passing.
     errors: list[str] = field(default_factory=list)
+    unread: list[tuple[str | None, str]] = field(default_factory=list)  # the (account, region) of each error
 
     @property
     def assessed(self) -> bool:
         return not self.errors
+
+    def unreadable(self) -> set[str]:
+        """Resource keys (key prefixes for fleets) whose tickets this run must not resolve."""
+        if self.errors and not self.unread:
+            return {self.spec.label()}  # the whole entry failed, not one account or region
+        return {resource_key(self.spec.kind.value, region, self.spec.id or "", account)
+                for account, region in self.unread}

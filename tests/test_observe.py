@@ -105,6 +105,8 @@ def test_accounts_are_read_through_the_policys_role(aws, tmp_path):
     assert seen.members[0].attrs["pitr"] is False
     unmapped = observe(spec, 0, AwsClients())
     assert unmapped.members == [] and "no role in the policy's accounts map" in unmapped.errors[0]
+    # Its tickets must not be resolved: the account's resource key is reported as unreadable.
+    assert unmapped.unreadable() == {"dynamodb_table:222222222222:eu-west-1:billing"}
 
 
 def test_only_transient_errors_are_retried():

@@ -63,12 +63,12 @@ def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | 
     for (account, region, _), (members, exc) in zip(reads, outcomes):
         if exc is None:
             observation.members += members
-        elif isinstance(exc, AwsError):
-            observation.errors.append(f"{_where(account, region)}: {exc}")
         elif is_transient(exc):
             raise exc  # the task's retry policy decides; botocore already retried with backoff
         else:
-            observation.errors.append(f"{_where(account, region)}: {describe_error(exc)}")
+            detail = exc if isinstance(exc, AwsError) else describe_error(exc)
+            observation.errors.append(f"{_where(account, region)}: {detail}")
+            observation.unread.append((account, region))
     return observation
 
 
