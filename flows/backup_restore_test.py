@@ -17,7 +17,7 @@ from tasks import events
 from tasks.aws.clients import AwsClients
 from tasks.aws.observe import observe
 from tasks.catalog import load_catalog, select_services
-from tasks.evidence import Measurement, RunEvidence, ServiceStatus, load_history
+from tasks.evidence import Measurement, RunEvidence, RunRecord, ServiceStatus, load_history
 from tasks.models import Runbook
 from tasks.restore_plan import (
     MODES, RestoreTarget, choose_members, copy_regions_for, findings_for, parse_sample, sample_size,
@@ -72,18 +72,18 @@ def plan_targets(valid: list[Runbook], catalog, clients: AwsClients, sample: str
     return planned
 
 
-def last_tested(store) -> dict[str, datetime]:
+def last_tested(records: list[RunRecord]) -> dict[str, datetime]:
     tested: dict[str, datetime] = {}
-    for record in load_history(store, FLOW_NAME):
+    for record in records:
         for m in record.measurements:
             if m.status not in ("no_recovery_point", "preflight_failed"):
                 tested[m.resource] = max(tested.get(m.resource, m.started_at), m.started_at)
     return tested
 
 
-def unfinished_run(store, signature: dict, current_run_id: str) -> RunEvidence | None:
+def unfinished_run(store, records: list[RunRecord], signature: dict, current_run_id: str) -> RunEvidence | None:
     """The newest earlier run with the same selection that never completed (its process died)."""
-    for record in reversed(load_history(store, FLOW_NAME)):
+    for record in reversed(records):
         if record.run_id == current_run_id:
             continue
         if record.status in ("running", "failed") and record.parameters.get("signature") == signature:
@@ -123,7 +123,8 @@ def backup_restore_test(
     if dry_run:
         from tasks.evidence import open_store
 
-        history = last_tested(open_store(evidence)) if not evidence.startswith("s3://") else {}
+        local = not evidence.startswith("s3://")
+        history = last_tested(load_history(open_store(evidence), FLOW_NAME)) if local else {}
         planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
         plan = [{"service": t.service, "resource": t.resource, "kind": t.kind, "mode": t.mode,
                  "region": t.region, "instance_class": t.instance_class, "rto_target_seconds": t.rto_target_seconds,
@@ -179,7 +180,7 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
 
 def _restore_partition(run, catalog, valid, clients, sample, restore_time, concurrency, poll_seconds, partition,
                        logger) -> dict:
-    history = last_tested(run.store)
+    history = last_tested(load_history(run.store, FLOW_NAME))
     planned = [(t, rb) for t, rb in plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
                if partition_key(t.account, t.region) == partition]
     ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=run.store,
@@ -193,8 +194,9 @@ def _restore_partition(run, catalog, valid, clients, sample, restore_time, concu
 def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence, tracker, signature,
                   poll_seconds, logger, fan_out=None) -> dict:
     store = run.store
-    previous = unfinished_run(store, signature, run.record.run_id) if not evidence.startswith("s3://") else None
-    history = last_tested(store)
+    records = load_history(store, FLOW_NAME)  # read once: resume, rotation and the trend all come from it
+    previous = unfinished_run(store, records, signature, run.record.run_id) if not evidence.startswith("s3://") else None
+    history = last_tested(records)
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets)
     regions = sorted({(t.account, t.region) for t, _ in planned})
     # We hold the run lock: copies left by any other run of this flow are orphans from a crash.
@@ -249,7 +251,7 @@ def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrenc
     tested = frozenset(m.resource for m in measurements)
     scope = Scope(assessed=frozenset((rb.service, "restore.") for rb in valid), only_resources=tested)
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
-    finish_run(run, "restore", "backup-restore-test", rows=_rows(measurements, store), swept=swept)
+    finish_run(run, "restore", "backup-restore-test", rows=_rows(measurements, records), swept=swept)
     passed = sum(1 for m in measurements if m.passed)
     logger.info("%d/%d restores met their targets; report: %s", passed, len(measurements),
                 run.record.reports.get("report.html"))
@@ -264,10 +266,10 @@ def _service_status(measurements: list[Measurement]) -> str:
     return "pass" if all(m.passed for m in measurements) else "gaps"
 
 
-def _rows(measurements: list[Measurement], store) -> list[dict]:
+def _rows(measurements: list[Measurement], records: list[RunRecord]) -> list[dict]:
     """Each measurement with the same restore's figures from the last completed run, for the trend."""
     previous: dict[tuple, Measurement] = {}
-    for record in load_history(store, FLOW_NAME):
+    for record in records:
         if record.status == "completed":
             for m in record.measurements:
                 previous[(m.resource, m.mode, m.region)] = m
