@@ -4,7 +4,8 @@
 
 It adds, under /bench-api/ (never counted):
 - GET  /bench-api/counts        every AWS request served since the last reset, by "service:Action"
-- POST /bench-api/counts/reset
+- POST /bench-api/counts/reset   (also forgets the first and last request times)
+- GET  /bench-api/times         wall clock (epoch seconds) of the first and the last AWS request since the reset
 - POST /bench-api/latency       {"prefix": "drt-", "seconds": 1.0}: an RDS instance restored under that prefix
                                 reads as `creating` for that long after its restore call (moto makes everything
                                 `available` at once); seconds 0 turns it off.
@@ -36,6 +37,8 @@ class BenchLayer:
         self.latency = {"prefix": "drt-", "seconds": 0.0}
         self.born: dict[str, float] = {}  # restored instance id -> when its restore was asked for
         self.rewritten = 0
+        self.first: float | None = None
+        self.last: float | None = None
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -62,6 +65,8 @@ class BenchLayer:
             action = (params.get("Action") or [rest])[0]
         with self.lock:
             self.counts[f"{service}:{action}"] += 1
+            self.last = time.time()
+            self.first = self.first or self.last
         seconds = self.latency["seconds"]
         if seconds and action in _RESTORES:
             name = (params.get(_RESTORES[action]) or [""])[0]
@@ -104,7 +109,11 @@ class BenchLayer:
         elif path == "/bench-api/counts/reset" and method == "POST":
             with self.lock:
                 self.counts.clear()
+                self.first = self.last = None
             out = {}
+        elif path == "/bench-api/times" and method == "GET":
+            with self.lock:
+                out = {"first": self.first, "last": self.last}
         elif path == "/bench-api/latency" and method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             wanted = json.loads(environ["wsgi.input"].read(length) or b"{}")
