@@ -80,18 +80,44 @@ def _start_temporary(timeout: int, say: Callable[[str], None]):
 
 
 @contextmanager
-def prefect_api(say: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> Iterator[str]:
+def prefect_api(say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
+                background: bool = False) -> Iterator[Callable[[], str]]:
     """The API every flow run of this command uses: the configured one (checked), else one temporary server
-    for the whole command (the demo's five flows share it)."""
+    for the whole command (the demo's five flows share it). Yields `ready()`, which returns the API's URL once
+    it answers; with `background`, the temporary server starts while the caller does other work (the demo
+    builds its estate meanwhile) and no flow may run before `ready()` returned."""
     url = _configured_api_url()
     if url:
         _check_reachable(url)
-        yield url
+        yield lambda: url
         return
     timeout = int(float(os.environ.get(TIMEOUT_SETTING, STARTUP_TIMEOUT_SECONDS)))
-    server = _start_temporary(timeout, say)
-    # Not stopped here: Prefect stops it at exit, after its log and event workers have drained into it.
-    yield server.api_url
+    if not background:
+        server = _start_temporary(timeout, say)
+        # Not stopped here: Prefect stops it at exit, after its log and event workers have drained into it.
+        yield lambda: server.api_url
+        return
+    import threading
+
+    outcome: dict[str, object] = {}
+
+    def start() -> None:
+        try:
+            outcome["server"] = _start_temporary(timeout, say)
+        except BaseException as exc:  # noqa: BLE001 - handed to ready() in the caller's thread
+            outcome["error"] = exc
+
+    starter = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    starter.start()
+
+    def ready() -> str:
+        starter.join()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["server"].api_url  # type: ignore[attr-defined]
+
+    yield ready
+    starter.join()
 
 
 def serve_forever(host: str, port: int, say: Callable[[str], None] = print) -> int:

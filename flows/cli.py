@@ -213,8 +213,9 @@ def preflight(args, tiers_default: list[int] | None = None):
 
 
 @contextmanager
-def flow_runs(args, title: str):
-    """Around every flow a command runs: the console (phases, progress) and one Prefect API for all of them."""
+def flow_runs(args, title: str, background: bool = False):
+    """Around every flow a command runs: the console (phases, progress) and one Prefect API for all of them.
+    Yields (console, ready); without `background` the API is ready already."""
     from flows import _console
     from flows._runtime import prefect_api
 
@@ -223,8 +224,8 @@ def flow_runs(args, title: str):
         stack.enter_context(_console.use(console))
         console.phase(f"{title}: starting Prefect" + ("" if _has_api_url() else " (a temporary server; `dr server` "
                                                                                   "keeps one running)"))
-        stack.enter_context(prefect_api(say=console.phase))
-        yield console
+        ready = stack.enter_context(prefect_api(say=console.phase, background=background))
+        yield console, ready
 
 
 def _has_api_url() -> bool:
@@ -471,8 +472,9 @@ def cmd_server(args) -> int:
 def cmd_demo(args) -> int:
     from flows.demo import run_demo
 
-    with flow_runs(args, "demo") as console:
-        result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None, say=console.phase)
+    with flow_runs(args, "demo", background=True) as (console, ready):
+        result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None, say=console.phase,
+                          prefect_ready=ready, verbose=args.verbose)
     print()
     print("== quarterly documentation review")
     _print_review(result["review"])
