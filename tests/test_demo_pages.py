@@ -12,21 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ChromiumUnavailable, ensure_chromium, measure_layout
+from tests.browser import measure_layout
+from tests.test_dashboard_site import chromium  # noqa: F401 - the shared fixture
 from tests.conftest import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "out" / "test-artifacts"  # screenshots of the first screens (gitignored)
 FLOWS = ("documentation-review", "backup-posture-audit", "backup-restore-test", "dr-simulation")
 WIDTHS = (1400, 900)
 HEIGHT = 900  # the window; the first screen is what is left of it below the browser's own bars
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        return ensure_chromium()
-    except ChromiumUnavailable as exc:
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +206,7 @@ def page_path(out: Path, result: dict, name: str) -> Path:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_reads_on_the_first_screen_without_overflow(demo, chromium, name, width):
+def test_page_reads_on_the_first_screen_without_overflow(demo, chromium, name, width):  # noqa: F811
     out, result = demo
     layout = measure_layout(chromium, page_path(out, result, name), PAGES[name], width, HEIGHT,
                             screenshot=ARTIFACTS / f"first-screen-{name}-{width}.png")
