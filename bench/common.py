@@ -62,7 +62,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 class MotoServer:
-    """moto's server in its own process (bench.motoserver: moto plus request counts and injected latency)."""
+    """moto's server in its own process (bench.motoserver: moto under the strict layer, plus request counts)."""
 
     def __init__(self, log_dir: Path):
         self.port = free_port()
@@ -83,8 +83,12 @@ class MotoServer:
     def reset_counts(self) -> None:
         _http(f"{self.url}/bench-api/counts/reset", "POST", {})
 
-    def set_latency(self, seconds: float, prefix: str = "drt-") -> None:
-        _http(f"{self.url}/bench-api/latency", "POST", {"seconds": seconds, "prefix": prefix})
+    def set_latency(self, seconds: float) -> None:
+        """Restores take `seconds` on the strict layer from now on (0: AWS's rules without the waiting)."""
+        _http(f"{self.url}/bench-api/latency", "POST", {"seconds": seconds})
+
+    def settle(self) -> None:
+        _http(f"{self.url}/bench-api/settle", "POST", {})
 
     def latency_stats(self) -> dict:
         return json.loads(_http(f"{self.url}/bench-api/latency"))

@@ -2,13 +2,16 @@
 
     python -m bench.motoserver PORT
 
-It adds, under /bench-api/ (never counted):
+moto runs under the strict AWS layer (tasks/emulator): AWS's rules and states, with no waiting by default
+(a benchmark estate stands for one that has existed for a long time). It adds, under /bench-api/ (never
+counted):
 - GET  /bench-api/counts        every AWS request served since the last reset, by "service:Action"
 - POST /bench-api/counts/reset   (also forgets the first and last request times)
 - GET  /bench-api/times         wall clock (epoch seconds) of the first and the last AWS request since the reset
-- POST /bench-api/latency       {"prefix": "drt-", "seconds": 1.0}: an RDS instance restored under that prefix
-                                reads as `creating` for that long after its restore call (moto makes everything
-                                `available` at once); seconds 0 turns it off.
+- POST /bench-api/latency       {"seconds": 1.0}: restores (RDS, DynamoDB, volumes from snapshots) stay
+                                `creating` for that long, and deletes `deleting` for half of it; 0 turns it off.
+                                GET shows it, with "rewritten": reads that saw something still in transition.
+- POST /bench-api/settle        finish every transition now
 
 Counting here rather than in a proxy keeps both sides of a comparison on exactly the same path.
 """
@@ -25,8 +28,12 @@ from collections import Counter
 from urllib.parse import parse_qs
 
 _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/")
-_RESTORES = {"RestoreDBInstanceFromDBSnapshot": "DBInstanceIdentifier",
-             "RestoreDBInstanceToPointInTime": "TargetDBInstanceIdentifier"}
+
+
+def strict_config(seconds: float):
+    from tasks.emulator import StrictConfig
+
+    return StrictConfig(create_seconds=0.0, restore_seconds=seconds, copy_seconds=0.0, delete_seconds=seconds / 2)
 
 
 class BenchLayer:
@@ -34,11 +41,18 @@ class BenchLayer:
         self.app = app
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
-        self.latency = {"prefix": "drt-", "seconds": 0.0}
-        self.born: dict[str, float] = {}  # restored instance id -> when its restore was asked for
-        self.rewritten = 0
+        self.latency = {"seconds": 0.0}
         self.first: float | None = None
         self.last: float | None = None
+        self.strict = None
+        self._strict(0.0)
+
+    def _strict(self, seconds: float) -> None:
+        from tasks.emulator import StrictAws
+
+        if self.strict is not None:
+            self.strict.uninstall()
+        self.strict = StrictAws(strict_config(seconds)).install()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -67,39 +81,7 @@ class BenchLayer:
             self.counts[f"{service}:{action}"] += 1
             self.last = time.time()
             self.first = self.first or self.last
-        seconds = self.latency["seconds"]
-        if seconds and action in _RESTORES:
-            name = (params.get(_RESTORES[action]) or [""])[0]
-            if name.startswith(self.latency["prefix"]):
-                with self.lock:
-                    self.born[name.lower()] = time.monotonic()
-        if seconds and action == "DescribeDBInstances":
-            name = (params.get("DBInstanceIdentifier") or [""])[0].lower()
-            born = self.born.get(name)
-            if born is not None and time.monotonic() - born < seconds:
-                return self._creating(environ, start_response)
         return self.app(environ, start_response)
-
-    def _creating(self, environ, start_response):
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            payload = b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
-        payload = payload.replace(b"<DBInstanceStatus>available</DBInstanceStatus>",
-                                  b"<DBInstanceStatus>creating</DBInstanceStatus>")
-        with self.lock:
-            self.rewritten += 1
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(payload))))
-        start_response(captured["status"], headers)
-        return [payload]
 
     def _control(self, environ, start_response, path):
         method = environ.get("REQUEST_METHOD")
@@ -118,12 +100,14 @@ class BenchLayer:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             wanted = json.loads(environ["wsgi.input"].read(length) or b"{}")
             with self.lock:
-                self.latency.update(wanted)
-                self.born.clear()
-                self.rewritten = 0
+                self.latency["seconds"] = float(wanted.get("seconds", 0.0))
+                self._strict(self.latency["seconds"])
             out = dict(self.latency)
         elif path == "/bench-api/latency" and method == "GET":
-            out = {**self.latency, "rewritten": self.rewritten}
+            out = {**self.latency, "rewritten": self.strict.lifecycle.busy_reads}
+        elif path == "/bench-api/settle" and method == "POST":
+            self.strict.settle()
+            out = {}
         else:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"unknown bench-api call"]
@@ -133,9 +117,12 @@ class BenchLayer:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from werkzeug.serving import run_simple
-
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
     port = int((argv or sys.argv[1:])[0])
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request

@@ -1,8 +1,8 @@
 """Restore concurrency: 40 restores that each take one second, eight at a time.
 
 A Tier 2 service with 20 RDS instances (us-east-2, selected by tag, `--sample` unset): each is restored from
-its snapshot and to the latest point in time, 40 restores. moto makes every copy `available` at once, so
-bench.motoserver reports each `drt-` copy as `creating` for RESTORE_SECONDS after its restore call. `dr
+its snapshot and to the latest point in time, 40 restores. On the strict layer (bench.motoserver) each copy is
+`creating` for RESTORE_SECONDS after its restore call, as a real restore takes time. `dr
 restore-test --concurrency 8 --poll-seconds 0.05` runs as its own process against the running Prefect server.
 
 Ideal wall: 40 / 8 x 1 s = 5 s. restore_efficiency = ideal / the wall of the restores (the first restore's

@@ -13,6 +13,7 @@ from tasks.artifacts import publish_run_artifacts
 from tasks.errors import DrError
 from tasks.evidence import RunEvidence, RunRecord, open_store
 from tasks.findings import Finding
+from tasks.report.digest import digest
 from tasks.reports import render
 from tasks.policy import Policy
 from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
@@ -142,12 +143,18 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
     return result
 
 
-def finish_run(run: RunEvidence, report: str, artifact_key: str, **context: object) -> None:
+def finish_run(run: RunEvidence, report: str, artifact_key: str, tested: str, **context: object) -> None:
+    """Reports last: they open with a digest (`tested`: one sentence on what the run tested)."""
     record = run.record
     record.finished_at = now()
     record.status = "completed"
-    html = render(f"{report}.html.j2", record=record, tracker=record.tracker, **context)
-    markdown = render(f"{report}.md.j2", record=record, tracker=record.tracker, **context)
+    notes = []
+    if record.tracker.get("error"):
+        notes.append(f"Tickets could not all be filed ({record.tracker['error']}); the pending work waits in the "
+                     "outbox for the next run.")
+    summary = digest(tested, record.findings, notes)
+    html = render(f"{report}.html.j2", record=record, tracker=record.tracker, digest=summary, **context)
+    markdown = render(f"{report}.md.j2", record=record, tracker=record.tracker, digest=summary, **context)
     run.write_report("report.html", html)
     run.write_report("report.md", markdown)
     run.save()

@@ -25,6 +25,7 @@ from tasks.restore_plan import (
 )
 from tasks.restore_run import FLOW, RestoreContext, failed_measurement, load_measurements, perform_restore
 from tasks.runlock import exclusive_run
+from tasks.report.groups import restore_groups, sampling_note
 from tasks.tracker import Scope
 from flows.plans import last_tested, plan_targets, restore_plan
 from flows.sweeping import sweep_regions
@@ -214,7 +215,14 @@ def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrenc
     tested = frozenset(m.resource for m in measurements)
     scope = Scope(assessed=frozenset((rb.service, "restore.") for rb in valid), only_resources=tested)
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
-    finish_run(run, "restore", "backup-restore-test", rows=_rows(measurements, records), swept=swept, notes=notes)
+    services_tested = len({m.service for m in measurements})
+    tested = (f"{len(measurements)} restore(s) of {len({m.resource for m in measurements})} resource(s) in "
+              f"{services_tested} service(s), each into an isolated copy, validated against its RTO and RPO "
+              f"targets and deleted")
+    finish_run(run, "restore", "backup-restore-test", tested=tested, rows=_rows(measurements, records), swept=swept,
+               groups=restore_groups(measurements),
+               sampling=sampling_note(sample, run.record.fleets, measurements,
+                                      catalog.policy.restore.rotation_quarters))
     passed = sum(1 for m in measurements if m.passed)
     logger.info("%d/%d restores met their targets; report: %s", passed, len(measurements),
                 run.record.reports.get("report.html"))

@@ -108,14 +108,16 @@ def _review(run, catalog, valid, invalid, tiers, services, evidence, tracker, co
     for status in run.record.services:
         runbook = catalog.runbooks.get(status.service)
         reviewed = runbook.documentation.last_reviewed if runbook and runbook.documentation else None
-        rows.append({"service": status.service, "name": runbook.name if runbook else "(invalid runbook)",
+        rows.append({"service": status.service, "name": runbook.name if runbook else "invalid runbook",
                      "tier": status.tier, "owner": runbook.owner if runbook else None,
                      "champion": runbook.dr_champion if runbook else None,
                      "last_reviewed": reviewed.isoformat() if reviewed else None,
                      "status": status.status, "findings": status.findings})
     with_gaps = sum(1 for s in run.record.services if s.status != "pass")
-    finish_run(run, "review", "documentation-review", rows=rows, tiers=tiers, services_filter=services or [],
-               with_gaps=with_gaps)
+    tested = (f"the runbooks of {len(rows)} service(s) in Tier(s) {', '.join(map(str, tiers))}: complete, reviewed "
+              f"within the tier's cadence, and matching the live AWS resources they document")
+    finish_run(run, "review", "documentation-review", tested=tested, rows=rows, tiers=tiers,
+               services_filter=services or [], with_gaps=with_gaps)
     logger.info("report: %s", run.record.reports.get("report.html"))
     return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
             "report": run.record.reports.get("report.html"), "findings": len(run.record.findings),

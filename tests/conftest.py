@@ -61,6 +61,19 @@ def moto_server(monkeypatch):
         server.stop()
 
 
+@pytest.fixture
+def strict_aws(request):
+    """The strict AWS layer (tasks/emulator) over moto, with short transitions (1 s unless a test's
+    `@pytest.mark.strict(...)` sets StrictConfig fields). Use with `aws` or `moto_server`."""
+    from tasks.emulator import StrictAws, StrictConfig
+
+    marker = request.node.get_closest_marker("strict")
+    overrides = dict(marker.kwargs) if marker else {}
+    seconds = overrides.pop("seconds", 1.0)
+    with StrictAws(StrictConfig.fast(seconds, **overrides)) as strict:
+        yield strict
+
+
 def write_runbook(directory: Path, name: str, text: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name

@@ -1,0 +1,118 @@
+"""A strict AWS layer over moto: moto plus the documented AWS behaviours moto skips.
+
+moto answers at once and forgives what AWS refuses; code that passes on plain moto can fail or hang on a
+real account. This layer patches moto's backend model classes in this process, so it applies under
+in-process `mock_aws()` and inside `ThreadedMotoServer` alike (both serve from the same classes):
+
+    with StrictAws(StrictConfig.fast(1.0)):
+        ...                      # boto3 against mock_aws() or a ThreadedMotoServer in this process
+
+Rules (each cites its AWS API reference page where it is implemented):
+- rds.py: instances, clusters, snapshots are `creating` for a while, `deleting` before they go; an instance
+  joins a cluster only when the cluster is `available`; DeleteDBInstance/DeleteDBCluster need
+  SkipFinalSnapshot or FinalDBSnapshotIdentifier; a cluster is deleted only without members;
+  LatestRestorableTime trails now; automated snapshots are daily, in the backup window, and absent with
+  retention 0; point-in-time restores honour RestoreTime bounds; restores need an available snapshot;
+  copies record their source ARN and Region.
+- dynamodb.py: tables CREATING then ACTIVE, DELETING then gone; DeleteTable while CREATING is refused;
+  PITR restores need PITR on and a time within the restorable range.
+- ebs.py: volumes `creating`, snapshots and copies `pending`; copies carry vol-ffffffff and
+  "[Copied snap-… from region]".
+- sts.py + requests.py: assumed-role credentials expire (ExpiredToken); a configurable share of calls
+  is throttled.
+Extension point: a module with `install(strict)` added to RULES (e.g. aws_backup.py for recovery points
+made by AWS Backup) gets the same config, lifecycle, patcher and request hooks.
+
+Seeding: an estate built for a test stands for one that has existed for a long time; call `settle()` after
+building it so nothing seeded is still in transition.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Self
+
+from .config import StrictConfig
+from .lifecycle import Lifecycle
+from .patching import Patcher
+
+__all__ = ["StrictAws", "StrictConfig", "current", "settle"]
+
+RULES = ["rds", "dynamodb", "ebs", "sts"]
+
+_current: StrictAws | None = None
+_install_lock = threading.Lock()
+
+
+class StrictAws:
+    def __init__(self, config: StrictConfig | None = None):
+        from .requests import RequestRules  # moto is imported only when a layer is made
+
+        self.config = config or StrictConfig()
+        self.lifecycle = Lifecycle()
+        self.patcher = Patcher()
+        self.requests = RequestRules(self)
+        self.installed = False
+
+    def install(self) -> Self:
+        global _current
+        with _install_lock:
+            if _current is not None:
+                raise RuntimeError("a strict AWS layer is already installed in this process")
+            try:
+                self.requests.install(self.patcher)
+                for name in RULES:
+                    importlib.import_module(f"{__name__}.{name}").install(self)
+            except BaseException:
+                self.patcher.undo()
+                raise
+            self.installed = True
+            _current = self
+        return self
+
+    def uninstall(self) -> None:
+        global _current
+        with _install_lock:
+            if not self.installed:
+                return
+            self.patcher.undo()
+            self.lifecycle.clear()
+            self.installed = False
+            if _current is self:
+                _current = None
+
+    def __enter__(self) -> Self:
+        return self.install()
+
+    def __exit__(self, *exc) -> None:
+        self.uninstall()
+
+    # --- what tests and seeding code may ask ------------------------------------------------------
+    def settle(self) -> None:
+        """Finish every transition and due deletion now (an estate seeded for a test is long-standing)."""
+        self.lifecycle.settle()
+
+    def expire_credentials(self) -> int:
+        """Expire every assumed-role credential issued so far; returns how many."""
+        from .sts import expire_all
+
+        return expire_all()
+
+    def assumed_role(self, account: str, access_key: str):
+        from .sts import assumed_role
+
+        return assumed_role(account, access_key)
+
+    @property
+    def throttled(self) -> int:
+        return self.requests.throttled
+
+
+def current() -> StrictAws | None:
+    return _current
+
+
+def settle() -> None:
+    """settle() on the installed layer; nothing without one (plain moto or real AWS)."""
+    if _current is not None:
+        _current.settle()

@@ -1,0 +1,29 @@
+"""Settings of the strict AWS layer: how long things take, how stale backups are, how often AWS says no."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StrictConfig:
+    # Seconds a resource stays in its transitional state (`creating`, `CREATING`, `pending`, `deleting`).
+    create_seconds: float = 1.0     # CreateDBInstance/Cluster, CreateTable, CreateVolume, Create*Snapshot
+    restore_seconds: float = 1.0    # RDS and DynamoDB restores, a volume made from a snapshot
+    copy_seconds: float = 1.0       # CopyDBSnapshot, CopyDBClusterSnapshot, EC2 CopySnapshot
+    delete_seconds: float = 0.5     # DeleteDBInstance/Cluster, DeleteTable: `deleting`, then gone
+    # How far LatestRestorableTime (RDS) / LatestRestorableDateTime (DynamoDB) trails now.
+    restorable_lag_seconds: float = 300.0
+    # Lifetime of AssumeRole credentials; None honours the request's DurationSeconds (900 s at the least)
+    # as AWS does, a number lets a test watch credentials expire within seconds.
+    credential_seconds: float | None = None
+    # Share of API calls (RDS, EC2, DynamoDB, STS, ...; not S3) refused as throttled, drawn from `seed`.
+    throttle_share: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def fast(cls, seconds: float = 1.0, **overrides) -> StrictConfig:
+        """Every transition takes `seconds` (deletes half that): short enough for a test suite."""
+        values: dict = {"create_seconds": seconds, "restore_seconds": seconds, "copy_seconds": seconds,
+                        "delete_seconds": seconds / 2}
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,90 @@
+"""Rules that apply to a whole request: throttling, expired credentials, and per-action hooks.
+
+Every query/JSON API moto serves (RDS, EC2, DynamoDB, STS, ...) passes through `BaseResponse.call_action`,
+both under in-process `mock_aws()` and in `ThreadedMotoServer`; S3 has its own dispatcher and is not covered.
+"""
+from __future__ import annotations
+
+import functools
+import random
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.responses import ActionResult, BaseResponse
+from moto.core.utils import utcnow
+
+from .errors import StrictError
+
+# botocore's standard retry mode retries all three codes as throttling.
+_THROTTLE_CODES = {"ec2": "RequestLimitExceeded", "dynamodb": "ThrottlingException"}
+
+Hook = Callable[[BaseResponse, Callable[[], Any]], Any]
+
+
+class RequestRules:
+    def __init__(self, strict) -> None:
+        self.strict = strict
+        self.hooks: dict[tuple[str, str], list[Hook]] = {}
+        self._random = random.Random(strict.config.seed)
+        self._lock = threading.Lock()
+        self.throttled = 0
+
+    def on(self, service: str, action: str) -> Callable[[Hook], Hook]:
+        """Register `hook(response, proceed)` around one API action; it may raise StrictError."""
+        def register(hook: Hook) -> Hook:
+            self.hooks.setdefault((service, action), []).append(hook)
+            return hook
+        return register
+
+    def install(self, patcher) -> None:
+        rules = self
+
+        def make(original):
+            def call_action(response: BaseResponse):
+                return rules.call(response, lambda: original(response))
+            return call_action
+
+        patcher.wrap(BaseResponse, "call_action", make)
+
+    def call(self, response: BaseResponse, proceed: Callable[[], Any]):
+        self.strict.lifecycle.reap()
+        service = response.service_name or ""
+        try:
+            self._throttle(service)
+            self._credentials(response)
+            action = response._get_action() or ""
+            chain = proceed
+            for hook in reversed(self.hooks.get((service, action), [])):
+                chain = functools.partial(hook, response, chain)
+            return chain()
+        except StrictError as error:
+            with warnings.catch_warnings():
+                # ExpiredToken and throttling are common errors, not in any one service's error shapes.
+                warnings.simplefilter("ignore", UserWarning)
+                status, headers, body = response.serialized(ActionResult(error))
+            return status, headers, body
+
+    def _throttle(self, service: str) -> None:
+        share = self.strict.config.throttle_share
+        if share <= 0:
+            return
+        with self._lock:
+            hit = self._random.random() < share
+            if hit:
+                self.throttled += 1
+        if hit:
+            # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html (RequestLimitExceeded);
+            # RDS/STS "Throttling", DynamoDB "ThrottlingException": "Rate exceeded".
+            raise StrictError(_THROTTLE_CODES.get(service, "Throttling"), "Rate exceeded")
+
+    def _credentials(self, response: BaseResponse) -> None:
+        # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html: the temporary credentials
+        # stop working at `Expiration`; calls signed with them fail ExpiredToken.
+        key = getattr(response, "access_key", None)
+        if not key or not key.startswith("ASIA"):
+            return
+        role = self.strict.assumed_role(response.current_account, key)
+        if role is not None and role.expiration <= utcnow():
+            raise StrictError("ExpiredToken", "The security token included in the request is expired")
