@@ -50,7 +50,12 @@ class Console:
 
     def phase(self, text: str) -> None:
         self.close()
-        print(text, file=self.stream, flush=True)
+        self._write(text)
+
+    def _write(self, line: str) -> None:
+        # Not print(): inside a flow with log_prints=True, Prefect turns print() into log records.
+        self.stream.write(line + "\n")
+        self.stream.flush()
 
     def progress(self, label: str, done: int, total: int) -> None:
         if label != self._label:
@@ -61,11 +66,11 @@ class Console:
             self._draw(label, done, total)
         elif done >= total or self.clock() - self._last_print >= self.every_seconds:
             self._last_print = self.clock()
-            print(f"  {label}: {done}/{total}", file=self.stream, flush=True)
+            self._write(f"  {label}: {done}/{total}")
         if done >= total:
             if self.tty:
                 self.close()
-                print(f"  {label}: {done}/{total}", file=self.stream, flush=True)
+                self._write(f"  {label}: {done}/{total}")
             self._label = None
 
     def _draw(self, label: str, done: int, total: int) -> None:
