@@ -22,6 +22,6 @@ def run_demo(env: dict, work: Path, say=print) -> dict:
     say(f"  demo: {' '.join(Path(c).name if c == DR else c for c in command)}")
     result = measure(command, env, cwd=REPO, log=work / "demo.log")
     tickets = re.search(r"tickets \(ledger\): (\d+) opened, (\d+) kept", result["stdout"])
-    say(f"  demo: make demo {result['seconds']:.1f} s, peak {result['peak_mb']:.0f} MB")
+    say(f"  demo: {Path(command[0]).name} demo {result['seconds']:.1f} s, peak {result['peak_mb']:.0f} MB")
     return {"seconds": result["seconds"], "peak_mb": result["peak_mb"], "command": " ".join(command),
             "review_tickets": tickets.groups() if tickets else None}
