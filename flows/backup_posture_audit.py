@@ -6,10 +6,11 @@ from typing import Annotated
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from flows._run import check_credentials, service_routing, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
@@ -80,10 +81,12 @@ def backup_posture_audit(
 
 def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, child: bool = False) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
+    check_credentials(run, clients, valid)
     at = now()
     results = map_bounded(read_posture, work, concurrency,
-                          params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": clients},
-                          on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total))
+                          params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)},
+                          on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total),
+                          label="resource entries read")
     findings, skipped, resources = [], set(), 0
     checks: dict[str, int] = {}
     for (runbook, spec, index), observation, error in results:
@@ -169,4 +172,5 @@ def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence
                by_check=sorted(by_check.items(), key=lambda c: (-c[1], c[0])))
     return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
             "report": run.record.reports.get("report.html"), "findings": len(findings), "resources": resources,
-            "services": len(valid), "tracker": run.record.tracker}
+            "by_severity": severity_counts(findings), "not_assessed": len(skipped), "services": len(valid),
+            "tracker": run.record.tracker}

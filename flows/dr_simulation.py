@@ -10,10 +10,11 @@ from typing import Annotated, Literal
 import yaml
 from prefect import flow, get_run_logger
 from prefect.input import RunInput
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, start_run
+from flows._run import check_credentials, service_routing, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, start_run
 from flows.backup_posture_audit import read_posture
 from tasks.aws.clients import AwsClients
 from tasks.catalog import load_catalog, select_services
@@ -139,10 +140,11 @@ def dr_simulation(
 def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region, evidence, tracker, poll_interval,
               answer_timeout, logger) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts))
+    check_credentials(run, clients, valid)
     work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
     live: dict[str, list] = {rb.service: [] for rb in valid}
     for (runbook, spec, index), observation, error in map_bounded(
-            read_posture, work, 8, params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": clients}):
+            read_posture, work, 8, params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)}):
         if error is None:
             live[runbook.service].append(observation)
         else:
@@ -223,7 +225,8 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
             "report": run.record.reports.get("report.html"), "scenario": scenario.id,
             "unrecoverable": sorted(r.service for r in rows if r.status == "unrecoverable"),
             "affected": sorted(r.service for r in rows if r.affected), "findings": len(run.record.findings),
-            "drills": run.record.details["drills"], "tracker": run.record.tracker}
+            "by_severity": severity_counts(run.record.findings), "drills": run.record.details["drills"],
+            "tracker": run.record.tracker}
 
 
 def strikes_text(scenario, rows, runbooks, region) -> str:
