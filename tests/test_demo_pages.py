@@ -233,3 +233,26 @@ def test_reports_open_with_what_was_tested_what_failed_and_what_to_do(demo):
     strikes = re.search(r'id="strikes">Strikes: <strong>([^<]+)</strong>', simulation).group(1)
     assert strikes == "us-east-1 (1 region)"
     assert re.search(r"× \d{2,}", simulation), "fleet members are grouped per path with a count"
+
+
+def test_failing_services_are_events_judged_by_the_same_rule(demo, prefect_harness):
+    import time
+
+    import httpx
+
+    out, _ = demo
+    failing = set(re.findall(r'<tr class="svc[^"]*" id="svc-([^"]+)"[^>]*data-status="failing"',
+                             (out / "dashboard" / "index.html").read_text()))
+    assert failing
+    seen: dict[str, dict] = {}
+    for _ in range(30):  # events reach the server asynchronously
+        response = httpx.post(f"{prefect_harness}/events/filter", json={
+            "filter": {"event": {"name": ["dr.service.failing"]}, "occurred": {"since": "2000-01-01T00:00:00Z"}},
+            "limit": 50})
+        response.raise_for_status()
+        seen = {e["resource"]["dr.service"]: e for e in response.json()["events"]}
+        if set(seen) >= failing:
+            break
+        time.sleep(1)
+    assert set(seen) == failing
+    assert all("unrecoverable" in e["payload"]["rule"] and e["payload"]["reasons"] for e in seen.values())
