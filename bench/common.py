@@ -76,6 +76,10 @@ class MotoServer:
     def counts(self) -> dict[str, int]:
         return json.loads(_http(f"{self.url}/bench-api/counts"))
 
+    def request_times(self) -> dict:
+        """Wall clock of the first and the last AWS request since the last reset (None if there was none)."""
+        return json.loads(_http(f"{self.url}/bench-api/times"))
+
     def reset_counts(self) -> None:
         _http(f"{self.url}/bench-api/counts/reset", "POST", {})
 

@@ -6,7 +6,8 @@ moto runs under the strict AWS layer (tasks/emulator): AWS's rules and states, w
 (a benchmark estate stands for one that has existed for a long time). It adds, under /bench-api/ (never
 counted):
 - GET  /bench-api/counts        every AWS request served since the last reset, by "service:Action"
-- POST /bench-api/counts/reset
+- POST /bench-api/counts/reset   (also forgets the first and last request times)
+- GET  /bench-api/times         wall clock (epoch seconds) of the first and the last AWS request since the reset
 - POST /bench-api/latency       {"seconds": 1.0}: restores (RDS, DynamoDB, volumes from snapshots) stay
                                 `creating` for that long, and deletes `deleting` for half of it; 0 turns it off.
                                 GET shows it, with "rewritten": reads that saw something still in transition.
@@ -22,6 +23,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -40,6 +42,8 @@ class BenchLayer:
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.latency = {"seconds": 0.0}
+        self.first: float | None = None
+        self.last: float | None = None
         self.strict = None
         self._strict(0.0)
 
@@ -75,6 +79,8 @@ class BenchLayer:
             action = (params.get("Action") or [rest])[0]
         with self.lock:
             self.counts[f"{service}:{action}"] += 1
+            self.last = time.time()
+            self.first = self.first or self.last
         return self.app(environ, start_response)
 
     def _control(self, environ, start_response, path):
@@ -85,7 +91,11 @@ class BenchLayer:
         elif path == "/bench-api/counts/reset" and method == "POST":
             with self.lock:
                 self.counts.clear()
+                self.first = self.last = None
             out = {}
+        elif path == "/bench-api/times" and method == "GET":
+            with self.lock:
+                out = {"first": self.first, "last": self.last}
         elif path == "/bench-api/latency" and method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             wanted = json.loads(environ["wsgi.input"].read(length) or b"{}")

@@ -20,14 +20,17 @@ import time
 import traceback
 from pathlib import Path
 
-from . import audit, demo, restore
+from . import audit, demo, restore, startup
 from .common import REPO, MotoServer, PrefectServer, clean_env, ratio
 
-KEYS = ("audit_wall_ratio", "audit_calls_ratio", "audit_peak_mb", "audit_scaling_ratio", "restore_efficiency",
-        "jira_requests_ratio", "dashboard_seconds", "dashboard_peak_mb", "demo_seconds")
-TARGETS = {"audit_wall_ratio": ("<=", 1.25), "audit_calls_ratio": ("<=", 1.1), "audit_peak_mb": ("<", 400),
+KEYS = ("validate_ratio", "flow_start_seconds", "flow_exit_seconds", "audit_wall_ratio", "audit_calls_ratio",
+        "audit_peak_mb", "audit_scaling_ratio", "restore_efficiency", "jira_requests_ratio", "dashboard_seconds",
+        "dashboard_peak_mb", "demo_seconds")
+# A target of None: reported, not judged (the flow run's fixed costs are Prefect's as much as ours).
+TARGETS = {"validate_ratio": ("<=", 1.5), "flow_start_seconds": ("", None), "flow_exit_seconds": ("", None),
+           "audit_wall_ratio": ("<=", 1.1), "audit_calls_ratio": ("<=", 1.1), "audit_peak_mb": ("<", 400),
            "audit_scaling_ratio": ("<=", 4.5), "restore_efficiency": (">=", 0.7), "jira_requests_ratio": ("<=", 1.1),
-           "dashboard_seconds": ("<", 5), "dashboard_peak_mb": ("<", 500), "demo_seconds": ("<", 60)}
+           "dashboard_seconds": ("<=", 2), "dashboard_peak_mb": ("<=", 300), "demo_seconds": ("<=", 30)}
 SIZES = {"small": 2000, "main": 5000, "large": 8000}
 
 
@@ -35,6 +38,8 @@ def met(key: str, value) -> bool | None:
     if value is None:
         return None
     op, target = TARGETS[key]
+    if target is None:
+        return None
     return {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
 
 
@@ -81,9 +86,15 @@ def main(argv: list[str] | None = None) -> int:
             figures["restore_efficiency"] = report["efficiency"]
             details["restore"] = report
 
-        def run_cold():
-            details["cli_start"] = demo.cold_start(moto, server_env, ephemeral_env, restore.write_catalog(work),
-                                                   work, say=say)
+        def run_cli():
+            report = startup.validate_vs_import(baseline_env, work, repeats, say=say)
+            figures["validate_ratio"] = report["ratio"]
+            details["validate"] = report
+            fixed = startup.flow_fixed_cost(moto, server_env, ephemeral_env, restore.write_catalog(work), work,
+                                            repeats, say=say)
+            figures["flow_start_seconds"] = fixed["start_to_first_call"]
+            figures["flow_exit_seconds"] = fixed["last_call_to_exit"]
+            details["flow_fixed_cost"] = fixed
 
         def run_audit():
             fleet = audit.Fleet(moto.url)
@@ -117,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                 details[f"audit_{sizes['small']}"]["baseline_seconds"])}
 
         phase("restore", run_restore)
-        phase("cold-start", run_cold)
+        phase("cli", run_cli)
         phase("audit", run_audit)
     finally:
         prefect.stop()
@@ -158,18 +169,22 @@ def main(argv: list[str] | None = None) -> int:
     for key in KEYS:
         value = figures[key]
         op, target = TARGETS[key]
+        if target is None:
+            say(f"{key}: {'null' if value is None else value} (reported)")
+            continue
         verdict = {True: "met", False: "MISSED", None: "not measured"}[met(key, value)]
         say(f"{key}: {'null' if value is None else value} (target {op} {target}) {verdict}")
-    cli = details.get("cli_start")
-    if cli:
-        say(f"cli cold start (dr audit, 20 databases): {cli['ephemeral']:.1f} s with an ephemeral Prefect server, "
-            f"{cli['server']:.1f} s against a running server")
+    fixed = details.get("flow_fixed_cost")
+    if fixed:
+        say(f"dr audit of 20 databases, whole command: {fixed['server_wall']:.1f} s against a running server, "
+            f"{fixed['ephemeral_wall']:.1f} s with Prefect's temporary server")
     restore_details = details.get("restore")
     if restore_details:
         say(f"restore test whole process: {restore_details['process_seconds']:.1f} s "
             f"(ideal {restore_details['ideal_seconds']:.0f} s of restores: {restore_details['process_efficiency']})")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**figures, "targets": {k: f"{op} {v}" for k, (op, v) in TARGETS.items()},
+    out.write_text(json.dumps({**figures, "targets": {k: f"{op} {v}" if v is not None else None
+                                                      for k, (op, v) in TARGETS.items()},
                                "met": {k: met(k, figures[k]) for k in KEYS}, "details": details,
                                "failed": failed, "total_seconds": round(total, 1),
                                "command": "make bench" + (" (--quick)" if args.quick else "")}, indent=1,

@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import _console
 from tasks import events
 from tasks.artifacts import publish_run_artifacts
 from tasks.errors import DrError
 from tasks.evidence import RunEvidence, RunRecord, open_store
 from tasks.findings import Finding
+from tasks.report.digest import digest
 from tasks.reports import render
 from tasks.policy import Policy
 from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
@@ -49,13 +51,42 @@ def current_run() -> tuple[str, str | None]:
 
 def start_run(flow: str, parameters: dict, evidence: str) -> RunEvidence:
     """Check the evidence store is writable (before any AWS call) and record the run as started."""
+    from flows._runtime import route_tool_logs
+
+    route_tool_logs()
     store = open_store(evidence)
     store.check_writable()
     run_id, run_url = current_run()
     record = RunRecord(flow=flow, run_id=run_id, run_url=run_url, started_at=now(), parameters=parameters)
     run = RunEvidence(store, record)
     run.save()
+    _console.phase(f"{flow}: run {run_id[:8]}, evidence in {record.evidence_dir}")
     return run
+
+
+def check_credentials(run: RunEvidence, clients, runbooks) -> None:
+    """Each account the run needs, resolved once before any work. None usable: the run fails (exit 2 on the
+    command line) with only its failed record as evidence. Some: their resources are not assessed, with why."""
+    from tasks.aws.identity import accounts_of, require_some, resolve
+
+    identities = resolve(clients, accounts_of(runbooks))
+    refused = {a: i.error for a, i in identities.items() if not i.ok}
+    if refused:
+        run.record.details["credentials_refused"] = {a or "default": e for a, e in refused.items()}
+    require_some(identities)
+    logger = get_run_logger()
+    for account, error in refused.items():
+        logger.error("account %s: %s; its resources are not assessed", account or "(default)", error)
+    _console.phase(f"{run.record.flow}: AWS credentials: {len(identities) - len(refused)} of {len(identities)} "
+                   f"account(s) usable" + (f"; not assessed: {', '.join(a or 'default' for a in refused)}"
+                                           if refused else ""))
+
+
+def severity_counts(findings: list[Finding]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    return counts
 
 
 @task(name="sync-tickets", cache_policy=NO_CACHE)
@@ -79,6 +110,7 @@ def service_routing(catalog) -> dict[str, ServiceRouting]:
 def record_findings(run: RunEvidence, findings: list[Finding]) -> None:
     run.record.findings = sorted(findings, key=lambda f: (f.service, f.check, f.resource, f.subject))
     run.save()
+    _console.phase(f"{run.record.flow}: {len(findings)} finding(s) recorded in the evidence")
 
 
 def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scope,
@@ -100,6 +132,8 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
         finding.ticket = result.tickets.get(finding.fingerprint)
     record.tracker = result.summary()
     run.save()
+    _console.phase(f"{record.flow}: tickets ({tracker_name}): {len(result.created)} opened, {len(result.kept)} kept, "
+                   f"{len(result.resolved)} resolved" + (f", {result.deferred} deferred" if result.deferred else ""))
     logger.info("tickets: %d opened, %d kept, %d escalated, %d reopened, %d resolved",
                 len(result.created), len(result.kept), len(result.escalated), len(result.reopened),
                 len(result.resolved))
@@ -109,16 +143,23 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
     return result
 
 
-def finish_run(run: RunEvidence, report: str, artifact_key: str, **context: object) -> None:
+def finish_run(run: RunEvidence, report: str, artifact_key: str, tested: str, **context: object) -> None:
+    """Reports last: they open with a digest (`tested`: one sentence on what the run tested)."""
     record = run.record
     record.finished_at = now()
     record.status = "completed"
-    html = render(f"{report}.html.j2", record=record, tracker=record.tracker, **context)
-    markdown = render(f"{report}.md.j2", record=record, tracker=record.tracker, **context)
+    notes = []
+    if record.tracker.get("error"):
+        notes.append(f"Tickets could not all be filed ({record.tracker['error']}); the pending work waits in the "
+                     "outbox for the next run.")
+    summary = digest(tested, record.findings, notes)
+    html = render(f"{report}.html.j2", record=record, tracker=record.tracker, digest=summary, **context)
+    markdown = render(f"{report}.md.j2", record=record, tracker=record.tracker, digest=summary, **context)
     run.write_report("report.html", html)
     run.write_report("report.md", markdown)
     run.save()
     publish_run_artifacts(record, markdown, artifact_key)
+    _console.phase(f"{record.flow}: report {record.reports.get('report.html')}")
 
 
 def fail_run(run: RunEvidence, exc: BaseException) -> None:

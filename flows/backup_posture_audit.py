@@ -6,10 +6,11 @@ from typing import Annotated
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from flows._run import check_credentials, service_routing, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
@@ -80,20 +81,25 @@ def backup_posture_audit(
 
 def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, child: bool = False) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
+    check_credentials(run, clients, valid)
     at = now()
     results = map_bounded(read_posture, work, concurrency,
-                          params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": clients},
-                          on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total))
+                          params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)},
+                          on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total),
+                          label="resource entries read")
     findings, skipped, resources = [], set(), 0
+    checks: dict[str, int] = {}
     for (runbook, spec, index), observation, error in results:
         if error is not None:
             observation = Observation(spec=spec, index=index, errors=[describe_error(error)])
         resources += len(observation.members)
+        ran: list[str] = []
         service_findings = audit_observation(runbook, catalog.policy, observation, at,
-                                             copy_regions_for(runbook, spec.expect.copy_regions))
+                                             copy_regions_for(runbook, spec.expect.copy_regions), ran)
+        checks[runbook.service] = checks.get(runbook.service, 0) + len(ran)
         findings += service_findings
         skipped |= observation.unreadable()
-    run.record.services = service_statuses(valid, findings)
+    run.record.services = service_statuses(valid, findings, checks)
     record_findings(run, findings)
     logger.info("%d finding(s) over %d resource(s) in %d service(s)", len(findings), resources, len(valid))
     run.record.details = {"resources": resources, "skipped": sorted(skipped)}
@@ -111,6 +117,7 @@ def _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidenc
     logger.info("fanning out over %d partition(s): %s", len(partitions), ", ".join(partitions))
     children = run_children(deployment, parameters, partitions)
     findings, skipped, resources = [], set(), 0
+    checks: dict[str, int] = {}
     run.record.details = {"children": []}
     for partition, child in zip(partitions, children):
         record = child_record(run.store, FLOW_NAME, str(child.id)) if child.state and child.state.is_completed() else None
@@ -126,21 +133,28 @@ def _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidenc
                     skipped.add(resource_key(spec.kind.value, region, spec.id or "", account))
                     findings.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,
                                                  resource=spec.label(), detail=f"partition {partition} failed"))
+                    checks[runbook.service] = checks.get(runbook.service, 0) + 1
             continue
         findings += record.findings
+        for status in record.services:
+            checks[status.service] = checks.get(status.service, 0) + (status.checks or 0)
         skipped |= set(record.details.get("skipped", []))
         resources += int(record.details.get("resources", 0))
-    run.record.services = service_statuses(valid, findings)
+    run.record.services = service_statuses(valid, findings, checks)
     record_findings(run, findings)
     return _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker)
 
 
-def service_statuses(valid, findings) -> list[ServiceStatus]:
+def service_statuses(valid, findings, checks: dict[str, int]) -> list[ServiceStatus]:
+    by_service: dict[str, list] = {}
+    for f in findings:
+        by_service.setdefault(f.service, []).append(f)
     statuses = []
     for rb in valid:
-        mine = [f for f in findings if f.service == rb.service]
+        mine = by_service.get(rb.service, [])
         status = "not_assessed" if any(f.check == "backup.not_assessed" for f in mine) else ("gaps" if mine else "pass")
-        statuses.append(ServiceStatus(service=rb.service, tier=rb.tier, findings=len(mine), status=status))
+        statuses.append(ServiceStatus(service=rb.service, tier=rb.tier, findings=len(mine), status=status,
+                                      checks=checks.get(rb.service, 0)))
     return statuses
 
 
@@ -151,7 +165,12 @@ def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence
     by_check: dict[str, int] = {}
     for finding in findings:
         by_check[finding.check] = by_check.get(finding.check, 0) + 1
-    finish_run(run, "audit", "backup-posture-audit", resources=resources, by_check=sorted(by_check.items()))
+    checks = sum(s.checks or 0 for s in run.record.services)
+    tested = (f"the backup configuration of {resources} resource(s) in {len(valid)} service(s) against the tier "
+              f"policy: {checks} check(s), {checks - len(findings)} passing")
+    finish_run(run, "audit", "backup-posture-audit", tested=tested, resources=resources,
+               by_check=sorted(by_check.items(), key=lambda c: (-c[1], c[0])))
     return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
             "report": run.record.reports.get("report.html"), "findings": len(findings), "resources": resources,
-            "services": len(valid), "tracker": run.record.tracker}
+            "by_severity": severity_counts(findings), "not_assessed": len(skipped), "services": len(valid),
+            "tracker": run.record.tracker}

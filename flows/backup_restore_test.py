@@ -9,24 +9,26 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from flows._run import check_credentials, severity_counts, service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
 from tasks import events
 from tasks.aws.clients import AwsClients
-from tasks.aws.observe import observe
+from tasks.aws.identity import accounts_of, require_some, resolve
 from tasks.catalog import load_catalog, select_services
 from tasks.evidence import Measurement, RunEvidence, RunRecord, ServiceStatus, load_history
 from tasks.models import Runbook
 from tasks.restore_plan import (
-    MODES, RestoreTarget, choose_members, copy_regions_for, findings_for, parse_sample, sample_size,
-    targets_for_member,
+    RestoreTarget, findings_for,
 )
 from tasks.restore_run import FLOW, RestoreContext, failed_measurement, load_measurements, perform_restore
 from tasks.runlock import exclusive_run
+from tasks.report.groups import restore_groups, sampling_note
 from tasks.tracker import Scope
-from flows.orphan_sweep import sweep_regions
+from flows.plans import last_tested, plan_targets, restore_plan
+from flows.sweeping import sweep_regions
 from flows._scale import PART_SUFFIX, child_record, in_deployment, partition_key, run_children
 
 FLOW_NAME = FLOW
@@ -43,42 +45,6 @@ def restore_target(target: RestoreTarget, runbook: Runbook, ctx: RestoreContext,
         with concurrency(limit_name, occupy=1, strict=False):
             return perform_restore(target, runbook.validation, ctx)
     return perform_restore(target, runbook.validation, ctx)
-
-
-def plan_targets(valid: list[Runbook], catalog, clients: AwsClients, sample: str | None,
-                 history: dict[str, datetime], restore_time: datetime | None, logger,
-                 fleets: dict[str, list[str]] | None = None) -> list[tuple[RestoreTarget, Runbook]]:
-    parsed = parse_sample(sample)
-    planned = []
-    for runbook in valid:
-        for index, spec in enumerate(runbook.resources):
-            if spec.kind.value not in MODES:
-                continue
-            observation = observe(spec, index, clients, wanted=set())
-            for error in observation.errors:
-                logger.warning("%s: cannot list %s: %s", runbook.service, spec.label(), error)
-            members = observation.members
-            if spec.is_fleet and fleets is not None:
-                # Every member seen, tested or not: the dashboard's fleet coverage is measured against it.
-                fleets[f"{runbook.service}|{spec.label()}"] = sorted(m.key for m in members)
-            if spec.is_fleet:
-                count = sample_size(len(members), parsed, catalog.policy.restore.rotation_quarters, runbook.tier,
-                                    catalog.policy)
-                members = choose_members(members, count, history)
-            regions = copy_regions_for(runbook, spec.expect.copy_regions)
-            for member in members:
-                planned += [(t, runbook) for t in targets_for_member(runbook, catalog.policy, member, regions,
-                                                                      restore_time)]
-    return planned
-
-
-def last_tested(records: list[RunRecord]) -> dict[str, datetime]:
-    tested: dict[str, datetime] = {}
-    for record in records:
-        for m in record.measurements:
-            if m.status not in ("no_recovery_point", "preflight_failed"):
-                tested[m.resource] = max(tested.get(m.resource, m.started_at), m.started_at)
-    return tested
 
 
 def unfinished_run(store, records: list[RunRecord], signature: dict, current_run_id: str) -> RunEvidence | None:
@@ -121,17 +87,11 @@ def backup_restore_test(
                  "restore_time": restore_time.isoformat() if restore_time else None}
 
     if dry_run:
-        from tasks.evidence import open_store
-
-        local = not evidence.startswith("s3://")
-        history = last_tested(load_history(open_store(evidence), FLOW_NAME)) if local else {}
-        planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
-        plan = [{"service": t.service, "resource": t.resource, "kind": t.kind, "mode": t.mode,
-                 "region": t.region, "instance_class": t.instance_class, "rto_target_seconds": t.rto_target_seconds,
-                 "then": "validate, delete the copy, confirm deletion"} for t, _ in planned]
-        for item in plan:
+        require_some(resolve(clients, accounts_of(valid)))
+        plan = restore_plan(catalog, tiers, services, sample, restore_time, evidence, clients, logger)
+        for item in plan["restores"]:
             logger.info("would restore %(resource)s (%(mode)s) into a copy in %(region)s, class %(instance_class)s", item)
-        return {"dry_run": True, "restores": plan}
+        return plan
 
     parameters = {"tiers": tiers, "services": services, "sample": sample, "restore_time": restore_time,
                   "concurrency": concurrency, "runbooks": runbooks, "policy": policy, "evidence": evidence,
@@ -172,14 +132,15 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
             update_progress_artifact(progress, progress=100.0 * finished / total)
 
     results = map_bounded(restore_target, todo, concurrency,
-                          params=lambda item: {"target": item[0], "runbook": item[1], "ctx": ctx,
+                          params=lambda item: {"target": item[0], "runbook": item[1], "ctx": quote(ctx),
                                                "limit_name": limit_name},
-                          on_done=on_done)
+                          on_done=on_done, label="restores finished")
     return [result if error is None else failed_measurement(target, error) for (target, _), result, error in results]
 
 
 def _restore_partition(run, catalog, valid, clients, sample, restore_time, concurrency, poll_seconds, partition,
                        logger) -> dict:
+    check_credentials(run, clients, valid)
     history = last_tested(load_history(run.store, FLOW_NAME))
     planned = [(t, rb) for t, rb in plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
                if partition_key(t.account, t.region) == partition]
@@ -194,10 +155,13 @@ def _restore_partition(run, catalog, valid, clients, sample, restore_time, concu
 def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence, tracker, signature,
                   poll_seconds, logger, fan_out=None) -> dict:
     store = run.store
+    check_credentials(run, clients, valid)
     records = load_history(store, FLOW_NAME)  # read once: resume, rotation and the trend all come from it
     previous = unfinished_run(store, records, signature, run.record.run_id) if not evidence.startswith("s3://") else None
     history = last_tested(records)
-    planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets)
+    notes: list[str] = []
+    planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets, notes)
+    run.record.details["sample_notes"] = notes
     regions = sorted({(t.account, t.region) for t, _ in planned})
     # We hold the run lock: copies left by any other run of this flow are orphans from a crash.
     swept = sweep_regions(clients, regions, now(), current_run_id=run.record.run_id, dead_flows=frozenset({FLOW_NAME}))
@@ -251,13 +215,21 @@ def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrenc
     tested = frozenset(m.resource for m in measurements)
     scope = Scope(assessed=frozenset((rb.service, "restore.") for rb in valid), only_resources=tested)
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
-    finish_run(run, "restore", "backup-restore-test", rows=_rows(measurements, records), swept=swept)
+    services_tested = len({m.service for m in measurements})
+    tested = (f"{len(measurements)} restore(s) of {len({m.resource for m in measurements})} resource(s) in "
+              f"{services_tested} service(s), each into an isolated copy, validated against its RTO and RPO "
+              f"targets and deleted")
+    finish_run(run, "restore", "backup-restore-test", tested=tested, rows=_rows(measurements, records), swept=swept,
+               groups=restore_groups(measurements),
+               sampling=sampling_note(sample, run.record.fleets, measurements,
+                                      catalog.policy.restore.rotation_quarters))
     passed = sum(1 for m in measurements if m.passed)
     logger.info("%d/%d restores met their targets; report: %s", passed, len(measurements),
                 run.record.reports.get("report.html"))
     return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
             "report": run.record.reports.get("report.html"), "restores": len(measurements), "passed": passed,
-            "findings": len(run.record.findings), "tracker": run.record.tracker, "swept": len(swept)}
+            "findings": len(run.record.findings), "by_severity": severity_counts(run.record.findings),
+            "tracker": run.record.tracker, "swept": len(swept), "notes": notes}
 
 
 def _service_status(measurements: list[Measurement]) -> str:

@@ -1,11 +1,35 @@
-"""The `dr` command line. Exit 0: the run completed (gaps are results); 2: bad input; 1: the run failed."""
+"""The `dr` command line. Exit 0: the run completed (gaps are results); 2: bad input; 1: the run failed.
+
+Prefect is imported only by commands that run a flow: `dr validate`, `--help`, `--version` and every
+`--dry-run` neither start nor contact a Prefect server.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+ALL_TIERS = [0, 1, 2, 3]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return f"dr {of('dr-runbooks')} (prefect {of('prefect')}, boto3 {of('boto3')}, python {sys.version.split()[0]})"
+
+
+def _verbose_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # Accepted before or after the command; SUPPRESS keeps a subcommand from resetting the top-level flag.
+    parser.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="also show Prefect's logs on the console")
 
 
 def _catalog_options(parser: argparse.ArgumentParser) -> None:
@@ -32,20 +56,29 @@ def _quarter(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _run_options(parser: argparse.ArgumentParser, concurrency: int = 8) -> None:
+def _run_options(parser: argparse.ArgumentParser, concurrency: int = 8,
+                 tiers_help: str = "the policy's review_tiers, 0 and 1 as shipped") -> None:
     parser.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
-                        help="tier to include (repeatable; default: 0 and 1)")
+                        help=f"tier to include (repeatable; default: {tiers_help})")
     parser.add_argument("--service", action="append", metavar="ID", dest="services",
                         help="service id to include (repeatable; default: all in the tiers)")
     parser.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    parser.add_argument("--tracker", default="ledger", help="ticket tracker: ledger (default) or jira")
+    parser.add_argument("--tracker", default="ledger",
+                        help="ticket tracker: ledger (a local file, default) or jira")
     parser.add_argument("--concurrency", type=int, default=concurrency, metavar="N",
                         help=f"work items at once (default: {concurrency})")
-    parser.add_argument("--dry-run", action="store_true", help="show the plan; change nothing (reads only)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show the plan and stop (no Prefect server, no evidence, no tickets)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dr", description="Disaster-recovery runbook automation on Prefect.")
+    parser = argparse.ArgumentParser(
+        prog="dr", description="Disaster-recovery runbook automation on Prefect.",
+        epilog="Flow commands use PREFECT_API_URL when it is set (see `dr server`), else a temporary Prefect server "
+               "for the one command. Exit codes: 0 the run completed (gaps are results), 2 bad input or no AWS "
+               "credentials, 1 the run failed.")
+    parser.add_argument("--version", action="version", version=_version())
+    _verbose_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check the runbooks and policy; list every error")
@@ -57,12 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="daily backup posture audit against the tier policy (read-only)")
     _catalog_options(audit)
-    _run_options(audit)
+    _run_options(audit, tiers_help="all tiers")
 
     restore = commands.add_parser("restore-test", help="restore backups into isolated copies; measure RTO and RPO")
     _catalog_options(restore)
     _run_options(restore, concurrency=4)
-    restore.add_argument("--sample", metavar="N|P%", help="per fleet: a count or a percentage (default: every member)")
+    restore.add_argument("--sample", metavar="N|P%",
+                         help="per fleet: a count or a percentage (default: every member); for the policy's review "
+                              "tiers it is raised so every member is tested within rotation_quarters")
     restore.add_argument("--restore-time", metavar="ISO", type=_utc, help="also restore to this point in time (UTC)")
     restore.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait for a running restore test")
     restore.add_argument("--poll-seconds", type=float, metavar="S", help="status poll interval (default: policy)")
@@ -71,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _catalog_options(sweep)
     sweep.add_argument("--region", action="append", dest="regions", metavar="REGION", help="region (repeatable)")
     sweep.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    sweep.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    sweep.add_argument("--dry-run", action="store_true", help="list what would be deleted (reads only, no Prefect)")
 
     simulate = commands.add_parser("simulate", help="annual DR simulation: tabletop exercise, impact, opt-in drills")
     _catalog_options(simulate)
@@ -83,17 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--allow-disruptive", action="store_true", help="second opt-in for drills")
     simulate.add_argument("--zone", help="zone the scenario strikes (default: each service's primary)")
     simulate.add_argument("--region", help="region the scenario strikes (default: each service's primary)")
-    simulate.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers")
-    simulate.add_argument("--service", action="append", metavar="ID", dest="services")
-    simulate.add_argument("--evidence", default="evidence", metavar="DIR")
-    simulate.add_argument("--tracker", default="ledger")
+    simulate.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
+                          help="tier to include (repeatable; default: all tiers)")
+    simulate.add_argument("--service", action="append", metavar="ID", dest="services",
+                          help="service id to include (repeatable; default: all in the tiers)")
+    simulate.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
+    simulate.add_argument("--tracker", default="ledger",
+                          help="ticket tracker: ledger (default) or jira")
     simulate.add_argument("--poll-interval", type=int, default=10, metavar="S", help="seconds between checks for answers")
 
     tracker = commands.add_parser("tracker", help="ticket tracker maintenance")
     actions = tracker.add_subparsers(dest="action", required=True, metavar="ACTION")
     flush = actions.add_parser("flush", help="replay tracker work left in the outbox while Jira was unreachable")
     flush.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    flush.add_argument("--tracker", default="jira", help="tracker whose outbox to replay (default: jira)")
+    flush.add_argument("--tracker", default="jira",
+                       help="tracker whose outbox to replay (default: jira)")
     flush.add_argument("--policy", metavar="FILE",
                        help="policy with the jira: settings (default: runbooks/policy.yaml if present)")
 
@@ -102,12 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--deployment", action="append", dest="only", metavar="NAME", help="serve only these")
     serve.add_argument("--limit", type=int, metavar="N", help="at most N flow runs at once")
 
+    server = commands.add_parser("server", help="a long-lived local Prefect server (UI and API) for later commands",
+                                 description="Run Prefect's server in the foreground (its database in PREFECT_HOME). "
+                                             "In other shells, `export PREFECT_API_URL=http://HOST:PORT/api` (printed "
+                                             "at start) and every dr command runs its flows there, with no start-up "
+                                             "wait, and the runs stay visible in the UI.")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    server.add_argument("--port", type=int, default=4200, help="port (default: 4200)")
+
     dashboard = commands.add_parser("dashboard", help="build the DR dashboard and the quarterly pack (static HTML)")
     _catalog_options(dashboard)
     dashboard.add_argument("--evidence", default="evidence", metavar="DIR|s3://...",
                            help="evidence to read (default: evidence)")
     dashboard.add_argument("--out", metavar="DIR|s3://...", help="where to write the site (default: <evidence>/dashboard)")
-    dashboard.add_argument("--tracker", default="ledger", help="where tickets are read from (default: ledger)")
+    dashboard.add_argument("--tracker", default="ledger",
+                           help="where tickets are read from (default: ledger)")
     dashboard.add_argument("--quarter", type=_quarter, metavar="YYYYQn",
                            help="quarter of the steering committee pack (default: the current one)")
     dashboard.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
@@ -116,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
     demo.add_argument("--evidence", metavar="DIR", help="evidence directory (default: <out>/evidence)")
+    for sub in [*commands.choices.values(), flush]:
+        _verbose_option(sub)
     return parser
 
 
@@ -141,7 +191,7 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
-def preflight(args, tiers_default: list[int] | None = None) -> None:
+def preflight(args, tiers_default: list[int] | None = None):
     """Refuse bad input in a second, before Prefect or AWS are touched (the flow checks again)."""
     from tasks.catalog import load_catalog, select_services
     from tasks.evidence import open_store
@@ -159,73 +209,140 @@ def preflight(args, tiers_default: list[int] | None = None) -> None:
             from tasks.tracker.jira_config import load_settings
 
             load_settings(catalog.policy)  # URL, project and a token reference, before any AWS call
+    return catalog
+
+
+@contextmanager
+def flow_runs(args, title: str, background: bool = False):
+    """Around every flow a command runs: the console (phases, progress) and one Prefect API for all of them.
+    Yields (console, ready); without `background` the API is ready already."""
+    from flows import _console
+    from flows._runtime import prefect_api
+
+    console = _console.Console()
+    with ExitStack() as stack:
+        stack.enter_context(_console.use(console))
+        console.phase(f"{title}: starting Prefect" + ("" if _has_api_url() else " (a temporary server; `dr server` "
+                                                                                  "keeps one running)"))
+        ready = stack.enter_context(prefect_api(say=console.phase, background=background))
+        yield console, ready
+
+
+def _has_api_url() -> bool:
+    import os
+
+    return bool(os.environ.get("PREFECT_API_URL"))
 
 
 def cmd_review(args) -> int:
-    preflight(args)
-    from flows.documentation_review import documentation_review
-
-    result = documentation_review(tiers=args.tiers, services=args.services, runbooks=args.runbooks,
-                                  policy=args.policy, evidence=args.evidence, tracker=args.tracker,
-                                  concurrency=args.concurrency, dry_run=args.dry_run)
+    catalog = preflight(args)
     if args.dry_run:
-        print(f"dry run: would review {len(result['services'])} service(s) in tiers {result['tiers']}")
-        for service, labels in result["services"].items():
+        from flows.plans import review_plan
+
+        plan = review_plan(catalog, args.tiers, args.services)
+        print(f"dry run: would review {len(plan['services'])} service(s) in tiers {plan['tiers']}")
+        for service, labels in plan["services"].items():
             print(f"  {service}: {', '.join(labels) or 'no resources'}")
-        for service, problems in result["invalid"].items():
+        for service, problems in plan["invalid"].items():
             print(f"  {service}: invalid runbook ({len(problems)} problem(s)) -> runbook.invalid")
         return EXIT_OK
+    with flow_runs(args, "review"):
+        from flows.documentation_review import documentation_review
+
+        result = documentation_review(tiers=args.tiers, services=args.services, runbooks=args.runbooks,
+                                      policy=args.policy, evidence=args.evidence, tracker=args.tracker,
+                                      concurrency=args.concurrency)
     _print_review(result)
     return EXIT_OK
 
 
 def _print_review(result: dict) -> None:
-    print(f"review: {result['services']} service(s), {result['with_gaps']} with gaps, {result['findings']} finding(s)")
+    print(f"review: {result['services']} service(s), {result['with_gaps']} with gaps, {_findings(result)}")
     _print_run(result)
+
+
+def _findings(result: dict) -> str:
+    """'11 finding(s): 2 critical, 5 high, 4 medium' (the flows report counts by severity)."""
+    text = f"{result['findings']} finding(s)"
+    by_severity = result.get("by_severity") or {}
+    if by_severity:
+        from tasks.findings import SEVERITIES
+
+        text += ": " + ", ".join(f"{by_severity[s]} {s}" for s in reversed(SEVERITIES) if by_severity.get(s))
+    return text
 
 
 def cmd_audit(args) -> int:
-    preflight(args, tiers_default=[0, 1, 2, 3])
-    from flows.backup_posture_audit import backup_posture_audit
-
-    result = backup_posture_audit(tiers=args.tiers, services=args.services, runbooks=args.runbooks, policy=args.policy,
-                                  evidence=args.evidence, tracker=args.tracker, concurrency=args.concurrency,
-                                  dry_run=args.dry_run)
+    catalog = preflight(args, tiers_default=ALL_TIERS)
     if args.dry_run:
-        for service, labels in result["services"].items():
-            print(f"would audit {service}: {', '.join(labels) or 'no resources'}")
+        from flows.plans import audit_plan
+
+        plan = audit_plan(catalog, args.tiers, args.services)
+        print(f"dry run: would audit {len(plan['services'])} service(s) in tiers {plan['tiers']} (reads only)")
+        for service, labels in plan["services"].items():
+            print(f"  {service}: {', '.join(labels) or 'no resources'}")
         return EXIT_OK
-    print(f"audit: {result['resources']} resource(s) in {result['services']} service(s), {result['findings']} finding(s)")
-    _print_run(result)
+    with flow_runs(args, "audit"):
+        from flows.backup_posture_audit import backup_posture_audit
+
+        result = backup_posture_audit(tiers=args.tiers, services=args.services, runbooks=args.runbooks,
+                                      policy=args.policy, evidence=args.evidence, tracker=args.tracker,
+                                      concurrency=args.concurrency)
+    _print_audit(result)
     return EXIT_OK
+
+
+def _print_audit(result: dict) -> None:
+    print(f"audit: {result['resources']} resource(s) in {result['services']} service(s), {_findings(result)}"
+          + (f"; {result['not_assessed']} resource entr(ies) not assessed" if result.get("not_assessed") else ""))
+    _print_run(result)
 
 
 def cmd_restore_test(args) -> int:
-    preflight(args)
-    from flows.backup_restore_test import backup_restore_test
-
-    result = backup_restore_test(tiers=args.tiers, services=args.services, sample=args.sample,
-                                 restore_time=args.restore_time, concurrency=args.concurrency, runbooks=args.runbooks,
-                                 policy=args.policy, evidence=args.evidence, tracker=args.tracker,
-                                 dry_run=args.dry_run, wait=args.wait, poll_seconds=args.poll_seconds)
+    catalog = preflight(args)
     if args.dry_run:
-        print(f"dry run: would make {len(result['restores'])} restore(s); each copy is validated, deleted and "
+        from flows.plans import restore_plan
+        from tasks.durations import format_duration
+
+        plan = restore_plan(catalog, args.tiers, args.services, args.sample, args.restore_time, args.evidence)
+        for note in plan["notes"]:
+            print(f"note: {note}")
+        print(f"dry run: would make {len(plan['restores'])} restore(s); each copy is validated, deleted and "
               "the deletion confirmed")
-        for r in result["restores"]:
+        for r in plan["restores"]:
             print(f"  restore {r['resource']} ({r['mode']}) -> copy in {r['region']}, class {r['instance_class'] or 'n/a'},"
-                  f" deadline {r['rto_target_seconds']:.0f}s, then delete")
+                  f" deadline {format_duration(r['rto_target_seconds'])}, then delete")
         return EXIT_OK
-    print(f"restore test: {result['restores']} restore(s), {result['passed']} met their targets, "
-          f"{result['findings']} finding(s), {result['swept']} orphaned copies removed")
-    _print_run(result)
+    with flow_runs(args, "restore test"):
+        from flows.backup_restore_test import backup_restore_test
+
+        result = backup_restore_test(tiers=args.tiers, services=args.services, sample=args.sample,
+                                     restore_time=args.restore_time, concurrency=args.concurrency,
+                                     runbooks=args.runbooks, policy=args.policy, evidence=args.evidence,
+                                     tracker=args.tracker, wait=args.wait, poll_seconds=args.poll_seconds)
+    _print_restore(result)
     return EXIT_OK
 
 
-def cmd_sweep(args) -> int:
-    from flows.orphan_sweep import orphan_sweep
+def _print_restore(result: dict) -> None:
+    for note in result.get("notes", []):
+        print(f"note: {note}")
+    print(f"restore test: {result['restores']} restore(s), {result['passed']} met their targets, "
+          f"{_findings(result)}, {result['swept']} orphaned copies removed")
+    _print_run(result)
 
-    result = orphan_sweep(regions=args.regions, runbooks=args.runbooks, policy=args.policy, evidence=args.evidence,
-                          dry_run=args.dry_run)
+
+def cmd_sweep(args) -> int:
+    if args.dry_run:
+        from flows.plans import sweep_plan
+
+        result = sweep_plan(args.regions, args.runbooks, args.policy, args.evidence)
+    else:
+        with flow_runs(args, "sweep"):
+            from flows.orphan_sweep import orphan_sweep
+
+            result = orphan_sweep(regions=args.regions, runbooks=args.runbooks, policy=args.policy,
+                                  evidence=args.evidence)
     verb = "would delete" if args.dry_run else "deleted"
     for copy in result["copies"]:
         state = verb if args.dry_run or copy.get("deleted") else f"FAILED ({copy.get('error')})"
@@ -243,20 +360,25 @@ def cmd_dashboard(args) -> int:
     load_catalog(args.runbooks, args.policy)
     if "://" not in args.evidence and not Path(args.evidence).is_dir():
         raise EvidenceError(f"evidence directory {args.evidence} not found")
-    from flows.dashboard import default_out, dr_dashboard
-
-    out = args.out or default_out(args.evidence)
+    out = args.out or f"{args.evidence.rstrip('/')}/dashboard"
     open_store(out).check_writable()
-    result = dr_dashboard(evidence=args.evidence, out=out, runbooks=args.runbooks, policy=args.policy,
-                          tracker=args.tracker, quarter=args.quarter, tiers=args.tiers)
+    with flow_runs(args, "dashboard"):
+        from flows.dashboard import dr_dashboard
+
+        result = dr_dashboard(evidence=args.evidence, out=out, runbooks=args.runbooks, policy=args.policy,
+                              tracker=args.tracker, quarter=args.quarter, tiers=args.tiers)
+    _print_dashboard(result)
+    print(f"pack ({result['quarter']}): {result['pack_html']} and {result['pack_md']}")
+    return EXIT_OK
+
+
+def _print_dashboard(result: dict) -> None:
     counts = result["counts"]
     print(f"dashboard: {counts['services']} service(s): {counts['failing']} failing, {counts['overdue']} overdue, "
           f"{counts['attention']} need attention, {counts['ok']} ok; Tier 0/1 compliant "
           f"{counts['critical_compliant']}/{counts['critical']}; {counts['open_tickets']} open ticket(s), "
           f"{counts['past_sla']} past SLA")
     print(f"site: {result['index']}")
-    print(f"pack ({result['quarter']}): {result['pack_html']} and {result['pack_md']}")
-    return EXIT_OK
 
 
 def _print_run(result: dict) -> None:
@@ -284,19 +406,25 @@ def cmd_simulate(args) -> int:
     load_answers(args.answers)
     if not args.answers and not args.non_interactive and not os.environ.get("PREFECT_API_URL"):
         raise ConfigError("an interactive tabletop waits for answers in the Prefect UI: set PREFECT_API_URL to a "
-                          "running server, or use --answers FILE or --non-interactive")
-    from flows.dr_simulation import dr_simulation
+                          "running server (`dr server`), or use --answers FILE or --non-interactive")
+    with flow_runs(args, "simulation"):
+        from flows.dr_simulation import dr_simulation
 
-    result = dr_simulation(scenario=args.scenario, answers=args.answers, non_interactive=args.non_interactive,
-                           drill=args.drill, allow_disruptive=args.allow_disruptive, zone=args.zone, region=args.region,
-                           tiers=args.tiers, services=args.services, runbooks=args.runbooks, policy=args.policy,
-                           evidence=args.evidence, tracker=args.tracker, poll_interval=args.poll_interval)
-    print(f"simulation {result['scenario']}: {len(result['affected'])} service(s) affected; cannot recover within "
-          f"target: {', '.join(result['unrecoverable']) or 'none'}")
+        result = dr_simulation(scenario=args.scenario, answers=args.answers, non_interactive=args.non_interactive,
+                               drill=args.drill, allow_disruptive=args.allow_disruptive, zone=args.zone,
+                               region=args.region, tiers=args.tiers, services=args.services, runbooks=args.runbooks,
+                               policy=args.policy, evidence=args.evidence, tracker=args.tracker,
+                               poll_interval=args.poll_interval)
+    _print_simulation(result)
     for d in result["drills"]:
         print(f"drill {d['drill']} {d['resource']}: {d['status']} ({d['detail']})")
-    _print_run(result)
     return EXIT_OK
+
+
+def _print_simulation(result: dict) -> None:
+    print(f"simulation {result['scenario']}: {len(result['affected'])} service(s) affected; cannot recover within "
+          f"target: {', '.join(result['unrecoverable']) or 'none'}")
+    _print_run(result)
 
 
 def cmd_tracker(args) -> int:
@@ -326,51 +454,53 @@ def cmd_tracker(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from flows.serve import serve
+    from flows._runtime import prefect_api
 
-    serve(args.project, args.only, args.limit)
+    with prefect_api():
+        from flows.serve import serve
+
+        serve(args.project, args.only, args.limit)
     return EXIT_OK
 
 
-def cmd_demo(args) -> int:
-    import os
+def cmd_server(args) -> int:
+    from flows._runtime import serve_forever
 
-    # The demo runs offline on an ephemeral Prefect server: no telemetry to send anywhere.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    return serve_forever(args.host, args.port)
+
+
+def cmd_demo(args) -> int:
     from flows.demo import run_demo
 
-    result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None)
+    with flow_runs(args, "demo", background=True) as (console, ready):
+        result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None, say=console.phase,
+                          prefect_ready=ready, verbose=args.verbose)
     print()
     print("== quarterly documentation review")
     _print_review(result["review"])
-    audit, restore = result["audit"], result["restore"]
     print("== backup posture audit")
-    print(f"audit: {audit['resources']} resource(s) in {audit['services']} service(s), {audit['findings']} finding(s)")
-    _print_run(audit)
+    _print_audit(result["audit"])
     print("== backup restore test")
-    print(f"restore test: {restore['restores']} restore(s), {restore['passed']} met their targets, "
-          f"{restore['findings']} finding(s); every copy deleted and the deletion confirmed")
-    _print_run(restore)
-    simulation = result["simulation"]
+    _print_restore(result["restore"])
     print("== annual DR simulation (region-loss tabletop, answers from a file)")
-    print(f"simulation: {len(simulation['affected'])} service(s) affected; cannot recover within target: "
-          f"{', '.join(simulation['unrecoverable']) or 'none'}")
-    _print_run(simulation)
-    dashboard = result["dashboard"]
+    _print_simulation(result["simulation"])
     print("== DR dashboard")
-    print(f"site: {dashboard['index']}")
-    print(f"steering committee pack: {dashboard['pack_html']}")
+    _print_dashboard(result["dashboard"])
+    print(f"steering committee pack: {result['dashboard']['pack_html']}")
     print(f"ledger: {Path(result['evidence']) / 'tracker' / 'ledger.json'}")
     return EXIT_OK
 
 
 COMMANDS = {"validate": cmd_validate, "review": cmd_review, "audit": cmd_audit, "restore-test": cmd_restore_test,
             "sweep": cmd_sweep, "simulate": cmd_simulate, "tracker": cmd_tracker, "serve": cmd_serve,
-            "dashboard": cmd_dashboard, "demo": cmd_demo}
+            "server": cmd_server, "dashboard": cmd_dashboard, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from flows._runtime import PrefectUnavailable, apply_defaults
+
+    apply_defaults(verbose=args.verbose)
     from tasks.errors import CatalogError, DrError
 
     try:
@@ -383,11 +513,15 @@ def main(argv: list[str] | None = None) -> int:
     except DrError as exc:
         print(f"dr: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except PrefectUnavailable as exc:
+        print(f"dr: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("dr: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - one line for the operator; details are in the Prefect logs
-        print(f"dr: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"dr: run failed: {type(exc).__name__}: {exc}" + ("" if args.verbose else " (-v shows Prefect's logs)"),
+              file=sys.stderr)
         return EXIT_FAILED
 
 

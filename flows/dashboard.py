@@ -10,6 +10,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
+from flows._run import current_run
+from tasks import events
 from tasks.dashboard import Quarter
 from tasks.dashboard_site import Inputs, Site, load_inputs, pack_name, render_site, status_table, write_site
 from tasks.errors import ConfigError
@@ -82,7 +84,8 @@ def dr_dashboard(
                          description="Print-friendly steering committee pack")
     create_markdown_artifact(key="dr-quarterly-pack-summary", markdown=site.pages[pack_name(pack.quarter, "md")],
                              description=f"Steering committee pack {pack.quarter.label}")
-    logger.info("dashboard: %s; pack: %s", index, pack_html)
+    failing = events.services_failing(d.rows, FLOW_NAME, current_run()[0])
+    logger.info("dashboard: %s; pack: %s; %d service(s) failing", index, pack_html, failing)
     return {"index": index, "pack_html": pack_html, "pack_md": locations[pack_name(pack.quarter, "md")],
             "quarter": pack.quarter.id, "services": counts["services"], "counts": counts,
             "critical_compliant": counts["critical_compliant"], "critical": counts["critical"]}

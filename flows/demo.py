@@ -16,7 +16,7 @@ DEMO_ACCOUNT_ENV = {
 }
 
 
-def start_emulator():
+def start_emulator(verbose: bool = False):
     """moto's server on a free loopback port; AWS_ENDPOINT_URL points every client at it."""
     for key, value in DEMO_ACCOUNT_ENV.items():
         os.environ[key] = value
@@ -28,7 +28,9 @@ def start_emulator():
         from tasks.errors import ConfigError
 
         raise ConfigError("the demo needs moto's server: pip install 'moto[server]'") from None
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # moto logs a traceback for each request it fails (its own races under concurrent calls answer 500, which
+    # botocore retries): emulator internals, not the user's business unless they asked for -v.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR if verbose else logging.CRITICAL)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -36,10 +38,11 @@ def start_emulator():
     return server
 
 
-def run_demo(out: Path, evidence: Path | None, say=print) -> dict:
+def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: None, verbose: bool = False) -> dict:
+    """`prefect_ready()` returns once the Prefect API answers (its server starts while the estate is built)."""
     from tasks.demo_estate import build_demo_estate, prepare_demo_catalog
 
-    server = start_emulator()
+    server = start_emulator(verbose)
     try:
         say(f"demo: AWS emulator (moto) on {os.environ['AWS_ENDPOINT_URL']}")
         counts = build_demo_estate()
@@ -47,6 +50,7 @@ def run_demo(out: Path, evidence: Path | None, say=print) -> dict:
         catalog = prepare_demo_catalog(REPO_ROOT / "runbooks", out / "runbooks")
         evidence = evidence or out / "evidence"
         say(f"demo: catalog {catalog} (runbooks/ aged to today, plus a deliberately broken runbook)")
+        say(f"demo: Prefect API {prefect_ready()}")
 
         from flows.documentation_review import documentation_review
 

@@ -7,10 +7,11 @@ from typing import Annotated
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, service_routing, start_run
+from flows._run import check_credentials, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, service_routing, start_run
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
@@ -71,10 +72,12 @@ def documentation_review(
 
 def _review(run, catalog, valid, invalid, tiers, services, evidence, tracker, concurrency, today, logger) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
+    check_credentials(run, clients, valid)
     logger.info("reviewing %d service(s) in tiers %s (%d invalid runbook(s))", len(valid), tiers, len(invalid))
     results = map_bounded(inspect_service, valid, concurrency,
-                          params=lambda rb: {"runbook": rb, "clients": clients},
-                          on_done=lambda done, total: logger.info("inspected %d/%d services", done, total))
+                          params=lambda rb: {"runbook": rb, "clients": quote(clients)},
+                          on_done=lambda done, total: logger.info("inspected %d/%d services", done, total),
+                          label="services inspected")
     findings = [invalid_runbook_finding(bad) for bad in invalid]
     statuses = [ServiceStatus(service=bad.service, tier=bad.tier, status="invalid", findings=1) for bad in invalid]
     assessed = {(bad.service, "runbook.invalid") for bad in invalid}
@@ -105,15 +108,18 @@ def _review(run, catalog, valid, invalid, tiers, services, evidence, tracker, co
     for status in run.record.services:
         runbook = catalog.runbooks.get(status.service)
         reviewed = runbook.documentation.last_reviewed if runbook and runbook.documentation else None
-        rows.append({"service": status.service, "name": runbook.name if runbook else "(invalid runbook)",
+        rows.append({"service": status.service, "name": runbook.name if runbook else "invalid runbook",
                      "tier": status.tier, "owner": runbook.owner if runbook else None,
                      "champion": runbook.dr_champion if runbook else None,
                      "last_reviewed": reviewed.isoformat() if reviewed else None,
                      "status": status.status, "findings": status.findings})
     with_gaps = sum(1 for s in run.record.services if s.status != "pass")
-    finish_run(run, "review", "documentation-review", rows=rows, tiers=tiers, services_filter=services or [],
-               with_gaps=with_gaps)
+    tested = (f"the runbooks of {len(rows)} service(s) in Tier(s) {', '.join(map(str, tiers))}: complete, reviewed "
+              f"within the tier's cadence, and matching the live AWS resources they document")
+    finish_run(run, "review", "documentation-review", tested=tested, rows=rows, tiers=tiers,
+               services_filter=services or [], with_gaps=with_gaps)
     logger.info("report: %s", run.record.reports.get("report.html"))
     return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
             "report": run.record.reports.get("report.html"), "findings": len(run.record.findings),
+            "by_severity": severity_counts(run.record.findings),
             "services": len(statuses), "with_gaps": with_gaps, "tracker": run.record.tracker}

@@ -10,10 +10,11 @@ from typing import Annotated, Literal
 import yaml
 from prefect import flow, get_run_logger
 from prefect.input import RunInput
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import service_routing, fail_run, file_tickets, finish_run, now, record_findings, start_run
+from flows._run import check_credentials, service_routing, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, start_run
 from flows.backup_posture_audit import read_posture
 from tasks.aws.clients import AwsClients
 from tasks.catalog import load_catalog, select_services
@@ -21,7 +22,7 @@ from tasks.drills import DrillResult, az_failover
 from tasks.errors import ConfigError, DrError
 from tasks.evidence import ServiceStatus, load_history
 from tasks.findings import make_finding
-from tasks.impact import analyse, latest_measurements, unrecoverable_findings
+from tasks.impact import analyse, latest_measurements, struck_regions, unrecoverable_findings
 from tasks.restore_plan import copy_regions_for, targets_for_member
 from tasks.restore_run import RestoreContext, perform_restore
 from tasks.scenarios import ROLES, load_scenarios
@@ -29,6 +30,7 @@ from tasks.tracker import Scope
 
 FLOW_NAME = "dr-simulation"
 DRILLS = {"az-failover": "az_failover", "region-failover": "region_failover"}
+OUTCOME_ORDER = {"unrecoverable": 0, "not_assessed": 1, "recoverable": 2, "unaffected": 3}  # the report's impact table
 
 
 class InjectAnswers(RunInput):
@@ -101,7 +103,7 @@ def dr_simulation(
     drill: Annotated[Literal["az-failover", "region-failover"] | None, Field(description="Technical drill to run (opt-in).")] = None,
     allow_disruptive: Annotated[bool, Field(description="Second opt-in for drills; the runbook must allow the drill too.")] = False,
     zone: Annotated[str | None, Field(description="Zone the scenario strikes (default: each service's primary).")] = None,
-    region: Annotated[str | None, Field(description="Region the scenario strikes (default: each service's primary).")] = None,
+    region: Annotated[str | None, Field(description="Region the scenario strikes (region-loss default: the scenario's regions, else the one hosting the most critical services; az-loss: each service's primary).")] = None,
     tiers: Annotated[list[int] | None, Field(description="Tiers in the exercise (default: all).")] = None,
     services: Annotated[list[str] | None, Field(description="Only these service ids.")] = None,
     runbooks: Annotated[str, Field(description="Runbook directory.")] = "runbooks",
@@ -138,10 +140,11 @@ def dr_simulation(
 def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region, evidence, tracker, poll_interval,
               answer_timeout, logger) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts))
+    check_credentials(run, clients, valid)
     work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
     live: dict[str, list] = {rb.service: [] for rb in valid}
     for (runbook, spec, index), observation, error in map_bounded(
-            read_posture, work, 8, params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": clients}):
+            read_posture, work, 8, params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)}):
         if error is None:
             live[runbook.service].append(observation)
         else:
@@ -156,7 +159,8 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
                "expected_rto": r.expected_rto, "expected_rpo": r.expected_rpo, "rto_target": r.rto_target_seconds,
                "rpo_target": r.rpo_target_seconds, "reasons": r.reasons,
                "paths": [{"resource": i.resource, "path": i.path, "rto": i.rto_seconds, "rpo": i.rpo_seconds,
-                          "source": i.source, "reason": i.reason} for i in r.resources]} for r in rows]
+                          "source": i.source, "reason": i.reason} for i in r.resources]}
+              for r in sorted(rows, key=lambda r: (OUTCOME_ORDER.get(r.status, 1), r.tier, r.service))]
     run.record.details = {"scenario": scenario.model_dump(mode="json"), "impact": impact, "decision_log": [],
                           "drills": [], "mode": mode}
     run.record.services = [ServiceStatus(service=r.service, tier=r.tier,
@@ -209,14 +213,29 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
     summary = steering_summary(scenario, rows, run.record.details)
     run.record.details["steering_summary"] = summary
-    finish_run(run, "simulation", "dr-simulation", scenario=scenario, impact=impact,
+    strikes = strikes_text(scenario, rows, catalog.runbooks, region)
+    tested = (f"{len(rows)} service(s) against the {scenario.name.lower()} scenario ({strikes}): "
+              f"{sum(r.affected for r in rows)} affected, {sum(r.status == 'unrecoverable' for r in rows)} "
+              f"cannot recover within target")
+    finish_run(run, "simulation", "dr-simulation", tested=tested, strikes=strikes,
+               narrative=scenario.narrative.replace("{regions}", strikes.split(" (")[0]), scenario=scenario, impact=impact,
                decision_log=run.record.details["decision_log"], drills=run.record.details["drills"],
                summary=summary, mode=mode)
     return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
             "report": run.record.reports.get("report.html"), "scenario": scenario.id,
             "unrecoverable": sorted(r.service for r in rows if r.status == "unrecoverable"),
             "affected": sorted(r.service for r in rows if r.affected), "findings": len(run.record.findings),
-            "drills": run.record.details["drills"], "tracker": run.record.tracker}
+            "by_severity": severity_counts(run.record.findings), "drills": run.record.details["drills"],
+            "tracker": run.record.tracker}
+
+
+def strikes_text(scenario, rows, runbooks, region) -> str:
+    """What the scenario struck, as the report names it (and a narrative's {regions} is filled with)."""
+    if scenario.blast_radius.kind == "region":
+        regions = struck_regions(scenario, runbooks, [r.service for r in rows], region)
+        return f"{', '.join(regions) or 'no region'} ({len(regions)} region{'s' if len(regions) != 1 else ''})"
+    struck = sorted({r.strike for r in rows if r.affected})
+    return "; ".join(struck[:5]) + (f"; and {len(struck) - 5} more" if len(struck) > 5 else "") if struck else "nothing"
 
 
 def steering_summary(scenario, rows, details) -> str:

@@ -87,6 +87,9 @@ def load_catalog(runbooks_dir: Path | str, policy_file: Path | str | None = None
         runbook = None
         if not problems:
             runbook, problems = _validate_runbook(doc)
+            if problems:
+                # Everything wrong with the file in one pass: the tier checks too, not after the next fix.
+                problems += _looser_targets(doc.data, catalog.policy, doc)
         if problems:
             catalog.invalid.append(InvalidRunbook(display, _guess_service(doc, path), _guess_tier(doc), problems))
             continue
@@ -131,6 +134,35 @@ def _validate_runbook(doc: YamlDocument) -> tuple[Runbook | None, list[Problem]]
         return None, translate_errors(exc, doc, Runbook)
 
 
+def _looser_target(name: str, value: timedelta, tier: int, policy: Policy) -> str | None:
+    tier_policy = policy.tiers.get(tier)
+    limit: timedelta | None = getattr(tier_policy, name) if tier_policy else None
+    if limit is None or value <= limit:
+        return None
+    return (f"{format_duration(value)} is looser than tier {tier}'s {name.upper()} of {format_duration(limit)}; "
+            "targets may only be stricter than the tier's")
+
+
+def _looser_targets(data: object, policy: Policy, doc: YamlDocument) -> list[Problem]:
+    """The tier check on the raw document of a runbook that failed validation elsewhere (values it cannot
+    read are left to the schema's own messages)."""
+    from .durations import parse_duration
+
+    if not isinstance(data, dict) or not isinstance(data.get("targets"), dict) or type(data.get("tier")) is not int:
+        return []
+    problems = []
+    for name in ("rpo", "rto"):
+        try:
+            value = parse_duration(data["targets"].get(name))
+        except ValueError:
+            continue
+        message = _looser_target(name, value, data["tier"], policy)
+        if message:
+            path = ("targets", name)
+            problems.append(Problem(doc.file, doc.line_of(path), format_path(path), message))
+    return problems
+
+
 def _check_cross_file(catalog: Catalog, docs: dict[str, YamlDocument]) -> None:
     bad: dict[str, list[Problem]] = {}
 
@@ -151,11 +183,9 @@ def _check_cross_file(catalog: Catalog, docs: dict[str, YamlDocument]) -> None:
             continue
         for name in ("rpo", "rto"):
             value: timedelta | None = getattr(runbook.targets, name, None) if runbook.targets else None
-            limit: timedelta = getattr(tier, name)
-            if value is not None and value > limit:
-                flag(service, ("targets", name),
-                     f"{format_duration(value)} is looser than tier {runbook.tier}'s {name.upper()} of "
-                     f"{format_duration(limit)}; targets may only be stricter than the tier's")
+            message = _looser_target(name, value, runbook.tier, catalog.policy) if value is not None else None
+            if message:
+                flag(service, ("targets", name), message)
     for cycle in _cycles({s: [d for d in r.dependencies if d in catalog.runbooks and d != s]
                           for s, r in catalog.runbooks.items()}):
         chain = " -> ".join(cycle + [cycle[0]])

@@ -19,20 +19,22 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from .history import RESTORE_FLOW, REVIEW_FLOW, SIMULATION_FLOW, RunSummary
+from .history import AUDIT_FLOW, RESTORE_FLOW, REVIEW_FLOW, SIMULATION_FLOW, RunSummary
 from .policy import Policy
+from .report.digest import tickets_by_severity
+from .rules.status import CONDITIONS, STATUS_ORDER, legend, status_of
 from .ticket_history import TicketRecord
 
 CRITICAL_TIERS = (0, 1)
 CONTROLS = ("review", "restore", "simulation")
 CONTROL_FLOWS = {"review": REVIEW_FLOW, "restore": RESTORE_FLOW, "simulation": SIMULATION_FLOW}
+SWEPT_FLOWS = {**CONTROL_FLOWS, "audit": AUDIT_FLOW}  # the audit is shown, not a control with a cadence
 CONTROL_LABELS = {"review": "documentation review", "restore": "restore test", "simulation": "DR simulation"}
-# Overall status, worst first: a test proved recovery fails; a control is overdue or tickets are past
-# SLA; gaps or open tickets need attention; all current and passing.
-STATUS_ORDER = ("failing", "overdue", "attention", "ok")
-NOT_TESTED = frozenset({"no_recovery_point", "preflight_failed"})  # no restore was attempted
+# The overall status rule (worst first) is tasks/rules/status.py; judge_row finds its conditions.
+NOT_TESTED = frozenset({"no_recovery_point", "preflight_failed"})  # no copy was made (still a failed restore)
 UNRECOVERABLE = "simulation.unrecoverable"
 ACTION_ITEM = "simulation.action_item"
+PROGRAM = "dr-program"  # the service id of the programme's own tickets (simulation action items)
 TIER_WEIGHT = {0: 4.0, 1: 3.0, 2: 1.5, 3: 1.0}
 
 
@@ -110,7 +112,7 @@ def services_from_catalog(catalog) -> list[ServiceInfo]:
     for bad in catalog.invalid:
         if bad.service not in known:
             known.add(bad.service)
-            services.append(ServiceInfo(service=bad.service, name="(invalid runbook)", tier=bad.tier, valid=False))
+            services.append(ServiceInfo(service=bad.service, name="invalid runbook", tier=bad.tier, valid=False))
     return services
 
 
@@ -150,6 +152,8 @@ class Control:
     overdue: bool = True
     link: str | None = None       # the run's evidence location (its report.html is there)
     detail: str = ""              # e.g. the simulation scenario
+    checks: int | None = None     # audit: checks run on the service's resources (None: not counted)
+    failing: int = 0              # audit: findings (one per failing check and resource)
 
     @property
     def passed(self) -> bool:
@@ -192,8 +196,10 @@ class ServiceRow:
     simulation: Control
     figures: RestoreFigures
     tickets: TicketSummary
+    audit: Control = field(default_factory=lambda: Control("audit", overdue=False))
     status: str = "ok"
     reasons: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)   # the reasons that decided the status (the rest are lesser)
     risk: float = 0.0
 
     @property
@@ -281,53 +287,51 @@ def is_failure(control: Control) -> bool:
         return result not in ("pass", "not_assessed")
     if control.name == "review":
         return result == "invalid"
+    # A simulation that filed simulation.unrecoverable for the service is recorded here as "unrecoverable"
+    # (see _apply), whatever status the run gave the service.
     return result not in ("pass", "gaps", "not_assessed", "skipped")
 
 
+FAILURE_CONDITIONS = {"restore": ("restore_failed", "last restore test failed or missed a target"),
+                      "simulation": ("simulation_unrecoverable", "unrecoverable in the last DR simulation"),
+                      "review": ("runbook_invalid", "runbook invalid")}
+
+
 def judge_row(row: ServiceRow) -> None:
-    """Overall status, the reasons for it, and a risk score that ranks rows for the pack's top risks."""
-    reasons: list[str] = []
-    failing = overdue = attention = False
-    weight = TIER_WEIGHT.get(row.tier, 3.0)
+    """Overall status (the rule in tasks/rules/status.py), the reasons for it, and a risk score that ranks
+    rows for the top risks."""
+    found: list[tuple[str, str]] = []   # (condition, reason)
     risk = 0.0
+
+    def add(condition: str, reason: str, weight: float) -> None:
+        nonlocal risk
+        found.append((condition, reason))
+        risk += weight
+
     if not row.info.valid:
-        failing = True
-        risk += 4
-        reasons.append("runbook invalid")
+        add("runbook_invalid", "runbook invalid", 4)
     for control in (row.review, row.restore, row.simulation):
         label = CONTROL_LABELS[control.name]
+        late = {"restore": 3, "simulation": 2}.get(control.name, 2)
         if control.last is None:
-            overdue = True
-            risk += {"restore": 3, "simulation": 2}.get(control.name, 2)
-            reasons.append(f"{label} never run")
+            add("control_overdue", f"{label} never run", late)
             continue
         if control.overdue:
-            overdue = True
-            risk += {"restore": 3, "simulation": 2}.get(control.name, 2)
-            reasons.append(f"{label} overdue since {control.due:%Y-%m-%d}")
+            add("control_overdue", f"{label} overdue since {control.due:%Y-%m-%d}", late)
         if control.passed:
             continue
         if is_failure(control):
-            failing = True
-            risk += 5
-            reasons.append({"restore": "restore test missed its targets",
-                            "simulation": "last simulation did not recover",
-                            "review": "runbook invalid"}[control.name])
+            add(*FAILURE_CONDITIONS[control.name], 5)
         else:
-            attention = True
-            risk += 1
-            reasons.append(f"last {label}: {control.result.replace('_', ' ')}")
+            add("control_gaps", f"last {label}: {control.result.replace('_', ' ')}", 1)
     if row.tickets.past_sla:
-        overdue = True
-        risk += min(3, row.tickets.past_sla)
-        reasons.append(f"{row.tickets.past_sla} ticket(s) past SLA")
+        add("ticket_past_sla", f"{row.tickets.past_sla} ticket(s) past SLA", min(3, row.tickets.past_sla))
     elif row.tickets.open:
-        attention = True
-        risk += 0.5
-        reasons.append(f"{row.tickets.open} open ticket(s)")
-    row.status = "failing" if failing else "overdue" if overdue else "attention" if attention else "ok"
-    row.reasons = list(dict.fromkeys(reasons))
-    row.risk = risk * weight
+        add("tickets_open", f"{row.tickets.open} open ticket(s)", 0.5)
+    row.status = status_of({condition for condition, _ in found})
+    row.reasons = list(dict.fromkeys(reason for _, reason in found))
+    row.why = list(dict.fromkeys(reason for condition, reason in found if CONDITIONS[condition] == row.status))
+    row.risk = risk * TIER_WEIGHT.get(row.tier, 3.0)
 
 
 def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], tickets_by_service: dict[str, list[TicketRecord]],
@@ -335,6 +339,7 @@ def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
     sla = {tier: c.ticket_sla for tier, c in table.items()}
     figures_cache: dict[tuple[str, str], RestoreFigures] = {}
     by_run: dict[str, dict[str, list[dict]]] = {}
+    audited: dict[str, dict[str, dict]] = {}   # audit run id -> service -> its status entry
     rows = []
     for info in services:
         cadence = table.get(info.tier, table[None])
@@ -358,6 +363,14 @@ def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
                          simulation=control_from("simulation", entries["simulation"], cadence.simulation, as_of),
                          figures=figures,
                          tickets=summarize_tickets(tickets_by_service.get(info.service, []), sla, as_of))
+        audit_entry = state["audit"].get(info.service)
+        if audit_entry is not None:
+            at, status, run = audit_entry
+            if run.run_id not in audited:
+                audited[run.run_id] = {s["service"]: s for s in run.services}
+            entry = audited[run.run_id][info.service]
+            row.audit = Control("audit", last=at, result=status, overdue=False, link=run.evidence_dir,
+                                checks=entry.get("checks"), failing=int(entry.get("findings") or 0))
         judge_row(row)
         rows.append(row)
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -368,7 +381,7 @@ def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
 # --- history sweep --------------------------------------------------------------------------------
 
 def _control_runs(history: dict[str, list[RunSummary]]) -> list[tuple[datetime, str, RunSummary]]:
-    events = [(run.started_at, control, run) for control, flow in CONTROL_FLOWS.items()
+    events = [(run.started_at, control, run) for control, flow in SWEPT_FLOWS.items()
               for run in history.get(flow, []) if run.completed]
     events.sort(key=lambda e: e[0])
     return events
@@ -376,14 +389,18 @@ def _control_runs(history: dict[str, list[RunSummary]]) -> list[tuple[datetime, 
 
 def _apply(state: dict[str, dict[str, Entry]], control: str, run: RunSummary) -> None:
     target, at = state[control], run.started_at
+    # The simulation records an unrecoverable service as "gaps"; its finding says what it is.
+    unrecoverable = ({f.get("service") for f in run.findings if f.get("check") == UNRECOVERABLE}
+                     if control == "simulation" else set())
     for s in run.services:
-        target[s["service"]] = (at, s.get("status", "unknown"), run)
+        status = "unrecoverable" if s["service"] in unrecoverable else s.get("status", "unknown")
+        target[s["service"]] = (at, status, run)
 
 
 def sweep_states(history: dict[str, list[RunSummary]], checkpoints: list[datetime]) -> list[dict[str, dict[str, Entry]]]:
-    """Each control's latest entry per service as of each checkpoint (ascending), in one pass."""
+    """Each control's (and the audit's) latest entry per service as of each checkpoint (ascending), in one pass."""
     events = _control_runs(history)
-    state: dict[str, dict[str, Entry]] = {name: {} for name in CONTROLS}
+    state: dict[str, dict[str, Entry]] = {name: {} for name in SWEPT_FLOWS}
     snapshots, i = [], 0
     for checkpoint in checkpoints:
         while i < len(events) and events[i][0] <= checkpoint:
@@ -488,10 +505,14 @@ class QuarterStats:
     tickets_closed: int = 0
     open_at_end: int = 0
     past_sla_at_end: int = 0
+    has_data: bool = True     # False: the quarter ended before the first evidence (no data, not zero)
+    review_runs: list[RunSummary] = field(default_factory=list)      # the runs each figure counts
+    restore_runs: list[RunSummary] = field(default_factory=list)
+    simulation_runs: list[RunSummary] = field(default_factory=list)
 
     @property
     def compliance(self) -> float | None:
-        return self.compliant / self.services if self.services else None
+        return self.compliant / self.services if self.services and self.has_data else None
 
     @property
     def review_pass_rate(self) -> float | None:
@@ -508,26 +529,35 @@ def quarter_stats(quarters: list[Quarter], snapshots: list[dict], services: list
     stats = {q: QuarterStats(q, min(q.end, now), q.end > now) for q in quarters}
     ratios: dict[Quarter, tuple[list[float], list[float]]] = {q: ([], []) for q in quarters}
     first, last_end = quarters[0].start, quarters[-1].end
+    started = [run.started_at for runs in history.values() for run in runs if run.completed]
+    started += [t.opened_at for t in tickets]
+    first_evidence = min(started, default=None)
+    for st in stats.values():
+        st.has_data = first_evidence is not None and first_evidence <= st.as_of
     for flow, runs in history.items():
         for run in runs:
             if not run.completed or not (first <= run.started_at < last_end) or run.started_at > now:
                 continue
             st = stats[Quarter.of(run.started_at)]
             if flow == REVIEW_FLOW:
+                st.review_runs.append(run)
                 st.reviews += len(run.services)
                 st.reviews_passed += sum(1 for s in run.services if s.get("status") == "pass")
             elif flow == RESTORE_FLOW:
+                st.restore_runs.append(run)
                 rto, rpo = ratios[st.quarter]
                 for m in run.measurements:
-                    if m.get("status") in NOT_TESTED:
-                        continue
+                    # A restore with nothing to restore from failed: it counts against the pass rate.
                     st.restores += 1
                     st.restores_passed += bool(m.get("passed"))
+                    if m.get("status") in NOT_TESTED:
+                        continue
                     if m.get("rto_seconds") is not None and m.get("rto_target_seconds"):
                         rto.append(m["rto_seconds"] / m["rto_target_seconds"])
                     if m.get("rpo_seconds") is not None and m.get("rpo_target_seconds"):
                         rpo.append(m["rpo_seconds"] / m["rpo_target_seconds"])
             elif flow == SIMULATION_FLOW:
+                st.simulation_runs.append(run)
                 st.simulations += 1
                 st.unrecoverable += sum(1 for f in run.findings if f.get("check") == UNRECOVERABLE)
                 st.action_items += sum(1 for f in run.findings if f.get("check") == ACTION_ITEM)
@@ -552,6 +582,19 @@ def quarter_stats(quarters: list[Quarter], snapshots: list[dict], services: list
 
 # --- the dashboard and the pack -------------------------------------------------------------------
 
+@dataclass(slots=True)
+class TicketSplit:
+    """Every open ticket counted once: on services in view, on the programme itself, on services the
+    catalog no longer lists."""
+    services: int = 0
+    program: int = 0
+    other: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.services + self.program + self.other
+
+
 @dataclass
 class Dashboard:
     generated_at: datetime
@@ -560,6 +603,15 @@ class Dashboard:
     trends: list[QuarterStats]
     window_start: datetime
     counts: dict[str, int]
+    risks: list[ServiceRow] = field(default_factory=list)
+    open_tickets: list[TicketRecord] = field(default_factory=list)       # most severe first, then oldest
+    ticket_rows: list[tuple[str, TicketSummary]] = field(default_factory=list)  # program / not in the catalog
+    legend: list[tuple[str, str]] = field(default_factory=legend)
+
+    @property
+    def first_quarter(self) -> bool:
+        """Fewer than two quarters with evidence: there is no trend to draw."""
+        return sum(1 for t in self.trends if t.has_data) < 2
 
 
 @dataclass(slots=True)
@@ -570,6 +622,30 @@ class SimulationOutcome:
     passed: int
     unrecoverable: list[dict]
     action_items: list[dict]
+
+
+@dataclass(slots=True)
+class RestoreTally:
+    total: int = 0
+    passed: int = 0
+
+    @property
+    def failed(self) -> int:
+        return self.total - self.passed
+
+
+@dataclass(slots=True)
+class TierPosture:
+    """The backup posture audit over one tier, from each service's newest audit up to the pack's date."""
+    tier: int | None
+    services: int = 0
+    audited: int = 0
+    clean: int = 0                  # audited without gaps
+    checks: int = 0
+    failing: int = 0
+    by_check: list[tuple[str, int]] = field(default_factory=list)   # failing check -> resources, worst first
+    last: datetime | None = None
+    last_link: str | None = None
 
 
 @dataclass
@@ -589,10 +665,19 @@ class Pack:
     simulations: list[SimulationOutcome]
     opened: list[TicketRecord]
     closed: list[TicketRecord]
+    open_tickets: list[TicketRecord] = field(default_factory=list)
+    ticket_split: TicketSplit = field(default_factory=TicketSplit)
+    restores: RestoreTally = field(default_factory=RestoreTally)
+    posture: list[TierPosture] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=legend)
 
     @property
     def compliance(self) -> float | None:
         return self.compliant / self.critical if self.critical else None
+
+    @property
+    def first_quarter(self) -> bool:
+        return sum(1 for t in self.trends if t.has_data) < 2
 
 
 def _by_service(tickets: list[TicketRecord]) -> dict[str, list[TicketRecord]]:
@@ -602,7 +687,7 @@ def _by_service(tickets: list[TicketRecord]) -> dict[str, list[TicketRecord]]:
     return grouped
 
 
-def _status_counts(rows: list[ServiceRow]) -> dict[str, int]:
+def _status_counts(rows: list[ServiceRow], split: TicketSplit, past_sla: int) -> dict[str, int]:
     counts = {status: 0 for status in STATUS_ORDER}
     for row in rows:
         counts[row.status] += 1
@@ -610,9 +695,48 @@ def _status_counts(rows: list[ServiceRow]) -> dict[str, int]:
     counts["critical"] = sum(1 for r in rows if r.tier in CRITICAL_TIERS)
     counts["critical_compliant"] = sum(1 for r in rows if r.tier in CRITICAL_TIERS and r.info.valid and r.compliant)
     counts["overdue_controls"] = sum(1 for r in rows for c in (r.review, r.restore, r.simulation) if c.overdue)
-    counts["open_tickets"] = sum(r.tickets.open for r in rows)
-    counts["past_sla"] = sum(r.tickets.past_sla for r in rows)
+    counts["open_tickets"] = split.total
+    counts["open_service_tickets"] = split.services
+    counts["program_tickets"] = split.program
+    counts["other_tickets"] = split.other
+    counts["past_sla"] = past_sla
     return counts
+
+
+def split_tickets(tickets: list[TicketRecord], in_view: set[str], catalog: set[str]) -> tuple[
+        list[TicketRecord], list[TicketRecord], list[TicketRecord]]:
+    """(on services in view, on the programme, on services no longer in the catalog). Tickets of catalog
+    services outside a tier filter are in none of them."""
+    mine, program, other = [], [], []
+    for t in tickets:
+        if t.service in in_view:
+            mine.append(t)
+        elif t.service == PROGRAM:
+            program.append(t)
+        elif t.service not in catalog:
+            other.append(t)
+    return mine, program, other
+
+
+def top_risks(rows: list[ServiceRow], top: int) -> list[ServiceRow]:
+    return sorted((r for r in rows if r.risk > 0), key=lambda r: (-r.risk, r.service))[:top]
+
+
+def _open_split(tickets: list[TicketRecord], in_view: set[str], as_of: datetime) -> TicketSplit:
+    split = TicketSplit()
+    for t in tickets:
+        if is_open(t, as_of):
+            if t.service in in_view:
+                split.services += 1
+            elif t.service == PROGRAM:
+                split.program += 1
+            else:
+                split.other += 1
+    return split
+
+
+def _past_sla(tickets: list[TicketRecord], sla: dict[int | None, timedelta], as_of: datetime) -> list[TicketRecord]:
+    return [t for t in tickets if is_open(t, as_of) and t.opened_at + sla.get(t.tier, sla[None]) < as_of]
 
 
 def build(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tickets: list[TicketRecord],
@@ -620,9 +744,11 @@ def build(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tic
           tiers: list[int] | None = None, top: int = 10) -> tuple[Dashboard, Pack]:
     """The dashboard (as of now) and the quarterly pack (as of the quarter's end), from one pass over
     the history: both share the sweep, and the rows and trends when the pack's quarter is the current one."""
+    catalog = {s.service for s in services}
     if tiers is not None:
         services = [s for s in services if s.tier in tiers]
     table = cadences(policy)
+    sla = {tier: c.ticket_sla for tier, c in table.items()}
     current = Quarter.of(now)
     quarter = quarter or current
     dash_span, pack_span = current.back(quarters), quarter.back(quarters)
@@ -631,21 +757,31 @@ def build(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tic
     checkpoints = [min(q.end - timedelta(microseconds=1), now) for q in every_quarter]
     snapshots = dict(zip(every_quarter, sweep_states(history, checkpoints)))
     service_ids = {s.service for s in services}
-    relevant = [t for t in tickets if t.service in service_ids]
+    relevant, program, other = split_tickets(tickets, service_ids, catalog)
+    # A tier filter narrows the view to those services; otherwise every ticket in the tracker counts.
+    counted = relevant if tiers is not None else relevant + program + other
     by_service = _by_service(relevant)
 
     rows = build_rows(services, snapshots[current], by_service, table, now)
-    trends = quarter_stats(dash_span, [snapshots[q] for q in dash_span], services, history, relevant, table, now)
+    trends = quarter_stats(dash_span, [snapshots[q] for q in dash_span], services, history, counted, table, now)
     window_start = now - timedelta(days=91.3125 * policy.restore.rotation_quarters)
+    split = _open_split(counted, service_ids, now)
+    ticket_rows = [] if tiers is not None else [
+        (label, summarize_tickets(group, sla, now)) for label, group in (("DR program", program),
+                                                                          ("not in the catalog", other))
+        if group or label == "DR program"]
     dashboard = Dashboard(generated_at=now, rows=rows, trends=trends, window_start=window_start,
                           coverage=fleet_coverage(services, history.get(RESTORE_FLOW, []), window_start, now),
-                          counts=_status_counts(rows))
+                          counts=_status_counts(rows, split, len(_past_sla(counted, sla, now))),
+                          risks=top_risks(rows, top),
+                          open_tickets=tickets_by_severity([t for t in counted if is_open(t, now)]),
+                          ticket_rows=ticket_rows)
 
     as_of = min(quarter.end - timedelta(microseconds=1), now)
     pack_rows = rows if as_of == now else build_rows(services, snapshots[quarter], by_service, table, as_of)
     pack_trends = trends if pack_span == dash_span else quarter_stats(
-        pack_span, [snapshots[q] for q in pack_span], services, history, relevant, table, now)
-    return dashboard, _pack(quarter, as_of, now, pack_rows, pack_trends, services, history, relevant, table,
+        pack_span, [snapshots[q] for q in pack_span], services, history, counted, table, now)
+    return dashboard, _pack(quarter, as_of, now, pack_rows, pack_trends, services, history, counted, table,
                             top, filtered=tiers is not None)
 
 
@@ -661,17 +797,50 @@ def build_pack(services: list[ServiceInfo], history: dict[str, list[RunSummary]]
     return build(services, history, tickets, policy, now, quarter=quarter, quarters=quarters, tiers=tiers, top=top)[1]
 
 
+def tier_posture(rows: list[ServiceRow], audits: list[RunSummary]) -> list[TierPosture]:
+    """Per tier: services audited, without gaps, checks passing, and which checks fail on how many
+    resources, from each service's newest audit (the run its row shows)."""
+    runs = {run.evidence_dir: run for run in audits}
+    tiers: dict[int | None, TierPosture] = {}
+    failing: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    findings_by_run: dict[str, dict[str, list[dict]]] = {}
+    for row in rows:
+        t = tiers.setdefault(row.tier, TierPosture(row.tier))
+        t.services += 1
+        a = row.audit
+        if a.last is None:
+            continue
+        t.audited += 1
+        t.clean += a.result == "pass"
+        t.checks += a.checks or 0
+        t.failing += a.failing
+        if t.last is None or a.last > t.last:
+            t.last, t.last_link = a.last, a.link
+        if a.link in runs:
+            if a.link not in findings_by_run:
+                grouped: dict[str, list[dict]] = defaultdict(list)
+                for f in runs[a.link].findings:
+                    grouped[f.get("service")].append(f)
+                findings_by_run[a.link] = grouped
+            for f in findings_by_run[a.link].get(row.service, []):
+                failing[row.tier][f.get("check")] += 1
+    for tier, checks in failing.items():
+        tiers[tier].by_check = sorted(checks.items(), key=lambda c: (-c[1], c[0]))
+    return sorted(tiers.values(), key=lambda t: (t.tier if t.tier is not None else 9))
+
+
 def _pack(quarter: Quarter, as_of: datetime, now: datetime, rows: list[ServiceRow], trends: list[QuarterStats],
           services: list[ServiceInfo], history: dict[str, list[RunSummary]], tickets: list[TicketRecord],
           table: dict[int | None, Cadence], top: int, filtered: bool) -> Pack:
     critical = [r for r in rows if r.tier in CRITICAL_TIERS]
-    previous = trends[-2].compliance if len(trends) > 1 else None
+    this = next((t for t in trends if t.quarter == quarter), None)
+    earlier = [t for t in trends if t.quarter < quarter]
+    # Only a previous quarter with evidence is something to compare with (no data is not 0%).
+    previous = earlier[-1].compliance if earlier and earlier[-1].has_data else None
     overdue = [(r, CONTROL_LABELS[c.name], c.due) for r in critical for c in (r.review, r.restore, r.simulation)
                if c.overdue]
     sla = {tier: c.ticket_sla for tier, c in table.items()}
-    past_sla = sorted((t for t in tickets if is_open(t, as_of) and t.opened_at + sla.get(t.tier, sla[None]) < as_of),
-                      key=lambda t: (t.tier if t.tier is not None else 9, t.opened_at))
-    risks = sorted((r for r in rows if r.risk > 0), key=lambda r: (-r.risk, r.service))[:top]
+    past_sla = tickets_by_severity(_past_sla(tickets, sla, as_of))
     service_ids = {s.service for s in services}
     simulations = []
     for run in history.get(SIMULATION_FLOW, []):
@@ -683,10 +852,16 @@ def _pack(quarter: Quarter, as_of: datetime, now: datetime, rows: list[ServiceRo
                 passed=sum(1 for s in in_scope if s.get("status") == "pass"),
                 unrecoverable=[f for f in findings if f.get("check") == UNRECOVERABLE],
                 action_items=[f for f in findings if f.get("check") == ACTION_ITEM]))
-    opened = sorted((t for t in tickets if quarter.start <= t.opened_at < quarter.end), key=lambda t: t.opened_at)
-    closed = sorted((t for t in tickets if t.status == "closed" and t.closed_at is not None
-                     and quarter.start <= t.closed_at < quarter.end), key=lambda t: t.closed_at)
+    opened = tickets_by_severity([t for t in tickets if quarter.start <= t.opened_at < quarter.end])
+    closed = tickets_by_severity([t for t in tickets if t.status == "closed" and t.closed_at is not None
+                                  and quarter.start <= t.closed_at < quarter.end])
+    open_now = tickets_by_severity([t for t in tickets if is_open(t, as_of)])
     compliant = sum(1 for r in critical if r.info.valid and r.compliant)
+    posture = tier_posture(rows, history.get(AUDIT_FLOW, []))
     return Pack(quarter=quarter, as_of=as_of, partial=quarter.end > now, generated_at=now, rows=rows,
                 compliant=compliant, critical=len(critical), previous_compliance=previous, overdue=overdue,
-                past_sla=past_sla, risks=risks, trends=trends, simulations=simulations, opened=opened, closed=closed)
+                past_sla=past_sla, risks=top_risks(rows, top), trends=trends, simulations=simulations,
+                opened=opened, closed=closed, open_tickets=open_now,
+                ticket_split=_open_split(tickets, service_ids, as_of),
+                restores=RestoreTally(this.restores, this.restores_passed) if this else RestoreTally(),
+                posture=[p for p in posture if p.audited or p.services], legend=legend())

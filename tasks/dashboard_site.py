@@ -90,9 +90,10 @@ def trend_charts(trends: list[QuarterStats], width: int = 560) -> dict:
                                    ("median RPO achieved", [t.rpo_median for t in trends])],
                           unit="%", target=1.0, target_label="target (100%)", width=width,
                           title="Achieved RTO and RPO as a share of target, by quarter"),
-        "tickets": bar_chart(labels, [("opened", [t.tickets_opened for t in trends]),
-                                      ("closed", [t.tickets_closed for t in trends]),
-                                      ("open at quarter end", [t.open_at_end for t in trends])],
+        # A quarter before the first evidence has no bars (no data), where a quarter with data may have 0.
+        "tickets": bar_chart(labels, [("opened", [t.tickets_opened if t.has_data else None for t in trends]),
+                                      ("closed", [t.tickets_closed if t.has_data else None for t in trends]),
+                                      ("open at quarter end", [t.open_at_end if t.has_data else None for t in trends])],
                              width=width, title="DR tickets by quarter"),
     }
 

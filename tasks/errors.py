@@ -5,6 +5,7 @@
     ├── ConfigError              a setting is missing or contradictory
     ├── EvidenceError            the evidence store cannot be written (raised before any AWS mutation)
     ├── AwsError                 an AWS call failed for a non-transient reason (AccessDenied, missing API)
+    │   └── CredentialsError     no account the run needs has usable credentials (checked before any work)
     └── TrackerError             the ticket tracker refused an operation
         └── TrackerUnavailable   the tracker is unreachable after retries; pending work goes to the outbox
 """
@@ -47,6 +48,10 @@ class EvidenceError(DrError):
 
 
 class AwsError(DrError):
+    pass
+
+
+class CredentialsError(AwsError):
     pass
 
 

@@ -16,6 +16,7 @@ GAP_OPENED = "dr.gap.opened"
 RESTORE_COMPLETED = "dr.restore.completed"
 RTO_BREACHED = "dr.rto.breached"
 RPO_BREACHED = "dr.rpo.breached"
+SERVICE_FAILING = "dr.service.failing"   # the dashboard judged a service failing (tasks/rules/status.py)
 
 
 def _resource(service: str, tier: int | None) -> dict[str, str]:
@@ -65,3 +66,17 @@ def restore_measured(m: Measurement, flow: str, run_id: str) -> list[str]:
         _emit(RPO_BREACHED, resource, payload, related)
         sent.append(RPO_BREACHED)
     return sent
+
+
+def services_failing(rows: list, flow: str, run_id: str) -> int:
+    """One event per service the status rule calls failing, with the rule's words and the reasons."""
+    from .rules.status import legend
+
+    meaning = dict(legend())["failing"]
+    count = 0
+    for row in rows:
+        if row.status == "failing":
+            _emit(SERVICE_FAILING, _resource(row.service, row.tier),
+                  {"status": row.status, "reasons": list(row.reasons), "rule": meaning}, _run(flow, run_id))
+            count += 1
+    return count

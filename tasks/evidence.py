@@ -26,6 +26,7 @@ class ServiceStatus(BaseModel):
     tier: int | None
     status: str  # pass | gaps | invalid | not_assessed
     findings: int = 0
+    checks: int | None = None  # checks run (one per check and resource), where the flow counts them (audit)
 
 
 class Measurement(BaseModel):

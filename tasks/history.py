@@ -12,7 +12,8 @@ from .evidence import SUMMARY_FILE, EvidenceStore, RunRecord, list_dirs, run_sum
 REVIEW_FLOW = "documentation-review"
 RESTORE_FLOW = "backup-restore-test"
 SIMULATION_FLOW = "dr-simulation"
-DASHBOARD_FLOWS = (REVIEW_FLOW, RESTORE_FLOW, SIMULATION_FLOW)
+AUDIT_FLOW = "backup-posture-audit"
+DASHBOARD_FLOWS = (REVIEW_FLOW, RESTORE_FLOW, SIMULATION_FLOW, AUDIT_FLOW)
 
 
 @dataclass(slots=True)

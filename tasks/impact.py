@@ -100,6 +100,27 @@ def primary_region(runbook: Runbook) -> str | None:
     return runbook.resources[0].all_regions()[0] if runbook.resources else None
 
 
+def struck_regions(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str],
+                   region: str | None = None) -> list[str]:
+    """The regions a region-loss strikes: the run's --region, else the scenario's `regions`, else one
+    region: where the most Tier 0 (then Tier 0/1, then any) services have their primary resources."""
+    if region:
+        return [region]
+    if scenario.blast_radius.regions:
+        return list(scenario.blast_radius.regions)
+    weight: dict[str, list[int]] = {}
+    for service in selected:
+        runbook = runbooks[service]
+        home = primary_region(runbook)
+        if home:
+            counts = weight.setdefault(home, [0, 0, 0])
+            counts[0] += runbook.tier == 0
+            counts[1] += runbook.tier in (0, 1)
+            counts[2] += 1
+    ranked = sorted(weight, key=lambda r: (-weight[r][0], -weight[r][1], -weight[r][2], r))
+    return ranked[:1]
+
+
 def _restore(member: LiveResource, modes: tuple[str, ...], measured, policy: Policy, path: str,
              rpo_default: float | None) -> ResourceImpact:
     for mode in modes:
@@ -202,6 +223,7 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
     failed_deps = ({scenario.blast_radius.dependency} if scenario.blast_radius.dependency
                    else {s for s, rb in runbooks.items() if rb.tier == 0})
     hit_by_dependency = dependents(runbooks, failed_deps) if kind == "dependency" else set()
+    struck = struck_regions(scenario, runbooks, selected, region) if kind == "region" else []
     rows = []
     for service in selected:
         runbook = runbooks[service]
@@ -218,7 +240,8 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
             row.strike = f"{strike_region} zone {zone_here or '(primary)'}"
             row.resources = [i for m in in_region if (i := _zone_loss(runbook, m, measured, policy, zone_here))]
         elif kind == "region":
-            row.resources = [_region_loss(runbook, m, measured, policy) for m in members if m.region == strike_region]
+            row.strike = ", ".join(struck) or "-"
+            row.resources = [_region_loss(runbook, m, measured, policy) for m in members if m.region in struck]
         elif kind == "corruption":
             age = scenario.blast_radius.corruption_age.total_seconds() if scenario.blast_radius.corruption_age else None
             row.strike = f"data written in the last {format_duration(age)}" if age else "data"

@@ -42,10 +42,13 @@ AUDIT_CHECK_PREFIXES = ("backup.", "s3.", "dynamodb.", "ebs.")
 
 
 def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: datetime,
-                 copy_regions: list[str]) -> list[Finding]:
+                 copy_regions: list[str], ran: list[str] | None = None) -> list[Finding]:
+    """The member's gaps; `ran`, if given, collects every check evaluated (passing or not), so pages can
+    say "5 of 7 checks pass" and not only count the failures."""
     found: list[Finding] = []
     tier = runbook.tier
     attrs = live.attrs
+    ran = ran if ran is not None else []
 
     def gap(check: str, detail: str, **evidence) -> None:
         found.append(make_finding(check, service=runbook.service, tier=tier, resource=live.key,
@@ -54,9 +57,11 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
     _, rpo = policy.targets_for(runbook)
     if live.kind in ("rds_instance", "rds_cluster"):
         retention = attrs.get("backup_retention_days", 0)
+        ran.append("backup.disabled")
         if not retention:
             gap("backup.disabled", "automated backups are off (retention 0 days).", retention_days=0)
         else:
+            ran += ["backup.retention_below_policy", "backup.stale_recovery_point"]
             if retention < policy.backups.retention_days:
                 gap("backup.retention_below_policy", f"backups kept {retention} days; the policy requires "
                     f"{policy.backups.retention_days}.", retention_days=retention, required=policy.backups.retention_days)
@@ -67,6 +72,8 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
                     ("no latest restorable time is reported" if age is None else
                      f"the latest restorable time is {format_duration(age)} old") +
                     f"; the RPO target is {format_duration(rpo)}.", age_seconds=age, rpo_seconds=rpo.total_seconds())
+        ran += ["backup.unencrypted"] * policy.backups.encryption + ["backup.single_az"] * policy.needs_multi_az(tier)
+        ran += ["backup.no_cross_region_copy"] * policy.needs_cross_region_copy(tier)
         if policy.backups.encryption and not attrs.get("encrypted"):
             gap("backup.unencrypted", "storage is not encrypted at rest.")
         if policy.needs_multi_az(tier) and not attrs.get("multi_az"):
@@ -76,16 +83,20 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
             gap("backup.no_cross_region_copy", f"no snapshot copy or replica in another region (looked in: {looked}).",
                 regions_checked=copy_regions)
     elif live.kind == "s3_bucket":
+        ran += ["s3.versioning_disabled"] + ["s3.replication_missing"] * policy.needs_cross_region_copy(tier)
         if not attrs.get("versioning"):
             gap("s3.versioning_disabled", f"versioning is {attrs.get('versioning_status') or 'never enabled'}.")
         if policy.needs_cross_region_copy(tier) and not attrs.get("replication_to"):
             gap("s3.replication_missing", "no enabled replication rule.")
     elif live.kind == "dynamodb_table":
+        ran += ["dynamodb.pitr_disabled"] * policy.backups.pitr
         if policy.backups.pitr and not attrs.get("pitr"):
             gap("dynamodb.pitr_disabled", "point-in-time recovery is off.")
     elif live.kind == "ebs_volume":
         age = attrs.get("snapshot_age_seconds")
         limit = policy.backups.snapshot_max_age.total_seconds()
+        ran += ["ebs.snapshot_stale"] + ["ebs.no_cross_region_copy"] * policy.needs_cross_region_copy(tier)
+        ran += ["backup.unencrypted"] * policy.backups.encryption
         if age is None or age > limit:
             gap("ebs.snapshot_stale", ("no snapshot exists" if age is None else f"the newest snapshot is "
                 f"{format_duration(age)} old") + f"; the policy requires one every {format_duration(limit)}.",
@@ -98,13 +109,15 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
 
 
 def audit_observation(runbook: Runbook, policy: Policy, observation: Observation, now: datetime,
-                      copy_regions: list[str]) -> list[Finding]:
+                      copy_regions: list[str], ran: list[str] | None = None) -> list[Finding]:
     found = []
+    ran = ran if ran is not None else []
     if observation.errors:
+        ran.append("backup.not_assessed")
         found.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,
                                   resource=observation.spec.label(),
                                   detail="could not be read: " + "; ".join(observation.errors),
                                   evidence={"errors": observation.errors}))
     for member in observation.members:
-        found += audit_member(runbook, policy, member, now, copy_regions)
+        found += audit_member(runbook, policy, member, now, copy_regions, ran)
     return found

@@ -9,6 +9,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .durations import format_duration
+from .report.digest import by_severity
+from .report.groups import group_paths, row_reasons
+from .report.markup import inline_html, inline_markdown
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|])")
@@ -61,6 +64,11 @@ def environment() -> Environment:
     env.filters["duration"] = format_duration
     env.filters["day"] = _day
     env.filters["pct"] = _pct
+    env.filters["inline"] = inline_html                            # our remediation texts' code and emphasis
+    env.filters["md_inline"] = lambda v: inline_markdown(v, md_escape)
+    env.filters["by_severity"] = by_severity
+    env.filters["group_paths"] = group_paths
+    env.filters["row_reasons"] = row_reasons
     return env
 
 

@@ -28,6 +28,7 @@ class TicketRecord:
     title: str = ""
     check: str = ""
     url: str | None = None
+    resource: str = ""  # what the ticket is about (four tickets of one check differ only here)
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -44,7 +45,8 @@ def ledger_tickets(data: dict) -> list[TicketRecord]:
         tickets.append(TicketRecord(
             key=entry["key"], service=entry["service"], tier=entry.get("tier"), severity=entry["severity"],
             status=entry["status"], opened_at=_utc(entry["opened_at"]), closed_at=_utc(entry.get("closed_at")),
-            title=entry.get("title", ""), check=entry.get("check", "")))
+            title=entry.get("title", ""), check=entry.get("check", ""),
+            resource=entry.get("resource", "")))
     return tickets
 
 

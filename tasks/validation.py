@@ -6,6 +6,7 @@ import shlex
 import subprocess
 
 from .aws.restore import CopyState, RestoreSpec
+from .durations import format_duration
 from .models import ValidationStep
 
 OUTPUT_LIMIT = 2000
@@ -33,7 +34,7 @@ def run_step(step: ValidationStep, spec: RestoreSpec, copy_id: str, state: CopyS
                               timeout=step.timeout.total_seconds())
     except subprocess.TimeoutExpired:
         return {"name": step.name, "kind": step.kind, "passed": False,
-                "detail": f"timed out after {step.timeout.total_seconds():.0f}s"}
+                "detail": f"timed out after {format_duration(step.timeout)}"}
     except OSError as exc:
         return {"name": step.name, "kind": step.kind, "passed": False, "detail": f"cannot run: {exc.strerror}"}
     output = (done.stdout + done.stderr).strip()[-OUTPUT_LIMIT:]

@@ -81,3 +81,57 @@ def console_errors(stderr: str) -> list[str]:
     """Lines where the page itself complained: script errors or console messages, failed loads."""
     markers = ("Uncaught", "CONSOLE", "console", "Failed to load resource", "Refused to")
     return [line for line in stderr.splitlines() if any(m in line for m in markers)]
+
+
+# Measures the laid-out page in the browser: the test copies the page and appends this script (the pages
+# themselves carry none), Chromium runs it on load and --dump-dom returns what it wrote.
+LAYOUT_PROBE = r"""
+<script>
+(function () {
+  const vw = window.innerWidth, vh = window.innerHeight;
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\s+/).join(".") : "");
+  const out = {vw: vw, vh: vh, scrollWidth: document.documentElement.scrollWidth, overflowing: [], marks: {}};
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest(".scroll") && !el.classList.contains("scroll")) continue;  // wide tables scroll in their box
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && (r.right > vw + 1 || r.left < -1)) out.overflowing.push(describe(el));
+  }
+  for (const [name, selector] of Object.entries(MARKS)) {
+    out.marks[name] = Array.from(document.querySelectorAll(selector)).map((el) => {
+      const r = el.getBoundingClientRect();
+      const box = el.closest(".scroll");
+      const clip = box ? box.getBoundingClientRect() : {left: 0, right: vw};
+      return {text: el.textContent.trim().slice(0, 60), top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+              visible: r.width > 0 && r.top >= 0 && r.bottom <= vh && r.left >= Math.max(0, clip.left) - 1 &&
+                       r.right <= Math.min(vw, clip.right) + 1};
+    });
+  }
+  document.body.setAttribute("data-layout", JSON.stringify(out));
+})();
+</script>
+"""
+
+
+def measure_layout(binary: str, page: Path, marks: dict[str, str], width: int, height: int,
+                   screenshot: Path | None = None) -> dict:
+    """Where things are on the first screen: {vw, vh, scrollWidth, overflowing: [...], marks: {name: [boxes]}}.
+
+    marks maps a name to a CSS selector; each matching element reports its box and whether it is fully
+    visible in the first screen (inside the viewport and inside the scroll box that holds it)."""
+    import html as html_lib
+    import json
+    import re
+
+    probe = LAYOUT_PROBE.replace("MARKS", json.dumps(marks))
+    text = page.read_text()
+    copy = page.with_name(f".layout-{width}-{page.name}")
+    copy.write_text(text.replace("</body>", probe + "</body>") if "</body>" in text else text + probe)
+    try:
+        loaded = load_page(binary, copy, screenshot, width=width, height=height)
+    finally:
+        copy.unlink(missing_ok=True)
+    found = re.search(r'data-layout="([^"]*)"', loaded.dom)
+    if not found:
+        raise RuntimeError(f"the layout probe did not run on {page}:\n{loaded.stderr[-2000:]}")
+    return json.loads(html_lib.unescape(found.group(1)))

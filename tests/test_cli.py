@@ -29,7 +29,10 @@ def test_validate_ok_and_every_error_listed(tmp_path):
     lines = bad.stdout.splitlines()
     assert f"{catalog}/broken.yaml:5: resources[0]: needs 'region' (or 'regions' for a fleet)" in lines
     assert any(line.startswith(f"{catalog}/typo.yaml:4: ownr: unknown field 'ownr'") for line in lines)
-    assert "2 error(s) in 2 file(s)" in bad.stderr and "Traceback" not in bad.stderr
+    # In the same pass as the unknown key, not after it is fixed: the target looser than the tier's.
+    assert f"{catalog}/typo.yaml:5: targets.rpo: 2h is looser than tier 1's RPO of 1h; targets may only be " \
+        "stricter than the tier's" in lines
+    assert "3 error(s) in 2 file(s)" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_review_against_moto_server(tmp_path, moto_server, prefect_harness):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from bench.synthetic import NOW, build_estate, make_services
 from tasks.charts import bar_chart, line_chart, ratio_chart
 from tasks.dashboard import Quarter, build, build_pack, services_from_catalog
-from tasks.dashboard_site import build_site, load_inputs, report_href, status_table
+from tasks.dashboard_site import build_site, load_inputs, render_site, report_href, status_table, trend_charts
 from tasks.errors import ConfigError
 from tasks.evidence import LocalEvidenceStore
 from tasks.history import load_dashboard_history, load_summaries
@@ -256,3 +258,33 @@ def test_chart_geometry():
     ratio = ratio_chart([{"label": "svc", "values": [{"ratio": 1.5, "text": "x"}, {"ratio": None, "text": "y"}]}])
     over, failed = ratio["rows"][0]["bars"]
     assert over["cls"].startswith("over") and failed["cls"].startswith("failed") and ratio["target_x"] > ratio["left"]
+
+
+def test_quarters_before_the_first_evidence_are_no_data_not_zero(views, estate, tmp_path):
+    inputs, _, _ = views
+    dashboard, pack = build(inputs.services, inputs.history, inputs.tickets, inputs.policy, NOW, quarters=12)
+    first = min(run.started_at for runs in inputs.history.values() for run in runs)
+    empty = [t for t in dashboard.trends if t.as_of < first]
+    assert len(empty) >= 3 and not any(t.has_data for t in empty) and all(t.has_data for t in dashboard.trends[len(empty):])
+    assert all(t.compliance is None for t in empty)
+    charts = trend_charts(dashboard.trends)
+    drawn = {p["label"] for s in charts["compliance"]["series"] for p in s["points"]}
+    assert not drawn & {t.quarter.id for t in empty}, "a quarter without evidence is a gap, not 0%"
+    assert not {b["label"] for b in charts["tickets"]["bars"]} & {t.quarter.id for t in empty}
+    assert not dashboard.first_quarter and pack.previous_compliance is not None
+    site = render_site(inputs, str(tmp_path), now=NOW, quarters=12)
+    rows = re.findall(r'<tr data-quarter="([^"]+)">(.*?)</tr>', site.pages["pack-2026Q4.html"], re.S)
+    assert [q for q, row in rows if "no data" in row and "0%" not in row] == [t.quarter.id for t in empty]
+
+
+def test_one_quarter_of_evidence_draws_no_trend(views, tmp_path):
+    inputs, _, _ = views
+    recent = {flow: [r for r in runs if r.started_at >= Quarter(2026, 4).start] for flow, runs in inputs.history.items()}
+    tickets = [t for t in inputs.tickets if t.opened_at >= Quarter(2026, 4).start]
+    dashboard, pack = build(inputs.services, recent, tickets, inputs.policy, NOW)
+    assert dashboard.first_quarter and pack.first_quarter and pack.previous_compliance is None
+    site = render_site(replace(inputs, history=recent, tickets=tickets), str(tmp_path), now=NOW)
+    index, page = site.pages["index.html"], site.pages["pack-2026Q4.html"]
+    assert 'id="first-quarter"' in index and "chart-compliance" not in index
+    assert "first quarter with evidence" in page and "points on the previous quarter" not in page
+    assert re.findall(r'<tr data-quarter="([^"]+)">', page) == ["2026Q4"]

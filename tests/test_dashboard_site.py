@@ -87,7 +87,7 @@ def test_quarterly_pack_opens_in_headless_chromium(site, chromium):
     assert console_errors(page.stderr) == []
     dom = page.dom
     assert "DR steering committee pack: 2026 Q4" in dom and "Top risks" in dom
-    assert "Simulation outcomes" in dom and "Tickets opened and closed in 2026 Q4" in dom
+    assert "Simulation outcomes" in dom and "Opened in 2026 Q4" in dom and "Backup posture by tier" in dom
     assert dom.count("<svg") >= 4 and LAPSED in dom
     assert html.escape('<script>alert("x")</script>', quote=False) in dom and "<script" not in dom
     markdown = (out / "pack-2026Q4.md").read_text()

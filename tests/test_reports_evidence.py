@@ -10,6 +10,7 @@ from jinja2 import UndefinedError
 from tasks.errors import EvidenceError
 from tasks.evidence import LocalEvidenceStore, RunEvidence, RunRecord, ServiceStatus, load_history
 from tasks.findings import make_finding
+from tasks.report.digest import digest
 from tasks.reports import md_escape, render
 
 HOSTILE = '<script>alert("x")</script>'
@@ -45,9 +46,12 @@ def test_hostile_text_renders_as_text_in_html_and_markdown():
     rows = [{"service": "svc", "name": HOSTILE, "tier": 1, "owner": HOSTILE, "champion": None,
              "last_reviewed": None, "status": "gaps", "findings": 1}]
     tracker = {"created": 1, "kept": 0, "resolved": 0, "reopened": 0, "escalated": 0, "deferred": 0, "error": None}
-    html = render("review.html.j2", record=rec, tracker=tracker, rows=rows, tiers=[1], services_filter=[], with_gaps=1)
+    summary = digest(f"the runbook of {HOSTILE}", rec.findings)
+    html = render("review.html.j2", record=rec, tracker=tracker, rows=rows, tiers=[1], services_filter=[], with_gaps=1,
+                  digest=summary)
     assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
-    markdown = render("review.md.j2", record=rec, tracker=tracker, rows=rows, tiers=[1], services_filter=[], with_gaps=1)
+    markdown = render("review.md.j2", record=rec, tracker=tracker, rows=rows, tiers=[1], services_filter=[], with_gaps=1,
+                      digest=summary)
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "\\| pipe" in markdown
 
 

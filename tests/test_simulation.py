@@ -63,13 +63,27 @@ def test_scenarios_are_validated_like_runbooks(tmp_path):
 
 
 def test_region_loss_names_exactly_the_services_without_a_usable_copy(world):
+    # One region by default: the one hosting the Tier 0 service (us-east-2), not each service's own.
     result = simulate(world, scenario="region-loss", non_interactive=True)
-    assert result["unrecoverable"] == ["chat", "legacy", "payments", "reports"]
+    assert result["unrecoverable"] == ["chat", "legacy", "payments"]
     record = json.loads((Path(result["evidence_dir"]) / "results.json").read_text())
     impact = {row["service"]: row for row in record["details"]["impact"]}
-    assert impact["ledger"]["status"] == "recoverable"
+    assert impact["ledger"]["status"] == "recoverable" and impact["reports"]["status"] == "unaffected"
+    assert {row["strike"] for row in impact.values()} == {"us-east-2"}
     assert any("no cross-region copy" in reason for reason in impact["payments"]["reasons"])
     assert {f["check"] for f in record["findings"]} == {"simulation.unrecoverable"}
+    report = (Path(result["evidence_dir"]) / "report.html").read_text()
+    assert "damages several facilities in us-east-2." in report and "Strikes: <strong>us-east-2 (1 region)</strong>" in report
+
+
+def test_a_region_loss_scenario_may_name_more_regions(world):
+    scenario = Path(world["runbooks"]) / "scenarios" / "region-loss.yaml"
+    scenario.write_text(scenario.read_text().replace("blast_radius: {kind: region}",
+                                                     "blast_radius: {kind: region, regions: [us-east-2, ap-southeast-2]}"))
+    result = simulate(world, scenario="region-loss", non_interactive=True)
+    assert result["unrecoverable"] == ["chat", "legacy", "payments", "reports"]
+    report = (Path(result["evidence_dir"]) / "report.html").read_text()
+    assert "Strikes: <strong>us-east-2, ap-southeast-2 (2 regions)</strong>" in report
 
 
 def test_az_loss_names_the_single_az_services(world):

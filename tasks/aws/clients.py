@@ -28,15 +28,24 @@ class AwsClients:
     _clients: dict = field(default_factory=dict, init=False, repr=False)
     _sessions: dict = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _refused: dict = field(default_factory=dict, init=False, repr=False)  # account -> why it cannot be used
 
     def config(self) -> Config:
         return Config(retries={"mode": "standard", "max_attempts": self.max_attempts},
                       max_pool_connections=self.max_pool_connections,
                       connect_timeout=10, read_timeout=60)
 
+    def refuse(self, account: str | None, reason: str) -> None:
+        """This account's credentials failed the run's check: every later call for it fails with the reason."""
+        with self._lock:
+            self._refused[account] = reason
+
     def client(self, service: str, region: str, account: str | None = None):
         key = (account, region, service)
         with self._lock:
+            if account in self._refused:
+                raise AwsError(f"{'account ' + account if account else 'default credentials'}: "
+                               f"{self._refused[account]}")
             client = self._clients.get(key)
             if client is None:
                 client = self._session(account).client(service, region_name=region, config=self.config())

@@ -1,0 +1,79 @@
+"""What a post-test report says first, pure: what was tested, what failed and why, what to do; and the
+orderings every page shares (most severe first, then oldest, ticket keys by number).
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..findings import CHECKS, SEVERITIES
+
+_KEY = re.compile(r"^(.*?)(\d+)$")
+
+
+def key_order(key: str | None) -> tuple:
+    """DR-2 before DR-10: the number compares as a number; no key sorts last."""
+    if not key:
+        return (1, "", 0)
+    match = _KEY.match(key)
+    return (0, match.group(1), int(match.group(2))) if match else (0, key, 0)
+
+
+def severity_rank(severity: str | None) -> int:
+    """0 for the most severe; unknown severities last."""
+    return len(SEVERITIES) - 1 - SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def by_severity(findings: list) -> list:
+    """Findings most severe first, then the oldest ticket (lowest number), then service and resource."""
+    return sorted(findings, key=lambda f: (severity_rank(_get(f, "severity")), key_order(_get(f, "ticket")),
+                                           str(_get(f, "service")), str(_get(f, "resource"))))
+
+
+def tickets_by_severity(tickets: list) -> list:
+    """Tickets most severe first, then the oldest, then by number."""
+    return sorted(tickets, key=lambda t: (severity_rank(t.severity), t.opened_at, key_order(t.key)))
+
+
+@dataclass
+class Failure:
+    check: str
+    severity: str
+    title: str
+    count: int
+    services: list[str]
+    remediation: str
+
+
+@dataclass
+class Digest:
+    tested: str                        # one sentence: what this run tested
+    failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. the tracker was down
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def digest(tested: str, findings: list, notes: list[str] | None = None) -> Digest:
+    """Findings grouped by check, most severe first; each with the services it hit and what to do."""
+    grouped: dict[str, list] = defaultdict(list)
+    for f in findings:
+        grouped[_get(f, "check")].append(f)
+    failures = []
+    for check, items in grouped.items():
+        worst = min(items, key=lambda f: severity_rank(_get(f, "severity")))
+        known = CHECKS.get(check)
+        failures.append(Failure(check=check, severity=_get(worst, "severity"),
+                                title=known.title if known else str(_get(worst, "title")), count=len(items),
+                                services=sorted({str(_get(f, "service")) for f in items}),
+                                remediation=str(_get(worst, "remediation") or (known.remediation if known else ""))))
+    failures.sort(key=lambda x: (severity_rank(x.severity), -x.count, x.check))
+    return Digest(tested=tested, failures=failures, notes=list(notes or []))
