@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import DR, aws_client, build_parallel, measure, ratio, summed
+from bench.common import DR, aws_client, build_parallel, measure, ratio, summed
 
 REGIONS = {"us-east-1": "use1", "eu-west-1": "euw1"}
 COPY_REGION = "us-west-2"

@@ -30,13 +30,13 @@ TARGET_MB = 500.0
 
 def _child(root: Path) -> None:
     """The timed work, in its own process so its peak RSS is its own."""
-    from tasks.dashboard import ServiceInfo
-    from tasks.dashboard_site import Inputs, render_site, write_site
-    from tasks.evidence import open_store
-    from tasks.history import load_dashboard_history
-    from tasks.policy import Policy
-    from tasks.ticket_history import read_tickets
     from bench.synthetic import NOW
+    from tasks.catalog.policy import Policy
+    from tasks.evidence.history import load_dashboard_history
+    from tasks.evidence.store import open_store
+    from tasks.report.site import Inputs, render_site, write_site
+    from tasks.rules.dashboard import ServiceInfo
+    from tasks.tracker.history import read_tickets
 
     started = time.perf_counter()
     raw = json.loads((root / "services.json").read_text())
@@ -71,7 +71,7 @@ def prepare(root: Path, services: int, quarters: int, batch: int) -> dict:
 def catalog_seconds(root: Path, count: int) -> float:
     """How long the catalog loader takes for this many runbooks (pure-Python YAML, with line numbers)."""
     from bench.synthetic import make_services, write_runbooks
-    from tasks.catalog import load_catalog
+    from tasks.catalog.load import load_catalog
 
     directory = write_runbooks(root / "runbooks", make_services(count))
     started = time.perf_counter()

@@ -9,7 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .common import DR, REPO, VENV_BIN, measure
+from bench.common import DR, REPO, VENV_BIN, measure
 
 
 def run_demo(env: dict, work: Path, say=print) -> dict:

@@ -21,7 +21,7 @@ LATENCY_MS = 20
 
 
 def _findings():
-    from tasks.findings import make_finding
+    from tasks.evidence.findings import make_finding
 
     return [make_finding("runbook.drift", service=f"svc-{s:02d}", tier=1, subject="encrypted",
                          resource=f"rds_instance:us-east-1:tenant-{s:02d}-{i:03d}",
@@ -30,7 +30,7 @@ def _findings():
 
 
 def run() -> dict:
-    from tasks.policy import Policy
+    from tasks.catalog.policy import Policy
     from tasks.tracker import RunContext, Scope, ServiceRouting, sync_findings
     from tasks.tracker.factory import open_tracker
     from tests.jira_server import PROJECT, Jira820

@@ -17,7 +17,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from .common import DR, aws_client, build_parallel, measure
+from bench.common import DR, aws_client, build_parallel, measure
 
 REGION = "us-east-2"
 INSTANCES, CONCURRENCY, RESTORE_SECONDS, POLL_SECONDS = 20, 8, 1.0, 0.05

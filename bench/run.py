@@ -20,8 +20,8 @@ import time
 import traceback
 from pathlib import Path
 
-from . import audit, demo, restore, startup
-from .common import REPO, MotoServer, PrefectServer, clean_env, ratio
+from bench import audit, demo, restore, startup
+from bench.common import REPO, MotoServer, PrefectServer, clean_env, ratio
 
 KEYS = ("validate_ratio", "flow_start_seconds", "flow_exit_seconds", "audit_wall_ratio", "audit_calls_ratio",
         "audit_peak_mb", "audit_scaling_ratio", "restore_efficiency", "jira_requests_ratio", "dashboard_seconds",

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import DR, REPO, measure
+from bench.common import DR, REPO, measure
 
 
 def validate_vs_import(env: dict, work: Path, repeats: int, say=print) -> dict:

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tasks.dashboard import Quarter, ServiceInfo
-from tasks.evidence import LocalEvidenceStore, Measurement, RunEvidence, RunRecord, ServiceStatus
-from tasks.findings import Finding, fingerprint
-from tasks.policy import Policy
+from tasks.catalog.policy import Policy
+from tasks.evidence.findings import Finding, fingerprint
+from tasks.evidence.records import Measurement, RunRecord, ServiceStatus
+from tasks.evidence.store import LocalEvidenceStore, RunEvidence
+from tasks.rules.dashboard import ServiceInfo
+from tasks.rules.quarters import Quarter
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 FLEET_MEMBERS = 8

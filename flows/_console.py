@@ -75,7 +75,13 @@ class Console:
 
     def _draw(self, label: str, done: int, total: int) -> None:
         from rich.console import Console as RichConsole
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         if self._bar is None:
             self._bar = Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -8,14 +8,15 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import _console
-from tasks import events
-from tasks.artifacts import publish_run_artifacts
+from tasks.catalog.policy import Policy
 from tasks.errors import DrError
-from tasks.evidence import RunEvidence, RunRecord, open_store
-from tasks.findings import Finding
+from tasks.evidence.findings import Finding
+from tasks.evidence.records import RunRecord
+from tasks.evidence.store import RunEvidence, open_store
+from tasks.report import events
+from tasks.report.artifacts import publish_run_artifacts
 from tasks.report.digest import digest
-from tasks.reports import render
-from tasks.policy import Policy
+from tasks.report.render import render
 from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
 from tasks.tracker.factory import open_tracker
 

@@ -9,8 +9,9 @@ import contextvars
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from tasks.evidence import EvidenceStore, RunRecord
-from tasks.models import Resource
+from tasks.catalog.runbook import Resource
+from tasks.evidence.records import RunRecord
+from tasks.evidence.store import EvidenceStore
 
 PART_SUFFIX = "-part"
 

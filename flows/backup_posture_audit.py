@@ -3,37 +3,45 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
+from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import check_credentials, service_routing, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
+from flows._run import (
+    check_credentials,
+    fail_run,
+    file_tickets,
+    finish_run,
+    now,
+    record_findings,
+    service_routing,
+    severity_counts,
+    start_run,
+)
+from flows._scale import (
+    PART_SUFFIX,
+    child_record,
+    in_deployment,
+    partitions_of,
+    run_children,
+    split,
+)
+from flows._tasks import read_posture
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
-from tasks.aws.observe import observe
-from tasks.catalog import load_catalog, select_services
-from tasks.evidence import ServiceStatus
-from tasks.inventory import Observation
-from tasks.models import Resource, Runbook, resource_key
-from tasks.posture import AUDIT_CHECK_PREFIXES, POSTURE_ATTRIBUTES, audit_observation
-from tasks.restore_plan import copy_regions_for
-from tasks.findings import make_finding
+from tasks.catalog.load import load_catalog, select_services
+from tasks.catalog.runbook import resource_key
+from tasks.evidence.findings import make_finding
+from tasks.evidence.inventory import Observation
+from tasks.evidence.records import ServiceStatus
+from tasks.rules.posture import AUDIT_CHECK_PREFIXES, audit_observation
+from tasks.rules.restore_plan import copy_regions_for
 from tasks.tracker import Scope
-from flows._scale import PART_SUFFIX, child_record, in_deployment, partitions_of, run_children, split
 
 FLOW_NAME = "backup-posture-audit"
 
 
-@task(name="read-posture", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2),
-      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
-      task_run_name="read-{runbook.service}-{index}")
-def read_posture(runbook: Runbook, spec: Resource, index: int, clients: AwsClients) -> Observation:
-    # One task per documented resource entry: a fleet of thousands is read in pages inside it.
-    return observe(spec, index, clients, wanted=POSTURE_ATTRIBUTES,
-                   copy_regions=copy_regions_for(runbook, spec.expect.copy_regions))
 
 
 @flow(name=FLOW_NAME, log_prints=True)

@@ -13,23 +13,45 @@ from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import check_credentials, severity_counts, service_routing, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, start_run
-from tasks import events
+from flows._run import (
+    check_credentials,
+    fail_run,
+    file_tickets,
+    finish_run,
+    now,
+    record_findings,
+    retry_if_transient,
+    service_routing,
+    severity_counts,
+    start_run,
+)
+from flows._scale import (
+    PART_SUFFIX,
+    child_record,
+    in_deployment,
+    partition_key,
+    run_children,
+)
+from flows.plans import last_tested, plan_targets, restore_plan
+from tasks.actions.restore import (
+    FLOW,
+    RestoreContext,
+    failed_measurement,
+    load_measurements,
+    perform_restore,
+)
 from tasks.aws.clients import AwsClients
 from tasks.aws.identity import accounts_of, require_some, resolve
-from tasks.catalog import load_catalog, select_services
-from tasks.evidence import Measurement, RunEvidence, RunRecord, ServiceStatus, load_history
-from tasks.models import Runbook
-from tasks.restore_plan import (
-    RestoreTarget, findings_for,
-)
-from tasks.restore_run import FLOW, RestoreContext, failed_measurement, load_measurements, perform_restore
-from tasks.runlock import exclusive_run
+from tasks.aws.owned import sweep_regions
+from tasks.catalog.load import load_catalog, select_services
+from tasks.catalog.runbook import Runbook
+from tasks.evidence.records import Measurement, RunRecord, ServiceStatus
+from tasks.evidence.runlock import exclusive_run
+from tasks.evidence.store import RunEvidence, load_history
+from tasks.report import events
 from tasks.report.groups import restore_groups, sampling_note
+from tasks.rules.restore_plan import RestoreTarget, findings_for
 from tasks.tracker import Scope
-from flows.plans import last_tested, plan_targets, restore_plan
-from flows.sweeping import sweep_regions
-from flows._scale import PART_SUFFIX, child_record, in_deployment, partition_key, run_children
 
 FLOW_NAME = FLOW
 

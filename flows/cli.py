@@ -48,7 +48,7 @@ def _utc(text: str):
 
 
 def _quarter(text: str) -> str:
-    from tasks.dashboard import Quarter
+    from tasks.rules.quarters import Quarter
 
     try:
         return Quarter.parse(text).id
@@ -170,10 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(args) -> int:
-    from tasks.catalog import load_catalog
-
+    from tasks.catalog.load import load_catalog
+    from tasks.catalog.scenarios import load_scenarios
     from tasks.errors import CatalogError
-    from tasks.scenarios import load_scenarios
 
     catalog = load_catalog(args.runbooks, args.policy)
     problems = catalog.problems
@@ -193,10 +192,9 @@ def cmd_validate(args) -> int:
 
 def preflight(args, tiers_default: list[int] | None = None):
     """Refuse bad input in a second, before Prefect or AWS are touched (the flow checks again)."""
-    from tasks.catalog import load_catalog, select_services
-    from tasks.evidence import open_store
-
+    from tasks.catalog.load import load_catalog, select_services
     from tasks.errors import ConfigError
+    from tasks.evidence.store import open_store
     from tasks.tracker.factory import TRACKERS
 
     catalog = load_catalog(args.runbooks, args.policy)
@@ -266,7 +264,7 @@ def _findings(result: dict) -> str:
     text = f"{result['findings']} finding(s)"
     by_severity = result.get("by_severity") or {}
     if by_severity:
-        from tasks.findings import SEVERITIES
+        from tasks.evidence.findings import SEVERITIES
 
         text += ": " + ", ".join(f"{by_severity[s]} {s}" for s in reversed(SEVERITIES) if by_severity.get(s))
     return text
@@ -302,7 +300,7 @@ def cmd_restore_test(args) -> int:
     catalog = preflight(args)
     if args.dry_run:
         from flows.plans import restore_plan
-        from tasks.durations import format_duration
+        from tasks.catalog.durations import format_duration
 
         plan = restore_plan(catalog, args.tiers, args.services, args.sample, args.restore_time, args.evidence)
         for note in plan["notes"]:
@@ -352,9 +350,9 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    from tasks.catalog import load_catalog
+    from tasks.catalog.load import load_catalog
     from tasks.errors import EvidenceError
-    from tasks.evidence import open_store
+    from tasks.evidence.store import open_store
 
     # Bad input fails here in a second, before Prefect starts.
     load_catalog(args.runbooks, args.policy)
@@ -394,9 +392,9 @@ def cmd_simulate(args) -> int:
     import os
 
     from flows.dr_simulation import check_drill_opt_ins, load_answers
-    from tasks.catalog import load_catalog
+    from tasks.catalog.load import load_catalog
+    from tasks.catalog.scenarios import load_scenarios
     from tasks.errors import ConfigError
-    from tasks.scenarios import load_scenarios
 
     check_drill_opt_ins(args.drill, args.allow_disruptive)
     load_catalog(args.runbooks, args.policy)
@@ -429,7 +427,7 @@ def _print_simulation(result: dict) -> None:
 
 def cmd_tracker(args) -> int:
     """`dr tracker flush`: exit 0 when the outbox is empty afterwards, 1 while work is still pending."""
-    from tasks.catalog import load_policy
+    from tasks.catalog.load import load_policy
     from tasks.errors import ConfigError
     from tasks.tracker import flush_outbox
     from tasks.tracker.factory import open_tracker

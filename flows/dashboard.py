@@ -6,15 +6,27 @@ from pathlib import Path
 from typing import Annotated
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from flows._run import current_run
-from tasks import events
-from tasks.dashboard import Quarter
-from tasks.dashboard_site import Inputs, Site, load_inputs, pack_name, render_site, status_table, write_site
 from tasks.errors import ConfigError
+from tasks.report import events
+from tasks.report.site import (
+    Inputs,
+    Site,
+    load_inputs,
+    pack_name,
+    render_site,
+    status_table,
+    write_site,
+)
+from tasks.rules.quarters import Quarter
 
 FLOW_NAME = "dr-dashboard"
 MAX_TABLE_ROWS = 500  # the UI is for a glance; the site has every service

@@ -40,7 +40,7 @@ def start_emulator(verbose: bool = False):
 
 def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: None, verbose: bool = False) -> dict:
     """`prefect_ready()` returns once the Prefect API answers (its server starts while the estate is built)."""
-    from tasks.demo_estate import build_demo_estate, prepare_demo_catalog
+    from tasks.demo.estate import build_demo_estate, prepare_demo_catalog
 
     server = start_emulator(verbose)
     try:

@@ -11,16 +11,30 @@ from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import check_credentials, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, retry_if_transient, service_routing, start_run
+from flows._run import (
+    check_credentials,
+    fail_run,
+    file_tickets,
+    finish_run,
+    now,
+    record_findings,
+    retry_if_transient,
+    service_routing,
+    severity_counts,
+    start_run,
+)
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
-from tasks.catalog import load_catalog, select_services
-from tasks.evidence import ServiceStatus
-from tasks.findings import make_finding
-from tasks.inventory import Observation
-from tasks.models import Runbook
-from tasks.review import REVIEW_CHECK_PREFIX, invalid_runbook_finding, review_runbook
+from tasks.catalog.load import load_catalog, select_services
+from tasks.catalog.runbook import Runbook
+from tasks.evidence.inventory import Observation
+from tasks.evidence.records import ServiceStatus
+from tasks.rules.review import (
+    REVIEW_CHECK_PREFIX,
+    invalid_runbook_finding,
+    review_runbook,
+)
 from tasks.tracker import Scope
 
 FLOW_NAME = "documentation-review"

@@ -14,18 +14,35 @@ from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows._fanout import map_bounded
-from flows._run import check_credentials, service_routing, severity_counts, fail_run, file_tickets, finish_run, now, record_findings, start_run
-from flows.backup_posture_audit import read_posture
+from flows._run import (
+    check_credentials,
+    fail_run,
+    file_tickets,
+    finish_run,
+    now,
+    record_findings,
+    service_routing,
+    severity_counts,
+    start_run,
+)
+from flows._tasks import read_posture
+from tasks.actions.drills import DrillResult, az_failover
+from tasks.actions.restore import RestoreContext, perform_restore
 from tasks.aws.clients import AwsClients
-from tasks.catalog import load_catalog, select_services
-from tasks.drills import DrillResult, az_failover
+from tasks.catalog.load import load_catalog, select_services
+from tasks.catalog.scenario import ROLES
+from tasks.catalog.scenarios import load_scenarios
 from tasks.errors import ConfigError, DrError
-from tasks.evidence import ServiceStatus, load_history
-from tasks.findings import make_finding
-from tasks.impact import analyse, latest_measurements, struck_regions, unrecoverable_findings
-from tasks.restore_plan import copy_regions_for, targets_for_member
-from tasks.restore_run import RestoreContext, perform_restore
-from tasks.scenarios import ROLES, load_scenarios
+from tasks.evidence.findings import make_finding
+from tasks.evidence.records import ServiceStatus
+from tasks.evidence.store import load_history
+from tasks.rules.impact import (
+    analyse,
+    latest_measurements,
+    struck_regions,
+    unrecoverable_findings,
+)
+from tasks.rules.restore_plan import copy_regions_for, targets_for_member
 from tasks.tracker import Scope
 
 FLOW_NAME = "dr-simulation"
@@ -148,7 +165,7 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
         if error is None:
             live[runbook.service].append(observation)
         else:
-            from tasks.inventory import Observation
+            from tasks.evidence.inventory import Observation
 
             live[runbook.service].append(Observation(spec=spec, index=index, errors=[str(error)]))
     history = [r.measurements for r in load_history(run.store, "backup-restore-test") if r.status == "completed"]
@@ -255,7 +272,7 @@ def steering_summary(scenario, rows, details) -> str:
 
 
 def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[DrillResult]:
-    from tasks.impact import targets
+    from tasks.rules.impact import targets
 
     field = DRILLS[drill]
     results: list[DrillResult] = []

@@ -9,7 +9,7 @@ from pydantic import Field
 from flows.sweeping import sweep, sweep_pairs
 from tasks.aws.clients import AwsClients
 from tasks.aws.identity import require_some, resolve
-from tasks.catalog import load_catalog
+from tasks.catalog.load import load_catalog
 
 FLOW_NAME = "orphan-sweep"
 

@@ -7,10 +7,16 @@ from datetime import datetime
 
 from tasks.aws.clients import AwsClients
 from tasks.aws.observe import observe
-from tasks.evidence import RunRecord
-from tasks.models import Runbook
-from tasks.restore_plan import (
-    MODES, RestoreTarget, choose_members, copy_regions_for, parse_sample, sample_size, targets_for_member,
+from tasks.catalog.runbook import Runbook
+from tasks.evidence.records import RunRecord
+from tasks.rules.restore_plan import (
+    MODES,
+    RestoreTarget,
+    choose_members,
+    copy_regions_for,
+    parse_sample,
+    sample_size,
+    targets_for_member,
 )
 
 ALL_TIERS = [0, 1, 2, 3]
@@ -18,7 +24,7 @@ LOG = logging.getLogger("flows.plans")
 
 
 def review_plan(catalog, tiers: list[int] | None, services: list[str] | None) -> dict:
-    from tasks.catalog import select_services
+    from tasks.catalog.load import select_services
 
     tiers = sorted(set(tiers if tiers is not None else catalog.policy.review_tiers))
     valid, invalid = select_services(catalog, tiers, services)
@@ -28,7 +34,7 @@ def review_plan(catalog, tiers: list[int] | None, services: list[str] | None) ->
 
 
 def audit_plan(catalog, tiers: list[int] | None, services: list[str] | None) -> dict:
-    from tasks.catalog import select_services
+    from tasks.catalog.load import select_services
 
     tiers = sorted(set(tiers if tiers is not None else ALL_TIERS))
     valid, _invalid = select_services(catalog, tiers, services)
@@ -89,10 +95,10 @@ def restore_plan(catalog, tiers: list[int] | None, services: list[str] | None, s
                  restore_time: datetime | None, evidence: str, clients: AwsClients | None = None,
                  logger=LOG) -> dict:
     """Reads AWS (to list fleets) and the local evidence history (for the rotation); changes nothing."""
+    from tasks.actions.restore import FLOW
     from tasks.aws.identity import accounts_of, require_some, resolve
-    from tasks.catalog import select_services
-    from tasks.evidence import load_history, open_store
-    from tasks.restore_run import FLOW
+    from tasks.catalog.load import select_services
+    from tasks.evidence.store import load_history, open_store
 
     tiers = sorted(set(tiers if tiers is not None else catalog.policy.review_tiers))
     valid, _invalid = select_services(catalog, tiers, services)
@@ -112,7 +118,7 @@ def sweep_plan(regions: list[str] | None, runbooks: str, policy: str | None, evi
     """The copies a sweep would delete now (reads only)."""
     from flows.sweeping import sweep, sweep_pairs
     from tasks.aws.identity import require_some, resolve
-    from tasks.catalog import load_catalog
+    from tasks.catalog.load import load_catalog
 
     catalog = load_catalog(runbooks, policy)
     clients = AwsClients(accounts=dict(catalog.policy.accounts))

@@ -4,40 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from tasks.actions.restore import FLOW as RESTORE_FLOW
 from tasks.aws.clients import AwsClients
-from tasks.aws.errors import describe_error
-from tasks.aws.owned import OwnedCopy, is_orphan, list_owned
-from tasks.aws.restore import DRIVERS, RestoreSpec
-from tasks.restore_run import FLOW as RESTORE_FLOW
-from tasks.runlock import RunInProgress, exclusive_run
-
-
-def _delete(clients: AwsClients, copy: OwnedCopy) -> None:
-    spec = RestoreSpec(kind=copy.kind, mode="", source_id="", source_region=copy.region, region=copy.region,
-                       copy_name=copy.identifier, tags=(), account=copy.account)
-    DRIVERS[copy.kind][3](clients, spec, copy.identifier)
-
-
-def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: str | None = None,
-                  dead_flows: frozenset[str] = frozenset(), dry_run: bool = False) -> list[dict]:
-    """Find and (unless dry_run) delete orphans in (account, region) pairs. Deletes pass the interlock."""
-    removed = []
-    for account, region in regions:
-        for copy in list_owned(clients, region, account):
-            if not is_orphan(copy, at, current_run_id, dead_flows):
-                continue
-            entry = {"kind": copy.kind, "id": copy.identifier, "region": region, "account": account,
-                     "run_id": copy.run_id, "flow": copy.flow,
-                     "expires_at": copy.expires_at.isoformat() if copy.expires_at else None}
-            if not dry_run:
-                try:
-                    _delete(clients, copy)
-                    entry["deleted"] = True
-                except Exception as exc:  # noqa: BLE001 - reported; the next sweep tries again
-                    entry["deleted"] = False
-                    entry["error"] = describe_error(exc)
-            removed.append(entry)
-    return removed
+from tasks.aws.owned import sweep_regions
+from tasks.evidence.runlock import RunInProgress, exclusive_run
 
 
 def catalog_regions(catalog) -> list[tuple[str | None, str]]:

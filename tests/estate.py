@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from tasks.estate import EstateBuilder
+from tasks.demo.builder import EstateBuilder
 from tests.conftest import write_runbook
 
 FRESH = (date.today() - timedelta(days=10)).isoformat()

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tasks.catalog import load_catalog, load_policy, require_valid
+from tasks.catalog.load import load_catalog, load_policy, require_valid
 from tasks.errors import CatalogError
 from tests.conftest import REPO_ROOT, write_runbook
 

@@ -53,7 +53,7 @@ def test_the_demo_audit_repeated_never_reports_a_healthy_service_not_assessed(pr
     """Clients used to be task parameters that Prefect walked while other threads added clients to them:
     "Failed to resolve inputs in parameter 'clients'" left a task Pending and a healthy service not assessed."""
     from flows.backup_posture_audit import backup_posture_audit
-    from tasks.demo_estate import build_demo_estate, prepare_demo_catalog
+    from tasks.demo.estate import build_demo_estate, prepare_demo_catalog
 
     build_demo_estate(in_process_mock=True)
     catalog = prepare_demo_catalog(REPO_ROOT / "runbooks", tmp_path / "runbooks")
@@ -77,7 +77,7 @@ def test_the_tools_own_loggers_reach_the_prefect_api_in_a_flow_run(prefect_harne
     @flow
     def logs_from_the_tool(evidence: str) -> str:
         start_run("log-probe", {}, evidence)
-        logging.getLogger("tasks.events").info("tool log line from tasks")
+        logging.getLogger("tasks.report.events").info("tool log line from tasks")
         logging.getLogger("dr.tracker.jira").warning("tool log line from dr")
         return flow_run.get_id()
 

@@ -11,14 +11,22 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic import NOW, build_estate, make_services
-from tasks.charts import bar_chart, line_chart, ratio_chart
-from tasks.dashboard import Quarter, build, build_pack, services_from_catalog
-from tasks.dashboard_site import build_site, load_inputs, render_site, report_href, status_table, trend_charts
+from tasks.catalog.policy import Policy
 from tasks.errors import ConfigError
-from tasks.evidence import LocalEvidenceStore
-from tasks.history import load_dashboard_history, load_summaries
-from tasks.policy import Policy
-from tasks.ticket_history import ledger_tickets, read_ledger, read_tickets
+from tasks.evidence.history import load_dashboard_history, load_summaries
+from tasks.evidence.store import LocalEvidenceStore
+from tasks.report.charts import bar_chart, line_chart, ratio_chart
+from tasks.report.site import (
+    build_site,
+    load_inputs,
+    render_site,
+    report_href,
+    status_table,
+    trend_charts,
+)
+from tasks.rules.dashboard import build, build_pack, services_from_catalog
+from tasks.rules.quarters import Quarter
+from tasks.tracker.history import ledger_tickets, read_ledger, read_tickets
 
 HOSTILE = '<script>alert("x")</script>'
 LAPSED = "svc-00004"          # Tier 1: stopped being reviewed and tested two quarters ago
@@ -234,7 +242,7 @@ def test_ledger_reader(tmp_path):
 
 
 def test_invalid_runbooks_are_listed_and_failing(tmp_path):
-    from tasks.catalog import load_catalog
+    from tasks.catalog.load import load_catalog
     from tests.estate import write_catalog
 
     catalog = load_catalog(write_catalog(tmp_path / "runbooks"))

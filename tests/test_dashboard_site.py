@@ -12,9 +12,14 @@ import sys
 import pytest
 
 from bench.synthetic import NOW
-from tasks.dashboard import build
-from tasks.dashboard_site import load_inputs
-from tests.browser import ChromiumUnavailable, console_errors, ensure_chromium, load_page
+from tasks.report.site import load_inputs
+from tasks.rules.dashboard import build
+from tests.browser import (
+    ChromiumUnavailable,
+    console_errors,
+    ensure_chromium,
+    load_page,
+)
 from tests.conftest import REPO_ROOT
 from tests.test_dashboard import LAPSED, NEVER_RESTORED, make_estate
 

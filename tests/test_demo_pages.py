@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser import measure_layout
-from tests.test_dashboard_site import chromium  # noqa: F401 - the shared fixture
 from tests.conftest import REPO_ROOT
+from tests.test_dashboard_site import chromium  # noqa: F401 - the shared fixture
 
 ARTIFACTS = REPO_ROOT / "out" / "test-artifacts"  # screenshots of the first screens (gitignored)
 FLOWS = ("documentation-review", "backup-posture-audit", "backup-restore-test", "dr-simulation")

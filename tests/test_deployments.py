@@ -159,7 +159,7 @@ def log_tail(server) -> str:
 
 
 def test_fan_out_runs_children_on_both_workers(server, moto_server, tmp_path):
-    from tasks.estate import EstateBuilder
+    from tasks.demo.builder import EstateBuilder
 
     builder = EstateBuilder()
     regions = ["us-east-1", "us-east-2", "us-west-1", "eu-west-1"]

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from tasks.durations import format_duration, parse_duration
+from tasks.catalog.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize("text, expected", [

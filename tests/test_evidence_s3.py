@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from tasks.errors import ConfigError, EvidenceError
-from tasks.evidence import LocalEvidenceStore, open_store
-from tasks.evidence_s3 import PROBE_KEY, S3EvidenceStore, lock_settings, parse_s3_url
+from tasks.evidence.s3 import PROBE_KEY, S3EvidenceStore, lock_settings, parse_s3_url
+from tasks.evidence.store import LocalEvidenceStore, open_store
 from tests.conftest import write_runbook
 
 BUCKET = "acme-dr-evidence"  # the customer's own bucket: not drt-*, so the safety interlock would refuse it

@@ -5,7 +5,7 @@ import pytest
 
 from tasks.aws.clients import AwsClients
 from tasks.aws.guard import UnsafeOperation, allow_drill, ownership_tags
-from tasks.estate import EstateBuilder
+from tasks.demo.builder import EstateBuilder
 
 OURS = [{"Key": k, "Value": v} for k, v in ownership_tags("run-1", "test", "2099-01-01T00:00:00+00:00", "src").items()]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import base64
 
+from tasks.catalog.policy import JiraPolicy, Policy
 from tasks.errors import TrackerError
-from tasks.findings import make_finding
-from tasks.policy import JiraPolicy, Policy
+from tasks.evidence.findings import make_finding
 from tasks.tracker import RunContext, Scope, ServiceRouting, sync_findings
 from tasks.tracker.jira_config import load_settings
 from tasks.tracker.jira_tracker import JiraTracker

@@ -6,10 +6,10 @@ from datetime import date
 import pytest
 
 from flows.cli import main
-from tasks.catalog import load_policy
+from tasks.catalog.load import load_policy
+from tasks.catalog.policy import JiraPolicy, Policy
 from tasks.errors import CatalogError, ConfigError
-from tasks.findings import make_finding
-from tasks.policy import JiraPolicy, Policy
+from tasks.evidence.findings import make_finding
 from tasks.tracker import jira_fields as jf
 from tasks.tracker.jira_config import load_settings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections import Counter
 
 from flows.cli import main
-from tasks.findings import make_finding
-from tasks.policy import JiraPolicy, Policy
+from tasks.catalog.policy import JiraPolicy, Policy
+from tasks.evidence.findings import make_finding
 from tasks.tracker import RunContext, Scope, flush_outbox, plan_sync, sync_findings
 from tasks.tracker import outbox as ob
 from tasks.tracker.factory import open_tracker

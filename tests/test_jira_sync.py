@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tasks.findings import make_finding
-from tasks.policy import JiraPolicy, Policy
+from tasks.catalog.policy import JiraPolicy, Policy
+from tasks.evidence.findings import make_finding
 from tasks.tracker import RunContext, Scope, ServiceRouting, sync_findings
 from tasks.tracker.factory import open_tracker
 from tasks.tracker.jira_config import load_settings

@@ -8,8 +8,8 @@ import pytest
 
 from tasks.aws.clients import AwsClients
 from tasks.aws.observe import observe
-from tasks.catalog import load_catalog
-from tasks.review import review_runbook
+from tasks.catalog.load import load_catalog
+from tasks.rules.review import review_runbook
 from tests.aws_faults import error_response
 from tests.estate import build_estate, write_catalog
 
@@ -86,7 +86,7 @@ def test_access_denied_is_not_assessed_never_passing(estate):
 
 
 def test_accounts_are_read_through_the_policys_role(aws, tmp_path):
-    from tasks.estate import EstateBuilder
+    from tasks.demo.builder import EstateBuilder
 
     role = "arn:aws:iam::222222222222:role/dr-automation"
     creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
@@ -96,7 +96,7 @@ def test_accounts_are_read_through_the_policys_role(aws, tmp_path):
                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
     EstateBuilder(in_process_mock=True)  # the default account has no such table
-    from tasks.models import Resource
+    from tasks.catalog.runbook import Resource
 
     spec = Resource.model_validate({"kind": "dynamodb_table", "id": "billing", "region": "eu-west-1",
                                     "account": "222222222222", "expect": {"pitr": True}})
@@ -125,8 +125,8 @@ def test_only_transient_errors_are_retried():
 
 def _tenant_fleet():
     """Two tenants in each of two regions, all but one copied to us-west-2; the fleet's spec."""
-    from tasks.estate import EstateBuilder
-    from tasks.models import Resource
+    from tasks.catalog.runbook import Resource
+    from tasks.demo.builder import EstateBuilder
 
     builder = EstateBuilder(in_process_mock=True)
     for region, short in (("us-east-1", "use1"), ("eu-west-1", "euw1")):
@@ -179,8 +179,8 @@ def test_timestamps_parse_as_botocore_parses_them():
 def test_bucket_and_table_fleets_are_selected_by_tags_and_our_copies_are_found(aws):
     from tasks.aws.guard import ownership_tags
     from tasks.aws.owned import list_owned
-    from tasks.estate import EstateBuilder
-    from tasks.models import Resource
+    from tasks.catalog.runbook import Resource
+    from tasks.demo.builder import EstateBuilder
 
     builder = EstateBuilder(in_process_mock=True)
     builder.bucket("us-east-1", "logs-a", tags={"fleet": "logs"})

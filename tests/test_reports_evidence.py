@@ -8,10 +8,11 @@ import pytest
 from jinja2 import UndefinedError
 
 from tasks.errors import EvidenceError
-from tasks.evidence import LocalEvidenceStore, RunEvidence, RunRecord, ServiceStatus, load_history
-from tasks.findings import make_finding
+from tasks.evidence.findings import make_finding
+from tasks.evidence.records import RunRecord, ServiceStatus
+from tasks.evidence.store import LocalEvidenceStore, RunEvidence, load_history
 from tasks.report.digest import digest
-from tasks.reports import md_escape, render
+from tasks.report.render import md_escape, render
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from tasks.findings import fingerprint, make_finding, severity_for
-from tasks.inventory import LiveResource, Observation
-from tasks.models import Runbook
-from tasks.policy import Policy
-from tasks.review import check_accuracy, check_completeness, check_currency
+from tasks.catalog.policy import Policy
+from tasks.catalog.runbook import Runbook
+from tasks.evidence.findings import fingerprint, make_finding, severity_for
+from tasks.evidence.inventory import LiveResource, Observation
+from tasks.rules.review import check_accuracy, check_completeness, check_currency
 
 POLICY = Policy()
 TODAY = date(2026, 11, 24)

@@ -23,7 +23,7 @@ from tasks.aws.clients import AwsClients
 from tasks.aws.guard import NAME_PREFIX, OWNER_TAG, OWNER_VALUE
 from tasks.aws.owned import list_owned
 from tasks.errors import EvidenceError
-from tasks.runlock import RunInProgress
+from tasks.evidence.runlock import RunInProgress
 from tests.aws_faults import error_response
 from tests.conftest import REPO_ROOT
 from tests.estate import AUDIT_GAPS, build_estate, gap_keys, write_catalog

@@ -15,8 +15,8 @@ import yaml
 from flows.dr_simulation import DrillRefused, dr_simulation
 from tasks.aws.clients import AwsClients
 from tasks.aws.owned import list_owned
+from tasks.catalog.scenarios import load_scenarios
 from tasks.errors import CatalogError
-from tasks.scenarios import load_scenarios
 from tests.conftest import REPO_ROOT, write_runbook
 from tests.estate import build_estate, write_catalog
 

@@ -14,8 +14,8 @@ from botocore.config import Config
 from botocore.utils import parse_timestamp
 from dateutil.tz import tzutc
 
-from ..errors import AwsError
-from . import guard
+from tasks.aws import guard
+from tasks.errors import AwsError
 
 SESSION_NAME = "dr-automation"
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from botocore.exceptions import ClientError
 
-from .errors import is_not_found
+from tasks.aws.errors import is_not_found
 
 
 def get_volume(client, volume_id: str) -> dict | None:

@@ -13,8 +13,8 @@ import contextvars
 import re
 from contextlib import contextmanager
 
-from ..errors import DrError
-from .tags import tag_dict
+from tasks.aws.tags import tag_dict
+from tasks.errors import DrError
 
 NAME_PREFIX = "drt-"
 OWNER_TAG = "dr-automation:owner"

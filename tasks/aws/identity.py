@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from ..errors import AwsError, CredentialsError
-from .errors import describe_error, is_transient
+from tasks.aws.errors import describe_error, is_transient
+from tasks.errors import AwsError, CredentialsError
 
 # What botocore's default chain tries, in its order, for the one-line error when nothing worked.
 CHAIN = ("environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)", "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)",

@@ -15,14 +15,13 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import AwsError
-from ..inventory import LiveResource, Observation
-from ..models import Resource, ResourceKind
-from . import dynamodb, ec2, rds, s3
-from .clients import AwsClients
-from .errors import describe_error, is_transient
-from .tags import tag_dict
-
+from tasks.aws import dynamodb, ec2, rds, s3
+from tasks.aws.clients import AwsClients
+from tasks.aws.errors import describe_error, is_transient
+from tasks.aws.tags import tag_dict
+from tasks.catalog.runbook import Resource, ResourceKind
+from tasks.errors import AwsError
+from tasks.evidence.inventory import LiveResource, Observation
 
 MAX_READERS = 8  # (account, region) pairs of one entry read at once
 

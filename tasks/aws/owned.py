@@ -6,10 +6,20 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from . import dynamodb, ec2, rds, s3
-from .clients import AwsClients
-from .tags import tag_dict
-from .guard import EXPIRES_TAG, FLOW_TAG, NAME_PREFIX, OWNER_TAG, OWNER_VALUE, RUN_TAG
+from tasks.aws import dynamodb, ec2, rds, s3
+from tasks.aws.clients import AwsClients
+from tasks.aws.errors import describe_error
+from tasks.aws.guard import (
+    EXPIRES_TAG,
+    FLOW_TAG,
+    NAME_PREFIX,
+    OWNER_TAG,
+    OWNER_VALUE,
+    RUN_TAG,
+)
+from tasks.aws.restore.base import RestoreSpec
+from tasks.aws.restore.drivers import driver_for
+from tasks.aws.tags import tag_dict
 
 
 @dataclass(frozen=True)
@@ -74,3 +84,31 @@ def is_orphan(copy: OwnedCopy, now: datetime, current_run_id: str | None = None,
     if copy.flow in dead_flows:
         return True
     return copy.expires_at is None or copy.expires_at <= now
+
+
+def _delete(clients: AwsClients, copy: OwnedCopy) -> None:
+    spec = RestoreSpec(kind=copy.kind, mode="", source_id="", source_region=copy.region, region=copy.region,
+                       copy_name=copy.identifier, tags=(), account=copy.account)
+    driver_for(copy.kind).delete(clients, spec, copy.identifier)
+
+
+def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: str | None = None,
+                  dead_flows: frozenset[str] = frozenset(), dry_run: bool = False) -> list[dict]:
+    """Find and (unless dry_run) delete orphans in (account, region) pairs. Deletes pass the interlock."""
+    removed = []
+    for account, region in regions:
+        for copy in list_owned(clients, region, account):
+            if not is_orphan(copy, at, current_run_id, dead_flows):
+                continue
+            entry = {"kind": copy.kind, "id": copy.identifier, "region": region, "account": account,
+                     "run_id": copy.run_id, "flow": copy.flow,
+                     "expires_at": copy.expires_at.isoformat() if copy.expires_at else None}
+            if not dry_run:
+                try:
+                    _delete(clients, copy)
+                    entry["deleted"] = True
+                except Exception as exc:  # noqa: BLE001 - reported; the next sweep tries again
+                    entry["deleted"] = False
+                    entry["error"] = describe_error(exc)
+            removed.append(entry)
+    return removed

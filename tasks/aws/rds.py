@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from botocore.exceptions import ClientError
 
-from .errors import is_not_found
+from tasks.aws.errors import is_not_found
 
 PAGE_SIZE = 100  # the API maximum: one request per hundred databases
 

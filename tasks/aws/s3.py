@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from .errors import is_not_found
-from .tags import tag_dict
+from tasks.aws.errors import is_not_found
+from tasks.aws.tags import tag_dict
 
 MISSING_BUCKET = ("NoSuchBucket", "404")
 

@@ -32,9 +32,9 @@ import importlib
 import threading
 from typing import Self
 
-from .config import StrictConfig
-from .lifecycle import Lifecycle
-from .patching import Patcher
+from tasks.emulator.config import StrictConfig
+from tasks.emulator.lifecycle import Lifecycle
+from tasks.emulator.patching import Patcher
 
 __all__ = ["StrictAws", "StrictConfig", "current", "settle"]
 
@@ -46,7 +46,9 @@ _install_lock = threading.Lock()
 
 class StrictAws:
     def __init__(self, config: StrictConfig | None = None):
-        from .requests import RequestRules  # moto is imported only when a layer is made
+        from tasks.emulator.requests import (
+            RequestRules,  # moto is imported only when a layer is made
+        )
 
         self.config = config or StrictConfig()
         self.lifecycle = Lifecycle()
@@ -94,12 +96,12 @@ class StrictAws:
 
     def expire_credentials(self) -> int:
         """Expire every assumed-role credential issued so far; returns how many."""
-        from .sts import expire_all
+        from tasks.emulator.sts import expire_all
 
         return expire_all()
 
     def assumed_role(self, account: str, access_key: str):
-        from .sts import assumed_role
+        from tasks.emulator.sts import assumed_role
 
         return assumed_role(account, access_key)
 

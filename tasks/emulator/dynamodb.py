@@ -10,8 +10,8 @@ from moto.dynamodb import models as ddb
 from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.models import table as ddb_table
 
-from .errors import StrictError
-from .timeline import from_epoch, naive_utc, within
+from tasks.emulator.errors import StrictError
+from tasks.emulator.timeline import from_epoch, naive_utc, within
 
 _restore_to = threading.local()  # the point a RestoreTableToPointInTime request asked for
 

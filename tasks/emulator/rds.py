@@ -8,8 +8,8 @@ from moto.core.exceptions import ServiceException
 from moto.core.utils import utcnow
 from moto.rds import models as rds
 
-from .errors import StrictError
-from .timeline import last_window_start, naive_utc, within
+from tasks.emulator.errors import StrictError
+from tasks.emulator.timeline import last_window_start, naive_utc, within
 
 _restoring = threading.local()  # set while a restore builds its new instance or cluster
 

@@ -15,7 +15,7 @@ from typing import Any
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import utcnow
 
-from .errors import StrictError
+from tasks.emulator.errors import StrictError
 
 # botocore's standard retry mode retries all three codes as throttling.
 _THROTTLE_CODES = {"ec2": "RequestLimitExceeded", "dynamodb": "ThrottlingException"}

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..findings import CHECKS, SEVERITIES
+from tasks.evidence.findings import CHECKS, SEVERITIES
 
 _KEY = re.compile(r"^(.*?)(\d+)$")
 

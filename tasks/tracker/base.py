@@ -1,11 +1,11 @@
 """The tracker interface every backend implements, and the values passed across it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..findings import Finding
+from tasks.evidence.findings import Finding
 
 
 @dataclass

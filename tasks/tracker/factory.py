@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..policy import Policy
-from .ledger import LedgerTracker
+from tasks.catalog.policy import Policy
+from tasks.errors import ConfigError
+from tasks.tracker.ledger import LedgerTracker
 
 TRACKERS = ("ledger", "jira")
 
@@ -22,10 +22,10 @@ def open_tracker(name: str, evidence: str | Path, policy: Policy | None = None):
     if name == "jira":
         # Imported here: only Jira runs pay for the jira library, and settings fail fast (ConfigError)
         # before any request; the client itself is built on first use.
-        from ..evidence import open_store
-        from .jira_config import load_settings
-        from .jira_tracker import JiraTracker
-        from .outbox import Outbox
+        from tasks.evidence.store import open_store
+        from tasks.tracker.jira_config import load_settings
+        from tasks.tracker.jira_tracker import JiraTracker
+        from tasks.tracker.outbox import Outbox
 
         return JiraTracker(load_settings(policy), outbox=Outbox(open_store(evidence)))
     raise ConfigError(f"unknown tracker {name!r} (choose from: {', '.join(TRACKERS)})")

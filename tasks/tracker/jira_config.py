@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Mapping
 
-from ..errors import ConfigError
-from ..policy import JiraPolicy, Policy, check_jira_url
+from tasks.catalog.policy import JiraPolicy, Policy, check_jira_url
+from tasks.errors import ConfigError
 
 
 @dataclass(frozen=True)

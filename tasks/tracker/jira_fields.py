@@ -10,9 +10,9 @@ import json
 from datetime import date
 from urllib.parse import quote, unquote
 
-from ..findings import SEVERITIES, SERVICE_LEVEL, Finding
-from .base import RunContext, ServiceRouting, Ticket
-from .jira_config import JiraSettings
+from tasks.evidence.findings import SERVICE_LEVEL, SEVERITIES, Finding
+from tasks.tracker.base import RunContext, ServiceRouting, Ticket
+from tasks.tracker.jira_config import JiraSettings
 
 FP, TIER, CHECK, SERVICE, SEVERITY, RESOURCE = ("dr-fp-", "dr-tier-", "dr-check-", "dr-service-",
                                                 "dr-severity-", "dr-resource-")

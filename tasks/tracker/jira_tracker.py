@@ -29,12 +29,12 @@ from typing import Callable, Mapping
 
 import requests
 
-from ..errors import DrError, TrackerError, TrackerUnavailable
-from ..findings import Finding
-from . import jira_fields as jf
-from .base import RunContext, ServiceRouting, Ticket
-from .jira_config import JiraSettings
-from .outbox import Outbox
+from tasks.errors import DrError, TrackerError, TrackerUnavailable
+from tasks.evidence.findings import Finding
+from tasks.tracker import jira_fields as jf
+from tasks.tracker.base import RunContext, ServiceRouting, Ticket
+from tasks.tracker.jira_config import JiraSettings
+from tasks.tracker.outbox import Outbox
 
 LOG = logging.getLogger("dr.tracker.jira")
 SEARCH_FIELDS = "summary,status,labels,created"

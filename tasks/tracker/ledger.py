@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import TrackerError
-from ..findings import Finding
-from .base import RunContext, Ticket
+from tasks.errors import TrackerError
+from tasks.evidence.findings import Finding
+from tasks.tracker.base import RunContext, Ticket
 
 LEDGER_FILE = "ledger.json"
 

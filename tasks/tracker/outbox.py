@@ -18,10 +18,10 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import TrackerError
-from ..evidence import EvidenceStore
-from ..findings import Finding
-from .base import RunContext, Scope, ServiceRouting, Ticket
+from tasks.errors import TrackerError
+from tasks.evidence.findings import Finding
+from tasks.evidence.store import EvidenceStore
+from tasks.tracker.base import RunContext, Scope, ServiceRouting, Ticket
 
 OUTBOX_PATH = "tracker/jira-outbox.json"
 

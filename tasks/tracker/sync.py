@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import TrackerError, TrackerUnavailable
-from ..findings import Finding, severity_rank
-from . import outbox as ob
-from .base import RunContext, Scope, SyncResult, Ticket, Tracker
+from tasks.errors import TrackerError, TrackerUnavailable
+from tasks.evidence.findings import Finding, severity_rank
+from tasks.tracker import outbox as ob
+from tasks.tracker.base import RunContext, Scope, SyncResult, Ticket, Tracker
 
 
 @dataclass(frozen=True)

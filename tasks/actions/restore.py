@@ -1,0 +1,193 @@
+"""One restore, start to teardown: preflight, restore, wait (deadline = RTO), validate, delete, confirm.
+
+Teardown runs whatever happens (failure, timeout, cancellation) and is confirmed with a describe. The
+measurement is written to the run's evidence as soon as it exists, so a crash loses nothing finished.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tasks.actions.validation import default_steps, run_step
+from tasks.aws.clients import AwsClients
+from tasks.aws.errors import describe_error, is_transient
+from tasks.aws.guard import UnsafeOperation, ownership_tags
+from tasks.aws.restore.base import (
+    CopyState,
+    Isolation,
+    NoRecoveryPoint,
+    RestoreDriver,
+    RestoreSpec,
+)
+from tasks.aws.restore.drivers import driver_for
+from tasks.catalog.policy import Policy
+from tasks.catalog.runbook import ValidationStep
+from tasks.evidence.records import Measurement
+from tasks.evidence.store import EvidenceStore
+from tasks.rules.restore_plan import (
+    NEEDS_ISOLATION,
+    RestoreTarget,
+    copy_name,
+    expires_at,
+    judge,
+)
+
+FLOW = "backup-restore-test"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RestoreContext:
+    run_id: str
+    policy: Policy
+    clients: AwsClients
+    store: EvidenceStore
+    run_dir: str
+    restore_time: datetime | None = None
+    poll_seconds: float | None = None
+    attempt: int = 1
+    flow: str = FLOW
+
+
+def measurement_path(run_dir: str, target: RestoreTarget) -> str:
+    return f"{run_dir}/measurements/{hashlib.sha256(target.key.encode()).hexdigest()[:16]}.json"
+
+
+def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
+    started = _now()
+    m = Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
+                    mode=target.mode, region=target.region, source_region=target.source_region, started_at=started,
+                    rto_target_seconds=target.rto_target_seconds, rpo_target_seconds=target.rpo_target_seconds,
+                    instance_class=target.instance_class)
+    name = copy_name(ctx.run_id, target) + (f"-{ctx.attempt}" if ctx.attempt > 1 else "")
+    isolation_policy = ctx.policy.restore.isolation.get(target.region)
+    spec = RestoreSpec(
+        kind=target.kind, mode=target.mode, source_id=target.source_id, source_region=target.source_region,
+        region=target.region, copy_name=name, account=target.account, instance_class=target.instance_class,
+        engine=target.engine, availability_zone=target.availability_zone, restore_time=ctx.restore_time,
+        isolation=Isolation(isolation_policy.subnet_group, tuple(isolation_policy.security_group_ids))
+        if isolation_policy else Isolation(),
+        tags=tuple(ownership_tags(ctx.run_id, ctx.flow, expires_at(started, target, ctx.policy).isoformat(),
+                                  target.resource).items()))
+    driver = driver_for(target.kind)
+
+    if target.kind in NEEDS_ISOLATION and ctx.policy.restore.require_isolation and isolation_policy is None:
+        return _finish(ctx, target, m, "preflight_failed",
+                       f"no restore isolation (subnet group, security group) configured for {target.region} "
+                       "in the policy's restore.isolation")
+    try:
+        point = driver.recovery_point(ctx.clients, spec)
+    except NoRecoveryPoint as exc:
+        return _finish(ctx, target, m, "no_recovery_point", str(exc))
+    except (ClientError, BotoCoreError) as exc:
+        if is_transient(exc):
+            raise
+        return _finish(ctx, target, m, "failed", f"finding a recovery point: {describe_error(exc)}")
+    m.recovery_point = point.identifier
+    m.recovery_point_time = point.time
+    m.rpo_seconds = driver.rpo_seconds(point, started, target.mode)
+
+    # Named copies are torn down even if the create call failed after reaching AWS; ids that AWS assigns
+    # (EBS volumes) come back only from a successful call.
+    copy_id: str | None = name if driver.NAMED_COPY else None
+    try:
+        try:
+            copy_id = driver.start(ctx.clients, spec, point)
+        except (ClientError, BotoCoreError) as exc:
+            if is_transient(exc):
+                raise
+            return _finish(ctx, target, m, "failed", f"starting the restore: {describe_error(exc)}")
+        m.copy_id = copy_id
+        state = _wait_available(ctx, driver, spec, copy_id, point, started, target.rto_target_seconds)
+        if state.status != "available":
+            status = "timeout" if state.status == "creating" else "failed"
+            return _finish(ctx, target, m, status, f"copy {copy_id} is {state.detail.get('status', state.status)}")
+        m.validation = [run_step(step, spec, copy_id, state) for step in (steps or default_steps())]
+        validated = _now()
+        m.rto_seconds = (validated - started).total_seconds()
+        if not all(step["passed"] for step in m.validation):
+            return _finish(ctx, target, m, "validation_failed", None)
+        return _finish(ctx, target, m, "passed", None)
+    finally:
+        if copy_id is not None:
+            m.cleanup = _teardown(ctx, driver, spec, copy_id)
+            m.passed = judge(m)
+            save_measurement(ctx, target, m)
+
+
+def _wait_available(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str, point,
+                    started: datetime, rto_target: float) -> CopyState:
+    deadline = started.timestamp() + rto_target
+    interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
+    while True:
+        state = driver.state(ctx.clients, spec, copy_id, point)
+        if state.status in ("available", "failed"):
+            return state
+        if time.time() + interval > deadline:
+            return state  # still creating at the RTO deadline
+        time.sleep(interval)
+
+
+def _teardown(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str) -> str:
+    """Delete, then confirm with a describe until it is gone (or the cleanup timeout passes)."""
+    limit = time.monotonic() + ctx.policy.restore.cleanup_timeout.total_seconds()
+    interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
+    try:
+        if driver.state(ctx.clients, spec, copy_id).status == "missing":
+            return "deleted"  # never created (the create call failed) or already gone
+        driver.delete(ctx.clients, spec, copy_id)
+    except (ClientError, BotoCoreError, UnsafeOperation):
+        pass  # confirmed below: a copy that is still there is reported as left
+    while True:
+        try:
+            if driver.state(ctx.clients, spec, copy_id).status == "missing":
+                return "deleted"
+        except (ClientError, BotoCoreError):
+            pass
+        if time.monotonic() + interval > limit:
+            return "left"
+        time.sleep(max(interval, 0.01))
+
+
+def _finish(ctx: RestoreContext, target: RestoreTarget, m: Measurement, status: str, error: str | None) -> Measurement:
+    m.status = status
+    m.error = error
+    m.finished_at = _now()
+    m.passed = judge(m)
+    save_measurement(ctx, target, m)
+    return m
+
+
+def save_measurement(ctx: RestoreContext, target: RestoreTarget, m: Measurement) -> None:
+    payload = {"target": target.key, "measurement": m.model_dump(mode="json")}
+    ctx.store.write_bytes(measurement_path(ctx.run_dir, target), json.dumps(payload, indent=1).encode())
+
+
+def load_measurements(store: EvidenceStore, run_dir: str) -> dict[str, Measurement]:
+    """target key -> measurement, for resuming a run that crashed."""
+    found = {}
+    for relpath in store.list_prefix(f"{run_dir}/measurements"):
+        raw = store.read_bytes(relpath)
+        if raw:
+            payload = json.loads(raw)
+            measurement = Measurement.model_validate(payload["measurement"])
+            if measurement.finished_at is not None and measurement.cleanup != "left":
+                found[payload["target"]] = measurement
+    return found
+
+
+def failed_measurement(target: RestoreTarget, error: BaseException) -> Measurement:
+    now = _now()
+    return Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
+                       mode=target.mode, region=target.region, source_region=target.source_region, started_at=now,
+                       finished_at=now, rto_target_seconds=target.rto_target_seconds,
+                       rpo_target_seconds=target.rpo_target_seconds, status="failed",
+                       error=describe_error(error) if isinstance(error, (ClientError, BotoCoreError)) else str(error))

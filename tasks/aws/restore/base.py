@@ -1,0 +1,105 @@
+"""What every restore driver shares: the spec of a copy, a recovery point, a copy's state, and the
+`RestoreDriver` protocol each resource-kind module in this package satisfies.
+
+Every mutating call goes through the interlock in tasks/aws/guard.py, so a copy must carry the `drt-`
+prefix and the ownership tags, and only such copies can be deleted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from tasks.aws.clients import AwsClients
+
+
+@dataclass(frozen=True)
+class Isolation:
+    subnet_group: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RestoreSpec:
+    kind: str                 # rds_instance | rds_cluster | dynamodb_table | s3_bucket | ebs_volume
+    mode: str                 # snapshot | snapshot-dr | pitr-latest | pitr-time | object-version
+    source_id: str
+    source_region: str
+    region: str               # where the copy is made (the source region, or the DR region)
+    copy_name: str
+    tags: tuple[tuple[str, str], ...]
+    account: str | None = None
+    instance_class: str | None = None
+    engine: str | None = None
+    availability_zone: str | None = None
+    isolation: Isolation = Isolation()
+    restore_time: datetime | None = None
+
+    @property
+    def tag_list(self) -> list[dict]:
+        return [{"Key": k, "Value": v} for k, v in self.tags]
+
+
+@dataclass
+class RecoveryPoint:
+    identifier: str           # snapshot id, version id, or "latest"/ISO time for point-in-time
+    time: datetime | None     # the moment the data is from (for RPO)
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class CopyState:
+    status: str               # creating | available | failed | missing
+    endpoint: str | None = None
+    port: int | None = None
+    detail: dict = field(default_factory=dict)
+
+
+class NoRecoveryPoint(Exception):
+    pass
+
+
+def rds_client(clients: AwsClients, spec: RestoreSpec):
+    return clients.client("rds", spec.region, spec.account)
+
+
+def newest_available(snapshots: list[dict], time_key: str) -> dict | None:
+    ready = [s for s in snapshots if s.get("Status", "available") == "available"]
+    return max(ready, key=lambda s: s[time_key]) if ready else None
+RDS_FAILED = {"failed", "incompatible-restore", "incompatible-parameters", "incompatible-network",
+               "restore-error", "storage-full", "inaccessible-encryption-credentials"}
+
+
+def rpo_from_point(point: RecoveryPoint, started: datetime, mode: str) -> float | None:
+    """Data lost if the source failed when the restore started: the age of the recovery point.
+
+    A point-in-time restore to a chosen moment measures the restore, not the backup: no RPO.
+    """
+    if point.time is None or mode == "pitr-time":
+        return None
+    return max(0.0, (started - point.time).total_seconds())
+
+
+class RestoreDriver(Protocol):
+    """One resource kind's restore: each module in tasks/aws/restore/ (but base and drivers) is one.
+
+    recovery_point: the newest point the spec's mode can restore from (raises NoRecoveryPoint).
+    start: begin the restore into the spec's isolated, tagged copy; returns the copy's id.
+    state: the copy's status and endpoint (`missing` once deleted: how teardown is confirmed).
+    delete: tear the copy down (through the ownership interlock).
+    rpo_seconds: achieved RPO for a restore from `point` started at `started`.
+    """
+
+    KIND: str
+    NAMED_COPY: bool  # the copy's id is the copy name (False: AWS assigns it, e.g. an EBS volume id)
+
+    def recovery_point(self, clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint: ...
+
+    def start(self, clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str: ...
+
+    def state(self, clients: AwsClients, spec: RestoreSpec, copy_id: str,
+              point: RecoveryPoint | None = None) -> CopyState: ...
+
+    def delete(self, clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None: ...
+
+    def rpo_seconds(self, point: RecoveryPoint, started: datetime, mode: str) -> float | None: ...

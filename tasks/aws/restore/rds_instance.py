@@ -1,0 +1,100 @@
+"""RDS DB instance: restore from a snapshot (or its DR-region copy) or to a point in time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from tasks.aws import rds
+from tasks.aws.clients import AwsClients
+from tasks.aws.errors import is_not_found
+from tasks.aws.restore.base import (
+    RDS_FAILED,
+    CopyState,
+    NoRecoveryPoint,
+    RecoveryPoint,
+    RestoreSpec,
+    newest_available,
+    rds_client,
+    rpo_from_point,
+)
+
+KIND = "rds_instance"
+NAMED_COPY = True
+
+
+def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
+    client = rds_client(clients, spec)
+    if spec.mode in ("snapshot", "snapshot-dr"):
+        snapshots = list(rds.iter_db_snapshots(client, instance_id=spec.source_id))
+        if spec.mode == "snapshot":
+            automated = [s for s in snapshots if s.get("SnapshotType") == "automated"]
+            snapshots = automated or snapshots
+        newest = newest_available(snapshots, "SnapshotCreateTime")
+        if newest is None:
+            where = f"in {spec.region}" + (" (cross-region copy)" if spec.mode == "snapshot-dr" else "")
+            raise NoRecoveryPoint(f"no available snapshot of {spec.source_id} {where}")
+        # A copy keeps the moment the data is from as OriginalSnapshotCreateTime.
+        when = newest.get("OriginalSnapshotCreateTime") or newest["SnapshotCreateTime"]
+        return RecoveryPoint(newest["DBSnapshotIdentifier"], when, {"snapshot_type": newest.get("SnapshotType")})
+    db = rds.get_db_instance(client, spec.source_id)
+    if db is None:
+        raise NoRecoveryPoint(f"{spec.source_id} not found in {spec.region}")
+    if not db.get("BackupRetentionPeriod"):
+        raise NoRecoveryPoint(f"{spec.source_id} has automated backups disabled: no point-in-time recovery")
+    if spec.mode == "pitr-time":
+        return RecoveryPoint(spec.restore_time.isoformat(), spec.restore_time)
+    latest = db.get("LatestRestorableTime")
+    if latest is None:
+        raise NoRecoveryPoint(f"{spec.source_id} reports no latest restorable time")
+    return RecoveryPoint("latest", latest)
+
+
+def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
+    client = rds_client(clients, spec)
+    common = {"DBInstanceClass": spec.instance_class, "PubliclyAccessible": False, "DeletionProtection": False,
+              "MultiAZ": False, "Tags": spec.tag_list}
+    if spec.isolation.subnet_group:
+        common["DBSubnetGroupName"] = spec.isolation.subnet_group
+    if spec.isolation.security_group_ids:
+        common["VpcSecurityGroupIds"] = list(spec.isolation.security_group_ids)
+    common = {k: v for k, v in common.items() if v is not None}
+    if spec.mode in ("snapshot", "snapshot-dr"):
+        client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=spec.copy_name,
+                                                    DBSnapshotIdentifier=point.identifier, **common)
+    elif spec.mode == "pitr-latest":
+        client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=spec.source_id,
+                                                    TargetDBInstanceIdentifier=spec.copy_name,
+                                                    UseLatestRestorableTime=True, **common)
+    else:
+        client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=spec.source_id,
+                                                    TargetDBInstanceIdentifier=spec.copy_name,
+                                                    RestoreTime=spec.restore_time, **common)
+    return spec.copy_name
+
+
+def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None) -> CopyState:
+    db = rds.get_db_instance(rds_client(clients, spec), copy_id)
+    if db is None:
+        return CopyState("missing")
+    status = db.get("DBInstanceStatus", "")
+    endpoint = db.get("Endpoint") or {}
+    mapped = "available" if status == "available" else ("failed" if status in RDS_FAILED else "creating")
+    return CopyState(mapped, endpoint.get("Address"), endpoint.get("Port"),
+                     {"status": status, "engine": db.get("Engine"), "class": db.get("DBInstanceClass"),
+                      "publicly_accessible": bool(db.get("PubliclyAccessible", False))})
+
+
+
+
+def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None:
+    try:
+        rds_client(clients, spec).delete_db_instance(DBInstanceIdentifier=copy_id, SkipFinalSnapshot=True,
+                                               DeleteAutomatedBackups=True)
+    except ClientError as exc:
+        if not is_not_found(exc, "DBInstanceNotFound", "DBInstanceNotFoundFault"):
+            raise
+
+
+def rpo_seconds(point: RecoveryPoint, started: datetime, mode: str) -> float | None:
+    return rpo_from_point(point, started, mode)

@@ -1,0 +1,42 @@
+"""Read the evidence history compactly: one summary per run, from summary.json or, for runs written
+before summaries existed, from results.json (parsed fully once, then reduced to the same shape)."""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from tasks.evidence.records import (
+    DASHBOARD_FLOWS,
+    RunRecord,
+    RunSummary,
+    run_summary,
+    summary_from_dict,
+)
+from tasks.evidence.store import SUMMARY_FILE, EvidenceStore, list_dirs
+
+
+def read_run(store: EvidenceStore, run_dir: str) -> RunSummary | None:
+    raw = store.read_bytes(f"{run_dir}/{SUMMARY_FILE}")
+    if raw is not None:
+        return summary_from_dict(json.loads(raw))
+    raw = store.read_bytes(f"{run_dir}/results.json")
+    if raw is None:
+        return None  # a directory without results (an interrupted first write): nothing to report
+    return summary_from_dict(run_summary(RunRecord.model_validate_json(raw)))
+
+
+def load_summaries(store: EvidenceStore, flow: str, workers: int = 1) -> list[RunSummary]:
+    """Every run of a flow (any status), oldest first. Remote stores read with a few threads."""
+    dirs = list_dirs(store, flow)
+    if workers > 1 and len(dirs) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            runs = list(pool.map(lambda d: read_run(store, d), dirs))
+    else:
+        runs = [read_run(store, d) for d in dirs]
+    return sorted((r for r in runs if r is not None), key=lambda r: r.started_at)
+
+
+def load_dashboard_history(store: EvidenceStore, workers: int | None = None) -> dict[str, list[RunSummary]]:
+    remote = "://" in store.location
+    workers = workers or (8 if remote else 1)
+    return {flow: load_summaries(store, flow, workers) for flow in DASHBOARD_FLOWS}

@@ -1,0 +1,76 @@
+"""Render reports from templates/: autoescaped HTML and Markdown, undefined names are errors."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from tasks.catalog.durations import format_duration
+from tasks.report.digest import by_severity
+from tasks.report.groups import group_paths, row_reasons
+from tasks.report.markup import inline_html, inline_markdown
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|])")
+
+
+def md_escape(value: object) -> str:
+    """Markdown that a wiki renders as the text it is: no HTML, no links, no table breaks."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("\r", "").replace("\n", "<br>")
+
+
+def _when(value: object) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def _day(value: object) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _pct(value: object, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{float(value) * 100:.{digits}f}%"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["md"] = md_escape
+    env.filters["when"] = _when
+    env.filters["duration"] = format_duration
+    env.filters["day"] = _day
+    env.filters["pct"] = _pct
+    env.filters["inline"] = inline_html                            # our remediation texts' code and emphasis
+    env.filters["md_inline"] = lambda v: inline_markdown(v, md_escape)
+    env.filters["by_severity"] = by_severity
+    env.filters["group_paths"] = group_paths
+    env.filters["row_reasons"] = row_reasons
+    return env
+
+
+def render(template: str, **context: object) -> str:
+    return environment().get_template(template).render(**context)

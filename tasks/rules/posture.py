@@ -1,0 +1,123 @@
+"""The backup posture audit's rules: pure checks of live configuration against the tier policy."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from tasks.catalog.durations import format_duration
+from tasks.catalog.policy import Policy
+from tasks.catalog.runbook import Runbook
+from tasks.evidence.findings import Check, Finding, make_finding, register
+from tasks.evidence.inventory import LiveResource, Observation
+
+register(
+    Check("backup.disabled", "critical", "Automated backups are off",
+          "Enable automated backups (a retention period of at least the policy's days)."),
+    Check("backup.retention_below_policy", "high", "Backup retention below policy",
+          "Raise the backup retention period to the policy's minimum."),
+    Check("backup.unencrypted", "high", "Storage not encrypted at rest",
+          "Restore into an encrypted copy (snapshot copy with a KMS key) and cut over; RDS cannot encrypt in place."),
+    Check("backup.single_az", "high", "Not Multi-AZ",
+          "Convert to a Multi-AZ deployment (or add a reader in another zone for Aurora)."),
+    Check("backup.stale_recovery_point", "high", "Newest recovery point older than the RPO",
+          "Check that automated backups and point-in-time recovery are running."),
+    Check("backup.no_cross_region_copy", "high", "No copy in another region",
+          "Copy snapshots to the DR region (or enable cross-region automated backup replication / a replica)."),
+    Check("backup.not_assessed", "high", "Resource could not be assessed",
+          "Grant the tool read access in that account and region (see docs/safety.md)."),
+    Check("s3.versioning_disabled", "high", "S3 versioning is off",
+          "Enable versioning so overwritten or deleted objects can be recovered."),
+    Check("s3.replication_missing", "high", "S3 replication is not configured",
+          "Configure replication to a bucket in the DR region."),
+    Check("dynamodb.pitr_disabled", "high", "DynamoDB point-in-time recovery is off",
+          "Enable point-in-time recovery on the table."),
+    Check("ebs.snapshot_stale", "medium", "No recent EBS snapshot",
+          "Schedule snapshots (e.g. Data Lifecycle Manager) at least as often as the policy requires."),
+    Check("ebs.no_cross_region_copy", "high", "EBS snapshots not copied to another region",
+          "Copy snapshots to the DR region on a schedule."),
+)
+
+POSTURE_ATTRIBUTES = {"multi_az", "encrypted", "backup_retention_days", "copy_regions", "versioning",
+                      "replication_to", "pitr", "snapshot_max_age"}
+AUDIT_CHECK_PREFIXES = ("backup.", "s3.", "dynamodb.", "ebs.")
+
+
+def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: datetime,
+                 copy_regions: list[str], ran: list[str] | None = None) -> list[Finding]:
+    """The member's gaps; `ran`, if given, collects every check evaluated (passing or not), so pages can
+    say "5 of 7 checks pass" and not only count the failures."""
+    found: list[Finding] = []
+    tier = runbook.tier
+    attrs = live.attrs
+    ran = ran if ran is not None else []
+
+    def gap(check: str, detail: str, **evidence) -> None:
+        found.append(make_finding(check, service=runbook.service, tier=tier, resource=live.key,
+                                  detail=f"{live.kind} {live.id} ({live.region}): {detail}", evidence=evidence))
+
+    _, rpo = policy.targets_for(runbook)
+    if live.kind in ("rds_instance", "rds_cluster"):
+        retention = attrs.get("backup_retention_days", 0)
+        ran.append("backup.disabled")
+        if not retention:
+            gap("backup.disabled", "automated backups are off (retention 0 days).", retention_days=0)
+        else:
+            ran += ["backup.retention_below_policy", "backup.stale_recovery_point"]
+            if retention < policy.backups.retention_days:
+                gap("backup.retention_below_policy", f"backups kept {retention} days; the policy requires "
+                    f"{policy.backups.retention_days}.", retention_days=retention, required=policy.backups.retention_days)
+            latest = attrs.get("latest_restorable_time")
+            age = (now - latest).total_seconds() if latest else None
+            if age is None or age > rpo.total_seconds():
+                gap("backup.stale_recovery_point",
+                    ("no latest restorable time is reported" if age is None else
+                     f"the latest restorable time is {format_duration(age)} old") +
+                    f"; the RPO target is {format_duration(rpo)}.", age_seconds=age, rpo_seconds=rpo.total_seconds())
+        ran += ["backup.unencrypted"] * policy.backups.encryption + ["backup.single_az"] * policy.needs_multi_az(tier)
+        ran += ["backup.no_cross_region_copy"] * policy.needs_cross_region_copy(tier)
+        if policy.backups.encryption and not attrs.get("encrypted"):
+            gap("backup.unencrypted", "storage is not encrypted at rest.")
+        if policy.needs_multi_az(tier) and not attrs.get("multi_az"):
+            gap("backup.single_az", f"Tier {tier} requires Multi-AZ; this is single-AZ.")
+        if policy.needs_cross_region_copy(tier) and not attrs.get("copy_regions"):
+            looked = ", ".join(copy_regions) if copy_regions else "no DR region documented (set dr_region)"
+            gap("backup.no_cross_region_copy", f"no snapshot copy or replica in another region (looked in: {looked}).",
+                regions_checked=copy_regions)
+    elif live.kind == "s3_bucket":
+        ran += ["s3.versioning_disabled"] + ["s3.replication_missing"] * policy.needs_cross_region_copy(tier)
+        if not attrs.get("versioning"):
+            gap("s3.versioning_disabled", f"versioning is {attrs.get('versioning_status') or 'never enabled'}.")
+        if policy.needs_cross_region_copy(tier) and not attrs.get("replication_to"):
+            gap("s3.replication_missing", "no enabled replication rule.")
+    elif live.kind == "dynamodb_table":
+        ran += ["dynamodb.pitr_disabled"] * policy.backups.pitr
+        if policy.backups.pitr and not attrs.get("pitr"):
+            gap("dynamodb.pitr_disabled", "point-in-time recovery is off.")
+    elif live.kind == "ebs_volume":
+        age = attrs.get("snapshot_age_seconds")
+        limit = policy.backups.snapshot_max_age.total_seconds()
+        ran += ["ebs.snapshot_stale"] + ["ebs.no_cross_region_copy"] * policy.needs_cross_region_copy(tier)
+        ran += ["backup.unencrypted"] * policy.backups.encryption
+        if age is None or age > limit:
+            gap("ebs.snapshot_stale", ("no snapshot exists" if age is None else f"the newest snapshot is "
+                f"{format_duration(age)} old") + f"; the policy requires one every {format_duration(limit)}.",
+                age_seconds=age)
+        if policy.needs_cross_region_copy(tier) and not attrs.get("copy_regions"):
+            gap("ebs.no_cross_region_copy", "no snapshot copy in another region.", regions_checked=copy_regions)
+        if policy.backups.encryption and not attrs.get("encrypted"):
+            gap("backup.unencrypted", "the volume is not encrypted.")
+    return found
+
+
+def audit_observation(runbook: Runbook, policy: Policy, observation: Observation, now: datetime,
+                      copy_regions: list[str], ran: list[str] | None = None) -> list[Finding]:
+    found = []
+    ran = ran if ran is not None else []
+    if observation.errors:
+        ran.append("backup.not_assessed")
+        found.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,
+                                  resource=observation.spec.label(),
+                                  detail="could not be read: " + "; ".join(observation.errors),
+                                  evidence={"errors": observation.errors}))
+    for member in observation.members:
+        found += audit_member(runbook, policy, member, now, copy_regions, ran)
+    return found

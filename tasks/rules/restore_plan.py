@@ -1,0 +1,181 @@
+"""Restore-test decisions, all pure: what to restore, how to name it, how a measurement is judged."""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tasks.catalog.durations import format_duration
+from tasks.catalog.policy import Policy
+from tasks.catalog.runbook import Runbook
+from tasks.evidence.findings import Check, Finding, make_finding, register
+from tasks.evidence.inventory import LiveResource
+from tasks.evidence.records import Measurement
+
+register(
+    Check("restore.failed", "high", "Restore test failed",
+          "Fix the cause in the detail (missing backups, permissions, quotas) and re-run the restore test."),
+    Check("restore.rto_exceeded", "high", "Restore slower than the RTO target",
+          "Shorten the restore path (bigger class, snapshot copy closer, automation) or renegotiate the tier."),
+    Check("restore.rpo_exceeded", "high", "Recovery point older than the RPO target",
+          "Check automated backups / PITR and snapshot schedules so the newest recovery point is within RPO."),
+    Check("restore.validation_failed", "high", "Restored copy failed validation",
+          "Investigate the failing validation step against a restored copy; the backup may be unusable."),
+    Check("restore.cleanup_failed", "critical", "Restore copy was not deleted",
+          "Delete the copy named in the detail (or run `dr sweep`) and check the tool's delete permissions."),
+    Check("restore.preflight_failed", "medium", "Restore test could not start",
+          "Configure what the detail names (e.g. restore isolation for the region) and re-run."),
+)
+
+MODES = {
+    "rds_instance": ("snapshot", "pitr-latest"),
+    "rds_cluster": ("snapshot",),
+    "dynamodb_table": ("pitr-latest",),
+    "s3_bucket": ("object-version",),
+    "ebs_volume": ("snapshot",),
+}
+DR_REGION_KINDS = {"rds_instance", "rds_cluster", "ebs_volume"}  # restorable from a cross-region copy
+PITR_TIME_KINDS = {"rds_instance", "dynamodb_table"}
+NEEDS_ISOLATION = {"rds_instance", "rds_cluster"}
+
+
+@dataclass(frozen=True)
+class RestoreTarget:
+    service: str
+    tier: int
+    kind: str
+    mode: str
+    resource: str            # the source's resource key
+    source_id: str
+    source_region: str
+    region: str              # where the copy is made
+    account: str | None
+    rto_target_seconds: float
+    rpo_target_seconds: float
+    instance_class: str | None = None
+    engine: str | None = None
+    availability_zone: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.resource}#{self.mode}@{self.region}"
+
+
+def parse_sample(sample: str | int | None) -> tuple[str, float] | None:
+    """'5' -> ('count', 5); '10%' -> ('percent', 10); None -> every member."""
+    if sample is None or sample == "":
+        return None
+    text = str(sample).strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(%?)", text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"sample must be a count like 5 or a percentage like 10%, got {sample!r}")
+    return ("percent", float(match.group(1))) if match.group(2) else ("count", float(match.group(1)))
+
+
+def sample_size(total: int, sample: tuple[str, float] | None, rotation_quarters: int, tier: int, policy: Policy) -> int:
+    if sample is None or total == 0:
+        return total
+    kind, value = sample
+    wanted = math.ceil(total * value / 100) if kind == "percent" else int(value)
+    if tier in policy.review_tiers:
+        # Enough per quarter that every member is tested within the rotation window.
+        wanted = max(wanted, math.ceil(total / rotation_quarters))
+    return max(1, min(total, wanted))
+
+
+def choose_members(members: list[LiveResource], count: int, last_tested: dict[str, datetime]) -> list[LiveResource]:
+    """Never-tested first, then least recently tested; spread across regions by taking turns."""
+    def priority(member: LiveResource):
+        tested = last_tested.get(member.key)
+        stable = hashlib.sha256(member.key.encode()).hexdigest()
+        return (tested is not None, tested or datetime.min, stable)
+
+    by_region: dict[str, list[LiveResource]] = defaultdict(list)
+    for member in sorted(members, key=priority):
+        by_region[member.region].append(member)
+    chosen: list[LiveResource] = []
+    queues = sorted(by_region.values(), key=lambda q: priority(q[0]))
+    while len(chosen) < count and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(queue.pop(0))
+    return chosen
+
+
+def copy_regions_for(runbook: Runbook, spec_expect_regions: list[str] | None) -> list[str]:
+    regions = list(spec_expect_regions or [])
+    if runbook.dr_region and runbook.dr_region not in regions:
+        regions.append(runbook.dr_region)
+    return regions
+
+
+def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, copy_regions: list[str],
+                       restore_time: datetime | None) -> list[RestoreTarget]:
+    rto, rpo = (target.total_seconds() for target in policy.targets_for(runbook))
+    instance_class = policy.restore.instance_class.get(runbook.tier) or member.attrs.get("instance_class")
+    base = dict(service=runbook.service, tier=runbook.tier, kind=member.kind, resource=member.key,
+                source_id=member.id, source_region=member.region, account=member.account,
+                rto_target_seconds=rto, rpo_target_seconds=rpo, instance_class=instance_class,
+                engine=member.attrs.get("engine"), availability_zone=member.attrs.get("availability_zone"))
+    targets = [RestoreTarget(mode=mode, region=member.region, **base) for mode in MODES[member.kind]]
+    if restore_time is not None and member.kind in PITR_TIME_KINDS:
+        targets.append(RestoreTarget(mode="pitr-time", region=member.region, **base))
+    if member.kind in DR_REGION_KINDS and policy.needs_cross_region_copy(runbook.tier):
+        for region in copy_regions:
+            if region != member.region:
+                targets.append(RestoreTarget(mode="snapshot-dr", region=region, **base))
+    return targets
+
+
+def copy_name(run_id: str, target: RestoreTarget) -> str:
+    """drt-<run>-<target hash>: valid for RDS, DynamoDB and S3 names, unique per run and target."""
+    run = re.sub(r"[^a-z0-9]", "", run_id.lower())[:8]
+    return f"drt-{run}-{hashlib.sha256(target.key.encode()).hexdigest()[:10]}"
+
+
+def expires_at(started: datetime, target: RestoreTarget, policy: Policy) -> datetime:
+    return started + timedelta(seconds=target.rto_target_seconds) + policy.restore.expiry_margin
+
+
+def judge(m: Measurement) -> bool:
+    rto_ok = m.rto_seconds is not None and m.rto_seconds <= m.rto_target_seconds
+    rpo_ok = m.rpo_seconds is None or m.rpo_seconds <= m.rpo_target_seconds
+    return m.status == "passed" and rto_ok and rpo_ok and m.cleanup != "left"
+
+
+def findings_for(m: Measurement) -> list[Finding]:
+    subject = f"{m.mode}@{m.region}"
+    common = dict(service=m.service, tier=m.tier, resource=m.resource, subject=subject)
+    where = f"{m.kind} {m.resource.split(':')[-1]} ({m.mode} restore in {m.region})"
+    evidence = {"rto_seconds": m.rto_seconds, "rto_target_seconds": m.rto_target_seconds,
+                "rpo_seconds": m.rpo_seconds, "rpo_target_seconds": m.rpo_target_seconds,
+                "recovery_point": m.recovery_point, "copy_id": m.copy_id, "status": m.status}
+    found: list[Finding] = []
+    if m.status in ("failed", "no_recovery_point"):
+        found.append(make_finding("restore.failed", detail=f"{where}: {m.error}", evidence=evidence, **common))
+    elif m.status == "preflight_failed":
+        found.append(make_finding("restore.preflight_failed", detail=f"{where}: {m.error}", evidence=evidence, **common))
+    elif m.status == "timeout":
+        found.append(make_finding("restore.rto_exceeded", evidence=evidence, **common, detail=(
+            f"{where}: not available within the RTO target of {format_duration(m.rto_target_seconds)}; "
+            "stopped at the deadline and torn down.")))
+    elif m.rto_seconds is not None and m.rto_seconds > m.rto_target_seconds:
+        found.append(make_finding("restore.rto_exceeded", evidence=evidence, **common, detail=(
+            f"{where}: restored and validated in {format_duration(m.rto_seconds)}, over the RTO target of "
+            f"{format_duration(m.rto_target_seconds)}.")))
+    if m.status == "validation_failed":
+        failed = [step for step in m.validation if not step.get("passed")]
+        names = ", ".join(f"{s['name']} ({s.get('detail', '')})" for s in failed)
+        found.append(make_finding("restore.validation_failed", detail=f"{where}: failed {names}", evidence=evidence,
+                                  **common))
+    if m.rpo_seconds is not None and m.rpo_seconds > m.rpo_target_seconds:
+        found.append(make_finding("restore.rpo_exceeded", evidence=evidence, **common, detail=(
+            f"{where}: the newest recovery point ({m.recovery_point}) is {format_duration(m.rpo_seconds)} old, "
+            f"over the RPO target of {format_duration(m.rpo_target_seconds)}.")))
+    if m.cleanup == "left":
+        found.append(make_finding("restore.cleanup_failed", evidence=evidence, **common, detail=(
+            f"{where}: the copy {m.copy_id} in {m.region} still exists after teardown.")))
+    return found

@@ -1,0 +1,49 @@
+"""DR tickets as the dashboard reads them: one small record per ticket, from whichever tracker keeps them.
+
+Readers are registered by tracker name. The local ledger is read from the evidence store
+(<evidence>/tracker/ledger.json); a Jira reader plugs in later as `TICKET_READERS["jira"]`, a function
+(evidence location) -> list[TicketRecord] that runs one paged search for this tool's label.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from tasks.errors import ConfigError, TrackerError
+from tasks.evidence.records import TicketRecord, utc
+from tasks.evidence.store import EvidenceStore, open_store
+from tasks.tracker.ledger import LEDGER_FILE
+
+
+def ledger_tickets(data: dict) -> list[TicketRecord]:
+    """The ledger's JSON (tasks/tracker/ledger.py) as ticket records; pure."""
+    tickets = []
+    for entry in (data or {}).get("tickets", {}).values():
+        tickets.append(TicketRecord(
+            key=entry["key"], service=entry["service"], tier=entry.get("tier"), severity=entry["severity"],
+            status=entry["status"], opened_at=utc(entry["opened_at"]), closed_at=utc(entry.get("closed_at")),
+            title=entry.get("title", ""), check=entry.get("check", ""),
+            resource=entry.get("resource", "")))
+    return tickets
+
+
+def read_ledger(store: EvidenceStore) -> list[TicketRecord]:
+    raw = store.read_bytes(f"tracker/{LEDGER_FILE}")
+    if raw is None:
+        return []  # no run has filed a ticket yet
+    try:
+        return ledger_tickets(json.loads(raw))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrackerError(f"ledger {store.location}/tracker/{LEDGER_FILE} is unreadable: {exc}") from None
+
+
+TICKET_READERS: dict[str, Callable[[str], list[TicketRecord]]] = {
+    "ledger": lambda evidence: read_ledger(open_store(evidence)),
+}
+
+
+def read_tickets(tracker: str, evidence: str) -> list[TicketRecord]:
+    reader = TICKET_READERS.get(tracker)
+    if reader is None:
+        raise ConfigError(f"cannot read tickets from tracker {tracker!r} (readers: {', '.join(sorted(TICKET_READERS))})")
+    return reader(evidence)
