@@ -26,7 +26,7 @@ from flows._run import (
     start_run,
 )
 from flows._tasks import read_posture
-from tasks.actions.drills import DrillResult, az_failover
+from tasks.actions.drills import DRILL_TAG_VALUE, DrillResult, az_failover, resource_consents
 from tasks.actions.restore import RestoreContext, perform_restore
 from tasks.aws.clients import AwsClients
 from tasks.catalog.load import load_catalog, select_services
@@ -288,7 +288,14 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
                 refused.status, refused.detail = "refused", f"the runbook does not allow it (drills.{field} is false)"
                 results.append(refused)
             continue
+        tag_key = catalog.policy.simulation.drill_tag_key
         for member in members:
+            if not resource_consents(member, tag_key):
+                refused = DrillResult(drill, runbook.service, member.key, 0.0, rto)
+                refused.status, refused.detail = "refused", (
+                    f"the resource does not allow it (it needs the tag {tag_key}: {DRILL_TAG_VALUE})")
+                results.append(refused)
+                continue
             expected = (catalog.policy.simulation.multi_az_failover if drill == "az-failover"
                         else catalog.policy.simulation.restore_estimate).total_seconds()
             result = DrillResult(drill, runbook.service, member.key, expected, rto)

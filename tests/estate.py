@@ -139,9 +139,10 @@ def write_catalog(directory: Path) -> Path:
 
 def build_estate(in_process_mock: bool = True) -> EstateBuilder:
     b = EstateBuilder(in_process_mock=in_process_mock)
-    b.rds_instance("us-east-2", "ledger-primary", retention=35)
+    # The ledger team consents to drills on its own resources (the payments runbook is not asked to).
+    b.rds_instance("us-east-2", "ledger-primary", retention=35, tags={"dr-drills": "allowed"})
     b.copy_instance_snapshot("us-east-2", "ledger-primary", "us-west-1")
-    b.volume("us-east-2", "ledger-journal", copy_to=["us-west-1"])
+    b.volume("us-east-2", "ledger-journal", copy_to=["us-west-1"], tags={"dr-drills": "allowed"})
     b.aurora_cluster("us-east-2", "payments-aurora", retention=14)
     b.table("us-east-2", "payments-idempotency", pitr=True)
     for region, short in (("us-east-2", "use2"), ("ap-southeast-2", "apse2")):

@@ -192,3 +192,28 @@ def test_drills_run_and_measure_with_both_opt_ins(world, monkeypatch):
     assert statuses == {"rds_instance": "passed", "ebs_volume": "passed"}
     assert all("deleted" in d["detail"] for d in region["drills"])
     assert list_owned(AwsClients(), "us-west-1") == []
+
+
+def test_a_drill_needs_the_resources_own_consent_tag(world, monkeypatch):
+    """A runbook alone cannot claim another team's database: shard-use2-1 carries no `dr-drills: allowed`."""
+    monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.01")
+    write_runbook(Path(world["runbooks"]), "claimer.yaml", """\
+service: claimer
+name: Claimer
+tier: 2
+owner: o@example.org
+dr_champion: c@example.org
+procedure: [x]
+drills: {az_failover: true}
+resources:
+  - {kind: rds_instance, id: shard-use2-1, region: us-east-2}
+""")
+    calls = recording(monkeypatch)
+    result = simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True,
+                      services=["claimer", "ledger"])
+    by_resource = {d["resource"]: d for d in result["drills"]}
+    refused = by_resource["rds_instance:us-east-2:shard-use2-1"]
+    assert refused["status"] == "refused" and "dr-drills: allowed" in refused["detail"]
+    assert by_resource["rds_instance:us-east-2:ledger-primary"]["status"] == "passed"
+    reboots = [params for name, params in calls if name == "RebootDBInstance"]
+    assert reboots == [{"DBInstanceIdentifier": "ledger-primary", "ForceFailover": True}]

@@ -1,7 +1,8 @@
 """Technical drills: disruptive operations on production resources, opt-in only.
 
 Each drill runs inside `allow_drill` for exactly one operation on one resource, after the caller has
-checked both opt-ins (the runbook's `drills:` block and --allow-disruptive).
+checked both opt-ins (the runbook's `drills:` block and --allow-disruptive) and the resource's own consent
+(`resource_consents`: its drill tag says `allowed`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.guard import allow_drill
 from tasks.evidence.inventory import LiveResource
+
+
+DRILL_TAG_VALUE = "allowed"
+
+
+def resource_consents(member: LiveResource, tag_key: str) -> bool:
+    """Pure. The resource's owners agreed to drills on it: it carries `<tag_key>: allowed`."""
+    return member.tags.get(tag_key) == DRILL_TAG_VALUE
 
 
 @dataclass

@@ -66,6 +66,9 @@ class SimulationPolicy(Strict):
     replica_rpo: Duration = timedelta(minutes=15)
     stand_in_delay: Duration = timedelta(minutes=30)       # someone new to the runbook is slower
     answer_timeout: Duration = timedelta(hours=2)          # how long a tabletop waits for each inject's answers
+    # The resource's own consent to drills: a drill touches only resources tagged <drill_tag_key>: allowed,
+    # besides the runbook's opt-in and --allow-disruptive (a runbook alone cannot claim another team's database).
+    drill_tag_key: Annotated[StrictStr, Field(min_length=1, max_length=128)] = "dr-drills"
 
 
 _SECRET_KEYS = {"token", "api_token", "password", "pat", "secret", "user", "email"}

@@ -113,11 +113,11 @@ class EstateBuilder:
                                           PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
 
     def volume(self, region: str, name: str, *, encrypted: bool = True, snapshot: bool = True,
-               copy_to: list[str] | None = None, size: int = 100) -> str:
+               copy_to: list[str] | None = None, size: int = 100, tags: dict[str, str] | None = None) -> str:
         ec2 = self.client("ec2", region)
+        pairs = [{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
         volume_id = ec2.create_volume(AvailabilityZone=f"{region}a", Size=size, Encrypted=encrypted,
-                                      TagSpecifications=[{"ResourceType": "volume",
-                                                          "Tags": [{"Key": "Name", "Value": name}]}])["VolumeId"]
+                                      TagSpecifications=[{"ResourceType": "volume", "Tags": pairs}])["VolumeId"]
         if snapshot:
             snap = ec2.create_snapshot(VolumeId=volume_id, Description=f"daily {name}")["SnapshotId"]
             for target in copy_to or []:
