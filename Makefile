@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench constraints clean
+.PHONY: install demo test lint bench constraints clean
 
 install: $(STAMP)
 
@@ -18,6 +18,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Layers (import-linter), lint (ruff) and types (mypy, strict on the pure layers): see docs/architecture.md.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check tasks flows tests bench
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) -m bench.run

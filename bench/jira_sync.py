@@ -21,7 +21,7 @@ LATENCY_MS = 20
 
 
 def _findings():
-    from tasks.evidence.findings import make_finding
+    from tasks.rules.checks import make_finding
 
     return [make_finding("runbook.drift", service=f"svc-{s:02d}", tier=1, subject="encrypted",
                          resource=f"rds_instance:us-east-1:tenant-{s:02d}-{i:03d}",

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"== {name}")
         try:
             fn()
-        except Exception as exc:  # noqa: BLE001 - one benchmark failing must not hide the others' figures
+        except Exception as exc:
             failed.append(name)
             say(f"  {name} FAILED: {type(exc).__name__}: {exc}")
             (work / f"{name}-error.txt").write_text(traceback.format_exc())

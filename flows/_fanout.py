@@ -20,7 +20,7 @@ def map_bounded(task, items: Sequence[Any], limit: int, params: Callable[[Any], 
         for done, (item, future) in enumerate(zip(items, futures), start=1):
             try:
                 out.append((item, future.result(), None))
-            except Exception as exc:  # noqa: BLE001 - reported per item by the caller
+            except Exception as exc:
                 out.append((item, None, exc))
             if on_done:
                 on_done(done, len(items))

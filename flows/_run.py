@@ -15,8 +15,8 @@ from tasks.evidence.records import RunRecord
 from tasks.evidence.store import RunEvidence, open_store
 from tasks.report import events
 from tasks.report.artifacts import publish_run_artifacts
-from tasks.report.digest import digest
 from tasks.report.render import render
+from tasks.rules.digest import digest
 from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
 from tasks.tracker.factory import open_tracker
 
@@ -27,7 +27,7 @@ def retry_if_transient(task, task_run, state) -> bool:
 
     try:
         state.result()
-    except Exception as exc:  # noqa: BLE001 - we only classify it
+    except Exception as exc:
         return is_transient(exc)
     return False
 
@@ -45,7 +45,7 @@ def current_run() -> tuple[str, str | None]:
         from prefect.settings import PREFECT_UI_URL
 
         url = flow_run.get_flow_run_ui_url() if PREFECT_UI_URL.value() else None
-    except Exception:  # noqa: BLE001 - a missing UI URL only removes a link
+    except Exception:
         url = None
     return run_id, url
 

@@ -104,7 +104,7 @@ def prefect_api(say: Callable[[str], None] = lambda text: print(text, file=sys.s
     def start() -> None:
         try:
             outcome["server"] = _start_temporary(timeout, say)
-        except BaseException as exc:  # noqa: BLE001 - handed to ready() in the caller's thread
+        except BaseException as exc:
             outcome["error"] = exc
 
     starter = threading.Thread(target=start, name="prefect-server-start", daemon=True)

@@ -32,9 +32,9 @@ from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.catalog.load import load_catalog, select_services
 from tasks.catalog.runbook import resource_key
-from tasks.evidence.findings import make_finding
 from tasks.evidence.inventory import Observation
 from tasks.evidence.records import ServiceStatus
+from tasks.rules.checks import make_finding
 from tasks.rules.posture import AUDIT_CHECK_PREFIXES, audit_observation
 from tasks.rules.restore_plan import copy_regions_for
 from tasks.tracker import Scope
@@ -136,7 +136,7 @@ def _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidenc
                          child.state.name if child.state else "no state")
             region = partition.split("/")[-1]
             account = partition.split("/")[0] if "/" in partition else None
-            for runbook, spec, index in work:
+            for runbook, spec, _index in work:
                 if region in spec.all_regions() and account in spec.all_accounts():
                     skipped.add(resource_key(spec.kind.value, region, spec.id or "", account))
                     findings.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,

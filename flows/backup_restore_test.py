@@ -284,5 +284,5 @@ def _existing_limit(name: str) -> str | None:
         with get_client(sync_client=True) as client:
             client.read_global_concurrency_limit_by_name(name)
         return name
-    except Exception:  # noqa: BLE001 - absent limit (404) or no API: the concurrency parameter still bounds us
+    except Exception:
         return None

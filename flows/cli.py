@@ -517,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dr: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - one line for the operator; details are in the Prefect logs
+    except Exception as exc:
         print(f"dr: run failed: {type(exc).__name__}: {exc}" + ("" if args.verbose else " (-v shows Prefect's logs)"),
               file=sys.stderr)
         return EXIT_FAILED

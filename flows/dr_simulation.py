@@ -33,9 +33,9 @@ from tasks.catalog.load import load_catalog, select_services
 from tasks.catalog.scenario import ROLES
 from tasks.catalog.scenarios import load_scenarios
 from tasks.errors import ConfigError, DrError
-from tasks.evidence.findings import make_finding
 from tasks.evidence.records import ServiceStatus
 from tasks.evidence.store import load_history
+from tasks.rules.checks import make_finding
 from tasks.rules.impact import (
     analyse,
     latest_measurements,
@@ -88,7 +88,7 @@ def load_answers(path: str | None) -> dict[str, dict]:
     for inject_id, fields in answers.items():
         try:
             out[str(inject_id)] = InjectAnswers.model_validate(fields).model_dump()
-        except Exception as exc:  # noqa: BLE001 - pydantic's message names the field
+        except Exception as exc:
             raise ConfigError(f"{path}: answers for {inject_id!r} are invalid: {exc}") from None
     return out
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser import measure_layout
 from tests.conftest import REPO_ROOT
-from tests.test_dashboard_site import chromium  # noqa: F401 - the shared fixture
+from tests.test_dashboard_site import chromium
 
 ARTIFACTS = REPO_ROOT / "out" / "test-artifacts"  # screenshots of the first screens (gitignored)
 FLOWS = ("documentation-review", "backup-posture-audit", "backup-restore-test", "dr-simulation")
@@ -206,7 +206,7 @@ def page_path(out: Path, result: dict, name: str) -> Path:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_reads_on_the_first_screen_without_overflow(demo, chromium, name, width):  # noqa: F811
+def test_page_reads_on_the_first_screen_without_overflow(demo, chromium, name, width):
     out, result = demo
     layout = measure_layout(chromium, page_path(out, result, name), PAGES[name], width, HEIGHT,
                             screenshot=ARTIFACTS / f"first-screen-{name}-{width}.png")

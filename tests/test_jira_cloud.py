@@ -5,11 +5,11 @@ import base64
 
 from tasks.catalog.policy import JiraPolicy, Policy
 from tasks.errors import TrackerError
-from tasks.evidence.findings import make_finding
+from tasks.rules.checks import make_finding
 from tasks.tracker import RunContext, Scope, ServiceRouting, sync_findings
 from tasks.tracker.jira_config import load_settings
 from tasks.tracker.jira_tracker import JiraTracker
-from tests.jira_server import jira_cloud  # noqa: F401 - fixture
+from tests.jira_server import jira_cloud
 
 ROUTING = {"payments": ServiceRouting(tier=1, project="PAY", component="Payments",
                                       owner="pay-owner@example.org", champion="pay-champ@example.org")}

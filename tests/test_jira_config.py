@@ -9,7 +9,7 @@ from flows.cli import main
 from tasks.catalog.load import load_policy
 from tasks.catalog.policy import JiraPolicy, Policy
 from tasks.errors import CatalogError, ConfigError
-from tasks.evidence.findings import make_finding
+from tasks.rules.checks import make_finding
 from tasks.tracker import jira_fields as jf
 from tasks.tracker.jira_config import load_settings
 

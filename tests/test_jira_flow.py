@@ -11,7 +11,7 @@ import pytest
 from flows.cli import main
 from flows.documentation_review import documentation_review
 from tests.estate import EXPECTED_GAPS, RUNBOOKS, build_estate, write_catalog
-from tests.jira_server import jira820  # noqa: F401 - fixture
+from tests.jira_server import jira820
 
 TOKEN = "DRTOKEN-5f0c1e9a-never-print-me"
 GAPS = len(EXPECTED_GAPS) + 1  # + the EBS snapshot gap

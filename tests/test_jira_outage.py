@@ -5,13 +5,13 @@ from collections import Counter
 
 from flows.cli import main
 from tasks.catalog.policy import JiraPolicy, Policy
-from tasks.evidence.findings import make_finding
+from tasks.rules.checks import make_finding
 from tasks.tracker import RunContext, Scope, flush_outbox, plan_sync, sync_findings
 from tasks.tracker import outbox as ob
 from tasks.tracker.factory import open_tracker
 from tasks.tracker.jira_config import load_settings
 from tasks.tracker.jira_tracker import JiraTracker
-from tests.jira_server import jira820  # noqa: F401 - fixture
+from tests.jira_server import jira820
 
 CTX = RunContext(flow="documentation-review", run_id="run-1", evidence_dir="/evidence/run-1")
 FAST = Policy(jira=JiraPolicy(retries=2, backoff_seconds=0.01, connect_timeout_seconds=1, read_timeout_seconds=3))
@@ -40,7 +40,7 @@ def test_stopping_jira_mid_sync_loses_nothing_and_a_flush_files_the_rest_once(ji
         if response.request.method == "POST" and response.request.path_url == "/rest/api/2/issue":
             creates.append(response.status_code)
             if len(creates) == 4:
-                response.content  # read the reply before the server goes away
+                _ = response.content  # read the reply before the server goes away
                 jira820.stop()
 
     outbox = open_tracker("jira", tmp_path, FAST).outbox

@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tasks.catalog.policy import JiraPolicy, Policy
-from tasks.evidence.findings import make_finding
+from tasks.rules.checks import make_finding
 from tasks.tracker import RunContext, Scope, ServiceRouting, sync_findings
 from tasks.tracker.factory import open_tracker
 from tasks.tracker.jira_config import load_settings
 from tasks.tracker.jira_tracker import JiraTracker
-from tests.jira_server import jira820  # noqa: F401 - fixture
+from tests.jira_server import jira820
 
 ROUTING = {
     "payments": ServiceRouting(tier=1, component="Payments", owner="pay-owner@example.org",

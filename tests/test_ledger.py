@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 
-from tasks.evidence.findings import make_finding
+from tasks.rules.checks import make_finding
 from tasks.tracker import RunContext, Scope, plan_sync, sync_findings
 from tasks.tracker.ledger import LedgerTracker
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tasks.evidence.records import TicketRecord
-from tasks.report.digest import by_severity, digest, key_order, tickets_by_severity
 from tasks.report.groups import group_paths, restore_groups, row_reasons, sampling_note
 from tasks.report.markup import inline_html, inline_markdown
 from tasks.report.render import md_escape
+from tasks.rules.digest import by_severity, digest, key_order, tickets_by_severity
 from tasks.rules.status import CONDITIONS, RULE, legend, legend_markdown, status_of
 from tests.conftest import REPO_ROOT
 

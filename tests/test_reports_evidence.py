@@ -8,11 +8,11 @@ import pytest
 from jinja2 import UndefinedError
 
 from tasks.errors import EvidenceError
-from tasks.evidence.findings import make_finding
 from tasks.evidence.records import RunRecord, ServiceStatus
 from tasks.evidence.store import LocalEvidenceStore, RunEvidence, load_history
-from tasks.report.digest import digest
 from tasks.report.render import md_escape, render
+from tasks.rules.checks import make_finding
+from tasks.rules.digest import digest
 
 HOSTILE = '<script>alert("x")</script>'
 

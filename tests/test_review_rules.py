@@ -5,8 +5,9 @@ from datetime import date
 
 from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import Runbook
-from tasks.evidence.findings import fingerprint, make_finding, severity_for
+from tasks.evidence.findings import fingerprint
 from tasks.evidence.inventory import LiveResource, Observation
+from tasks.rules.checks import make_finding, severity_for
 from tasks.rules.review import check_accuracy, check_completeness, check_currency
 
 POLICY = Policy()

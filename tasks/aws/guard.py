@@ -141,7 +141,7 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
         if service == "rds":
             if not identifier.startswith(NAME_PREFIX):
                 return False
-            for describe, key, arn_key in (("describe_db_instances", "DBInstances", "DBInstanceArn"),
+            for describe, key, _arn in (("describe_db_instances", "DBInstances", "DBInstanceArn"),
                                            ("describe_db_clusters", "DBClusters", "DBClusterArn")):
                 try:
                     found = getattr(client, describe)(**{("DBInstanceIdentifier" if key == "DBInstances" else

@@ -107,7 +107,7 @@ def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: st
                 try:
                     _delete(clients, copy)
                     entry["deleted"] = True
-                except Exception as exc:  # noqa: BLE001 - reported; the next sweep tries again
+                except Exception as exc:
                     entry["deleted"] = False
                     entry["error"] = describe_error(exc)
             removed.append(entry)

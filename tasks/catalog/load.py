@@ -264,7 +264,7 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: tuple) -> str:
     if kind in ("literal_error", "enum"):
         return f"{error['msg'].replace('Input should be', 'expected')}, got {_describe(got)}"
     if kind == "too_short":
-        return f"must not be empty"
+        return "must not be empty"
     return f"{error['msg']} (got {_describe(got)})"
 
 

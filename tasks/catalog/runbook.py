@@ -82,7 +82,7 @@ class ValidationStep(Strict):
     timeout: Duration = timedelta(minutes=5)
 
     @model_validator(mode="after")
-    def _command_matches_kind(self) -> "ValidationStep":
+    def _command_matches_kind(self) -> ValidationStep:
         if self.kind == "command" and not self.command:
             raise ValueError("kind 'command' needs a 'command' (the program to run)")
         if self.kind != "command" and self.command:
@@ -134,7 +134,7 @@ class Resource(Strict):
     expect: Expect = Expect()
 
     @model_validator(mode="after")
-    def _shape(self) -> "Resource":
+    def _shape(self) -> Resource:
         if self.account and self.accounts:
             raise ValueError("give 'account' or 'accounts', not both")
         if self.accounts and self.id is not None:

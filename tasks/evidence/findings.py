@@ -6,6 +6,7 @@ same gap found next quarter maps onto the same ticket.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -21,41 +22,6 @@ class Check:
     title: str
     remediation: str
 
-
-_CHECKS = [
-    Check("runbook.invalid", "high", "Runbook does not validate",
-          "Fix the runbook so `dr validate` passes; until then nothing else about the service is checked."),
-    Check("runbook.owner_missing", "high", "No service owner named",
-          "Name the service owner accountable for RTO/RPO in `owner`."),
-    Check("runbook.champion_missing", "medium", "No DR champion named",
-          "Name the team's DR champion in `dr_champion`."),
-    Check("runbook.procedure_missing", "high", "No restore procedure documented",
-          "Write the ordered restore steps in `procedure`."),
-    Check("runbook.validation_missing", "medium", "No validation steps for restored copies",
-          "Add `validation` steps (at least a status check) so restore tests can prove the copy works."),
-    Check("runbook.stale", "medium", "Runbook review overdue",
-          "Review the runbook with the owner and update `documentation.last_reviewed`."),
-    Check("runbook.resource_not_found", "high", "Documented resource not found in AWS",
-          "Correct the resource id/selector in the runbook, or restore the missing resource."),
-    Check("runbook.drift", "medium", "Runbook does not match the live configuration",
-          "Either change the live configuration to what the runbook promises or correct the runbook."),
-    Check("runbook.not_assessed", "high", "Resource could not be assessed",
-          "Grant the tool read access (see docs/safety.md) or fix the account's role mapping."),
-]
-CHECKS: dict[str, Check] = {check.id: check for check in _CHECKS}
-
-
-def register(*checks: Check) -> None:
-    """Later flows (restore test, audit, simulation) add their own vocabulary here."""
-    for check in checks:
-        CHECKS[check.id] = check
-
-
-def severity_for(check_id: str, tier: int | None) -> str:
-    """Tier 0 is one step more severe than Tier 1; Tiers 2 and 3 one and two steps less."""
-    base = SEVERITIES.index(CHECKS[check_id].severity)
-    shift = {0: 1, 1: 0, 2: -1, 3: -2}.get(tier if tier is not None else 1, 0)
-    return SEVERITIES[max(0, min(len(SEVERITIES) - 1, base + shift))]
 
 
 def severity_rank(severity: str) -> int:
@@ -84,14 +50,52 @@ class Finding(BaseModel):
     ticket: str | None = None
 
 
-def make_finding(check_id: str, *, service: str, tier: int | None, detail: str,
-                 resource: str = SERVICE_LEVEL, subject: str = "", title: str | None = None,
-                 evidence: dict[str, object] | None = None) -> Finding:
-    check = CHECKS[check_id]
-    return Finding(
-        fingerprint=fingerprint(service, resource, check_id, subject),
-        service=service, tier=tier, resource=resource, check=check_id, subject=subject,
-        severity=severity_for(check_id, tier),
-        title=title or (f"{check.title}: {subject}" if subject else check.title),
-        detail=detail, remediation=check.remediation, evidence=evidence or {},
-    )
+
+_TIER_SHIFT = {0: 1, 1: 0, 2: -1, 3: -2}
+
+
+class CheckSet(Mapping[str, Check]):
+    """A vocabulary of checks. Each rules module exports its own (`CHECKS`); tasks/rules/checks.py joins
+    them explicitly, so what a check id means never depends on which modules happen to be imported."""
+
+    def __init__(self, *checks: Check) -> None:
+        self._checks: dict[str, Check] = {}
+        for check in checks:
+            if check.id in self._checks:
+                raise ValueError(f"check {check.id!r} is defined twice")
+            if check.severity not in SEVERITIES:
+                raise ValueError(f"check {check.id!r}: severity {check.severity!r} is not one of {SEVERITIES}")
+            self._checks[check.id] = check
+
+    def __getitem__(self, check_id: str) -> Check:
+        try:
+            return self._checks[check_id]
+        except KeyError:
+            raise KeyError(f"unknown check {check_id!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._checks)
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+    def union(self, *others: CheckSet) -> CheckSet:
+        return CheckSet(*self.values(), *(check for other in others for check in other.values()))
+
+    def severity_for(self, check_id: str, tier: int | None) -> str:
+        """Tier 0 is one step more severe than Tier 1; Tiers 2 and 3 one and two steps less."""
+        base = SEVERITIES.index(self[check_id].severity)
+        shift = _TIER_SHIFT.get(tier if tier is not None else 1, 0)
+        return SEVERITIES[max(0, min(len(SEVERITIES) - 1, base + shift))]
+
+    def make(self, check_id: str, *, service: str, tier: int | None, detail: str,
+             resource: str = SERVICE_LEVEL, subject: str = "", title: str | None = None,
+             evidence: dict[str, object] | None = None) -> Finding:
+        check = self[check_id]
+        return Finding(
+            fingerprint=fingerprint(service, resource, check_id, subject),
+            service=service, tier=tier, resource=resource, check=check_id, subject=subject,
+            severity=self.severity_for(check_id, tier),
+            title=title or (f"{check.title}: {subject}" if subject else check.title),
+            detail=detail, remediation=check.remediation, evidence=evidence or {},
+        )

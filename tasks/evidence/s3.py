@@ -78,7 +78,7 @@ class S3EvidenceStore:
         self._client = client
 
     @classmethod
-    def from_url(cls, url: str, **kwargs) -> "S3EvidenceStore":
+    def from_url(cls, url: str, **kwargs) -> S3EvidenceStore:
         bucket, prefix = parse_s3_url(url)
         kwargs.setdefault("lock", lock_settings())
         return cls(bucket, prefix, **kwargs)

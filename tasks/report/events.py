@@ -29,7 +29,7 @@ def _emit(event: str, resource: dict, payload: dict, related: list[dict] | None 
         from prefect.events import emit_event
 
         emit_event(event=event, resource=resource, payload=payload, related=related or [])
-    except Exception as exc:  # noqa: BLE001 - an event that cannot be sent never fails the run
+    except Exception as exc:
         log.warning("could not emit %s: %s", event, exc)
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from tasks.catalog.durations import format_duration
-from tasks.report.digest import by_severity
 from tasks.report.groups import group_paths, row_reasons
 from tasks.report.markup import inline_html, inline_markdown
+from tasks.rules.digest import by_severity
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|])")

@@ -28,7 +28,7 @@ from tasks.evidence.records import (
     RunSummary,
     TicketRecord,
 )
-from tasks.report.digest import tickets_by_severity
+from tasks.rules.digest import tickets_by_severity
 from tasks.rules.quarters import Quarter
 from tasks.rules.status import CONDITIONS, STATUS_ORDER, legend, status_of
 

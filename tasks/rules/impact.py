@@ -9,17 +9,18 @@ from tasks.catalog.durations import format_duration
 from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import Runbook
 from tasks.catalog.scenario import Scenario
-from tasks.evidence.findings import Check, Finding, make_finding, register
+from tasks.evidence.findings import Check, CheckSet, Finding
 from tasks.evidence.inventory import LiveResource, Observation
 from tasks.evidence.records import Measurement
 
-register(
+CHECKS = CheckSet(
     Check("simulation.unrecoverable", "high", "Service cannot meet its targets in a DR scenario",
           "Close the gap named in the reason (Multi-AZ, a cross-region copy, PITR, a faster dependency, an "
           "executable runbook) and re-run the simulation."),
     Check("simulation.action_item", "medium", "DR simulation action item",
           "Agreed in the tabletop exercise; the owner named in the item follows it up."),
 )
+make_finding = CHECKS.make
 
 
 @dataclass

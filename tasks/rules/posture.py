@@ -6,10 +6,10 @@ from datetime import datetime
 from tasks.catalog.durations import format_duration
 from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import Runbook
-from tasks.evidence.findings import Check, Finding, make_finding, register
+from tasks.evidence.findings import Check, CheckSet, Finding
 from tasks.evidence.inventory import LiveResource, Observation
 
-register(
+CHECKS = CheckSet(
     Check("backup.disabled", "critical", "Automated backups are off",
           "Enable automated backups (a retention period of at least the policy's days)."),
     Check("backup.retention_below_policy", "high", "Backup retention below policy",
@@ -35,6 +35,7 @@ register(
     Check("ebs.no_cross_region_copy", "high", "EBS snapshots not copied to another region",
           "Copy snapshots to the DR region on a schedule."),
 )
+make_finding = CHECKS.make
 
 POSTURE_ATTRIBUTES = {"multi_az", "encrypted", "backup_retention_days", "copy_regions", "versioning",
                       "replication_to", "pitr", "snapshot_max_age"}

@@ -11,11 +11,11 @@ class Quarter:
     q: int
 
     @classmethod
-    def of(cls, when: datetime) -> "Quarter":
+    def of(cls, when: datetime) -> Quarter:
         return cls(when.year, (when.month - 1) // 3 + 1)
 
     @classmethod
-    def parse(cls, text: str) -> "Quarter":
+    def parse(cls, text: str) -> Quarter:
         """'2026Q3', '2026-Q3' or '2026 Q3'."""
         cleaned = text.strip().upper().replace("-", "").replace(" ", "")
         year, sep, q = cleaned.partition("Q")
@@ -40,13 +40,13 @@ class Quarter:
         """Exclusive: the first instant of the next quarter."""
         return self.next().start
 
-    def next(self) -> "Quarter":
+    def next(self) -> Quarter:
         return Quarter(self.year + self.q // 4, self.q % 4 + 1)
 
-    def prev(self) -> "Quarter":
+    def prev(self) -> Quarter:
         return Quarter(self.year - (self.q == 1), (self.q - 2) % 4 + 1)
 
-    def back(self, count: int) -> list["Quarter"]:
+    def back(self, count: int) -> list[Quarter]:
         """This quarter and the count-1 before it, oldest first."""
         quarters = [self]
         while len(quarters) < count:

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from tasks.catalog.durations import format_duration
 from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import Runbook
-from tasks.evidence.findings import Check, Finding, make_finding, register
+from tasks.evidence.findings import Check, CheckSet, Finding
 from tasks.evidence.inventory import LiveResource
 from tasks.evidence.records import Measurement
 
-register(
+CHECKS = CheckSet(
     Check("restore.failed", "high", "Restore test failed",
           "Fix the cause in the detail (missing backups, permissions, quotas) and re-run the restore test."),
     Check("restore.rto_exceeded", "high", "Restore slower than the RTO target",
@@ -29,6 +29,7 @@ register(
     Check("restore.preflight_failed", "medium", "Restore test could not start",
           "Configure what the detail names (e.g. restore isolation for the region) and re-run."),
 )
+make_finding = CHECKS.make
 
 MODES = {
     "rds_instance": ("snapshot", "pitr-latest"),

@@ -7,11 +7,32 @@ from tasks.catalog.durations import format_duration
 from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import Runbook
 from tasks.catalog.types import InvalidRunbook
-from tasks.evidence.findings import Check, Finding, make_finding, register
+from tasks.evidence.findings import Check, CheckSet, Finding
 from tasks.evidence.inventory import Observation
 
-register(Check("runbook.resources_missing", "high", "No resources documented",
-               "List the service's databases, buckets, tables and volumes under `resources`."))
+CHECKS = CheckSet(
+    Check("runbook.invalid", "high", "Runbook does not validate",
+          "Fix the runbook so `dr validate` passes; until then nothing else about the service is checked."),
+    Check("runbook.owner_missing", "high", "No service owner named",
+          "Name the service owner accountable for RTO/RPO in `owner`."),
+    Check("runbook.champion_missing", "medium", "No DR champion named",
+          "Name the team's DR champion in `dr_champion`."),
+    Check("runbook.procedure_missing", "high", "No restore procedure documented",
+          "Write the ordered restore steps in `procedure`."),
+    Check("runbook.validation_missing", "medium", "No validation steps for restored copies",
+          "Add `validation` steps (at least a status check) so restore tests can prove the copy works."),
+    Check("runbook.stale", "medium", "Runbook review overdue",
+          "Review the runbook with the owner and update `documentation.last_reviewed`."),
+    Check("runbook.resource_not_found", "high", "Documented resource not found in AWS",
+          "Correct the resource id/selector in the runbook, or restore the missing resource."),
+    Check("runbook.drift", "medium", "Runbook does not match the live configuration",
+          "Either change the live configuration to what the runbook promises or correct the runbook."),
+    Check("runbook.not_assessed", "high", "Resource could not be assessed",
+          "Grant the tool read access (see docs/safety.md) or fix the account's role mapping."),
+    Check("runbook.resources_missing", "high", "No resources documented",
+          "List the service's databases, buckets, tables and volumes under `resources`."),
+)
+make_finding = CHECKS.make
 
 REVIEW_CHECK_PREFIX = "runbook."
 

@@ -6,9 +6,9 @@ resolved only when the client is built, so a settings object can be logged or pa
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Mapping
 
 from tasks.catalog.policy import JiraPolicy, Policy, check_jira_url
 from tasks.errors import ConfigError
@@ -25,7 +25,7 @@ class SecretRef:
 
             try:
                 value = Secret.load(self.name).get()
-            except Exception as exc:  # noqa: BLE001 - any failure means "no credential"; say which block
+            except Exception as exc:
                 raise ConfigError(f"cannot load Prefect Secret block {self.name!r}: {type(exc).__name__}") from None
             return str(value) if value else None
         value = (os.environ if environ is None else environ).get(self.name)

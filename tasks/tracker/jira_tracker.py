@@ -21,11 +21,11 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Mapping
 
 import requests
 
@@ -110,7 +110,7 @@ class JiraTracker:
                 return fn()
             except DrError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - classified below; nothing else escapes raw
+            except Exception as exc:
                 delay = self._retry_delay(exc, attempt)
                 reason = self._describe(exc)
                 if delay is None:

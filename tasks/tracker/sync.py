@@ -133,7 +133,7 @@ def _apply(tracker: Tracker, ops: list[Operation], context: RunContext, snapshot
     try:
         if prefetch is not None and creates:
             prefetch(creates)  # one batched lookup instead of one search per create
-        for index, op in enumerate(ops):
+        for index, op in enumerate(ops):  # noqa: B007 - read by the except below
             try:
                 ticket = apply_operation(tracker, op, context, result)
             except TrackerUnavailable:

@@ -8,7 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.evidence.findings import CHECKS, SEVERITIES
+from tasks.evidence.findings import SEVERITIES
+from tasks.rules.checks import VOCABULARY
 
 _KEY = re.compile(r"^(.*?)(\d+)$")
 
@@ -70,7 +71,7 @@ def digest(tested: str, findings: list, notes: list[str] | None = None) -> Diges
     failures = []
     for check, items in grouped.items():
         worst = min(items, key=lambda f: severity_rank(_get(f, "severity")))
-        known = CHECKS.get(check)
+        known = VOCABULARY.get(check)
         failures.append(Failure(check=check, severity=_get(worst, "severity"),
                                 title=known.title if known else str(_get(worst, "title")), count=len(items),
                                 services=sorted({str(_get(f, "service")) for f in items}),
