@@ -296,3 +296,33 @@ def test_one_quarter_of_evidence_draws_no_trend(views, tmp_path):
     assert 'id="first-quarter"' in index and "chart-compliance" not in index
     assert "first quarter with evidence" in page and "points on the previous quarter" not in page
     assert re.findall(r'<tr data-quarter="([^"]+)">', page) == ["2026Q4"]
+
+
+def test_service_rows_escape_what_runbooks_say_and_link_each_run(tmp_path):
+    """The services table is written in Python (tasks/report/service_table.py): runbook text is escaped as
+    the template would, and each control links its run's report."""
+    from markupsafe import escape
+
+    from tasks.report.service_table import service_rows_html
+    from tasks.rules.dashboard import Control, RestoreFigures, ServiceInfo, ServiceRow, TicketSummary
+
+    name = """<script>alert("x")</script> & 'co'"""
+    last = NOW - timedelta(days=3)
+    row = ServiceRow(info=ServiceInfo("svc-a", name, 0, owner="o&o", champion=None),
+                     review=Control("review", last=last, result="pass", due=NOW + timedelta(days=80), overdue=False,
+                                    link="ev/review"),
+                     restore=Control("restore", last=last, result="gaps", due=NOW - timedelta(days=1), overdue=True,
+                                     link="ev/restore"),
+                     simulation=Control("simulation"),
+                     figures=RestoreFigures(restores=2, passed=1, failed=1, rto_seconds=None, rto_target_seconds=3600,
+                                            rpo_seconds=60, rpo_target_seconds=300),
+                     tickets=TicketSummary(open=2, past_sla=1, oldest_key="DR-7", oldest_age_days=40),
+                     status="failing", reasons=["a < b"], why=["a < b"])
+    html = str(service_rows_html([row], lambda link: f"../{link}/report.html" if link else None))
+    assert str(escape(name)) in html and "<script>" not in html
+    assert 'title="a &lt; b"' in html and "o&amp;o" in html and "no champion" in html
+    assert html.count('<a href="../ev/review/report.html">') == 1 and '<a href="../ev/restore/report.html">' in html
+    assert '<span class="bad">failed</span> / 1h' in html and "1 of 2 passed" in html
+    assert "overdue since" in html and "never run · overdue" in html and "next due" in html
+    assert "2 open" in html and "oldest DR-7 (40 d)" in html and "1 past SLA" in html
+    assert html.count("<td") == 8 and "not audited yet" in html

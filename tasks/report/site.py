@@ -17,10 +17,10 @@ from tasks.catalog.load import load_catalog
 from tasks.catalog.policy import Policy
 from tasks.evidence.history import load_dashboard_history
 from tasks.evidence.records import RunSummary, TicketRecord
-from tasks.evidence.s3 import parse_s3_url
 from tasks.evidence.store import EvidenceStore, open_store
 from tasks.report.charts import bar_chart, line_chart, ratio_chart
 from tasks.report.render import render
+from tasks.report.service_table import service_rows_html
 from tasks.rules.dashboard import (
     CRITICAL_TIERS,
     Dashboard,
@@ -74,6 +74,8 @@ def report_href(evidence_dir: str | None, out: str) -> str | None:
     if evidence_dir.startswith(("https://", "http://")):
         return f"{evidence_dir.rstrip('/')}/report.html"
     if evidence_dir.startswith("s3://") and out.startswith("s3://"):
+        from tasks.evidence.s3 import parse_s3_url  # here: importing boto3 costs a local render 0.2 s
+
         # Same bucket: a relative link works wherever the bucket is served (website, CloudFront).
         (e_bucket, e_key), (o_bucket, o_key) = parse_s3_url(evidence_dir), parse_s3_url(out)
         return posixpath.relpath(f"/{e_key}/report.html", f"/{o_key}") if e_bucket == o_bucket else None
@@ -157,6 +159,7 @@ def render_site(inputs: Inputs, out: str, now: datetime | None = None, quarter: 
     tiers_present = sorted({r.tier for r in dashboard.rows if r.tier is not None})
     site.pages["index.html"] = render("dashboard.html.j2", d=dashboard, charts=trend_charts(dashboard.trends),
                                       ratio=service_ratio_chart(dashboard.rows), tiers_present=tiers_present,
+                                      service_rows=service_rows_html(dashboard.rows, href),
                                       **common)
     pack_charts = trend_charts(pack.trends, width=460)
     site.pages[pack_name(pack.quarter, "html")] = render("pack.html.j2", p=pack, charts=pack_charts,
