@@ -14,6 +14,10 @@ Rules (each cites its AWS API reference page where it is implemented):
   LatestRestorableTime trails now; automated snapshots are daily, in the backup window, and absent with
   retention 0; point-in-time restores honour RestoreTime bounds; restores need an available snapshot;
   copies record their source ARN and Region.
+- failover.py: RebootDBInstance(ForceFailover) swaps AvailabilityZone and SecondaryAvailabilityZone and
+  shows `rebooting`; FailoverDBCluster shows `failing-over`; PromoteReadReplica `modifying`; read replicas
+  report ReplicaLag; SwitchoverGlobalCluster swaps the global writer (`switching-over`); `fire_alarm`
+  sets a CloudWatch alarm off after a given request, as a drill's own disruption would.
 - dynamodb.py: tables CREATING then ACTIVE, DELETING then gone; DeleteTable while CREATING is refused;
   PITR restores need PITR on and a time within the restorable range.
 - ebs.py: volumes `creating`, snapshots and copies `pending`; copies carry vol-ffffffff and
@@ -38,7 +42,7 @@ from tasks.emulator.patching import Patcher
 
 __all__ = ["StrictAws", "StrictConfig", "current", "settle"]
 
-RULES = ["rds", "dynamodb", "ebs", "sts"]
+RULES = ["rds", "failover", "dynamodb", "ebs", "sts"]
 
 _current: StrictAws | None = None
 _install_lock = threading.Lock()

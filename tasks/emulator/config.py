@@ -11,6 +11,12 @@ class StrictConfig:
     restore_seconds: float = 1.0    # RDS and DynamoDB restores, a volume made from a snapshot
     copy_seconds: float = 1.0       # CopyDBSnapshot, CopyDBClusterSnapshot, EC2 CopySnapshot
     delete_seconds: float = 0.5     # DeleteDBInstance/Cluster, DeleteTable: `deleting`, then gone
+    # Failovers: RebootDBInstance(ForceFailover) / FailoverDBCluster `rebooting`/`failing-over`,
+    # PromoteReadReplica `modifying`, SwitchoverGlobalCluster `switching-over`.
+    failover_seconds: float = 1.0
+    promote_seconds: float = 1.0
+    switchover_seconds: float = 1.0
+    replica_lag_seconds: float = 2.0  # the ReplicaLag each new read replica reports (CloudWatch, AWS/RDS)
     # How far LatestRestorableTime (RDS) / LatestRestorableDateTime (DynamoDB) trails now.
     restorable_lag_seconds: float = 300.0
     # Lifetime of AssumeRole credentials; None honours the request's DurationSeconds (900 s at the least)
@@ -24,6 +30,7 @@ class StrictConfig:
     def fast(cls, seconds: float = 1.0, **overrides) -> StrictConfig:
         """Every transition takes `seconds` (deletes half that): short enough for a test suite."""
         values: dict = {"create_seconds": seconds, "restore_seconds": seconds, "copy_seconds": seconds,
-                        "delete_seconds": seconds / 2}
+                        "delete_seconds": seconds / 2,
+                        "failover_seconds": seconds, "promote_seconds": seconds, "switchover_seconds": seconds}
         values.update(overrides)
         return cls(**values)

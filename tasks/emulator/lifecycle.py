@@ -18,17 +18,32 @@ from moto.core.exceptions import ServiceException
 class Lifecycle:
     def __init__(self) -> None:
         self._until: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._labels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # status shown while busy
         self._deleting: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._due: list[tuple[float, Callable[[], None]]] = []
         self._lock = threading.RLock()
         self.busy_reads = 0  # reads that found an object still in transition (for benchmarks' reports)
 
-    def start(self, obj: object, seconds: float) -> None:
-        """`obj` is in transition for `seconds` from now (nothing happens for 0)."""
+    def start(self, obj: object, seconds: float, status: str | None = None) -> None:
+        """`obj` is in transition for `seconds` from now (nothing happens for 0); `status` names the
+        transition when it is not the object's default one (`rebooting`, `failing-over`, `modifying`)."""
         if obj is None or seconds <= 0:
             return
         with self._lock:
             self._until[obj] = time.monotonic() + seconds
+            if status:
+                self._labels[obj] = status
+            else:
+                self._labels.pop(obj, None)
+
+    def label(self, obj: object) -> str | None:
+        """The named transition `obj` is in, if it is busy with one."""
+        return self._labels.get(obj)
+
+    def later(self, seconds: float, action: Callable[[], None]) -> None:
+        """Run `action` once `seconds` have passed (checked before every request)."""
+        with self._lock:
+            self._due.append((time.monotonic() + seconds, action))
 
     def finish(self, obj: object) -> None:
         with self._lock:
@@ -68,10 +83,12 @@ class Lifecycle:
         """Finish every transition now: for seeding an estate that has existed for a long time."""
         with self._lock:
             self._until.clear()
+            self._labels.clear()
         self.reap(everything=True)
 
     def clear(self) -> None:
         with self._lock:
             self._until.clear()
+            self._labels.clear()
             self._deleting.clear()
             self._due.clear()

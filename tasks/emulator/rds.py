@@ -24,7 +24,7 @@ def install(strict) -> None:
         def get(self):
             value = self.__dict__.get(stored, "available")
             if value == "available" and life.busy(self):
-                return pending
+                return life.label(self) or pending
             return value
 
         def set_(self, value):
@@ -39,7 +39,9 @@ def install(strict) -> None:
         value = self._status
         if value == "creating":  # moto's own one-read `creating`; time decides here
             value = "available"
-        return "creating" if value == "available" and life.busy(self) else value
+        if value == "available" and life.busy(self):
+            return life.label(self) or "creating"
+        return value
 
     def set_cluster_status(self, value):
         self._status = value
