@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/dr demo
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest
 
 # Layers (import-linter), lint (ruff) and types (mypy, strict on the pure layers): see docs/architecture.md.

@@ -116,9 +116,9 @@ def test_last_restore_test_reports_worst_rto_and_rpo_against_target(views):
     inputs, dashboard, _ = views
     row = rows_by_service(dashboard.rows)["svc-00012"]
     last_run = [r for r in inputs.history["backup-restore-test"] if any(s["service"] == "svc-00012" for s in r.services)][-1]
-    mine = [m for m in last_run.measurements if m["service"] == "svc-00012"]
+    mine = [m for m in last_run.measurements if m.service == "svc-00012"]
     assert row.restore.last == last_run.started_at
-    assert row.figures.rto_seconds == max(m["rto_seconds"] for m in mine)
+    assert row.figures.rto_seconds == max(m.rto_seconds for m in mine)
     assert row.figures.rto_target_seconds == 6 * 3600 and row.figures.rpo_target_seconds == 3600
 
 

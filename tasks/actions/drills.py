@@ -17,7 +17,6 @@ from tasks.aws.errors import describe_error
 from tasks.aws.guard import allow_drill
 from tasks.evidence.inventory import LiveResource
 
-
 DRILL_TAG_VALUE = "allowed"
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tasks.catalog.runbook import Resource, resource_key
 
@@ -14,7 +15,7 @@ class LiveResource:
     account: str | None = None
     # Normalised to the names of the runbook's `expect` block: multi_az, encrypted,
     # backup_retention_days, copy_regions, versioning, replication_to, pitr, snapshot_age_seconds...
-    attrs: dict[str, object] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
     @property

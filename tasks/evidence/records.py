@@ -1,18 +1,38 @@
-"""TODO docstring."""
+"""The evidence's value types: what a run, a service, a restore and a ticket are, apart from where they are
+stored. Pure: the rules compute from these, the stores persist them.
+
+The states are `Literal`s so a typo is a validation error when evidence is written or read, and every page
+that lists them (dashboard, events, reports) uses the same names.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.evidence.findings import Finding
+
+RunStatus = Literal["running", "completed", "failed", "crashed"]
+ServiceState = Literal["pass", "gaps", "invalid", "not_assessed"]
+KindName = Literal["rds_instance", "rds_cluster", "dynamodb_table", "ebs_volume", "s3_bucket"]
+MeasurementStatus = Literal["pending", "passed", "failed", "timeout", "validation_failed", "no_recovery_point",
+                            "preflight_failed"]
+Cleanup = Literal["none", "deleted", "left"]
+TicketState = Literal["open", "closed"]
+
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+SERVICE_STATES: tuple[ServiceState, ...] = get_args(ServiceState)
+MEASUREMENT_STATUSES: tuple[MeasurementStatus, ...] = get_args(MeasurementStatus)
+# No copy was made: the restore is counted as failed, and its RTO/RPO are not plotted.
+NOT_TESTED: frozenset[MeasurementStatus] = frozenset({"no_recovery_point", "preflight_failed"})
 
 
 class ServiceStatus(BaseModel):
     service: str
     tier: int | None
-    status: str  # pass | gaps | invalid | not_assessed
+    status: ServiceState
     findings: int = 0
     checks: int | None = None  # checks run (one per check and resource), where the flow counts them (audit)
 
@@ -23,8 +43,8 @@ class Measurement(BaseModel):
     service: str
     tier: int
     resource: str
-    kind: str
-    mode: str = ""
+    kind: KindName
+    mode: str = ""  # the recovery path (tasks/rules/restore_plan.py MODES)
     region: str = ""
     source_region: str = ""
     started_at: datetime
@@ -34,13 +54,13 @@ class Measurement(BaseModel):
     rpo_seconds: float | None = None
     rpo_target_seconds: float
     passed: bool = False
-    status: str = "pending"  # passed | failed | timeout | validation_failed | no_recovery_point | preflight_failed
+    status: MeasurementStatus = "pending"
     recovery_point: str | None = None
     recovery_point_time: datetime | None = None
     copy_id: str | None = None
     instance_class: str | None = None
     validation: list[dict[str, object]] = []
-    cleanup: str = "none"  # none | deleted | left
+    cleanup: Cleanup = "none"
     error: str | None = None
     resumed_from: str | None = None
 
@@ -51,7 +71,7 @@ class RunRecord(BaseModel):
     run_url: str | None = None
     started_at: datetime
     finished_at: datetime | None = None
-    status: str = "running"  # running | completed | failed
+    status: RunStatus = "running"
     parameters: dict[str, object] = {}
     services: list[ServiceStatus] = []
     findings: list[Finding] = []
@@ -68,35 +88,45 @@ class RunRecord(BaseModel):
 SUMMARY_VERSION = 1
 
 
-_MEASUREMENT_FIELDS = ("service", "tier", "resource", "kind", "mode", "region", "started_at", "rto_seconds",
-                       "rto_target_seconds", "rpo_seconds", "rpo_target_seconds", "passed", "status")
 
 
-def run_summary(record: RunRecord) -> dict:
+def run_summary(record: RunRecord) -> dict[str, Any]:
     """What later reports need from a run, without finding details, validation output or errors."""
     data = record.model_dump(mode="json", include={"flow", "run_id", "run_url", "started_at", "finished_at",
                                                    "status", "parameters", "services", "evidence_dir",
                                                    "reports", "fleets", "tracker"})
     data["summary_version"] = SUMMARY_VERSION
-    data["measurements"] = [m.model_dump(mode="json", include=set(_MEASUREMENT_FIELDS)) for m in record.measurements]
+    data["measurements"] = [m.model_dump(mode="json", include=set(MeasurementSummary.model_fields)) for m in record.measurements]
     data["findings"] = [{"service": f.service, "tier": f.tier, "check": f.check, "severity": f.severity,
                          "title": f.title, "ticket": f.ticket} for f in record.findings]
     return data
 
 
 REVIEW_FLOW = "documentation-review"
-
-
 RESTORE_FLOW = "backup-restore-test"
-
-
 SIMULATION_FLOW = "dr-simulation"
-
-
 AUDIT_FLOW = "backup-posture-audit"
-
-
 DASHBOARD_FLOWS = (REVIEW_FLOW, RESTORE_FLOW, SIMULATION_FLOW, AUDIT_FLOW)
+
+
+class MeasurementSummary(BaseModel):
+    """A restore as later reports need it (the summary.json form of a Measurement)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    service: str
+    tier: int
+    resource: str
+    kind: KindName
+    mode: str = ""
+    region: str = ""
+    started_at: datetime
+    rto_seconds: float | None = None
+    rto_target_seconds: float
+    rpo_seconds: float | None = None
+    rpo_target_seconds: float
+    passed: bool = False
+    status: MeasurementStatus = "pending"
 
 
 @dataclass(slots=True)
@@ -104,15 +134,15 @@ class RunSummary:
     flow: str
     run_id: str
     started_at: datetime
-    status: str
+    status: RunStatus
     finished_at: datetime | None = None
     run_url: str | None = None
     evidence_dir: str | None = None
-    reports: dict = field(default_factory=dict)
-    parameters: dict = field(default_factory=dict)
-    services: list[dict] = field(default_factory=list)      # {service, tier, status, findings}
-    measurements: list[dict] = field(default_factory=list)  # compact Measurement dicts (times as ISO text)
-    findings: list[dict] = field(default_factory=list)      # {service, tier, check, severity, title, ticket}
+    reports: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    services: list[dict[str, Any]] = field(default_factory=list)      # {service, tier, status, findings}
+    measurements: list[MeasurementSummary] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)      # {service, tier, check, severity, title, ticket}
     fleets: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -127,13 +157,16 @@ def utc(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def summary_from_dict(data: dict) -> RunSummary:
+def summary_from_dict(data: dict[str, Any]) -> RunSummary:
+    started = utc(data["started_at"])
+    if started is None:
+        raise ValueError("a run summary without started_at")
     return RunSummary(
-        flow=data["flow"], run_id=data["run_id"], started_at=utc(data["started_at"]), status=data["status"],
+        flow=data["flow"], run_id=data["run_id"], started_at=started, status=data["status"],
         finished_at=utc(data.get("finished_at")), run_url=data.get("run_url"),
         evidence_dir=data.get("evidence_dir"), reports=data.get("reports") or {},
         parameters=data.get("parameters") or {}, services=data.get("services") or [],
-        measurements=data.get("measurements") or [], findings=data.get("findings") or [],
+        measurements=[MeasurementSummary.model_validate(m) for m in data.get("measurements") or []], findings=data.get("findings") or [],
         fleets=data.get("fleets") or {})
 
 
@@ -143,7 +176,7 @@ class TicketRecord:
     service: str
     tier: int | None
     severity: str
-    status: str  # open | closed
+    status: TicketState
     opened_at: datetime
     closed_at: datetime | None = None
     title: str = ""

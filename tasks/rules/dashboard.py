@@ -18,19 +18,23 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from tasks.catalog.policy import Policy
+from tasks.catalog.types import Catalog
 from tasks.evidence.records import (
     AUDIT_FLOW,
+    NOT_TESTED,
     RESTORE_FLOW,
     REVIEW_FLOW,
     SIMULATION_FLOW,
+    MeasurementSummary,
     RunSummary,
     TicketRecord,
 )
 from tasks.rules.digest import tickets_by_severity
 from tasks.rules.quarters import Quarter
-from tasks.rules.status import CONDITIONS, STATUS_ORDER, legend, status_of
+from tasks.rules.status import CONDITIONS, STATUS_ORDER, Status, legend, status_of
 
 CRITICAL_TIERS = (0, 1)
 CONTROLS = ("review", "restore", "simulation")
@@ -38,7 +42,6 @@ CONTROL_FLOWS = {"review": REVIEW_FLOW, "restore": RESTORE_FLOW, "simulation": S
 SWEPT_FLOWS = {**CONTROL_FLOWS, "audit": AUDIT_FLOW}  # the audit is shown, not a control with a cadence
 CONTROL_LABELS = {"review": "documentation review", "restore": "restore test", "simulation": "DR simulation"}
 # The overall status rule (worst first) is tasks/rules/status.py; judge_row finds its conditions.
-NOT_TESTED = frozenset({"no_recovery_point", "preflight_failed"})  # no copy was made (still a failed restore)
 UNRECOVERABLE = "simulation.unrecoverable"
 ACTION_ITEM = "simulation.action_item"
 PROGRAM = "dr-program"  # the service id of the programme's own tickets (simulation action items)
@@ -62,7 +65,7 @@ class ServiceInfo:
     fleets: tuple[str, ...] = ()  # "service|fleet label", as the restore test records them
 
 
-def services_from_catalog(catalog) -> list[ServiceInfo]:
+def services_from_catalog(catalog: Catalog) -> list[ServiceInfo]:
     """The catalog's services (valid and invalid runbooks) as the dashboard lists them."""
     services = [ServiceInfo(service=rb.service, name=rb.name, tier=rb.tier, owner=rb.owner,
                             champion=rb.dr_champion,
@@ -84,7 +87,8 @@ class Cadence:
     ticket_sla: timedelta
 
     def every(self, control: str) -> timedelta:
-        return getattr(self, control)
+        value: timedelta = getattr(self, control)
+        return value
 
 
 def cadences(policy: Policy) -> dict[int | None, Cadence]:
@@ -175,7 +179,8 @@ class ServiceRow:
         return all(not c.overdue and c.passed for c in (self.review, self.restore, self.simulation))
 
     def control(self, name: str) -> Control:
-        return getattr(self, name)
+        value: Control = getattr(self, name)
+        return value
 
 
 def control_from(name: str, entry: Entry | None, every: timedelta, as_of: datetime) -> Control:
@@ -188,19 +193,19 @@ def control_from(name: str, entry: Entry | None, every: timedelta, as_of: dateti
                    detail=detail)
 
 
-def restore_figures(measurements: list[dict]) -> RestoreFigures:
+def restore_figures(measurements: list[MeasurementSummary]) -> RestoreFigures:
     """A service's restores in one run: counts, and the worst achieved RTO and RPO against target."""
     fig = RestoreFigures()
     worst_rto = worst_rpo = -1.0
     for m in measurements:
-        if m.get("status") in NOT_TESTED:
+        if m.status in NOT_TESTED:
             fig.failed += 1
             fig.restores += 1
             continue
         fig.restores += 1
-        fig.passed += bool(m.get("passed"))
-        rto, rto_target = m.get("rto_seconds"), m.get("rto_target_seconds")
-        rpo, rpo_target = m.get("rpo_seconds"), m.get("rpo_target_seconds")
+        fig.passed += bool(m.passed)
+        rto, rto_target = m.rto_seconds, m.rto_target_seconds
+        rpo, rpo_target = m.rpo_seconds, m.rpo_target_seconds
         if rto is None:
             fig.failed += 1
         elif rto_target and rto / rto_target > worst_rto:
@@ -210,9 +215,9 @@ def restore_figures(measurements: list[dict]) -> RestoreFigures:
             worst_rpo = rpo / rpo_target
             fig.rpo_seconds, fig.rpo_target_seconds = rpo, rpo_target
     if fig.rto_target_seconds is None and measurements:
-        fig.rto_target_seconds = measurements[0].get("rto_target_seconds")
+        fig.rto_target_seconds = measurements[0].rto_target_seconds
     if fig.rpo_target_seconds is None and measurements:
-        fig.rpo_target_seconds = measurements[0].get("rpo_target_seconds")
+        fig.rpo_target_seconds = measurements[0].rpo_target_seconds
     return fig
 
 
@@ -283,7 +288,7 @@ def judge_row(row: ServiceRow) -> None:
         if is_failure(control):
             add(*FAILURE_CONDITIONS[control.name], 5)
         else:
-            add("control_gaps", f"last {label}: {control.result.replace('_', ' ')}", 1)
+            add("control_gaps", f"last {label}: {(control.result or 'unknown').replace('_', ' ')}", 1)
     if row.tickets.past_sla:
         add("ticket_past_sla", f"{row.tickets.past_sla} ticket(s) past SLA", min(3, row.tickets.past_sla))
     elif row.tickets.open:
@@ -291,15 +296,15 @@ def judge_row(row: ServiceRow) -> None:
     row.status = status_of({condition for condition, _ in found})
     row.reasons = list(dict.fromkeys(reason for _, reason in found))
     row.why = list(dict.fromkeys(reason for condition, reason in found if CONDITIONS[condition] == row.status))
-    row.risk = risk * TIER_WEIGHT.get(row.tier, 3.0)
+    row.risk = risk * (TIER_WEIGHT.get(row.tier, 3.0) if row.tier is not None else 3.0)
 
 
 def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], tickets_by_service: dict[str, list[TicketRecord]],
                table: dict[int | None, Cadence], as_of: datetime) -> list[ServiceRow]:
     sla = {tier: c.ticket_sla for tier, c in table.items()}
     figures_cache: dict[tuple[str, str], RestoreFigures] = {}
-    by_run: dict[str, dict[str, list[dict]]] = {}
-    audited: dict[str, dict[str, dict]] = {}   # audit run id -> service -> its status entry
+    by_run: dict[str, dict[str, list[MeasurementSummary]]] = {}
+    audited: dict[str, dict[str, dict[str, Any]]] = {}   # audit run id -> service -> its status entry
     rows = []
     for info in services:
         cadence = table.get(info.tier, table[None])
@@ -309,9 +314,9 @@ def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
         if restore_entry is not None:
             run = restore_entry[2]
             if run.run_id not in by_run:
-                grouped: dict[str, list[dict]] = defaultdict(list)
+                grouped: dict[str, list[MeasurementSummary]] = defaultdict(list)
                 for m in run.measurements:
-                    grouped[m["service"]].append(m)
+                    grouped[m.service].append(m)
                 by_run[run.run_id] = grouped
             key = (run.run_id, info.service)
             if key not in figures_cache:
@@ -333,7 +338,7 @@ def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
                                 checks=entry.get("checks"), failing=int(entry.get("findings") or 0))
         judge_row(row)
         rows.append(row)
-    order = {s: i for i, s in enumerate(STATUS_ORDER)}
+    order: dict[str, int] = {s: i for i, s in enumerate(STATUS_ORDER)}
     rows.sort(key=lambda r: (r.tier if r.tier is not None else 9, order[r.status], r.service))
     return rows
 
@@ -424,9 +429,9 @@ def fleet_coverage(services: list[ServiceInfo], restore_runs: list[RunSummary], 
             continue
         verdicts: dict[str, bool] = {}
         for m in run.measurements:
-            if m.get("status") in NOT_TESTED:
+            if m.status in NOT_TESTED:
                 continue
-            verdicts[m["resource"]] = verdicts.get(m["resource"], True) and bool(m.get("passed"))
+            verdicts[m.resource] = verdicts.get(m.resource, True) and bool(m.passed)
         for resource, passed in verdicts.items():
             latest.setdefault(resource, passed)
     rows = []
@@ -483,7 +488,7 @@ class QuarterStats:
         return self.restores_passed / self.restores if self.restores else None
 
 
-def quarter_stats(quarters: list[Quarter], snapshots: list[dict], services: list[ServiceInfo],
+def quarter_stats(quarters: list[Quarter], snapshots: list[dict[str, Any]], services: list[ServiceInfo],
                   history: dict[str, list[RunSummary]], tickets: list[TicketRecord], table: dict[int | None, Cadence],
                   now: datetime) -> list[QuarterStats]:
     stats = {q: QuarterStats(q, min(q.end, now), q.end > now) for q in quarters}
@@ -509,13 +514,13 @@ def quarter_stats(quarters: list[Quarter], snapshots: list[dict], services: list
                 for m in run.measurements:
                     # A restore with nothing to restore from failed: it counts against the pass rate.
                     st.restores += 1
-                    st.restores_passed += bool(m.get("passed"))
-                    if m.get("status") in NOT_TESTED:
+                    st.restores_passed += bool(m.passed)
+                    if m.status in NOT_TESTED:
                         continue
-                    if m.get("rto_seconds") is not None and m.get("rto_target_seconds"):
-                        rto.append(m["rto_seconds"] / m["rto_target_seconds"])
-                    if m.get("rpo_seconds") is not None and m.get("rpo_target_seconds"):
-                        rpo.append(m["rpo_seconds"] / m["rpo_target_seconds"])
+                    if m.rto_seconds is not None and m.rto_target_seconds:
+                        rto.append(m.rto_seconds / m.rto_target_seconds)
+                    if m.rpo_seconds is not None and m.rpo_target_seconds:
+                        rpo.append(m.rpo_seconds / m.rpo_target_seconds)
             elif flow == SIMULATION_FLOW:
                 st.simulation_runs.append(run)
                 st.simulations += 1
@@ -566,7 +571,7 @@ class Dashboard:
     risks: list[ServiceRow] = field(default_factory=list)
     open_tickets: list[TicketRecord] = field(default_factory=list)       # most severe first, then oldest
     ticket_rows: list[tuple[str, TicketSummary]] = field(default_factory=list)  # program / not in the catalog
-    legend: list[tuple[str, str]] = field(default_factory=legend)
+    legend: list[tuple[Status, str]] = field(default_factory=legend)
 
     @property
     def first_quarter(self) -> bool:
@@ -580,8 +585,8 @@ class SimulationOutcome:
     scenario: str
     services: int
     passed: int
-    unrecoverable: list[dict]
-    action_items: list[dict]
+    unrecoverable: list[dict[str, Any]]
+    action_items: list[dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -629,7 +634,7 @@ class Pack:
     ticket_split: TicketSplit = field(default_factory=TicketSplit)
     restores: RestoreTally = field(default_factory=RestoreTally)
     posture: list[TierPosture] = field(default_factory=list)
-    legend: list[tuple[str, str]] = field(default_factory=legend)
+    legend: list[tuple[Status, str]] = field(default_factory=legend)
 
     @property
     def compliance(self) -> float | None:
@@ -648,7 +653,7 @@ def _by_service(tickets: list[TicketRecord]) -> dict[str, list[TicketRecord]]:
 
 
 def _status_counts(rows: list[ServiceRow], split: TicketSplit, past_sla: int) -> dict[str, int]:
-    counts = {status: 0 for status in STATUS_ORDER}
+    counts: dict[str, int] = {status: 0 for status in STATUS_ORDER}
     for row in rows:
         counts[row.status] += 1
     counts["services"] = len(rows)
@@ -763,7 +768,7 @@ def tier_posture(rows: list[ServiceRow], audits: list[RunSummary]) -> list[TierP
     runs = {run.evidence_dir: run for run in audits}
     tiers: dict[int | None, TierPosture] = {}
     failing: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    findings_by_run: dict[str, dict[str, list[dict]]] = {}
+    findings_by_run: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for row in rows:
         t = tiers.setdefault(row.tier, TierPosture(row.tier))
         t.services += 1
@@ -776,14 +781,14 @@ def tier_posture(rows: list[ServiceRow], audits: list[RunSummary]) -> list[TierP
         t.failing += a.failing
         if t.last is None or a.last > t.last:
             t.last, t.last_link = a.last, a.link
-        if a.link in runs:
+        if a.link is not None and a.link in runs:
             if a.link not in findings_by_run:
-                grouped: dict[str, list[dict]] = defaultdict(list)
+                grouped_findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
                 for f in runs[a.link].findings:
-                    grouped[f.get("service")].append(f)
-                findings_by_run[a.link] = grouped
+                    grouped_findings[str(f.get("service"))].append(f)
+                findings_by_run[a.link] = grouped_findings
             for f in findings_by_run[a.link].get(row.service, []):
-                failing[row.tier][f.get("check")] += 1
+                failing[row.tier][str(f.get("check"))] += 1
     for tier, checks in failing.items():
         tiers[tier].by_check = sorted(checks.items(), key=lambda c: (-c[1], c[0]))
     return sorted(tiers.values(), key=lambda t: (t.tier if t.tier is not None else 9))

@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tasks.evidence.findings import SEVERITIES
+from tasks.evidence.records import TicketRecord
 from tasks.rules.checks import VOCABULARY
 
+_T = TypeVar("_T")
 _KEY = re.compile(r"^(.*?)(\d+)$")
 
 
-def key_order(key: str | None) -> tuple:
+def key_order(key: str | None) -> tuple[int, str, int]:
     """DR-2 before DR-10: the number compares as a number; no key sorts last."""
     if not key:
         return (1, "", 0)
@@ -31,13 +33,13 @@ def _get(item: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
-def by_severity(findings: list) -> list:
+def by_severity(findings: list[_T]) -> list[_T]:
     """Findings most severe first, then the oldest ticket (lowest number), then service and resource."""
     return sorted(findings, key=lambda f: (severity_rank(_get(f, "severity")), key_order(_get(f, "ticket")),
                                            str(_get(f, "service")), str(_get(f, "resource"))))
 
 
-def tickets_by_severity(tickets: list) -> list:
+def tickets_by_severity(tickets: list[TicketRecord]) -> list[TicketRecord]:
     """Tickets most severe first, then the oldest, then by number."""
     return sorted(tickets, key=lambda t: (severity_rank(t.severity), t.opened_at, key_order(t.key)))
 
@@ -63,9 +65,9 @@ class Digest:
         return not self.failures
 
 
-def digest(tested: str, findings: list, notes: list[str] | None = None) -> Digest:
+def digest(tested: str, findings: list[Any], notes: list[str] | None = None) -> Digest:
     """Findings grouped by check, most severe first; each with the services it hit and what to do."""
-    grouped: dict[str, list] = defaultdict(list)
+    grouped: dict[str, list[Any]] = defaultdict(list)
     for f in findings:
         grouped[_get(f, "check")].append(f)
     failures = []

@@ -85,6 +85,10 @@ def targets(runbook: Runbook, policy: Policy) -> tuple[float, float]:
     return rto.total_seconds(), rpo.total_seconds()
 
 
+# (resource key, restore mode) -> the latest measured restore
+Measured = dict[tuple[str, str], Measurement]
+
+
 def latest_measurements(history: list[list[Measurement]]) -> dict[tuple[str, str], Measurement]:
     """(resource, mode) -> newest successful measurement across completed restore-test runs."""
     latest: dict[tuple[str, str], Measurement] = {}
@@ -122,7 +126,7 @@ def struck_regions(scenario: Scenario, runbooks: dict[str, Runbook], selected: l
     return ranked[:1]
 
 
-def _restore(member: LiveResource, modes: tuple[str, ...], measured, policy: Policy, path: str,
+def _restore(member: LiveResource, modes: tuple[str, ...], measured: Measured, policy: Policy, path: str,
              rpo_default: float | None) -> ResourceImpact:
     for mode in modes:
         m = measured.get((member.key, mode))
@@ -133,7 +137,8 @@ def _restore(member: LiveResource, modes: tuple[str, ...], measured, policy: Pol
                           rpo_default, "policy")
 
 
-def _zone_loss(runbook, member, measured, policy, zone) -> ResourceImpact | None:
+def _zone_loss(runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy,
+               zone: str) -> ResourceImpact | None:
     zonal = member.kind in ("rds_instance", "ebs_volume")
     if member.kind in ("s3_bucket", "dynamodb_table"):
         return None  # regional services survive a zone
@@ -158,7 +163,7 @@ def _zone_loss(runbook, member, measured, policy, zone) -> ResourceImpact | None
     return impact
 
 
-def _region_loss(runbook, member, measured, policy) -> ResourceImpact:
+def _region_loss(runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy) -> ResourceImpact:
     copies = member.attrs.get("copy_regions") or []
     if member.kind == "s3_bucket":
         if member.attrs.get("replication_to"):
@@ -175,7 +180,8 @@ def _region_loss(runbook, member, measured, policy) -> ResourceImpact:
     return impact
 
 
-def _corruption(runbook, member, measured, policy, age: float | None) -> ResourceImpact:
+def _corruption(runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy,
+                age: float | None) -> ResourceImpact:
     kind = member.kind
     if kind in ("rds_instance", "rds_cluster"):
         if not member.attrs.get("backup_retention_days"):
@@ -195,7 +201,7 @@ def _corruption(runbook, member, measured, policy, age: float | None) -> Resourc
     return _restore(member, ("snapshot",), measured, policy, "volume from a snapshot before the event", None)
 
 
-def _own_recovery(observations, measured, policy) -> float:
+def _own_recovery(observations: list[Observation], measured: Measured, policy: Policy) -> float:
     """How long a service takes to come back by restoring its own data (for dependency chains)."""
     worst = 0.0
     for obs in observations:
@@ -239,7 +245,8 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
             zone_here = zone or next((m.attrs.get("availability_zone") for m in in_region
                                       if m.attrs.get("availability_zone")), None)
             row.strike = f"{strike_region} zone {zone_here or '(primary)'}"
-            row.resources = [i for m in in_region if (i := _zone_loss(runbook, m, measured, policy, zone_here))]
+            row.resources = [i for m in in_region
+                             if (i := _zone_loss(runbook, m, measured, policy, zone_here or ""))]
         elif kind == "region":
             row.strike = ", ".join(struck) or "-"
             row.resources = [_region_loss(runbook, m, measured, policy) for m in members if m.region in struck]

@@ -51,7 +51,7 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
     attrs = live.attrs
     ran = ran if ran is not None else []
 
-    def gap(check: str, detail: str, **evidence) -> None:
+    def gap(check: str, detail: str, **evidence: object) -> None:
         found.append(make_finding(check, service=runbook.service, tier=tier, resource=live.key,
                                   detail=f"{live.kind} {live.id} ({live.region}): {detail}", evidence=evidence))
 

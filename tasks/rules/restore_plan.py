@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tasks.catalog.durations import format_duration
 from tasks.catalog.policy import Policy
@@ -89,7 +90,7 @@ def sample_size(total: int, sample: tuple[str, float] | None, rotation_quarters:
 
 def choose_members(members: list[LiveResource], count: int, last_tested: dict[str, datetime]) -> list[LiveResource]:
     """Never-tested first, then least recently tested; spread across regions by taking turns."""
-    def priority(member: LiveResource):
+    def priority(member: LiveResource) -> tuple[bool, datetime, str]:
         tested = last_tested.get(member.key)
         stable = hashlib.sha256(member.key.encode()).hexdigest()
         return (tested is not None, tested or datetime.min, stable)
@@ -117,7 +118,7 @@ def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, c
                        restore_time: datetime | None) -> list[RestoreTarget]:
     rto, rpo = (target.total_seconds() for target in policy.targets_for(runbook))
     instance_class = policy.restore.instance_class.get(runbook.tier) or member.attrs.get("instance_class")
-    base = dict(service=runbook.service, tier=runbook.tier, kind=member.kind, resource=member.key,
+    base: dict[str, Any] = dict(service=runbook.service, tier=runbook.tier, kind=member.kind, resource=member.key,
                 source_id=member.id, source_region=member.region, account=member.account,
                 rto_target_seconds=rto, rpo_target_seconds=rpo, instance_class=instance_class,
                 engine=member.attrs.get("engine"), availability_zone=member.attrs.get("availability_zone"))
@@ -149,9 +150,9 @@ def judge(m: Measurement) -> bool:
 
 def findings_for(m: Measurement) -> list[Finding]:
     subject = f"{m.mode}@{m.region}"
-    common = dict(service=m.service, tier=m.tier, resource=m.resource, subject=subject)
+    common: dict[str, Any] = dict(service=m.service, tier=m.tier, resource=m.resource, subject=subject)
     where = f"{m.kind} {m.resource.split(':')[-1]} ({m.mode} restore in {m.region})"
-    evidence = {"rto_seconds": m.rto_seconds, "rto_target_seconds": m.rto_target_seconds,
+    evidence: dict[str, object] = {"rto_seconds": m.rto_seconds, "rto_target_seconds": m.rto_target_seconds,
                 "rpo_seconds": m.rpo_seconds, "rpo_target_seconds": m.rpo_target_seconds,
                 "recovery_point": m.recovery_point, "copy_id": m.copy_id, "status": m.status}
     found: list[Finding] = []

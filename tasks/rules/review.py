@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from tasks.catalog.durations import format_duration
 from tasks.catalog.policy import Policy
@@ -68,7 +69,7 @@ def check_completeness(runbook: Runbook, policy: Policy) -> list[Finding]:
 def check_currency(runbook: Runbook, policy: Policy, today: date) -> list[Finding]:
     cadence = policy.tier(runbook.tier).review_every
     reviewed = runbook.documentation.last_reviewed if runbook.documentation else None
-    evidence = {"last_reviewed": reviewed.isoformat() if reviewed else None,
+    evidence: dict[str, object] = {"last_reviewed": reviewed.isoformat() if reviewed else None,
                 "review_every_days": cadence.days, "as_of": today.isoformat()}
     if reviewed is None:
         detail = "The runbook has never been reviewed (no documentation.last_reviewed)."
@@ -94,7 +95,8 @@ def check_accuracy(runbook: Runbook, observation: Observation) -> list[Finding]:
             detail=f"resources[{observation.index}] could not be read: " + "; ".join(observation.errors),
             evidence={"errors": observation.errors}))
     if not observation.members and not observation.errors:
-        what = (f"No {spec.kind.value} matches tags {spec.select.tags} in {', '.join(spec.all_regions())}"
+        tags = spec.select.tags if spec.select else {}
+        what = (f"No {spec.kind.value} matches tags {tags} in {', '.join(spec.all_regions())}"
                 if spec.is_fleet else f"{spec.kind.value} {spec.id!r} does not exist in {spec.region}")
         found.append(make_finding("runbook.resource_not_found", service=runbook.service, tier=runbook.tier,
                                   resource=spec.label(), detail=what + f" (resources[{observation.index}]).",
@@ -113,23 +115,23 @@ def check_accuracy(runbook: Runbook, observation: Observation) -> list[Finding]:
     return found
 
 
-def _matches(attribute: str, documented: object, live: object) -> bool:
+def _matches(attribute: str, documented: Any, live: Any) -> bool:
     if attribute == "copy_regions":
-        return set(documented or []) <= set(live or [])
+        return bool(set(documented or []) <= set(live or []))
     if attribute == "replication_to":
-        return documented in (live or [])
+        return bool(documented in (live or []))
     if attribute == "snapshot_max_age":
-        return live is not None and live <= documented.total_seconds()
-    return documented == live
+        return live is not None and bool(live <= documented.total_seconds())
+    return bool(documented == live)
 
 
-def _plain(value: object) -> object:
+def _plain(value: Any) -> object:
     if hasattr(value, "total_seconds"):
         return value.total_seconds()
     return sorted(value) if isinstance(value, (set, frozenset)) else value
 
 
-def _show(attribute: str, value: object) -> str:
+def _show(attribute: str, value: Any) -> str:
     if value is None:
         return "absent" if attribute != "snapshot_max_age" else "no snapshot"
     if attribute == "snapshot_max_age":

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 from tasks.aws.clients import AwsClients
+
+CopyStatus = Literal["creating", "available", "failed", "missing"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class RestoreSpec:
     restore_time: datetime | None = None
 
     @property
-    def tag_list(self) -> list[dict]:
+    def tag_list(self) -> list[dict[str, str]]:
         return [{"Key": k, "Value": v} for k, v in self.tags]
 
 
@@ -44,28 +46,30 @@ class RestoreSpec:
 class RecoveryPoint:
     identifier: str           # snapshot id, version id, or "latest"/ISO time for point-in-time
     time: datetime | None     # the moment the data is from (for RPO)
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class CopyState:
-    status: str               # creating | available | failed | missing
+    status: CopyStatus
     endpoint: str | None = None
     port: int | None = None
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class NoRecoveryPoint(Exception):
     pass
 
 
-def rds_client(clients: AwsClients, spec: RestoreSpec):
+def rds_client(clients: AwsClients, spec: RestoreSpec) -> Any:
     return clients.client("rds", spec.region, spec.account)
 
 
-def newest_available(snapshots: list[dict], time_key: str) -> dict | None:
+def newest_available(snapshots: list[dict[str, Any]], time_key: str) -> dict[str, Any] | None:
     ready = [s for s in snapshots if s.get("Status", "available") == "available"]
     return max(ready, key=lambda s: s[time_key]) if ready else None
+
+
 RDS_FAILED = {"failed", "incompatible-restore", "incompatible-parameters", "incompatible-network",
                "restore-error", "storage-full", "inaccessible-encryption-credentials"}
 
