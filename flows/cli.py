@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="evidence to read (default: evidence)")
     dashboard.add_argument("--out", metavar="DIR|s3://...", help="where to write the site (default: <evidence>/dashboard)")
     dashboard.add_argument("--tracker", default="ledger",
-                           help="where tickets are read from (default: ledger)")
+                           help="where tickets are read from: ledger (default) or jira")
     dashboard.add_argument("--quarter", type=_quarter, metavar="YYYYQn",
                            help="quarter of the steering committee pack (default: the current one)")
     dashboard.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",

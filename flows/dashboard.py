@@ -62,7 +62,7 @@ def dr_dashboard(
     out: Annotated[str | None, Field(description="Where to write the site (directory or s3://); default <evidence>/dashboard.")] = None,
     runbooks: Annotated[str, Field(description="Runbook directory (owners, champions, tiers, fleets).")] = "runbooks",
     policy: Annotated[str | None, Field(description="Tier policy file; default: <runbooks>/policy.yaml.")] = None,
-    tracker: Annotated[str, Field(description="Where tickets are read from: ledger (local file).")] = "ledger",
+    tracker: Annotated[str, Field(description="Where tickets are read from: ledger (local file) or jira (one paged search).")] = "ledger",
     quarter: Annotated[str | None, Field(description="Quarter of the steering committee pack, e.g. 2026Q3; default: the current one.")] = None,
     tiers: Annotated[list[int] | None, Field(description="Only these tiers (default: all).")] = None,
     as_of: Annotated[datetime | None, Field(description="Judge due dates and SLAs as of this time (default: now, UTC).")] = None,

@@ -61,7 +61,7 @@ def load_inputs(evidence: str, runbooks: str = "runbooks", policy: str | None = 
     catalog = load_catalog(runbooks, policy)
     store = open_store(evidence)
     return Inputs(services=services_from_catalog(catalog), policy=catalog.policy,
-                  history=load_dashboard_history(store), tickets=read_tickets(tracker, evidence),
+                  history=load_dashboard_history(store), tickets=read_tickets(tracker, evidence, catalog.policy),
                   evidence=store.location, tracker=tracker)
 
 

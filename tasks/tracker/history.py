@@ -1,8 +1,8 @@
 """DR tickets as the dashboard reads them: one small record per ticket, from whichever tracker keeps them.
 
 Readers are registered by tracker name. The local ledger is read from the evidence store
-(<evidence>/tracker/ledger.json); a Jira reader plugs in later as `TICKET_READERS["jira"]`, a function
-(evidence location) -> list[TicketRecord] that runs one paged search for this tool's label.
+(<evidence>/tracker/ledger.json); Jira is asked with one paged search for this tool's label (open and closed
+tickets), configured as the review's sync is (the policy's jira section and its environment variables).
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import orjson  # Prefect's own dependency; a 16,000-ticket ledger parses in half json's time
 
-from tasks.errors import ConfigError, TrackerError
+from tasks.catalog.policy import Policy
+from tasks.errors import ConfigError, TrackerError, TrackerUnavailable
 from tasks.evidence.records import TicketRecord, utc
 from tasks.evidence.store import EvidenceStore, open_store
 from tasks.tracker.ledger import LEDGER_FILE
@@ -38,13 +39,24 @@ def read_ledger(store: EvidenceStore) -> list[TicketRecord]:
         raise TrackerError(f"ledger {store.location}/tracker/{LEDGER_FILE} is unreadable: {exc}") from None
 
 
-TICKET_READERS: dict[str, Callable[[str], list[TicketRecord]]] = {
-    "ledger": lambda evidence: read_ledger(open_store(evidence)),
+def read_jira(evidence: str, policy: Policy | None = None) -> list[TicketRecord]:
+    from tasks.tracker.factory import open_tracker  # the jira library loads only when Jira is read
+
+    try:
+        return open_tracker("jira", evidence, policy).history()
+    except TrackerUnavailable as exc:
+        raise TrackerError(f"cannot read the dashboard's tickets: {exc}") from None
+
+
+# tracker name -> (evidence location, policy or None) -> every ticket, open and closed
+TICKET_READERS: dict[str, Callable[[str, Policy | None], list[TicketRecord]]] = {
+    "ledger": lambda evidence, policy=None: read_ledger(open_store(evidence)),
+    "jira": read_jira,
 }
 
 
-def read_tickets(tracker: str, evidence: str) -> list[TicketRecord]:
+def read_tickets(tracker: str, evidence: str, policy: Policy | None = None) -> list[TicketRecord]:
     reader = TICKET_READERS.get(tracker)
     if reader is None:
         raise ConfigError(f"cannot read tickets from tracker {tracker!r} (readers: {', '.join(sorted(TICKET_READERS))})")
-    return reader(evidence)
+    return reader(evidence, policy)

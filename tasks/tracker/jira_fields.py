@@ -11,6 +11,7 @@ from datetime import date
 from urllib.parse import quote, unquote
 
 from tasks.evidence.findings import SERVICE_LEVEL, SEVERITIES, Finding
+from tasks.evidence.records import TicketRecord, utc
 from tasks.tracker.base import RunContext, ServiceRouting, Ticket
 from tasks.tracker.jira_config import JiraSettings
 
@@ -64,6 +65,23 @@ def ticket_from_issue(issue: dict, browse_url: str) -> Ticket | None:
                   severity=facts.get("severity") if facts.get("severity") in SEVERITIES else SEVERITIES[-1],
                   status="closed" if category == "done" else "open", title=fields.get("summary") or "",
                   url=f"{browse_url}/browse/{issue['key']}")
+
+
+def ticket_record(issue: dict, browse_url: str) -> TicketRecord | None:
+    """A search hit as the dashboard's ticket record (tier, opened and closed times); None if not ours."""
+    ticket = ticket_from_issue(issue, browse_url)
+    if ticket is None:
+        return None
+    fields = issue.get("fields") or {}
+    tier = parse_labels(fields.get("labels") or []).get("tier")
+    closed = utc(fields.get("resolutiondate")) if ticket.status == "closed" else None
+    return TicketRecord(key=ticket.key, service=ticket.service, tier=int(tier) if tier and tier.isdigit() else None,
+                        severity=ticket.severity, status=ticket.status, opened_at=utc(fields["created"]),
+                        # A Done ticket without a resolution date (a workflow that sets none) closed at some
+                        # unknown time: counted closed from when it was opened, never as open.
+                        closed_at=closed or (utc(fields["created"]) if ticket.status == "closed" else None),
+                        title=ticket.title, check=ticket.check, url=ticket.url,
+                        resource=ticket.resource)
 
 
 def priority_for(settings: JiraSettings, tier: int | None, severity: str) -> str | None:

@@ -31,6 +31,7 @@ import requests
 
 from tasks.errors import DrError, TrackerError, TrackerUnavailable
 from tasks.evidence.findings import Finding
+from tasks.evidence.records import TicketRecord
 from tasks.tracker import jira_fields as jf
 from tasks.tracker.base import RunContext, ServiceRouting, Ticket
 from tasks.tracker.jira_config import JiraSettings
@@ -38,6 +39,7 @@ from tasks.tracker.outbox import Outbox
 
 LOG = logging.getLogger("dr.tracker.jira")
 SEARCH_FIELDS = "summary,status,labels,created"
+HISTORY_FIELDS = SEARCH_FIELDS + ",resolutiondate"  # the dashboard also needs when each ticket closed
 LOOKUP_CHUNK = 50  # fingerprints per lookup query: keeps the JQL (a GET parameter) well under URL limits
 CLOUD_SEARCH_BASE = "{server}/rest/api/3/{path}"  # Cloud removed /rest/api/{2,3}/search; v3 search/jql stays
 TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -167,13 +169,13 @@ class JiraTracker:
 
     # --- searching ------------------------------------------------------------------------------
 
-    def _search(self, jql: str, counter: str) -> list[dict]:
+    def _search(self, jql: str, counter: str, fields: str = SEARCH_FIELDS) -> list[dict]:
         client, size = self.client, self.settings.page_size
         issues: list[dict] = []
         if self.is_cloud:
             token = None
             while True:
-                params = {"jql": jql, "fields": SEARCH_FIELDS, "maxResults": size}
+                params = {"jql": jql, "fields": fields, "maxResults": size}
                 if token:
                     params["nextPageToken"] = token
                 page = self._call("search", lambda p=params: client._get_json("search/jql", params=p,
@@ -184,7 +186,7 @@ class JiraTracker:
                 if not token or page.get("isLast"):
                     return issues
         while True:
-            params = {"jql": jql, "fields": SEARCH_FIELDS, "startAt": len(issues), "maxResults": size}
+            params = {"jql": jql, "fields": fields, "startAt": len(issues), "maxResults": size}
             page = self._call("search", lambda p=params: client._get_json("search", params=p))
             self.stats[counter] += 1
             got = page.get("issues") or []
@@ -217,6 +219,12 @@ class JiraTracker:
             if self._newer(ticket, self._found.get(fp)):
                 self._found[fp] = ticket
         return tickets
+
+    def history(self) -> list[TicketRecord]:
+        """Every ticket this tool filed, open and closed, as the dashboard reads them: one paged search."""
+        jql = f"labels = {jql_quote(self.settings.label)} ORDER BY key ASC"
+        issues = self._search(jql, "history_pages", HISTORY_FIELDS)
+        return [t for issue in issues if (t := jf.ticket_record(issue, self.settings.url)) is not None]
 
     def prefetch(self, fingerprints: list[str]) -> None:
         missing = [fp for fp in dict.fromkeys(fingerprints) if fp not in self._found]
