@@ -237,8 +237,8 @@ def test_ledger_reader(tmp_path):
     [ticket] = read_tickets("ledger", str(tmp_path))
     assert ticket.closed_at == datetime(2026, 2, 1, tzinfo=timezone.utc) and ticket.status == "closed"
     assert ledger_tickets({}) == []
-    with pytest.raises(ConfigError, match="readers: ledger"):
-        read_tickets("jira", str(tmp_path))
+    with pytest.raises(ConfigError, match="readers: jira, ledger"):
+        read_tickets("trello", str(tmp_path))
 
 
 def test_invalid_runbooks_are_listed_and_failing(tmp_path):
