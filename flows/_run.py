@@ -127,8 +127,10 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
     try:
         result = sync_tickets(tracker_name, evidence, record.findings, scope, context, policy)
     except DrError as exc:
-        logger.error("ticket sync failed: %s", exc)
-        result = SyncResult(backend=tracker_name, error=str(exc), deferred=len(record.findings))
+        # Nothing was queued (a tracker with an outbox queues its own work and does not raise): the findings
+        # are in the evidence and the next run files them by fingerprint.
+        logger.error("ticket sync failed, no ticket was filed: %s", exc)
+        result = SyncResult(backend=tracker_name, error=str(exc))
     for finding in record.findings:
         finding.ticket = result.tickets.get(finding.fingerprint)
     record.tracker = result.summary()
@@ -138,8 +140,10 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
     logger.info("tickets: %d opened, %d kept, %d escalated, %d reopened, %d resolved",
                 len(result.created), len(result.kept), len(result.escalated), len(result.reopened),
                 len(result.resolved))
-    if result.deferred or result.error:
+    if result.deferred:
         logger.warning("tickets: %d operation(s) deferred to the outbox; %s", result.deferred, result.error)
+    elif result.error:
+        logger.warning("tickets: not filed (%s); the next run files them from its own findings", result.error)
     events.gaps_opened(record.findings, set(result.created) | set(result.reopened), record.flow, record.run_id)
     return result
 

@@ -10,6 +10,8 @@ import sys
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from tasks.errors import EvidenceUnusable
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 ALL_TIERS = [0, 1, 2, 3]
 
@@ -351,13 +353,12 @@ def cmd_sweep(args) -> int:
 
 def cmd_dashboard(args) -> int:
     from tasks.catalog.load import load_catalog
-    from tasks.errors import EvidenceError
     from tasks.evidence.store import open_store
 
     # Bad input fails here in a second, before Prefect starts.
     load_catalog(args.runbooks, args.policy)
     if "://" not in args.evidence and not Path(args.evidence).is_dir():
-        raise EvidenceError(f"evidence directory {args.evidence} not found")
+        raise EvidenceUnusable(f"evidence directory {args.evidence} not found")
     out = args.out or f"{args.evidence.rstrip('/')}/dashboard"
     open_store(out).check_writable()
     with flow_runs(args, "dashboard"):
@@ -510,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except DrError as exc:
         print(f"dr: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exc.exit_code
     except PrefectUnavailable as exc:
         print(f"dr: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

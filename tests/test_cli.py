@@ -124,3 +124,19 @@ def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefe
     assert len(record["measurements"]) == 5 and len(resumed) == 2
     assert {m["mode"] for m in resumed} == {"snapshot", "pitr-latest"}
     assert record["status"] == "completed" and list_owned(clients, "us-west-1") == []
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    ("AwsError", 1), ("TrackerError", 1), ("EvidenceError", 1),          # raised mid-run: the run failed
+    ("ConfigError", 2), ("CredentialsError", 2), ("EvidenceUnusable", 2),  # found before any work: bad input
+])
+def test_a_tool_error_exits_as_documented_one_for_a_failed_run_two_for_bad_input(error, code, monkeypatch, capsys):
+    import flows.cli as cli
+    from tasks import errors
+
+    def fails(args):
+        raise getattr(errors, error)("what went wrong")
+
+    monkeypatch.setitem(cli.COMMANDS, "validate", fails)
+    assert cli.main(["validate"]) == code
+    assert capsys.readouterr().err == "dr: error: what went wrong\n"

@@ -119,3 +119,24 @@ def test_outbox_entries_round_trip_their_context():
     [entry] = ob.entries_from_ops(plan_sync({}, [gap(1)], scope("payments")), context)
     assert ob.context_from_dict(entry["context"]) == context
     assert ob.pending_count([entry, ob.sync_entry([gap(1), gap(1), gap(2)], scope("payments"), context)]) == 3
+
+
+def test_a_replayed_sampled_run_resolves_tickets_only_on_the_resources_it_tested(jira820, tmp_path):
+    # Two open gaps; then a sampled run tests only db1 (now fixed) while Jira is down. Replaying it must not
+    # resolve db2's ticket: the run never looked at db2 (the outbox used to drop only_resources).
+    sync_findings(open_tracker("jira", tmp_path, FAST), [gap(1), gap(2)], scope("payments"), CTX)
+    sampled = Scope(assessed=frozenset({("payments", "runbook.")}),
+                    only_resources=frozenset({"rds_instance:us-east-2:db1"}))
+    jira820.stop()
+    down = sync_findings(open_tracker("jira", tmp_path, FAST), [], sampled, CTX)
+    assert down.error and down.resolved == []
+    [entry] = open_tracker("jira", tmp_path, FAST).outbox.load()
+    assert ob.scope_from_dict(entry["scope"]) == sampled
+
+    jira820.start()
+    result, left = flush_outbox(open_tracker("jira", tmp_path, FAST))
+    assert left == 0 and len(result.resolved) == 1
+    status = {next(lb for lb in it["labels"] if lb.startswith("dr-resource-")): it["statusCategory"]
+              for it in jira820.tool_issues()}
+    assert status == {"dr-resource-rds_instance:us-east-2:db1": "done",
+                      "dr-resource-rds_instance:us-east-2:db2": "todo"}

@@ -92,3 +92,16 @@ def test_a_sync_writes_the_ledger_once_and_an_unchanged_one_not_at_all(tmp_path,
     assert len(writes) == 1 and len(json.loads((tmp_path / "ledger.json").read_text())["tickets"]) == 50
     assert len(sync_findings(LedgerTracker(tmp_path), findings, scope("svc"), CTX).kept) == 50
     assert len(writes) == 1
+
+
+def test_each_write_outside_a_session_takes_the_lock_and_is_saved(tmp_path):
+    # Used to crash (the data was only loaded inside session()); a single call is its own session.
+    ledger = LedgerTracker(tmp_path)
+    ticket = ledger.create(gap(), CTX)
+    ledger.escalate(ticket, gap(tier=0), CTX)
+    ledger.resolve(ticket, CTX)
+    ledger.reopen(ticket, gap(tier=0), CTX)
+    [saved] = json.loads((tmp_path / "ledger.json").read_text())["tickets"].values()
+    assert [e["event"] for e in saved["history"]] == ["opened", "escalated", "resolved", "reopened"]
+    assert saved["status"] == "open" and saved["severity"] == "high"  # Tier 0 raises medium drift to high
+    assert LedgerTracker(tmp_path).find(gap().fingerprint).key == ticket.key

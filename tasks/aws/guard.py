@@ -99,7 +99,7 @@ def _check(client, service: str, operation: str, params: dict) -> None:
     if rule is None:
         raise UnsafeOperation(f"refused {service}:{operation}: not an operation this tool is allowed to make")
     param, proof = rule
-    identifier = _identifier(service, operation, param, params)
+    identifier = _identifier(param, params)
     if (operation, identifier) in _drills.get():
         return
     name = _name_of(identifier)
@@ -119,7 +119,7 @@ def _check(client, service: str, operation: str, params: dict) -> None:
                               f"{OWNER_TAG}={OWNER_VALUE} tag)")
 
 
-def _identifier(service: str, operation: str, param: str, params: dict) -> str:
+def _identifier(param: str, params: dict) -> str:
     return str(params.get(param, "")) if param else ""
 
 

@@ -23,7 +23,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasks.errors import ConfigError, EvidenceError
+from tasks.errors import ConfigError, EvidenceError, EvidenceUnusable
 
 LOCK_DAYS_ENV = "DR_EVIDENCE_LOCK_DAYS"
 LOCK_MODE_ENV = "DR_EVIDENCE_LOCK_MODE"
@@ -110,12 +110,12 @@ class S3EvidenceStore:
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code != "ObjectLockConfigurationNotFoundError":
-                    raise EvidenceError(f"evidence bucket {self.bucket} is not usable: {_describe(exc)}") from None
+                    raise EvidenceUnusable(f"evidence bucket {self.bucket} is not usable: {_describe(exc)}") from None
                 enabled = False
             except BotoCoreError as exc:
-                raise EvidenceError(f"evidence bucket {self.bucket} is not reachable: {exc}") from None
+                raise EvidenceUnusable(f"evidence bucket {self.bucket} is not reachable: {exc}") from None
             if not enabled:
-                raise EvidenceError(f"{LOCK_DAYS_ENV} is set but bucket {self.bucket} has no Object Lock; "
+                raise EvidenceUnusable(f"{LOCK_DAYS_ENV} is set but bucket {self.bucket} has no Object Lock; "
                                     "create the bucket with Object Lock enabled or unset the retention")
         stamp = f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {socket.gethostname()}\n"
         self.write_bytes(PROBE_KEY, stamp.encode(), check=True)
@@ -138,7 +138,7 @@ class S3EvidenceStore:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ChecksumAlgorithm="SHA256", **extra)
         except (ClientError, BotoCoreError) as exc:
             what = "is not writable" if check else f"cannot store {key}"
-            raise EvidenceError(f"evidence bucket s3://{self.bucket}/{self.prefix} {what}: {_describe(exc)}") from None
+            raise (EvidenceUnusable if check else EvidenceError)(f"evidence bucket s3://{self.bucket}/{self.prefix} {what}: {_describe(exc)}") from None
         return f"s3://{self.bucket}/{key}"
 
     def read_bytes(self, relpath: str) -> bytes | None:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from tasks.errors import EvidenceError
+from tasks.errors import EvidenceError, EvidenceUnusable
 from tasks.evidence.records import RunRecord, run_summary
 
 
@@ -42,7 +42,7 @@ class LocalEvidenceStore:
                 probe.flush()
                 os.fsync(probe.fileno())
         except OSError as exc:
-            raise EvidenceError(f"evidence directory {self.root} is not writable: {exc.strerror or exc}") from None
+            raise EvidenceUnusable(f"evidence directory {self.root} is not writable: {exc.strerror or exc}") from None
 
     def path(self, relpath: str) -> Path:
         return self.root / relpath
@@ -94,7 +94,7 @@ def open_store(location: str | Path) -> EvidenceStore:
 
         return S3EvidenceStore.from_url(location)
     if "://" in location:
-        raise EvidenceError(f"unsupported evidence location {location!r}: use a directory or s3://bucket/prefix")
+        raise EvidenceUnusable(f"unsupported evidence location {location!r}: use a directory or s3://bucket/prefix")
     return LocalEvidenceStore(location)
 
 

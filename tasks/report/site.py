@@ -10,7 +10,6 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 from tasks.catalog.durations import format_duration
 from tasks.catalog.load import load_catalog
@@ -199,5 +198,3 @@ def status_table(rows: list[ServiceRow], limit: int = 500) -> list[dict]:
              "reasons": "; ".join(r.reasons)} for r in rows[:limit]]
 
 
-def local_path(location: str) -> Path | None:
-    return None if "://" in location else Path(location)

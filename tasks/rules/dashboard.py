@@ -750,9 +750,6 @@ def build(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tic
                             top, filtered=tiers is not None)
 
 
-def build_dashboard(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tickets: list[TicketRecord],
-                    policy: Policy, now: datetime, quarters: int = 8, tiers: list[int] | None = None) -> Dashboard:
-    return build(services, history, tickets, policy, now, quarters=quarters, tiers=tiers)[0]
 
 
 def build_pack(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tickets: list[TicketRecord],

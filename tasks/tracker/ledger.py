@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,6 +75,16 @@ class LedgerTracker:
     def data(self) -> dict:
         return self._data if self._data is not None else self._read()
 
+    @contextmanager
+    def _writing(self) -> Iterator[dict]:
+        """The ledger's data for a change: the session's, or a session of its own for one call."""
+        if self._data is not None:
+            yield self._data
+            return
+        with self.session():
+            assert self._data is not None
+            yield self._data
+
     def all_tickets(self) -> list[dict]:
         return list(self.data["tickets"].values())
 
@@ -89,7 +100,10 @@ class LedgerTracker:
         return _ticket(max(matches, key=lambda t: int(t["key"].split("-")[1])))
 
     def create(self, finding: Finding, context: RunContext) -> Ticket:
-        data = self._data
+        with self._writing() as data:
+            return self._create(data, finding, context)
+
+    def _create(self, data: dict, finding: Finding, context: RunContext) -> Ticket:
         key = f"DR-{data['next']}"
         data["next"] += 1
         data["tickets"][key] = {
@@ -103,7 +117,11 @@ class LedgerTracker:
         return _ticket(data["tickets"][key])
 
     def escalate(self, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
-        entry = self._data["tickets"][ticket.key]
+        with self._writing() as data:
+            return self._escalate(data, ticket, finding, context)
+
+    def _escalate(self, data: dict, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
+        entry = data["tickets"][ticket.key]
         entry["history"].append(self._event("escalated", context,
                                             f"severity {entry['severity']} -> {finding.severity}: {finding.detail}"))
         entry["severity"] = finding.severity
@@ -111,14 +129,22 @@ class LedgerTracker:
         return _ticket(entry)
 
     def reopen(self, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
-        entry = self._data["tickets"][ticket.key]
+        with self._writing() as data:
+            return self._reopen(data, ticket, finding, context)
+
+    def _reopen(self, data: dict, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
+        entry = data["tickets"][ticket.key]
         entry.update(status="open", closed_at=None, severity=finding.severity, detail=finding.detail)
         entry["history"].append(self._event("reopened", context, finding.detail))
         self._dirty = True
         return _ticket(entry)
 
     def resolve(self, ticket: Ticket, context: RunContext) -> Ticket:
-        entry = self._data["tickets"][ticket.key]
+        with self._writing() as data:
+            return self._resolve(data, ticket, context)
+
+    def _resolve(self, data: dict, ticket: Ticket, context: RunContext) -> Ticket:
+        entry = data["tickets"][ticket.key]
         entry.update(status="closed", closed_at=_now())
         entry["history"].append(self._event("resolved", context, "gap no longer present"))
         self._dirty = True

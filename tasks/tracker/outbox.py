@@ -74,16 +74,17 @@ def context_from_dict(data: dict) -> RunContext:
 
 
 def scope_to_dict(scope: Scope) -> dict:
-    return {"assessed": sorted(map(list, scope.assessed)), "skipped_resources": sorted(scope.skipped_resources)}
+    data: dict = {"assessed": sorted(map(list, scope.assessed)), "skipped_resources": sorted(scope.skipped_resources)}
+    if scope.only_resources is not None:  # a sampled run: it may resolve tickets only on what it tested
+        data["only_resources"] = sorted(scope.only_resources)
+    return data
 
 
 def scope_from_dict(data: dict) -> Scope:
+    only = data.get("only_resources")
     return Scope(assessed=frozenset(tuple(pair) for pair in data["assessed"]),
-                 skipped_resources=frozenset(data.get("skipped_resources", [])))
-
-
-def ticket_from_dict(data: dict) -> Ticket:
-    return Ticket(**data)
+                 skipped_resources=frozenset(data.get("skipped_resources", [])),
+                 only_resources=frozenset(only) if only is not None else None)
 
 
 def open_entry(finding: Finding, context: RunContext) -> dict:
@@ -131,7 +132,8 @@ def supersede(entries: list[dict], fingerprints: set[str], scope: Scope) -> list
                         and not _covered(scope, f["service"], f["check"], f["resource"])]
             assessed = old.assessed - scope.assessed
             if assessed or findings:
-                narrowed = Scope(assessed=assessed, skipped_resources=old.skipped_resources)
+                narrowed = Scope(assessed=assessed, skipped_resources=old.skipped_resources,
+                                 only_resources=old.only_resources)
                 kept.append({**entry, "findings": findings, "scope": scope_to_dict(narrowed)})
             continue
         item = entry["finding"] if entry["kind"] == "open" else entry["ticket"]
