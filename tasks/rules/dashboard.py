@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tasks.catalog.policy import Policy
@@ -262,6 +262,9 @@ FAILURE_CONDITIONS = {"restore": ("restore_failed", "last restore test failed or
                       "review": ("runbook_invalid", "runbook invalid")}
 
 
+LATE_WEIGHT = {"restore": 3, "simulation": 2}  # risk of a control never run or past due, by control
+
+
 def judge_row(row: ServiceRow) -> None:
     """Overall status (the rule in tasks/rules/status.py), the reasons for it, and a risk score that ranks
     rows for the top risks."""
@@ -277,7 +280,7 @@ def judge_row(row: ServiceRow) -> None:
         add("runbook_invalid", "runbook invalid", 4)
     for control in (row.review, row.restore, row.simulation):
         label = CONTROL_LABELS[control.name]
-        late = {"restore": 3, "simulation": 2}.get(control.name, 2)
+        late = LATE_WEIGHT.get(control.name, 2)
         if control.last is None:
             add("control_overdue", f"{label} never run", late)
             continue
@@ -535,13 +538,19 @@ def quarter_stats(quarters: list[Quarter], snapshots: list[dict[str, Any]], serv
             stats[Quarter.of(t.opened_at)].tickets_opened += 1
         if t.status == "closed" and t.closed_at is not None and first <= t.closed_at < last_end and t.closed_at <= now:
             stats[Quarter.of(t.closed_at)].tickets_closed += 1
+    # Per ticket once: (opened, open until, past SLA from); open until is far future while it is open.
+    # The same test as is_open, without a call per ticket per quarter (16,000 tickets x 8 quarters).
+    never = datetime.max.replace(tzinfo=timezone.utc)
+    spans = [(t.opened_at, never if t.status == "open" else (t.closed_at or t.opened_at),
+              t.opened_at + sla.get(t.tier, sla[None])) for t in tickets]
     for q, snapshot in zip(quarters, snapshots):
         st = stats[q]
         st.compliant, st.services = compliance(services, snapshot, table, st.as_of)
-        for t in tickets:
-            if is_open(t, st.as_of):
+        as_of = st.as_of
+        for opened, until, due in spans:
+            if opened <= as_of < until:
                 st.open_at_end += 1
-                st.past_sla_at_end += t.opened_at + sla.get(t.tier, sla[None]) < st.as_of
+                st.past_sla_at_end += due < as_of
     return [stats[q] for q in quarters]
 
 

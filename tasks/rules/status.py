@@ -37,18 +37,17 @@ RULE: tuple[tuple[Status, tuple[Condition, ...]], ...] = (
     ("ok", ()),
 )
 CONDITIONS = {c.key: status for status, conditions in RULE for c in conditions}
+_RANK = {key: STATUS_ORDER.index(status) for key, status in CONDITIONS.items()}  # judged 10,000 times a page
 OK_TEXT = "none of the above: every control current and passing, and no open DR ticket"
 
 
 def status_of(found: set[str] | frozenset[str]) -> Status:
     """The worst status any found condition (Condition.key) calls for; ok when none holds."""
-    unknown = set(found) - set(CONDITIONS)
-    if unknown:
-        raise ValueError(f"unknown status condition(s): {', '.join(sorted(unknown))}")
-    for status, conditions in RULE:
-        if any(c.key in found for c in conditions):
-            return status
-    return "ok"
+    try:
+        return STATUS_ORDER[min((_RANK[key] for key in found), default=len(STATUS_ORDER) - 1)]
+    except KeyError:
+        unknown = set(found) - set(CONDITIONS)
+        raise ValueError(f"unknown status condition(s): {', '.join(sorted(unknown))}") from None
 
 
 def legend() -> list[tuple[Status, str]]:
