@@ -32,7 +32,7 @@ bench: $(STAMP)
 constraints: $(STAMP)
 	{ echo "# Exact versions for every install (make install uses: pip install -c constraints.txt)."; \
 	  echo "# Regenerate with: make constraints"; \
-	  $(PY) -m pip freeze --exclude-editable --disable-pip-version-check; } > constraints.txt
+	  $(PY) -m pip freeze --all --exclude-editable --disable-pip-version-check | grep -v '^pip=='; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -5,7 +5,8 @@ import logging
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tasks.shipped import shipped
+
 DEMO_ACCOUNT_ENV = {
     # Fake credentials for the emulator: the demo must never pick up a real profile.
     "AWS_ACCESS_KEY_ID": "demo-access-key",
@@ -47,7 +48,7 @@ def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: 
         say(f"demo: AWS emulator (moto) on {os.environ['AWS_ENDPOINT_URL']}")
         counts = build_demo_estate()
         say(f"demo: built the estate: 8 services in 5 regions, {counts['tenant_databases']} tenant databases")
-        catalog = prepare_demo_catalog(REPO_ROOT / "runbooks", out / "runbooks")
+        catalog = prepare_demo_catalog(shipped("runbooks"), out / "runbooks")
         evidence = evidence or out / "evidence"
         say(f"demo: catalog {catalog} (runbooks/ aged to today, plus a deliberately broken runbook)")
         say(f"demo: Prefect API {prefect_ready()}")
@@ -65,7 +66,7 @@ def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: 
         from flows.dashboard import dr_dashboard
         from flows.dr_simulation import dr_simulation
 
-        answers = REPO_ROOT / "docs" / "demo-answers-region-loss.yaml"
+        answers = shipped("docs/demo-answers-region-loss.yaml")
         simulation = dr_simulation(scenario="region-loss", answers=str(answers), runbooks=str(catalog),
                                    evidence=str(evidence))
         dashboard = dr_dashboard(evidence=str(evidence), out=str(out / "dashboard"), runbooks=str(catalog))

@@ -10,12 +10,13 @@ from pathlib import Path
 import yaml
 
 from tasks.errors import ConfigError
+from tasks.shipped import shipped
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_project(path: Path | str | None = None) -> list[dict]:
-    path = Path(path or REPO_ROOT / "prefect.yaml")
+    path = Path(path or shipped("prefect.yaml"))
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -12,8 +11,9 @@ from tasks.catalog.durations import format_duration
 from tasks.report.groups import group_paths, row_reasons
 from tasks.report.markup import inline_html, inline_markdown
 from tasks.rules.digest import by_severity
+from tasks.shipped import shipped
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES_DIR = shipped("templates")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|])")
 
 
