@@ -192,7 +192,8 @@ PAGES = {
     "documentation-review": {"summary": "#summary > p:first-child", "status": "table.services tbody tr:first-child .badge"},
     "backup-posture-audit": {"summary": "#summary > p:first-child", "status": "table.services tbody tr:first-child .badge"},
     "backup-restore-test": {"summary": "#summary > p:first-child", "status": "table.groups tbody tr:first-child td:first-child"},
-    "dr-simulation": {"summary": "#summary > p:first-child", "strikes": "#strikes"},
+    "dr-simulation": {"summary": "#summary > p:first-child", "strikes": "#strikes",
+                      "status": "table.impact tbody tr:first-child .badge"},
 }
 
 
