@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     answers.add_argument("--non-interactive", action="store_true", help="record no answers")
     simulate.add_argument("--drill", choices=["az-failover", "region-failover"], help="technical drill (opt-in)")
     simulate.add_argument("--allow-disruptive", action="store_true", help="second opt-in for drills")
-    simulate.add_argument("--zone", help="zone the scenario strikes (default: each service's primary)")
+    simulate.add_argument("--zone", help="zone an az-loss strikes (default: one zone, where the most critical services have zonal resources)")
     simulate.add_argument("--region", help="region the scenario strikes (default: each service's primary)")
     simulate.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
                           help="tier to include (repeatable; default: all tiers)")

@@ -92,6 +92,8 @@ def test_az_loss_names_the_single_az_services(world):
     record = json.loads((Path(result["evidence_dir"]) / "results.json").read_text())
     reasons = {row["service"]: row["reasons"] for row in record["details"]["impact"]}
     assert "legacy-db is single-AZ" in reasons["legacy"][0] and "no snapshot" in reasons["chat"][0]
+    # One zone, as the narrative says, not each service's own.
+    assert len({row["strike"] for row in record["details"]["impact"]}) == 1
     # Striking the other region finds the single-AZ shard there.
     elsewhere = simulate(world, scenario="az-loss", non_interactive=True, region="ap-southeast-2")
     assert elsewhere["unrecoverable"] == ["payments"]
@@ -217,3 +219,27 @@ resources:
     assert by_resource["rds_instance:us-east-2:ledger-primary"]["status"] == "passed"
     reboots = [params for name, params in calls if name == "RebootDBInstance"]
     assert reboots == [{"DBInstanceIdentifier": "ledger-primary", "ForceFailover": True}]
+
+
+def test_an_az_loss_strikes_one_zone_where_the_most_critical_services_run():
+    from tasks.catalog.scenario import Scenario
+    from tasks.evidence.inventory import LiveResource, Observation
+    from tasks.rules.impact import struck_zone
+    from tests.test_review_rules import runbook
+
+    def live(region, *zones):
+        spec = runbook().resources[0]
+        return [Observation(spec, 0, [LiveResource("rds_instance", region, f"db-{z}", attrs={"availability_zone": z})
+                                      for z in zones])]
+
+    books = {"core": runbook(service="core", tier=0), "batch": runbook(service="batch", tier=2),
+             "eu": runbook(service="eu", tier=0, resources=[{"kind": "rds_instance", "id": "db", "region": "eu-west-1"}])}
+    observed = {"core": live("us-east-1", "us-east-1b"), "batch": live("us-east-1", "us-east-1a", "us-east-1c"),
+                "eu": live("eu-west-1", "eu-west-1a")}
+    scenario = Scenario.model_validate({"id": "az-loss", "name": "Loss of a zone", "narrative": "x",
+                                        "blast_radius": {"kind": "zone"},
+                                        "injects": [{"id": "a", "at": "0m", "title": "t", "description": "d"}]})
+    # us-east-1 hosts as many Tier 0 services as eu-west-1 and more services in all; there, Tier 0 runs in 1b.
+    assert struck_zone(scenario, books, list(books), observed) == ("us-east-1", "us-east-1b")
+    assert struck_zone(scenario, books, list(books), observed, region="eu-west-1") == ("eu-west-1", "eu-west-1a")
+    assert struck_zone(scenario, books, list(books), observed, zone="us-east-1c") == ("us-east-1", "us-east-1c")

@@ -126,6 +126,29 @@ def struck_regions(scenario: Scenario, runbooks: dict[str, Runbook], selected: l
     return ranked[:1]
 
 
+def struck_zone(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str],
+                live: dict[str, list[Observation]], zone: str | None = None,
+                region: str | None = None) -> tuple[str | None, str | None]:
+    """(region, zone) an az-loss strikes: one zone, as its narrative says. The run's --zone (its region named
+    by --region or read from the zone's name), else in the run's --region or the region a region-loss would
+    strike, the zone holding zonal resources of the most Tier 0 (then Tier 0/1, then any) services."""
+    if zone:
+        return region or zone.rstrip("abcdefghijklmnopqrstuvwxyz"), zone
+    home = region or next(iter(struck_regions(scenario, runbooks, selected)), None)
+    weight: dict[str, list[int]] = {}
+    for service in selected:
+        tier = runbooks[service].tier
+        zones = {m.attrs.get("availability_zone") for obs in live.get(service, []) for m in obs.members
+                 if m.region == home and m.attrs.get("availability_zone")}
+        for az in zones:
+            counts = weight.setdefault(az, [0, 0, 0])
+            counts[0] += tier == 0
+            counts[1] += tier in (0, 1)
+            counts[2] += 1
+    ranked = sorted(weight, key=lambda z: (-weight[z][0], -weight[z][1], -weight[z][2], z))
+    return home, (ranked[0] if ranked else None)
+
+
 def _restore(member: LiveResource, modes: tuple[str, ...], measured: Measured, policy: Policy, path: str,
              rpo_default: float | None) -> ResourceImpact:
     for mode in modes:
@@ -231,6 +254,7 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
                    else {s for s, rb in runbooks.items() if rb.tier == 0})
     hit_by_dependency = dependents(runbooks, failed_deps) if kind == "dependency" else set()
     struck = struck_regions(scenario, runbooks, selected, region) if kind == "region" else []
+    zone_region, struck_az = struck_zone(scenario, runbooks, selected, live, zone, region) if kind == "zone" else (None, None)
     rows = []
     for service in selected:
         runbook = runbooks[service]
@@ -238,15 +262,13 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
         observations = live.get(service, [])
         assessed = all(obs.assessed for obs in observations)
         members = [m for obs in observations for m in obs.members]
-        strike_region = region or primary_region(runbook)
+        strike_region = zone_region if kind == "zone" else region or primary_region(runbook)
         row = ServiceImpact(service, runbook.tier, False, strike_region or "-", rto_target, rpo_target, assessed=assessed)
         if kind == "zone":
             in_region = [m for m in members if m.region == strike_region]
-            zone_here = zone or next((m.attrs.get("availability_zone") for m in in_region
-                                      if m.attrs.get("availability_zone")), None)
-            row.strike = f"{strike_region} zone {zone_here or '(primary)'}"
+            row.strike = f"{strike_region} zone {struck_az or '(primary)'}"
             row.resources = [i for m in in_region
-                             if (i := _zone_loss(runbook, m, measured, policy, zone_here or ""))]
+                             if (i := _zone_loss(runbook, m, measured, policy, struck_az or ""))]
         elif kind == "region":
             row.strike = ", ".join(struck) or "-"
             row.resources = [_region_loss(runbook, m, measured, policy) for m in members if m.region in struck]
