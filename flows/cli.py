@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--drill", choices=["az-failover", "region-failover"], help="technical drill (opt-in)")
     simulate.add_argument("--allow-disruptive", action="store_true", help="second opt-in for drills")
     simulate.add_argument("--zone", help="zone an az-loss strikes (default: one zone, where the most critical services have zonal resources)")
-    simulate.add_argument("--region", help="region the scenario strikes (default: each service's primary)")
+    simulate.add_argument("--region", help="region the scenario strikes (default: the scenario's regions, else the one hosting the most critical services)")
     simulate.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
                           help="tier to include (repeatable; default: all tiers)")
     simulate.add_argument("--service", action="append", metavar="ID", dest="services",
