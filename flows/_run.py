@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import _console
 from tasks.catalog.policy import Policy
+from tasks.catalog.runbook import Runbook
+from tasks.catalog.types import Catalog, InvalidRunbook
 from tasks.errors import DrError
 from tasks.evidence.findings import Finding
 from tasks.evidence.records import RunRecord
@@ -19,6 +23,20 @@ from tasks.report.render import render
 from tasks.rules.digest import digest
 from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
 from tasks.tracker.factory import open_tracker
+
+
+@dataclass
+class FlowRun:
+    """What the steps of one flow run share, passed as one object rather than a dozen positional arguments."""
+
+    run: RunEvidence
+    catalog: Catalog
+    valid: list[Runbook]
+    evidence: str
+    tracker: str
+    concurrency: int
+    logger: Any
+    invalid: list[InvalidRunbook] = field(default_factory=list)
 
 
 def retry_if_transient(task, task_run, state) -> bool:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from flows._fanout import map_bounded
 from flows._run import (
+    FlowRun,
     check_credentials,
     fail_run,
     file_tickets,
@@ -79,15 +80,18 @@ def backup_posture_audit(
         deployment = in_deployment() if fan_out else None
         if fan_out and not deployment:
             logger.warning("fan-out needs a deployment (a worker to run the children); auditing in this process")
+        flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
         if deployment:
-            return _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidence, tracker, logger)
-        return _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, child=bool(partition))
+            return _audit_fanned_out(flow_run, work, deployment, parameters)
+        return _audit(flow_run, work, child=bool(partition))
     except BaseException as exc:
         fail_run(run, exc)
         raise
 
 
-def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, child: bool = False) -> dict:
+def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
+    run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
+    concurrency, evidence, tracker = flow_run.concurrency, flow_run.evidence, flow_run.tracker
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
     check_credentials(run, clients, valid)
     at = now()
@@ -120,7 +124,9 @@ def _audit(run, catalog, valid, work, concurrency, evidence, tracker, logger, ch
     return _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker)
 
 
-def _audit_fanned_out(run, catalog, valid, work, deployment, parameters, evidence, tracker, logger) -> dict:
+def _audit_fanned_out(flow_run: FlowRun, work: list, deployment: object, parameters: dict) -> dict:
+    run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
+    evidence, tracker = flow_run.evidence, flow_run.tracker
     partitions = partitions_of([spec for _, spec, _ in work])
     logger.info("fanning out over %d partition(s): %s", len(partitions), ", ".join(partitions))
     children = run_children(deployment, parameters, partitions)

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from flows._fanout import map_bounded
 from flows._run import (
+    FlowRun,
     check_credentials,
     fail_run,
     file_tickets,
@@ -123,8 +124,8 @@ def backup_restore_test(
         run = start_run(FLOW_NAME + PART_SUFFIX, {"signature": signature, "partition": partition,
                                                   "evidence": evidence}, evidence)
         try:
-            return _restore_partition(run, catalog, valid, clients, sample, restore_time, concurrency,
-                                      poll_seconds, partition, logger)
+            flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
+            return _restore_partition(flow_run, clients, sample, restore_time, poll_seconds, partition)
         except BaseException as exc:
             fail_run(run, exc)
             raise
@@ -135,8 +136,8 @@ def backup_restore_test(
         logger.warning("fan-out needs a deployment (a worker to run the children); restoring in this process")
     try:
         with exclusive_run(evidence, FLOW_NAME, run.record.run_id, wait_seconds=wait):
-            return _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence,
-                                 tracker, signature, poll_seconds, logger,
+            flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
+            return _restore_test(flow_run, clients, sample, restore_time, signature, poll_seconds,
                                  fan_out=(deployment, parameters) if deployment else None)
     except BaseException as exc:
         fail_run(run, exc)
@@ -160,8 +161,10 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
     return [result if error is None else failed_measurement(target, error) for (target, _), result, error in results]
 
 
-def _restore_partition(run, catalog, valid, clients, sample, restore_time, concurrency, poll_seconds, partition,
-                       logger) -> dict:
+def _restore_partition(flow_run: FlowRun, clients: AwsClients, sample: str | None, restore_time: datetime | None,
+                       poll_seconds: float | None, partition: str) -> dict:
+    run, catalog, valid = flow_run.run, flow_run.catalog, flow_run.valid
+    concurrency, logger = flow_run.concurrency, flow_run.logger
     check_credentials(run, clients, valid)
     history = last_tested(load_history(run.store, FLOW_NAME))
     planned = [(t, rb) for t, rb in plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
@@ -174,8 +177,10 @@ def _restore_partition(run, catalog, valid, clients, sample, restore_time, concu
     return {"run_id": run.record.run_id, "restores": len(run.record.measurements)}
 
 
-def _restore_test(run, catalog, valid, clients, sample, restore_time, concurrency, evidence, tracker, signature,
-                  poll_seconds, logger, fan_out=None) -> dict:
+def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, restore_time: datetime | None,
+                  signature: str, poll_seconds: float | None, fan_out: tuple | None = None) -> dict:
+    run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
+    concurrency, evidence, tracker = flow_run.concurrency, flow_run.evidence, flow_run.tracker
     store = run.store
     check_credentials(run, clients, valid)
     records = load_history(store, FLOW_NAME)  # read once: resume, rotation and the trend all come from it

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from flows._fanout import map_bounded
 from flows._run import (
+    FlowRun,
     check_credentials,
     fail_run,
     file_tickets,
@@ -77,14 +78,16 @@ def documentation_review(
                   "evidence": evidence, "tracker": tracker, "concurrency": concurrency}
     run = start_run(FLOW_NAME, parameters, evidence)
     try:
-        return _review(run, catalog, valid, invalid, tiers, services, evidence, tracker, concurrency,
-                       today or now().date(), logger)
+        flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger, invalid)
+        return _review(flow_run, tiers, services, today or now().date())
     except BaseException as exc:
         fail_run(run, exc)
         raise
 
 
-def _review(run, catalog, valid, invalid, tiers, services, evidence, tracker, concurrency, today, logger) -> dict:
+def _review(flow_run: FlowRun, tiers: list[int], services: list[str] | None, today: date) -> dict:
+    run, catalog, valid, invalid = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.invalid
+    evidence, tracker, concurrency, logger = flow_run.evidence, flow_run.tracker, flow_run.concurrency, flow_run.logger
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
     check_credentials(run, clients, valid)
     logger.info("reviewing %d service(s) in tiers %s (%d invalid runbook(s))", len(valid), tiers, len(invalid))
