@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import logging
 import random
 import re
@@ -33,6 +32,7 @@ from tasks.errors import DrError, TrackerError, TrackerUnavailable
 from tasks.evidence.findings import Finding
 from tasks.evidence.records import TicketRecord
 from tasks.tracker import jira_fields as jf
+from tasks.tracker import jira_private
 from tasks.tracker.base import RunContext, ServiceRouting, Ticket
 from tasks.tracker.jira_config import JiraSettings
 from tasks.tracker.outbox import Outbox
@@ -89,11 +89,8 @@ class JiraTracker:
 
         client = JIRA(server=self.settings.url, options={"check_update": False}, get_server_info=False,
                       max_retries=0, timeout=self.settings.timeout, **auth)
-        client._session.hooks["response"].extend([self._count, *self._hooks])
-        # What JIRA(get_server_info=True) does, after our hooks are on so serverInfo is counted too.
-        info = client.server_info()
-        client._version = tuple(info.get("versionNumbers") or (0, 0, 0))
-        client.deploymentType = info.get("deploymentType")
+        jira_private.add_response_hooks(client, [self._count, *self._hooks])
+        jira_private.set_server_version(client, client.server_info())
         return client
 
     def _count(self, response, *args, **kwargs):
@@ -178,8 +175,8 @@ class JiraTracker:
                 params = {"jql": jql, "fields": fields, "maxResults": size}
                 if token:
                     params["nextPageToken"] = token
-                page = self._call("search", lambda p=params: client._get_json("search/jql", params=p,
-                                                                              base=CLOUD_SEARCH_BASE))
+                page = self._call("search", lambda p=params: jira_private.get_json(client, "search/jql", p,
+                                                                                   base=CLOUD_SEARCH_BASE))
                 self.stats[counter] += 1
                 issues += page.get("issues") or []
                 token = page.get("nextPageToken")
@@ -187,7 +184,7 @@ class JiraTracker:
                     return issues
         while True:
             params = {"jql": jql, "fields": fields, "startAt": len(issues), "maxResults": size}
-            page = self._call("search", lambda p=params: client._get_json("search", params=p))
+            page = self._call("search", lambda p=params: jira_private.get_json(client, "search", p))
             self.stats[counter] += 1
             got = page.get("issues") or []
             issues += got
@@ -339,7 +336,7 @@ class JiraTracker:
     def _labels_of(self, key: str) -> list[str]:
         if key not in self._labels:
             client = self.client
-            issue = self._call("read", lambda: client._get_json(f"issue/{key}", params={"fields": "labels"}))
+            issue = self._call("read", lambda: jira_private.get_json(client, f"issue/{key}", {"fields": "labels"}))
             self._labels[key] = list((issue.get("fields") or {}).get("labels") or [])
         return self._labels[key]
 
@@ -350,8 +347,7 @@ class JiraTracker:
     def _put(self, key: str, fields: dict) -> None:
         # A plain PUT: Issue.update() would reload the issue afterwards (one more request per write).
         client = self.client
-        url = client._get_url(f"issue/{key}")
-        self._call("update", lambda: client._session.put(url, data=json.dumps({"fields": fields})))
+        self._call("update", lambda: jira_private.put_fields(client, key, fields))
 
     def _transition(self, key: str, name: str, *, to_done: bool) -> None:
         client = self.client
@@ -377,7 +373,7 @@ class JiraTracker:
 
     def _status_category(self, key: str) -> str:
         client = self.client
-        issue = self._call("read", lambda: client._get_json(f"issue/{key}", params={"fields": "status"}))
+        issue = self._call("read", lambda: jira_private.get_json(client, f"issue/{key}", {"fields": "status"}))
         category = (((issue.get("fields") or {}).get("status") or {}).get("statusCategory") or {}).get("key")
         return "done" if category == "done" else "open"
 
