@@ -17,8 +17,13 @@ DEMO_ACCOUNT_ENV = {
 }
 
 
+DEMO_TRANSITION_SECONDS = 1.0  # how long the emulator's creates, restores and copies take (deletes half)
+
+
 def start_emulator(verbose: bool = False):
-    """moto's server on a free loopback port; AWS_ENDPOINT_URL points every client at it."""
+    """moto's server on a free loopback port, on the strict AWS layer (tasks/emulator: restores take time,
+    AWS refuses what it refuses); AWS_ENDPOINT_URL points every client at it. Returns (server, layer): the
+    layer is None when the caller already installed one (a test's)."""
     for key, value in DEMO_ACCOUNT_ENV.items():
         os.environ[key] = value
     for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
@@ -32,20 +37,28 @@ def start_emulator(verbose: bool = False):
     # moto logs a traceback for each request it fails (its own races under concurrent calls answer 500, which
     # botocore retries): emulator internals, not the user's business unless they asked for -v.
     logging.getLogger("werkzeug").setLevel(logging.ERROR if verbose else logging.CRITICAL)
+    from tasks.emulator import StrictAws, StrictConfig, current
+
+    layer = None if current() is not None else StrictAws(StrictConfig.fast(DEMO_TRANSITION_SECONDS)).install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    try:
+        server.start()
+    except BaseException:
+        if layer is not None:
+            layer.uninstall()
+        raise
     host, port = server.get_host_and_port()
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
-    return server
+    return server, layer
 
 
 def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: None, verbose: bool = False) -> dict:
     """`prefect_ready()` returns once the Prefect API answers (its server starts while the estate is built)."""
     from tasks.demo.estate import build_demo_estate, prepare_demo_catalog
 
-    server = start_emulator(verbose)
+    server, layer = start_emulator(verbose)
     try:
-        say(f"demo: AWS emulator (moto) on {os.environ['AWS_ENDPOINT_URL']}")
+        say(f"demo: AWS emulator (moto, strict AWS layer) on {os.environ['AWS_ENDPOINT_URL']}")
         counts = build_demo_estate()
         say(f"demo: built the estate: 8 services in 5 regions, {counts['tenant_databases']} tenant databases")
         catalog = prepare_demo_catalog(shipped("runbooks"), out / "runbooks")
@@ -74,3 +87,5 @@ def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: 
                 "dashboard": dashboard, "evidence": str(evidence), "catalog": str(catalog)}
     finally:
         server.stop()
+        if layer is not None:
+            layer.uninstall()

@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated Prefect home, AWS via moto (in-process or server), canned runbooks."""
+"""Shared fixtures: an isolated Prefect home, AWS via moto on the strict layer (in-process or server), canned
+runbooks."""
 from __future__ import annotations
 
 import os
@@ -31,9 +32,35 @@ def prefect_harness():
         yield PREFECT_API_URL.value()
 
 
+def _strict_config(request):
+    from tasks.emulator import StrictConfig
+
+    marker = request.node.get_closest_marker("strict")
+    overrides = dict(marker.kwargs) if marker else {}
+    seconds = overrides.pop("seconds", 1.0)
+    return StrictConfig.fast(seconds, **overrides)
+
+
 @pytest.fixture
-def aws():
-    """In-process moto; AWS_ENDPOINT_URL must be unset or mock_aws would not intercept."""
+def strict_layer(request):
+    """The strict AWS layer (tasks/emulator) that `aws` and `moto_server` run on by default: moto plus the
+    documented AWS behaviours it skips, with transitions of 1 s unless `@pytest.mark.strict(...)` sets
+    StrictConfig fields. A test that needs lenient moto says why: `@pytest.mark.plain_moto(reason=...)`."""
+    plain = request.node.get_closest_marker("plain_moto")
+    if plain is not None:
+        if not plain.kwargs.get("reason"):
+            raise pytest.UsageError(f"{request.node.nodeid}: plain_moto needs reason=... (why not the strict layer)")
+        yield None
+        return
+    from tasks.emulator import StrictAws
+
+    with StrictAws(_strict_config(request)) as strict:
+        yield strict
+
+
+@pytest.fixture
+def aws(strict_layer):
+    """In-process moto on the strict layer; AWS_ENDPOINT_URL must be unset or mock_aws would not intercept."""
     from moto import mock_aws
 
     assert not os.environ.get("AWS_ENDPOINT_URL")
@@ -42,8 +69,8 @@ def aws():
 
 
 @pytest.fixture
-def moto_server(monkeypatch):
-    """moto's server on loopback for whole-process runs (the CLI in a subprocess)."""
+def moto_server(monkeypatch, strict_layer):
+    """moto's server on loopback, on the strict layer, for whole-process runs (the CLI in a subprocess)."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -62,16 +89,11 @@ def moto_server(monkeypatch):
 
 
 @pytest.fixture
-def strict_aws(request):
-    """The strict AWS layer (tasks/emulator) over moto, with short transitions (1 s unless a test's
-    `@pytest.mark.strict(...)` sets StrictConfig fields). Use with `aws` or `moto_server`."""
-    from tasks.emulator import StrictAws, StrictConfig
-
-    marker = request.node.get_closest_marker("strict")
-    overrides = dict(marker.kwargs) if marker else {}
-    seconds = overrides.pop("seconds", 1.0)
-    with StrictAws(StrictConfig.fast(seconds, **overrides)) as strict:
-        yield strict
+def strict_aws(strict_layer):
+    """The installed strict layer (for tests that settle, expire credentials or read its counters)."""
+    if strict_layer is None:
+        pytest.fail("strict_aws was asked for by a test marked plain_moto")
+    return strict_layer
 
 
 def write_runbook(directory: Path, name: str, text: str) -> Path:

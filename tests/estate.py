@@ -154,6 +154,10 @@ def build_estate(in_process_mock: bool = True) -> EstateBuilder:
     b.volume("us-east-2", "chat-uploads", snapshot=False)
     b.bucket("ap-southeast-2", "reports-archive", versioning=False)
     b.rds_instance("us-east-2", "legacy-db", multi_az=False, encrypted=False, retention=0)
+    # Backups are off (no automated snapshot, as on AWS), but someone once took a manual one.
+    b.client("rds", "us-east-2").create_db_snapshot(DBInstanceIdentifier="legacy-db",
+                                                    DBSnapshotIdentifier="legacy-db-manual")
+    b.settle()
     b.table("us-east-2", "legacy-sessions", pitr=False)
     return b
 

@@ -314,15 +314,15 @@ def _client_from(credentials, service="rds"):
                         aws_session_token=credentials["SessionToken"])
 
 
-@pytest.mark.strict(seconds=0.5, credential_seconds=0.5)
+@pytest.mark.strict(seconds=0.5, credential_seconds=2.0)  # 2 s: room for a loaded 2-core machine
 def test_assumed_role_credentials_expire(aws, strict_aws):
     sts = boto3.client("sts", region_name="us-east-1")
     credentials = sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/dr", RoleSessionName="dr-test",
                                   DurationSeconds=900)["Credentials"]
-    assert credentials["Expiration"] - datetime.now(UTC) < timedelta(seconds=1)
+    assert credentials["Expiration"] - datetime.now(UTC) < timedelta(seconds=2.5)
     client = _client_from(credentials)
     assert client.describe_db_instances()["DBInstances"] == []
-    time.sleep(0.6)
+    time.sleep(2.1)
     assert code(client.describe_db_instances) == "ExpiredToken"
     assert code(_client_from(credentials, "dynamodb").list_tables) == "ExpiredToken"
     # Fresh credentials work again; the caller's own long-term keys were never affected.
@@ -360,6 +360,7 @@ def test_a_share_of_calls_is_throttled_and_standard_retries_get_through(aws, str
     assert strict_aws.throttled >= throttled
 
 
+@pytest.mark.plain_moto(reason="installs and uninstalls a layer of its own to show plain moto comes back")
 def test_uninstalling_gives_plain_moto_back(aws):
     from tasks.emulator import StrictAws, StrictConfig, current
 

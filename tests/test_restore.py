@@ -128,9 +128,16 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
                           "rpo_seconds", "rpo_target_seconds", "passed"}
         assert m["cleanup"] in ("deleted", "none")
     ledger = by_target[("ledger-primary", "snapshot", "us-east-2")]
-    assert ledger["passed"] and ledger["rto_seconds"] < ledger["rto_target_seconds"] and ledger["copy_id"].startswith("drt-")
+    assert ledger["status"] == "passed" and ledger["rto_seconds"] < ledger["rto_target_seconds"]
+    assert ledger["copy_id"].startswith("drt-")
+    # The strict layer takes a restore a second: the copy was waited for, not found ready at once.
+    assert ledger["rto_seconds"] >= 0.9
+    # Aurora: the writer was added once the restored cluster was available, and both were torn down.
+    aurora = by_target[("payments-aurora", "snapshot", "us-east-2")]
+    assert aurora["status"] == "passed" and aurora["cleanup"] == "deleted" and aurora["rto_seconds"] >= 1.8
     assert by_target[("payments-receipts", "object-version", "us-east-2")]["validation"][0]["detail"].endswith("checksum match")
-    # Planted: legacy has no backups and PITR off; its snapshot restore fails validation and is over its RPO.
+    # Planted: legacy has no automated backups (so no automated snapshot, as on AWS) and PITR off; its old
+    # manual snapshot restores, fails validation and is over its RPO.
     assert by_target[("legacy-db", "pitr-latest", "us-east-2")]["status"] == "no_recovery_point"
     assert by_target[("legacy-sessions", "pitr-latest", "us-east-2")]["status"] == "no_recovery_point"
     legacy_snapshot = by_target[("legacy-db", "snapshot", "us-east-2")]
@@ -139,7 +146,11 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
     assert {("legacy", "restore.failed", "pitr-latest@us-east-2"), ("legacy", "restore.validation_failed",
             "snapshot@us-east-2"), ("legacy", "restore.rpo_exceeded", "snapshot@us-east-2"),
             ("payments", "restore.failed", "snapshot-dr@us-west-1")} <= checks
-    assert not {c for c in checks if c[0] == "ledger"}  # the clean service passes
+    # The clean service restores everywhere. Its daily automated snapshots are hours old (as on AWS), and a
+    # snapshot path is still judged against the in-region RPO (issue 13, RPO by disruption, changes that):
+    # the only findings it may have are rpo_exceeded on snapshot paths.
+    assert {(c[1], c[2].split("@")[0]) for c in checks if c[0] == "ledger"} <= {
+        ("restore.rpo_exceeded", "snapshot"), ("restore.rpo_exceeded", "snapshot-dr")}
     assert leftovers() == [] and originals() == before
     html = (Path(summary["evidence_dir"]) / "report.html").read_text()
     assert "first test" in html and "legacy-db" in html

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tasks.actions.validation import default_steps, run_step
 from tasks.aws.clients import AwsClients
-from tasks.aws.errors import describe_error, is_transient
+from tasks.aws.errors import describe_error, is_access_denied, is_transient
 from tasks.aws.guard import UnsafeOperation, ownership_tags
 from tasks.aws.restore.base import (
     CopyState,
@@ -109,7 +109,11 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
         state = _wait_available(ctx, driver, spec, copy_id, point, started, target.rto_target_seconds)
         if state.status != "available":
             status = "timeout" if state.status == "creating" else "failed"
-            return _finish(ctx, target, m, status, f"copy {copy_id} is {state.detail.get('status', state.status)}")
+            detail = state.detail.get("status", state.status)
+            writer = state.detail.get("writer")
+            if writer and writer not in ("available", detail):
+                detail = f"{detail} (writer {writer})"
+            return _finish(ctx, target, m, status, f"copy {copy_id} is {detail}")
         m.validation = [run_step(step, spec, copy_id, state) for step in (steps or default_steps())]
         validated = _now()
         m.rto_seconds = (validated - started).total_seconds()
@@ -118,42 +122,61 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
         return _finish(ctx, target, m, "passed", None)
     finally:
         if copy_id is not None:
-            m.cleanup = _teardown(ctx, driver, spec, copy_id)
+            m.cleanup, cleanup_error = _teardown(ctx, driver, spec, copy_id)
+            if m.cleanup == "left":
+                m.error = "; ".join(filter(None, [m.error, f"cleanup of {copy_id}: {cleanup_error}"]))
             m.passed = judge(m)
             save_measurement(ctx, target, m)
 
 
 def _wait_available(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str, point,
                     started: datetime, rto_target: float) -> CopyState:
+    """Poll until the copy is available or failed, or the RTO deadline passes (then it is still `creating`).
+    A driver with further steps (`advance`: an Aurora writer once its cluster is available) takes them
+    between polls; a step AWS refuses fails the restore with the reason."""
     deadline = started.timestamp() + rto_target
     interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
+    advance = getattr(driver, "advance", None)
     while True:
         state = driver.state(ctx.clients, spec, copy_id, point)
         if state.status in ("available", "failed"):
             return state
+        if advance is not None:
+            try:
+                advance(ctx.clients, spec, copy_id, state)
+            except (ClientError, BotoCoreError) as exc:
+                if is_transient(exc):
+                    raise
+                return CopyState("failed", detail={**state.detail, "status": describe_error(exc)})
         if time.time() + interval > deadline:
             return state  # still creating at the RTO deadline
         time.sleep(interval)
 
 
-def _teardown(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str) -> str:
-    """Delete, then confirm with a describe until it is gone (or the cleanup timeout passes)."""
+def _teardown(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str) -> tuple[str, str | None]:
+    """Delete, then confirm with a describe until it is gone (or the cleanup timeout passes).
+
+    A delete AWS refuses for now (a table still CREATING, a cluster whose writer is still deleting) is asked
+    again on each poll. A refusal that waiting cannot change (the ownership interlock, access denied) ends
+    the teardown at once as `left`, with the reason."""
     limit = time.monotonic() + ctx.policy.restore.cleanup_timeout.total_seconds()
     interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
-    try:
-        if driver.state(ctx.clients, spec, copy_id).status == "missing":
-            return "deleted"  # never created (the create call failed) or already gone
-        driver.delete(ctx.clients, spec, copy_id)
-    except (ClientError, BotoCoreError, UnsafeOperation):
-        pass  # confirmed below: a copy that is still there is reported as left
+    requested = False
+    reason: str | None = None
     while True:
         try:
             if driver.state(ctx.clients, spec, copy_id).status == "missing":
-                return "deleted"
-        except (ClientError, BotoCoreError):
-            pass
+                return "deleted", None  # never created (the create call failed), or gone
+            if not requested:
+                requested = driver.delete(ctx.clients, spec, copy_id) is not False
+        except UnsafeOperation as exc:
+            return "left", str(exc)
+        except (ClientError, BotoCoreError) as exc:
+            reason = describe_error(exc)
+            if is_access_denied(exc):
+                return "left", reason
         if time.monotonic() + interval > limit:
-            return "left"
+            return "left", reason or "still there at the cleanup timeout"
         time.sleep(max(interval, 0.01))
 
 

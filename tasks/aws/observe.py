@@ -22,6 +22,7 @@ from tasks.aws.tags import tag_dict
 from tasks.catalog.runbook import Resource, ResourceKind
 from tasks.errors import AwsError
 from tasks.evidence.inventory import LiveResource, Observation
+from tasks.rules.ebs_copies import is_copy_of
 
 MAX_READERS = 8  # (account, region) pairs of one entry read at once
 
@@ -282,15 +283,11 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
     copies: dict[str, set[str]] = defaultdict(set)
     for copy_region in _wanted_copy_regions(spec, wanted) if ids else []:
         copy_client = clients.client("ec2", copy_region, spec.account)
-        source_ids = {s["SnapshotId"]: vol for vol, snaps in snapshots.items() for s in snaps}
         for copy in ec2.iter_own_snapshots(copy_client):
-            volume_id = copy.get("VolumeId")
-            if volume_id in ids:
-                copies[volume_id].add(copy_region)
-            # AWS names the source in the copy's default description: "[Copied snap-... from REGION]".
-            for source, vol in source_ids.items():
-                if source in (copy.get("Description") or ""):
-                    copies[vol].add(copy_region)
+            for volume_id in ids:
+                sources = {s["SnapshotId"] for s in snapshots.get(volume_id, [])}
+                if is_copy_of(copy, volume_id, sources):
+                    copies[volume_id].add(copy_region)
     members = []
     for volume in volumes:
         newest = max((s["StartTime"] for s in snapshots.get(volume["VolumeId"], [])), default=None)

@@ -1,6 +1,7 @@
 """Find the copies this tool made (by prefix and ownership tag), for sweeps and leak checks."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,16 +87,23 @@ def is_orphan(copy: OwnedCopy, now: datetime, current_run_id: str | None = None,
     return copy.expires_at is None or copy.expires_at <= now
 
 
-def _delete(clients: AwsClients, copy: OwnedCopy) -> None:
+def _delete(clients: AwsClients, copy: OwnedCopy) -> bool:
+    """One teardown step; False while AWS refuses the rest for now (a cluster whose writer is deleting)."""
     spec = RestoreSpec(kind=copy.kind, mode="", source_id="", source_region=copy.region, region=copy.region,
                        copy_name=copy.identifier, tags=(), account=copy.account)
-    driver_for(copy.kind).delete(clients, spec, copy.identifier)
+    return driver_for(copy.kind).delete(clients, spec, copy.identifier) is not False
 
 
 def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: str | None = None,
-                  dead_flows: frozenset[str] = frozenset(), dry_run: bool = False) -> list[dict]:
-    """Find and (unless dry_run) delete orphans in (account, region) pairs. Deletes pass the interlock."""
+                  dead_flows: frozenset[str] = frozenset(), dry_run: bool = False, wait_seconds: float = 900.0,
+                  poll_seconds: float = 2.0) -> list[dict]:
+    """Find and (unless dry_run) delete orphans in (account, region) pairs. Deletes pass the interlock.
+
+    A copy whose delete takes steps (an Aurora cluster only once its writer is gone) is asked again every
+    `poll_seconds`, all such copies together, for at most `wait_seconds`; one still pending then is reported
+    not deleted, and the next sweep finishes it."""
     removed = []
+    pending: list[tuple[dict, OwnedCopy]] = []
     for account, region in regions:
         for copy in list_owned(clients, region, account):
             if not is_orphan(copy, at, current_run_id, dead_flows):
@@ -104,11 +112,26 @@ def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: st
                      "run_id": copy.run_id, "flow": copy.flow,
                      "expires_at": copy.expires_at.isoformat() if copy.expires_at else None}
             if not dry_run:
-                try:
-                    _delete(clients, copy)
-                    entry["deleted"] = True
-                except Exception as exc:
-                    entry["deleted"] = False
-                    entry["error"] = describe_error(exc)
+                pending.append((entry, copy))
             removed.append(entry)
+    deadline = time.monotonic() + wait_seconds
+    while pending:
+        waiting = []
+        for entry, copy in pending:
+            try:
+                if _delete(clients, copy):
+                    entry["deleted"] = True
+                else:
+                    waiting.append((entry, copy))
+            except Exception as exc:  # reported; the next sweep tries again
+                entry["deleted"] = False
+                entry["error"] = describe_error(exc)
+        pending = waiting
+        if pending and time.monotonic() + poll_seconds > deadline:
+            for entry, _ in pending:
+                entry["deleted"] = False
+                entry["error"] = f"still being deleted after {wait_seconds:.0f} s (the next sweep finishes it)"
+            break
+        if pending:
+            time.sleep(poll_seconds)
     return removed

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import boto3
 
 from tasks.errors import ConfigError
+from tasks.rules.ebs_copies import COPY_SOURCE_TAG
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -31,6 +32,14 @@ class EstateBuilder:
             require_emulator()
         self._clients: dict = {}
 
+    @staticmethod
+    def settle() -> None:
+        """An estate stands for one that has existed for long: on the strict AWS layer (tasks/emulator), finish
+        every creation and copy now rather than leave it `creating`. Nothing on plain moto."""
+        from tasks.emulator import settle
+
+        settle()
+
     def client(self, service: str, region: str):
         key = (service, region)
         if key not in self._clients:
@@ -40,12 +49,14 @@ class EstateBuilder:
     def rds_instance(self, region: str, identifier: str, *, multi_az: bool = True, encrypted: bool = True,
                      retention: int = 30, tags: dict[str, str] | None = None, engine: str = "postgres",
                      instance_class: str = "db.r6g.large") -> dict:
-        return self.client("rds", region).create_db_instance(
+        created = self.client("rds", region).create_db_instance(
             DBInstanceIdentifier=identifier, Engine=engine, DBInstanceClass=instance_class,
             AllocatedStorage=100, MasterUsername="dbadmin", MasterUserPassword="not-a-secret-0",
             MultiAZ=multi_az, StorageEncrypted=encrypted, BackupRetentionPeriod=retention,
             CopyTagsToSnapshot=True, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
         )["DBInstance"]
+        self.settle()
+        return created
 
     def copy_instance_snapshot(self, source_region: str, identifier: str, target_region: str) -> str:
         source = self.client("rds", source_region)
@@ -55,6 +66,7 @@ class EstateBuilder:
         self.client("rds", target_region).copy_db_snapshot(
             SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"], TargetDBSnapshotIdentifier=target_id,
             SourceRegion=source_region, KmsKeyId="alias/aws/rds", CopyTags=True)
+        self.settle()
         return target_id
 
     def aurora_cluster(self, region: str, identifier: str, *, members: int = 2, encrypted: bool = True,
@@ -64,9 +76,11 @@ class EstateBuilder:
             DBClusterIdentifier=identifier, Engine="aurora-postgresql", MasterUsername="dbadmin",
             MasterUserPassword="not-a-secret-0", StorageEncrypted=encrypted, BackupRetentionPeriod=retention,
             Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["DBCluster"]
+        self.settle()  # AWS adds instances only to an `available` cluster
         for index in range(members):
             rds.create_db_instance(DBInstanceIdentifier=f"{identifier}-{index + 1}", Engine="aurora-postgresql",
                                    DBInstanceClass="db.r6g.large", DBClusterIdentifier=identifier)
+        self.settle()
         return cluster
 
     def copy_cluster_snapshot(self, source_region: str, identifier: str, target_region: str) -> str:
@@ -78,6 +92,7 @@ class EstateBuilder:
             SourceDBClusterSnapshotIdentifier=snapshot["DBClusterSnapshotArn"],
             TargetDBClusterSnapshotIdentifier=target_id, SourceRegion=source_region,
             KmsKeyId="alias/aws/rds", CopyTags=True)
+        self.settle()
         return target_id
 
     def bucket(self, region: str, name: str, *, versioning: bool = True, replicate_to: str | None = None,
@@ -108,6 +123,7 @@ class EstateBuilder:
                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                          Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+        self.settle()
         if pitr:
             ddb.update_continuous_backups(TableName=name,
                                           PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
@@ -118,12 +134,17 @@ class EstateBuilder:
         pairs = [{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
         volume_id = ec2.create_volume(AvailabilityZone=f"{region}a", Size=size, Encrypted=encrypted,
                                       TagSpecifications=[{"ResourceType": "volume", "Tags": pairs}])["VolumeId"]
+        self.settle()
         if snapshot:
             snap = ec2.create_snapshot(VolumeId=volume_id, Description=f"daily {name}")["SnapshotId"]
+            self.settle()
             for target in copy_to or []:
                 self.client("ec2", target).copy_snapshot(
                     SourceRegion=region, SourceSnapshotId=snap, Encrypted=encrypted,
-                    Description=f"[Copied {snap} from {region}] daily {name}")
+                    Description=f"daily {name} (DR copy)",
+                    TagSpecifications=[{"ResourceType": "snapshot",
+                                        "Tags": [{"Key": COPY_SOURCE_TAG, "Value": snap}]}])
+            self.settle()
         return volume_id
 
     def isolation(self, region: str, name: str = "dr-restore-isolated") -> dict:

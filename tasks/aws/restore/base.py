@@ -90,7 +90,11 @@ class RestoreDriver(Protocol):
     recovery_point: the newest point the spec's mode can restore from (raises NoRecoveryPoint).
     start: begin the restore into the spec's isolated, tagged copy; returns the copy's id.
     state: the copy's status and endpoint (`missing` once deleted: how teardown is confirmed).
-    delete: tear the copy down (through the ownership interlock).
+    delete: one step of tearing the copy down (through the ownership interlock); True once every delete is
+      accepted, False when AWS refuses it for now (a table still CREATING, a cluster with a member still
+      deleting): the teardown calls it again on its next poll.
+    advance (optional, module-level): the restore's next step while it is under way, called on each poll
+      with the current state (an Aurora writer once its cluster is available).
     rpo_seconds: achieved RPO for a restore from `point` started at `started`.
     """
 
@@ -104,6 +108,6 @@ class RestoreDriver(Protocol):
     def state(self, clients: AwsClients, spec: RestoreSpec, copy_id: str,
               point: RecoveryPoint | None = None) -> CopyState: ...
 
-    def delete(self, clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None: ...
+    def delete(self, clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool: ...
 
     def rpo_seconds(self, point: RecoveryPoint, started: datetime, mode: str) -> float | None: ...

@@ -55,12 +55,17 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
     return CopyState(mapped, table.get("TableArn"), None, {"status": status, "items": table.get("ItemCount")})
 
 
-def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None:
+def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:
+    """True once the delete is accepted; False while the table is still CREATING (API_DeleteTable:
+    ResourceInUseException; the teardown asks again)."""
     try:
         clients.client("dynamodb", spec.region, spec.account).delete_table(TableName=copy_id)
     except ClientError as exc:
+        if is_not_found(exc, "ResourceInUseException"):
+            return False
         if not is_not_found(exc, "ResourceNotFoundException", "TableNotFoundException"):
             raise
+    return True
 
 
 def rpo_seconds(point: RecoveryPoint, started: datetime, mode: str) -> float | None:

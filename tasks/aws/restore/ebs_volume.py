@@ -14,6 +14,7 @@ from tasks.aws.restore.base import (
     RestoreSpec,
     rpo_from_point,
 )
+from tasks.rules.ebs_copies import is_copy_of
 
 KIND = "ebs_volume"
 NAMED_COPY = False
@@ -22,8 +23,13 @@ NAMED_COPY = False
 def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     client = clients.client("ec2", spec.region, spec.account)
     if spec.mode == "snapshot-dr":
+        # A copy keeps only its source snapshot's id (tasks/rules/ebs_copies.py): match it against the
+        # source volume's snapshots in the source region.
+        source = clients.client("ec2", spec.source_region, spec.account)
+        sources = {s["SnapshotId"] for s in source.describe_snapshots(OwnerIds=["self"], Filters=[
+            {"Name": "volume-id", "Values": [spec.source_id]}])["Snapshots"]}
         snapshots = [s for s in client.describe_snapshots(OwnerIds=["self"])["Snapshots"]
-                     if s.get("VolumeId") == spec.source_id or spec.source_id in (s.get("Description") or "")]
+                     if is_copy_of(s, spec.source_id, sources)]
     else:
         snapshots = client.describe_snapshots(OwnerIds=["self"], Filters=[
             {"Name": "volume-id", "Values": [spec.source_id]}])["Snapshots"]
@@ -54,12 +60,17 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
     return CopyState(mapped, copy_id, None, {"status": state, "size": volume.get("Size")})
 
 
-def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None:
+def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:
+    """True once the delete is accepted; False while the volume is not yet `available` (API_DeleteVolume:
+    "The volume must be in the available state"; the teardown asks again)."""
     try:
         clients.client("ec2", spec.region, spec.account).delete_volume(VolumeId=copy_id)
     except ClientError as exc:
+        if is_not_found(exc, "IncorrectState", "VolumeInUse"):
+            return False
         if not is_not_found(exc, "InvalidVolume.NotFound"):
             raise
+    return True
 
 
 def rpo_seconds(point: RecoveryPoint, started: datetime, mode: str) -> float | None:

@@ -1,4 +1,4 @@
-"""Aurora / RDS DB cluster: restore from a cluster snapshot or to a point in time, then add a writer."""
+"""Aurora / RDS DB cluster: restore from a cluster snapshot, then (once the cluster is available) add a writer."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,7 +34,13 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
                          {"snapshot_type": newest.get("SnapshotType")})
 
 
+def writer_id(copy_id: str) -> str:
+    return f"{copy_id}-w"
+
+
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
+    """Restore the cluster only: AWS adds an instance only to an `available` cluster, so the writer comes
+    from `advance` once the cluster is ready."""
     client = rds_client(clients, spec)
     kwargs = {"DBClusterIdentifier": spec.copy_name, "SnapshotIdentifier": point.identifier,
               "Engine": spec.engine or "aurora-postgresql", "Tags": spec.tag_list, "DeletionProtection": False}
@@ -43,12 +49,18 @@ def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     if spec.isolation.security_group_ids:
         kwargs["VpcSecurityGroupIds"] = list(spec.isolation.security_group_ids)
     client.restore_db_cluster_from_snapshot(**kwargs)
-    # A restored Aurora cluster has no compute: attach a writer so the copy can serve queries.
-    client.create_db_instance(DBInstanceIdentifier=f"{spec.copy_name}-w", DBClusterIdentifier=spec.copy_name,
-                              Engine=spec.engine or "aurora-postgresql",
-                              DBInstanceClass=spec.instance_class or "db.r6g.large",
-                              PubliclyAccessible=False, Tags=spec.tag_list)
     return spec.copy_name
+
+
+def advance(clients: AwsClients, spec: RestoreSpec, copy_id: str, current: CopyState) -> None:
+    """The restore's next step while it is under way: a restored Aurora cluster has no compute, so attach a
+    writer once the cluster is `available` (before that AWS answers InvalidDBClusterStateFault)."""
+    if current.detail.get("status") != "available" or current.detail.get("writer") != "missing":
+        return
+    rds_client(clients, spec).create_db_instance(
+        DBInstanceIdentifier=writer_id(copy_id), DBClusterIdentifier=copy_id,
+        Engine=spec.engine or "aurora-postgresql", DBInstanceClass=spec.instance_class or "db.r6g.large",
+        PubliclyAccessible=False, Tags=spec.tag_list)
 
 
 def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None) -> CopyState:
@@ -56,7 +68,7 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
     cluster = rds.get_db_cluster(client, copy_id)
     if cluster is None:
         return CopyState("missing")
-    writer = rds.get_db_instance(client, f"{copy_id}-w")
+    writer = rds.get_db_instance(client, writer_id(copy_id))
     statuses = [cluster.get("Status", ""), (writer or {}).get("DBInstanceStatus", "missing")]
     if any(s in RDS_FAILED for s in statuses):
         mapped = "failed"
@@ -65,22 +77,44 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
     else:
         mapped = "creating"
     return CopyState(mapped, cluster.get("Endpoint"), cluster.get("Port"),
-                     {"status": statuses[0], "writer": statuses[1], "engine": cluster.get("Engine")})
+                     {"status": statuses[0], "writer": statuses[1], "engine": cluster.get("Engine"),
+                      "members": [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers", [])]})
 
 
-def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None:
+# Answers that mean "not now": the instance or cluster is in a state that refuses a delete (still creating,
+# or the cluster still has a member that is being deleted), so the teardown asks again on its next poll.
+_NOT_YET = ("InvalidDBClusterStateFault", "InvalidDBInstanceState", "InvalidDBInstanceStateFault")
+
+
+def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:
+    """One step of the teardown: the writer first, then the cluster once it has no members
+    (API_DeleteDBCluster: InvalidDBClusterStateFault while instances remain). True once the cluster's
+    delete has been accepted (or it is gone); False: call again later."""
     client = rds_client(clients, spec)
-    for call, kwargs, codes in (
-        (client.delete_db_instance, {"DBInstanceIdentifier": f"{copy_id}-w", "SkipFinalSnapshot": True},
-         ("DBInstanceNotFound", "DBInstanceNotFoundFault")),
-        (client.delete_db_cluster, {"DBClusterIdentifier": copy_id, "SkipFinalSnapshot": True},
-         ("DBClusterNotFoundFault", "DBClusterNotFound")),
-    ):
-        try:
-            call(**kwargs)
-        except ClientError as exc:
-            if not is_not_found(exc, *codes):
-                raise
+    writer = rds.get_db_instance(client, writer_id(copy_id))
+    if writer is not None:
+        if writer.get("DBInstanceStatus") != "deleting":
+            _request(client.delete_db_instance, DBInstanceIdentifier=writer_id(copy_id), SkipFinalSnapshot=True)
+        return False
+    cluster = rds.get_db_cluster(client, copy_id)
+    if cluster is None or cluster.get("Status") == "deleting":
+        return True
+    if cluster.get("DBClusterMembers"):
+        return False
+    return _request(client.delete_db_cluster, DBClusterIdentifier=copy_id, SkipFinalSnapshot=True)
+
+
+def _request(call, **kwargs) -> bool:
+    try:
+        call(**kwargs)
+    except ClientError as exc:
+        if is_not_found(exc, "DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault",
+                        "DBClusterNotFound"):
+            return True
+        if is_not_found(exc, *_NOT_YET):
+            return False
+        raise
+    return True
 
 
 def rpo_seconds(point: RecoveryPoint, started: datetime, mode: str) -> float | None:

@@ -85,15 +85,18 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
                       "publicly_accessible": bool(db.get("PubliclyAccessible", False))})
 
 
-
-
-def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None:
+def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:
+    """True once the delete is accepted (or it is gone); False while the instance's state refuses it
+    (InvalidDBInstanceState; the teardown asks again)."""
     try:
         rds_client(clients, spec).delete_db_instance(DBInstanceIdentifier=copy_id, SkipFinalSnapshot=True,
-                                               DeleteAutomatedBackups=True)
+                                                     DeleteAutomatedBackups=True)
     except ClientError as exc:
+        if is_not_found(exc, "InvalidDBInstanceState", "InvalidDBInstanceStateFault"):
+            return False
         if not is_not_found(exc, "DBInstanceNotFound", "DBInstanceNotFoundFault"):
             raise
+    return True
 
 
 def rpo_seconds(point: RecoveryPoint, started: datetime, mode: str) -> float | None:

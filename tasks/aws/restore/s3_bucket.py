@@ -65,7 +65,7 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
     return CopyState("available", f"s3://{copy_id}/restore/", None, detail)
 
 
-def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None:
+def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:
     client = clients.client("s3", spec.region, spec.account)
     try:
         for page in client.get_paginator("list_object_versions").paginate(Bucket=copy_id):
@@ -75,6 +75,7 @@ def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> None:
     except ClientError as exc:
         if not is_not_found(exc, "NoSuchBucket", "404"):
             raise
+    return True
 
 
 def rpo_seconds(point: RecoveryPoint, started: datetime, mode: str) -> float | None:
