@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tasks.actions.validation import default_steps, run_step
 from tasks.aws.clients import AwsClients
-from tasks.aws.errors import describe_error, is_access_denied, is_transient
+from tasks.aws.errors import cannot_use_credentials, describe_error, is_transient
 from tasks.aws.guard import UnsafeOperation, ownership_tags
 from tasks.aws.restore.base import (
     CopyState,
@@ -173,7 +173,7 @@ def _teardown(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, cop
             return "left", str(exc)
         except (ClientError, BotoCoreError) as exc:
             reason = describe_error(exc)
-            if is_access_denied(exc):
+            if cannot_use_credentials(exc):
                 return "left", reason
         if time.monotonic() + interval > limit:
             return "left", reason or "still there at the cleanup timeout"

@@ -10,19 +10,42 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import DeferredRefreshableCredentials
 from botocore.utils import parse_timestamp
 from dateutil.tz import tzutc
 
 from tasks.aws import guard
+from tasks.aws.errors import EXPIRED_CODES
 from tasks.errors import AwsError
 
 SESSION_NAME = "dr-automation"
 
 
+@dataclass(frozen=True)
+class AccountRole:
+    """How to reach an account: the role to assume, the ExternalId its trust policy may ask for, and how long
+    each set of credentials lasts (API_AssumeRole: DurationSeconds 900 s up to the role's maximum)."""
+    role_arn: str
+    external_id: str | None = None
+    duration_seconds: int = 3600
+
+
+def account_role(value) -> AccountRole:
+    """A policy `accounts:` entry: a role ARN, or an object with role, external_id and session_duration."""
+    if isinstance(value, AccountRole):
+        return value
+    if isinstance(value, str):
+        return AccountRole(value)
+    duration = getattr(value, "session_duration", None)
+    return AccountRole(value.role, getattr(value, "external_id", None),
+                       int(duration.total_seconds()) if duration else 3600)
+
+
 @dataclass
 class AwsClients:
-    accounts: dict[str, str] = field(default_factory=dict)  # account id -> role ARN
+    accounts: dict = field(default_factory=dict)  # account id -> role ARN, or an AccountRole / policy entry
     max_attempts: int = 8
     max_pool_connections: int = 32
     _clients: dict = field(default_factory=dict, init=False, repr=False)
@@ -63,15 +86,48 @@ class AwsClients:
             role = self.accounts.get(account)
             if not role:
                 raise AwsError(f"account {account} has no role in the policy's accounts map")
-            sts = boto3.session.Session().client("sts", config=self.config())
-            creds = sts.assume_role(RoleArn=role, RoleSessionName=SESSION_NAME)["Credentials"]
-            session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
-                                            aws_secret_access_key=creds["SecretAccessKey"],
-                                            aws_session_token=creds["SessionToken"])
+            session = self._assumed(account_role(role))
         session._session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=fast_timestamp)
         self._sessions[account] = session
         return session
+
+    def _assumed(self, role: AccountRole) -> boto3.session.Session:
+        """A session whose credentials botocore refreshes before they expire (restore tests outlive an
+        hour), through sts:AssumeRole with the policy's ExternalId and duration."""
+        source = boto3.session.Session()
+        extra = {"RoleSessionName": SESSION_NAME, "DurationSeconds": role.duration_seconds}
+        if role.external_id:
+            extra["ExternalId"] = role.external_id
+        sts = source.client("sts", config=self.config())
+
+        def assume() -> dict:
+            # No cache of our own: a refresh after ExpiredToken must get new credentials, not the revoked ones.
+            creds = sts.assume_role(RoleArn=role.role_arn, **extra)["Credentials"]
+            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+
+        credentials = DeferredRefreshableCredentials(refresh_using=assume, method="assume-role")
+        core = botocore.session.Session()
+        core._credentials = credentials
+        core.register("needs-retry", _refresh_expired(credentials))
+        return boto3.session.Session(botocore_session=core)
+
+
+def _refresh_expired(credentials):
+    """A call refused with ExpiredToken (revoked early, or a clock that disagrees) gets fresh credentials and
+    one more try; a second refusal is the caller's to report."""
+    def needs_retry(response=None, request_dict=None, **_):
+        if not response or request_dict is None:
+            return None
+        code = (response[1] or {}).get("Error", {}).get("Code") if isinstance(response[1], dict) else None
+        context = request_dict.setdefault("context", {})
+        if code not in EXPIRED_CODES or context.get("dr_refreshed"):
+            return None
+        context["dr_refreshed"] = True
+        credentials._protected_refresh(is_mandatory=True)
+        return 0  # retry now, signed with the new credentials
+    return needs_retry
 
 
 _UTC, _ZERO = tzutc(), timedelta(0)

@@ -18,9 +18,11 @@ THROTTLING_CODES = frozenset({
 })
 ACCESS_DENIED_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
-    "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException",
-    "SignatureDoesNotMatch", "OptInRequired",
+    "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "OptInRequired",
 })
+# Temporary credentials past their time: refreshed (tasks/aws/clients.py), not a denial. One that outlives the
+# refresh still means this account cannot be read now: `cannot_use_credentials` covers both.
+EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
 # A garbled body (an HTML 5xx page from a proxy, say) fails parsing before botocore's retry logic sees it.
 _NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
                    ResponseParserError)
@@ -44,6 +46,15 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_access_denied(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and error_code(exc) in ACCESS_DENIED_CODES
+
+
+def is_expired_credentials(exc: BaseException) -> bool:
+    return isinstance(exc, ClientError) and error_code(exc) in EXPIRED_CODES
+
+
+def cannot_use_credentials(exc: BaseException) -> bool:
+    """Denied, or credentials expired even after a refresh: this account's work is not assessed."""
+    return is_access_denied(exc) or is_expired_credentials(exc)
 
 
 def is_not_found(exc: BaseException, *codes: str) -> bool:

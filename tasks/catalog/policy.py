@@ -145,12 +145,27 @@ def _default_tiers() -> dict[int, TierPolicy]:
     }
 
 
+class AccountRoleEntry(Strict):
+    """`accounts: {ACCOUNT: {role: ARN, external_id: ..., session_duration: 1h}}` (a bare ARN also works).
+    API_AssumeRole: DurationSeconds from 900 s up to the role's maximum session duration (at most 12 h)."""
+    role: StrictStr
+    external_id: StrictStr | None = None
+    session_duration: Duration = timedelta(hours=1)
+
+    @field_validator("session_duration")
+    @classmethod
+    def _assume_role_bounds(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=900) <= value <= timedelta(hours=12):
+            raise ValueError("must be between 15m and 12h (sts:AssumeRole DurationSeconds)")
+        return value
+
+
 class Policy(Strict):
     tiers: dict[Annotated[int, Field(ge=0, le=3)], TierPolicy] = Field(default_factory=_default_tiers)
     backups: BackupPolicy = BackupPolicy()
     restore: RestorePolicy = RestorePolicy()
     simulation: SimulationPolicy = SimulationPolicy()
-    accounts: dict[AccountId, StrictStr] = {}
+    accounts: dict[AccountId, StrictStr | AccountRoleEntry] = {}
     review_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
     # Runbooks of these tiers must list validation steps (restore tests run them on restored copies).
     validation_required_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
