@@ -60,8 +60,12 @@ class EstateBuilder:
 
     def copy_instance_snapshot(self, source_region: str, identifier: str, target_region: str) -> str:
         source = self.client("rds", source_region)
-        snapshot = max(source.describe_db_snapshots(DBInstanceIdentifier=identifier)["DBSnapshots"],
-                       key=lambda s: s["SnapshotCreateTime"])
+        snapshots = source.describe_db_snapshots(DBInstanceIdentifier=identifier)["DBSnapshots"]
+        if not snapshots:  # backups off (retention 0): no automated snapshot, as on AWS; copy a manual one
+            source.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-manual")
+            self.settle()
+            snapshots = source.describe_db_snapshots(DBInstanceIdentifier=identifier)["DBSnapshots"]
+        snapshot = max(snapshots, key=lambda s: s["SnapshotCreateTime"])
         target_id = f"{identifier}-copy-{target_region}"
         self.client("rds", target_region).copy_db_snapshot(
             SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"], TargetDBSnapshotIdentifier=target_id,

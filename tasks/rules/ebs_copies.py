@@ -9,22 +9,24 @@ or in AWS's default description. The audit (tasks/aws/observe.py) and the restor
 from __future__ import annotations
 
 import re
+from typing import Any
 
 COPY_SOURCE_TAG = "dr:source-snapshot-id"  # written by copy jobs (and the demo's) when they copy a snapshot
 ARBITRARY_VOLUME_ID = "vol-ffffffff"
 _COPIED = re.compile(r"\[Copied (snap-[0-9a-f]+) from [a-z0-9-]+\]")
 
 
-def source_snapshot_id(snapshot: dict) -> str | None:
+def source_snapshot_id(snapshot: dict[str, Any]) -> str | None:
     """The snapshot this one was copied from, if it says: its tag first, then AWS's default description."""
     tags = {t.get("Key"): t.get("Value") for t in snapshot.get("Tags") or []}
-    if tags.get(COPY_SOURCE_TAG):
-        return tags[COPY_SOURCE_TAG]
-    match = _COPIED.search(snapshot.get("Description") or "")
+    tagged = tags.get(COPY_SOURCE_TAG)
+    if isinstance(tagged, str) and tagged:
+        return tagged
+    match = _COPIED.search(str(snapshot.get("Description") or ""))
     return match.group(1) if match else None
 
 
-def is_copy_of(snapshot: dict, volume_id: str, source_snapshot_ids: set[str]) -> bool:
+def is_copy_of(snapshot: dict[str, Any], volume_id: str, source_snapshot_ids: set[str]) -> bool:
     """A snapshot in another region holds `volume_id`'s data: copied from one of its snapshots, or (a copy
     tool that keeps it) still naming the volume itself."""
     if source_snapshot_id(snapshot) in source_snapshot_ids:
