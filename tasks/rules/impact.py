@@ -138,8 +138,8 @@ def struck_zone(scenario: Scenario, runbooks: dict[str, Runbook], selected: list
     weight: dict[str, list[int]] = {}
     for service in selected:
         tier = runbooks[service].tier
-        zones = {m.attrs.get("availability_zone") for obs in live.get(service, []) for m in obs.members
-                 if m.region == home and m.attrs.get("availability_zone")}
+        zones: set[str] = {str(m.attrs["availability_zone"]) for obs in live.get(service, []) for m in obs.members
+                           if m.region == home and m.attrs.get("availability_zone")}
         for az in zones:
             counts = weight.setdefault(az, [0, 0, 0])
             counts[0] += tier == 0
