@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -15,7 +14,7 @@ from tasks.catalog.runbook import Runbook
 from tasks.catalog.types import Catalog, InvalidRunbook
 from tasks.errors import DrError
 from tasks.evidence.findings import Finding
-from tasks.evidence.records import RunRecord
+from tasks.evidence.records import RunRecord, now
 from tasks.evidence.store import RunEvidence, open_store
 from tasks.report import events
 from tasks.report.artifacts import publish_run_artifacts
@@ -49,9 +48,6 @@ def retry_if_transient(task, task_run, state) -> bool:
         return is_transient(exc)
     return False
 
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def current_run() -> tuple[str, str | None]:

@@ -105,3 +105,19 @@ def test_each_write_outside_a_session_takes_the_lock_and_is_saved(tmp_path):
     assert [e["event"] for e in saved["history"]] == ["opened", "escalated", "resolved", "reopened"]
     assert saved["status"] == "open" and saved["severity"] == "high"  # Tier 0 raises medium drift to high
     assert LedgerTracker(tmp_path).find(gap().fingerprint).key == ticket.key
+
+
+def test_the_ledger_and_evidence_files_get_the_umask_mode_not_0600(tmp_path):
+    import os
+    import stat
+
+    from tasks.evidence.store import LocalEvidenceStore
+
+    old = os.umask(0o022)
+    try:
+        LedgerTracker(tmp_path).create(gap(), CTX)
+        LocalEvidenceStore(tmp_path / "evidence").write_bytes("run/results.json", b"{}")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "ledger.json", tmp_path / "evidence" / "run" / "results.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

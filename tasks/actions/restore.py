@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,7 +27,7 @@ from tasks.aws.restore.base import (
 from tasks.aws.restore.drivers import driver_for
 from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import ValidationStep
-from tasks.evidence.records import Measurement
+from tasks.evidence.records import Measurement, now
 from tasks.evidence.store import EvidenceStore
 from tasks.rules.restore_plan import (
     NEEDS_ISOLATION,
@@ -39,9 +39,6 @@ from tasks.rules.restore_plan import (
 
 FLOW = "backup-restore-test"
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -62,7 +59,7 @@ def measurement_path(run_dir: str, target: RestoreTarget) -> str:
 
 
 def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
-    started = _now()
+    started = now()
     m = Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
                     mode=target.mode, region=target.region, source_region=target.source_region, started_at=started,
                     rto_target_seconds=target.rto_target_seconds, rpo_target_seconds=target.rpo_target_seconds,
@@ -115,7 +112,7 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
                 detail = f"{detail} (writer {writer})"
             return _finish(ctx, target, m, status, f"copy {copy_id} is {detail}")
         m.validation = [run_step(step, spec, copy_id, state) for step in (steps or default_steps())]
-        validated = _now()
+        validated = now()
         m.rto_seconds = (validated - started).total_seconds()
         if not all(step["passed"] for step in m.validation):
             return _finish(ctx, target, m, "validation_failed", None)
@@ -183,7 +180,7 @@ def _teardown(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, cop
 def _finish(ctx: RestoreContext, target: RestoreTarget, m: Measurement, status: str, error: str | None) -> Measurement:
     m.status = status
     m.error = error
-    m.finished_at = _now()
+    m.finished_at = now()
     m.passed = judge(m)
     save_measurement(ctx, target, m)
     return m
@@ -208,9 +205,9 @@ def load_measurements(store: EvidenceStore, run_dir: str) -> dict[str, Measureme
 
 
 def failed_measurement(target: RestoreTarget, error: BaseException) -> Measurement:
-    now = _now()
+    at = now()
     return Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
-                       mode=target.mode, region=target.region, source_region=target.source_region, started_at=now,
-                       finished_at=now, rto_target_seconds=target.rto_target_seconds,
+                       mode=target.mode, region=target.region, source_region=target.source_region, started_at=at,
+                       finished_at=at, rto_target_seconds=target.rto_target_seconds,
                        rpo_target_seconds=target.rpo_target_seconds, status="failed",
                        error=describe_error(error) if isinstance(error, (ClientError, BotoCoreError)) else str(error))

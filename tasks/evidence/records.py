@@ -150,6 +150,16 @@ class RunSummary:
         return self.status == "completed"
 
 
+def now() -> datetime:
+    """The current time in UTC: every timestamp the tool records is timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def now_text() -> str:
+    """`now()` as ISO 8601 text to the second, as the ledger, the outbox and the run lock record it."""
+    return now().isoformat(timespec="seconds")
+
+
 def utc(text: str | None) -> datetime | None:
     if not text:
         return None

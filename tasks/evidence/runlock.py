@@ -11,10 +11,10 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tasks.errors import DrError
+from tasks.evidence.records import now_text
 
 
 class RunInProgress(DrError):
@@ -45,7 +45,7 @@ def exclusive_run(evidence: str, flow: str, run_id: str, wait_seconds: float = 0
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(),
-                                 "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+                                 "since": now_text()}))
         handle.flush()
         yield
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tasks.errors import EvidenceError, EvidenceUnusable
+from tasks.evidence.files import write_atomic
 from tasks.evidence.records import RunRecord, run_summary
 
 
@@ -51,16 +52,7 @@ class LocalEvidenceStore:
         target = self.path(relpath)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(target, data)
         except OSError as exc:
             raise EvidenceError(f"cannot write evidence {target}: {exc.strerror or exc}") from None
         return str(target)

@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tasks.errors import TrackerError
+from tasks.evidence.files import write_atomic
 from tasks.evidence.findings import Finding
+from tasks.evidence.records import now_text
 from tasks.tracker.base import RunContext, Ticket
 
 LEDGER_FILE = "ledger.json"
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class LedgerTracker:
@@ -64,12 +60,7 @@ class LedgerTracker:
             raise TrackerError(f"ledger {self.path} is unreadable: {exc}") from None
 
     def _write(self) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ledger.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self._data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self._data, indent=1, sort_keys=True).encode())
 
     @property
     def data(self) -> dict:
@@ -110,7 +101,7 @@ class LedgerTracker:
             "key": key, "fingerprint": finding.fingerprint, "service": finding.service, "tier": finding.tier,
             "check": finding.check, "resource": finding.resource, "severity": finding.severity,
             "title": finding.title, "detail": finding.detail, "remediation": finding.remediation,
-            "status": "open", "opened_at": _now(), "closed_at": None,
+            "status": "open", "opened_at": now_text(), "closed_at": None,
             "history": [self._event("opened", context, finding.detail)],
         }
         self._dirty = True
@@ -145,14 +136,14 @@ class LedgerTracker:
 
     def _resolve(self, data: dict, ticket: Ticket, context: RunContext) -> Ticket:
         entry = data["tickets"][ticket.key]
-        entry.update(status="closed", closed_at=_now())
+        entry.update(status="closed", closed_at=now_text())
         entry["history"].append(self._event("resolved", context, "gap no longer present"))
         self._dirty = True
         return _ticket(entry)
 
     @staticmethod
     def _event(event: str, context: RunContext, detail: str) -> dict:
-        return {"at": _now(), "event": event, "flow": context.flow, "run_id": context.run_id,
+        return {"at": now_text(), "event": event, "flow": context.flow, "run_id": context.run_id,
                 "evidence": context.evidence_dir, "detail": detail}
 
 

@@ -15,19 +15,16 @@ import fcntl
 import json
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 from tasks.errors import TrackerError
 from tasks.evidence.findings import Finding
+from tasks.evidence.records import now_text
 from tasks.evidence.store import EvidenceStore
 from tasks.tracker.base import RunContext, Scope, ServiceRouting, Ticket
 
 OUTBOX_PATH = "tracker/jira-outbox.json"
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class Outbox:
@@ -89,17 +86,17 @@ def scope_from_dict(data: dict) -> Scope:
 
 def open_entry(finding: Finding, context: RunContext) -> dict:
     return {"kind": "open", "fingerprint": finding.fingerprint, "finding": finding.model_dump(mode="json"),
-            "context": context_to_dict(context), "queued_at": _now()}
+            "context": context_to_dict(context), "queued_at": now_text()}
 
 
 def resolved_entry(ticket: Ticket, context: RunContext) -> dict:
     return {"kind": "resolved", "fingerprint": ticket.fingerprint, "ticket": asdict(ticket),
-            "context": context_to_dict(context), "queued_at": _now()}
+            "context": context_to_dict(context), "queued_at": now_text()}
 
 
 def sync_entry(findings: list[Finding], scope: Scope, context: RunContext) -> dict:
     return {"kind": "sync", "findings": [f.model_dump(mode="json") for f in findings],
-            "scope": scope_to_dict(scope), "context": context_to_dict(context), "queued_at": _now()}
+            "scope": scope_to_dict(scope), "context": context_to_dict(context), "queued_at": now_text()}
 
 
 def entries_from_ops(ops: list, context: RunContext) -> list[dict]:
