@@ -196,7 +196,8 @@ def build_estate(root: Path, services: list[ServiceInfo], quarters: int = 8, now
                 if not active(s, when):
                     continue
                 bad = _unit("sim", s.service, q.id) < 0.02
-                statuses.append(ServiceStatus(service=s.service, tier=s.tier, status="unrecoverable" if bad else "pass"))
+                # The simulation records an unrecoverable service as gaps; its simulation.unrecoverable finding says which.
+                statuses.append(ServiceStatus(service=s.service, tier=s.tier, status="gaps" if bad else "pass"))
                 if bad:
                     findings.append(Finding(
                         fingerprint=fingerprint(s.service, "runbook", "simulation.unrecoverable", q.id),
