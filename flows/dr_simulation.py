@@ -27,6 +27,7 @@ from flows._run import (
 )
 from flows._tasks import read_posture
 from tasks.actions.drills import DRILL_TAG_VALUE, DrillResult, az_failover, resource_consents
+from tasks.actions.guardrails import Guardrails
 from tasks.actions.restore import RestoreContext, perform_restore
 from tasks.aws.clients import AwsClients
 from tasks.catalog.load import load_catalog, select_services
@@ -36,6 +37,7 @@ from tasks.errors import ConfigError, DrError
 from tasks.evidence.records import ServiceStatus
 from tasks.evidence.store import load_history
 from tasks.rules.checks import make_finding
+from tasks.rules.drills import within_blast_radius
 from tasks.rules.impact import (
     analyse,
     latest_measurements,
@@ -218,9 +220,10 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
                            f"(answered by {entry['answers'].get('answered_by') or 'unknown'}): {item.strip()}",
                     evidence={"scenario": scenario.id, "inject": entry["inject"]}))
     for result in run.record.details["drills"]:
-        if result["status"] in ("failed", "slow"):
+        check = result.get("check") or ("drill.failed" if result["status"] in ("failed", "slow") else None)
+        if check:
             findings.append(make_finding(
-                "simulation.unrecoverable", service=result["service"],
+                check, service=result["service"],
                 tier=catalog.runbooks[result["service"]].tier, resource=f"drill:{result['drill']}",
                 subject=result["resource"], title=f"{result['drill']} drill {result['status']}",
                 detail=f"{result['drill']} drill on {result['resource']}: {result['detail']}", evidence=result))
@@ -271,40 +274,71 @@ def steering_summary(scenario, rows, details) -> str:
     return "\n".join(lines)
 
 
+def _flow_run_cancelled() -> bool:
+    """Prefect cancellation, read between drill steps (a cancelled run must not start another failover)."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    if not flow_run.id:
+        return False
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run.id).state
+    return state is not None and state.type.value in ("CANCELLING", "CANCELLED")
+
+
 def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[DrillResult]:
     from tasks.rules.impact import targets
 
     field = DRILLS[drill]
+    sim = catalog.policy.simulation
     results: list[DrillResult] = []
     poll = float(os.environ.get("DR_DRILL_POLL_SECONDS", "5"))
+    guard = Guardrails(clients, list(sim.stop_alarms), sim.kill_switch_parameter, sim.kill_switch_region,
+                       _flow_run_cancelled)
+    killed: str | None = None
     for runbook in valid:
         rto, _ = targets(runbook, catalog.policy)
-        members = [m for obs in live.get(runbook.service, []) for m in obs.members
-                   if m.kind in ("rds_instance", "rds_cluster") or (drill == "region-failover" and m.kind == "ebs_volume")]
-        allowed = getattr(runbook.drills, field)
-        if not allowed:
-            if members:
+        kinds = ("rds_instance", "rds_cluster") + (("ebs_volume",) if drill == "region-failover" else ())
+        fleets = [[m for m in obs.members if m.kind in kinds] for obs in live.get(runbook.service, [])]
+        if not getattr(runbook.drills, field):
+            if any(fleets):
                 refused = DrillResult(drill, runbook.service, f"service:{runbook.service}", 0.0, rto)
                 refused.status, refused.detail = "refused", f"the runbook does not allow it (drills.{field} is false)"
                 results.append(refused)
             continue
-        tag_key = catalog.policy.simulation.drill_tag_key
-        for member in members:
-            if not resource_consents(member, tag_key):
+        tag_key = sim.drill_tag_key
+        radius = runbook.drills.blast_radius or sim.blast_radius
+        service_guard = guard.with_alarms(runbook.drills.stop_alarms)
+        for fleet in fleets:
+            consenting = []
+            for member in fleet:
+                if resource_consents(member, tag_key):
+                    consenting.append(member)
+                    continue
                 refused = DrillResult(drill, runbook.service, member.key, 0.0, rto)
                 refused.status, refused.detail = "refused", (
                     f"the resource does not allow it (it needs the tag {tag_key}: {DRILL_TAG_VALUE})")
                 results.append(refused)
-                continue
-            expected = (catalog.policy.simulation.multi_az_failover if drill == "az-failover"
-                        else catalog.policy.simulation.restore_estimate).total_seconds()
-            result = DrillResult(drill, runbook.service, member.key, expected, rto)
-            if drill == "az-failover":
-                logger.warning("DRILL: failing over %s (%s)", member.id, runbook.service)
-                az_failover(clients, member, result, poll)
-            else:
-                _region_failover(run, catalog, runbook, member, clients, result, poll)
-            results.append(result)
+            chosen, held_back = within_blast_radius(consenting, radius)
+            for member in held_back:
+                skipped = DrillResult(drill, runbook.service, member.key, 0.0, rto)
+                skipped.status, skipped.detail = "skipped", (
+                    f"outside the blast radius ({radius} of a fleet of {len(consenting)} per run)")
+                results.append(skipped)
+            for member in chosen:  # one at a time: the next starts only after this one is verified
+                expected = (sim.multi_az_failover if drill == "az-failover" else sim.restore_estimate).total_seconds()
+                result = DrillResult(drill, runbook.service, member.key, expected, rto)
+                killed = killed or guard.kill_switch()
+                if killed:
+                    result.status, result.detail, result.check = "not-started", killed, "drill.stopped"
+                    result.event("stop", f"not started: {killed}")
+                elif drill == "az-failover":
+                    logger.warning("DRILL: failing over %s (%s)", member.id, runbook.service)
+                    az_failover(clients, member, result, poll, service_guard, runbook.drills.probe,
+                                runbook.drills.fail_back)
+                else:
+                    _region_failover(run, catalog, runbook, member, clients, result, poll)
+                results.append(result)
     return results
 
 

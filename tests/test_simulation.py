@@ -180,7 +180,8 @@ def test_drills_refuse_without_both_opt_ins(world, monkeypatch):
     assert not [name for name, _ in calls if not name.startswith(("Describe", "List", "Get"))]
 
 
-def test_drills_run_and_measure_with_both_opt_ins(world, monkeypatch):
+@pytest.mark.strict(seconds=0.2)
+def test_drills_run_and_measure_with_both_opt_ins(world, strict_aws, monkeypatch):
     monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.01")
     calls = recording(monkeypatch)
     az = simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True,
@@ -200,7 +201,8 @@ def test_drills_run_and_measure_with_both_opt_ins(world, monkeypatch):
     assert list_owned(AwsClients(), "us-west-1") == []
 
 
-def test_a_drill_needs_the_resources_own_consent_tag(world, monkeypatch):
+@pytest.mark.strict(seconds=0.2)
+def test_a_drill_needs_the_resources_own_consent_tag(world, strict_aws, monkeypatch):
     """A runbook alone cannot claim another team's database: shard-use2-1 carries no `dr-drills: allowed`."""
     monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.01")
     write_runbook(Path(world["runbooks"]), "claimer.yaml", """\

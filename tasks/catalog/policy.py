@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from tasks.catalog.runbook import AccountId, Duration, Strict
+from tasks.catalog.runbook import AccountId, BlastRadius, Duration, Region, Strict
 
 POLICY_FILENAME = "policy.yaml"
 
@@ -69,6 +69,15 @@ class SimulationPolicy(Strict):
     # The resource's own consent to drills: a drill touches only resources tagged <drill_tag_key>: allowed,
     # besides the runbook's opt-in and --allow-disruptive (a runbook alone cannot claim another team's database).
     drill_tag_key: Annotated[StrictStr, Field(min_length=1, max_length=128)] = "dr-drills"
+    # Guardrails as AWS FIS has them. Stop conditions: CloudWatch alarms (in the resource's region) that keep a
+    # drill from starting while in ALARM and stop it, with a rollback, when they fire; a runbook adds its own.
+    stop_alarms: list[StrictStr] = []
+    # The kill switch an operator can flip without Prefect: an SSM parameter whose value `stop` halts every
+    # running drill at its next step (a missing parameter is not engaged).
+    kill_switch_parameter: StrictStr | None = "/dr-automation/drills/kill-switch"
+    kill_switch_region: Region = "us-east-1"
+    # At most this many members (N) or this share (P%) of a fleet per drill run, one at a time.
+    blast_radius: BlastRadius = 1
 
 
 _SECRET_KEYS = {"token", "api_token", "password", "pat", "secret", "user", "email"}

@@ -182,9 +182,33 @@ class TrackerRouting(Strict):
     component: StrictStr | None = None
 
 
+BlastRadius = Annotated[StrictInt, Field(ge=1)] | Annotated[StrictStr, Field(pattern=r"^([1-9][0-9]?|100)%$")]
+
+
+class DrillProbe(Strict):
+    """How a client sees the service during a drill. `endpoint`: a TCP connection to the resource's endpoint;
+    `command`: a program that exits 0 while the service answers (DR_DRILL_ENDPOINT, DR_DRILL_PORT, DR_DRILL_ID,
+    DR_DRILL_REGION in its environment)."""
+
+    kind: Literal["endpoint", "command"]
+    command: list[StrictStr] | StrictStr | None = None
+    interval: Duration = timedelta(seconds=1)
+    timeout: Duration = timedelta(seconds=5)
+
+    @model_validator(mode="after")
+    def _command_matches_kind(self) -> DrillProbe:
+        if (self.kind == "command") != bool(self.command):
+            raise ValueError("kind 'command' needs a 'command', and only it takes one")
+        return self
+
+
 class Drills(Strict):
     az_failover: StrictBool = False
     region_failover: StrictBool = False
+    fail_back: StrictBool = False          # after an AZ failover, fail back to the original writer and zone
+    stop_alarms: list[StrictStr] = []      # CloudWatch alarms, besides the policy's, that stop a drill
+    probe: DrillProbe | None = None        # measures client-observed downtime
+    blast_radius: BlastRadius | None = None  # default: the policy's
 
 
 class Runbook(Strict):
