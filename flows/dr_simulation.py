@@ -28,6 +28,7 @@ from flows._run import (
 from flows._tasks import read_posture
 from tasks.actions.drills import DRILL_TAG_VALUE, DrillResult, az_failover, resource_consents
 from tasks.actions.guardrails import Guardrails
+from tasks.actions.region_drills import global_switchover, promote_replica
 from tasks.actions.restore import RestoreContext, perform_restore
 from tasks.aws.clients import AwsClients
 from tasks.catalog.load import load_catalog, select_services
@@ -337,23 +338,37 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
                     az_failover(clients, member, result, poll, service_guard, runbook.drills.probe,
                                 runbook.drills.fail_back)
                 else:
-                    _region_failover(run, catalog, runbook, member, clients, result, poll)
+                    _region_failover(run, catalog, runbook, member, clients, result, poll, service_guard)
                 results.append(result)
     return results
 
 
-def _region_failover(run, catalog, runbook, member, clients, result: DrillResult, poll: float) -> None:
-    """Restore the newest cross-region copy in the DR region, measure it, and delete it."""
+def _region_failover(run, catalog, runbook, member, clients, result: DrillResult, poll: float, guard) -> None:
+    """Promote a replica in the DR region (instances), switch an Aurora global database over and back, or
+    else restore the newest cross-region copy in the DR region; everything the drill makes is deleted."""
     regions = copy_regions_for(runbook, None) or list(member.attrs.get("copy_regions") or [])
+    dr_region = runbook.dr_region or (regions[0] if regions else None)
+    if member.kind == "rds_instance" and dr_region:
+        isolation = catalog.policy.restore.isolation.get(dr_region)
+        promote_replica(clients, member, dr_region, run.record.run_id, result, poll, guard,
+                        isolation.model_dump() if isolation else None)
+        return
+    if member.kind == "rds_cluster":
+        global_switchover(clients, member, result, poll, guard)
+        if result.status != "skipped":
+            return
+        result.status, result.timeline = "pending", []
     targets = [t for t in targets_for_member(runbook, catalog.policy, member, regions, None) if t.mode == "snapshot-dr"]
     if not targets:
         result.status, result.detail = "failed", "no DR region or cross-region copy to fail over to"
         return
     ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=run.store,
-                         run_dir=run.dir, poll_seconds=poll,
-                         flow=FLOW_NAME)
+                         run_dir=run.dir, poll_seconds=poll, flow=FLOW_NAME)
+    result.event("action", f"restore the newest copy of {member.id} in {targets[0].region}")
     m = perform_restore(targets[0], runbook.validation, ctx)
     result.measured_seconds = m.rto_seconds
+    result.data_loss_seconds = m.rpo_seconds
     result.status = "passed" if m.passed else "failed"
     result.detail = (f"restored {m.copy_id} in {m.region} from {m.recovery_point} ({m.status}); copy {m.cleanup}"
                      + (f": {m.error}" if m.error else ""))
+    result.event("verification", result.detail)

@@ -184,3 +184,66 @@ def test_the_blast_radius_limits_how_much_of_a_fleet_one_run_touches(tmp_path, p
     assert sum(r["status"] == "skipped" and "blast radius" in r["detail"] for r in shards) == 4
     assert [r["status"] for r in shards if "blast radius" not in r["detail"]] == ["passed", "passed"]
     assert disruptive(calls).count("RebootDBInstance") == 2
+
+
+# --- region failover ------------------------------------------------------------------------------
+def region_drill(world, **kwargs):
+    return dr_simulation(runbooks=world["runbooks"], evidence=world["evidence"], scenario="region-loss",
+                         non_interactive=True, drill="region-failover", allow_disruptive=True, **kwargs)
+
+
+@pytest.mark.strict(seconds=0.0, promote_seconds=1.0)
+def test_a_region_drill_promotes_its_own_replica_measures_rto_and_data_loss_and_removes_it(
+        tmp_path, prefect_harness, aws, strict_aws, monkeypatch):
+    from tasks.aws.clients import AwsClients
+    from tasks.aws.owned import list_owned
+
+    world = make_world(tmp_path, in_process=True)
+    strict_aws.settle()
+    monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.05")
+    calls = recording(monkeypatch)
+    results = region_drill(world, services=["ledger"])["drills"]
+    [promoted] = [r for r in results if r["resource"].startswith("rds_instance")]
+    assert promoted["status"] == "passed", (promoted["detail"], promoted["timeline"])
+    assert 1.0 <= promoted["measured_seconds"] < 20
+    assert promoted["data_loss_seconds"] == strict_aws.config.replica_lag_seconds
+    replicas = [p for name, p in calls if name == "CreateDBInstanceReadReplica"]
+    assert len(replicas) == 1 and replicas[0]["DBInstanceIdentifier"].startswith("drt-")
+    assert [name for name, p in calls if name in ("PromoteReadReplica", "DeleteDBInstance")] == \
+        ["PromoteReadReplica", "DeleteDBInstance"]
+    assert [e["phase"] for e in promoted["timeline"]] == ["decision", "action", "action", "verification", "rollback"]
+    assert list_owned(AwsClients(), "us-west-1") == []
+    assert boto3.client("rds", "us-west-1").describe_db_instances()["DBInstances"] == []
+
+
+@pytest.mark.strict(seconds=0.0, switchover_seconds=1.0)
+def test_a_region_drill_switches_a_global_database_over_and_back(tmp_path, prefect_harness, aws, strict_aws,
+                                                                 monkeypatch):
+    world = make_world(tmp_path, in_process=True)
+    primary, secondary = boto3.client("rds", "us-east-1"), boto3.client("rds", "us-west-1")
+    arn = primary.create_db_cluster(DBClusterIdentifier="glob-east", Engine="aurora-postgresql",
+                                    MasterUsername="dbadmin", MasterUserPassword="not-a-secret-0",
+                                    Tags=[{"Key": "dr-drills", "Value": "allowed"}])["DBCluster"]["DBClusterArn"]
+    primary.create_global_cluster(GlobalClusterIdentifier="glob", SourceDBClusterIdentifier=arn)
+    secondary.create_db_cluster(DBClusterIdentifier="glob-west", Engine="aurora-postgresql", GlobalClusterIdentifier="glob")
+    strict_aws.settle()
+    (Path(world["runbooks"]) / "globaldb.yaml").write_text("""\
+service: globaldb
+name: Global DB
+tier: 1
+owner: o@example.org
+dr_champion: c@example.org
+procedure: [Switch the global database over.]
+drills: {region_failover: true}
+dr_region: us-west-1
+resources:
+  - {kind: rds_cluster, id: glob-east, region: us-east-1}
+""")
+    monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.05")
+    [result] = region_drill(world, services=["globaldb"])["drills"]
+    assert result["status"] == "passed", result
+    assert result["data_loss_seconds"] == 0.0 and 1.0 <= result["measured_seconds"] < 20
+    assert result["after"]["writer"].endswith(":glob-west")
+    assert [e["phase"] for e in result["timeline"]] == ["decision", "action", "verification", "action", "verification"]
+    members = primary.describe_global_clusters(GlobalClusterIdentifier="glob")["GlobalClusters"][0]["GlobalClusterMembers"]
+    assert {m["DBClusterArn"].split(":")[-1]: m["IsWriter"] for m in members} == {"glob-east": True, "glob-west": False}

@@ -74,6 +74,8 @@ def test_a_promoted_replica_takes_time_and_reports_its_lag(aws, strict_aws):
     replica_region.promote_read_replica(DBInstanceIdentifier="rep")
     assert instance_status(replica_region, "rep") == "modifying"
     assert wait_for(lambda: instance_status(replica_region, "rep"), "available") == "available"
+    promoted = replica_region.describe_db_instances(DBInstanceIdentifier="rep")["DBInstances"][0]
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in promoted
     assert code(lambda: replica_region.promote_read_replica(DBInstanceIdentifier="rep")) == "InvalidDBInstanceState"
 
 

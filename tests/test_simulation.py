@@ -193,10 +193,10 @@ def test_drills_run_and_measure_with_both_opt_ins(world, strict_aws, monkeypatch
                       allow_disruptive=True, services=["ledger"])
     statuses = {d["resource"].split(":")[0]: d["status"] for d in region["drills"]}
     assert statuses["ebs_volume"] == "passed"
-    # The database restored and validated in the DR region. Its copy is of a daily snapshot hours old (as on AWS)
-    # and is still judged against the in-region RPO: issue 13's RPO by disruption judges it for region loss.
+    # The database fails over to the drill's own replica in the DR region (promoted, measured, deleted).
     database = next(d for d in region["drills"] if d["resource"].startswith("rds_instance"))
-    assert "(passed)" in database["detail"] and statuses["rds_instance"] in ("passed", "failed")
+    assert database["detail"].startswith("promoted drt-") and statuses["rds_instance"] == "passed"
+    assert database["data_loss_seconds"] is not None
     assert all("deleted" in d["detail"] for d in region["drills"])
     assert list_owned(AwsClients(), "us-west-1") == []
 

@@ -53,6 +53,7 @@ MUTATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("rds", "PromoteReadReplica"): ("DBInstanceIdentifier", "owned"),
     ("rds", "RebootDBInstance"): ("DBInstanceIdentifier", "owned"),
     ("rds", "FailoverDBCluster"): ("DBClusterIdentifier", "owned"),
+    ("rds", "SwitchoverGlobalCluster"): ("GlobalClusterIdentifier", "owned"),  # only ever as an allowed drill
     ("dynamodb", "RestoreTableToPointInTime"): ("TargetTableName", "prefix"),
     ("dynamodb", "TagResource"): ("ResourceArn", "prefix"),
     ("dynamodb", "DeleteTable"): ("TableName", "owned"),

@@ -88,6 +88,10 @@ def install(strict) -> None:
                 raise StrictError("InvalidDBInstanceState",
                                   f"DB instance {identifier} is not an available read replica.")
             result = original(self, db_kwargs)
+            # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBInstance.html:
+            # ReadReplicaSourceDBInstanceIdentifier is set only "if this DB instance is a read replica".
+            if database is not None:
+                database.source_db_instance_identifier = None
             # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Promote.html: "RDS reboots
             # the DB instance before making it available"; the promotion takes minutes.
             life.start(database, config.promote_seconds, "modifying")
