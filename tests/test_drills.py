@@ -247,3 +247,16 @@ resources:
     assert [e["phase"] for e in result["timeline"]] == ["decision", "action", "verification", "action", "verification"]
     members = primary.describe_global_clusters(GlobalClusterIdentifier="glob")["GlobalClusters"][0]["GlobalClusterMembers"]
     assert {m["DBClusterArn"].split(":")[-1]: m["IsWriter"] for m in members} == {"glob-east": True, "glob-west": False}
+
+
+def test_the_kill_switch_reads_cancellation_and_the_ssm_parameter(aws):
+    from tasks.actions.guardrails import Guardrails
+    from tasks.aws.clients import AwsClients
+
+    guard = Guardrails(AwsClients(), kill_parameter="/dr/kill")
+    assert guard.kill_switch() is None  # no parameter: not engaged
+    boto3.client("ssm", "us-east-1").put_parameter(Name="/dr/kill", Value=" STOP ", Type="String")
+    assert "set to 'STOP'" in guard.kill_switch()
+    cancelled = Guardrails(AwsClients(), kill_parameter=None, cancelled=lambda: True)
+    assert cancelled.kill_switch() == "the flow run was cancelled"
+    assert cancelled.stop_reason("us-east-2", None) == "the flow run was cancelled"
