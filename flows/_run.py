@@ -68,7 +68,10 @@ def start_run(flow: str, parameters: dict, evidence: str) -> RunEvidence:
     """Check the evidence store is writable (before any AWS call) and record the run as started."""
     from flows._runtime import route_tool_logs
 
+    from tasks.redaction import install_log_filter
+
     route_tool_logs()
+    install_log_filter()
     store = open_store(evidence)
     store.check_writable()
     run_id, run_url = current_run()

@@ -34,6 +34,7 @@ from flows._scale import (
     run_children,
 )
 from flows.plans import last_tested, plan_targets, restore_plan
+from flows.sweeping import liveness
 from tasks.actions.restore import (
     FLOW,
     RestoreContext,
@@ -135,10 +136,10 @@ def backup_restore_test(
     if fan_out and not deployment:
         logger.warning("fan-out needs a deployment (a worker to run the children); restoring in this process")
     try:
-        with exclusive_run(evidence, FLOW_NAME, run.record.run_id, wait_seconds=wait):
+        with exclusive_run(evidence, FLOW_NAME, run.record.run_id, wait_seconds=wait) as lock:
             flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
             return _restore_test(flow_run, clients, sample, restore_time, signature, poll_seconds,
-                                 fan_out=(deployment, parameters) if deployment else None)
+                                 fan_out=(deployment, parameters) if deployment else None, lock=lock)
     except BaseException as exc:
         fail_run(run, exc)
         raise
@@ -178,7 +179,8 @@ def _restore_partition(flow_run: FlowRun, clients: AwsClients, sample: str | Non
 
 
 def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, restore_time: datetime | None,
-                  signature: str, poll_seconds: float | None, fan_out: tuple | None = None) -> dict:
+                  signature: str, poll_seconds: float | None, fan_out: tuple | None = None,
+                  lock: str | None = None) -> dict:
     run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
     concurrency, evidence, tracker = flow_run.concurrency, flow_run.evidence, flow_run.tracker
     store = run.store
@@ -190,8 +192,13 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets, notes)
     run.record.details["sample_notes"] = notes
     regions = sorted({(t.account, t.region) for t, _ in planned})
-    # We hold the run lock: copies left by any other run of this flow are orphans from a crash.
-    swept = sweep_regions(clients, regions, now(), current_run_id=run.record.run_id, dead_flows=frozenset({FLOW_NAME}))
+    # We hold the run lock: copies of runs that held this same lock are orphans from a crash; others (another
+    # host, evidence store or worker) go only when expired or when Prefect says their run is over.
+    kept: list[dict] = []
+    swept = sweep_regions(clients, regions, now(), current_run_id=run.record.run_id,
+                          liveness=liveness(frozenset({lock}) if lock else frozenset()), kept=kept)
+    for entry in kept:
+        logger.warning("kept %s %s in %s: %s", entry["kind"], entry["id"], entry["region"], entry["kept"])
     if swept:
         logger.warning("removed %d copies left by an earlier run: %s", len(swept), ", ".join(c["id"] for c in swept))
 
@@ -211,7 +218,7 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
     logger.info("%d restore(s) planned, %d to run, concurrency %d", len(planned), len(todo), concurrency)
 
     ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=store,
-                         run_dir=run.dir, restore_time=restore_time, poll_seconds=poll_seconds)
+                         run_dir=run.dir, restore_time=restore_time, poll_seconds=poll_seconds, lock=lock)
     if fan_out:
         deployment, parameters = fan_out
         partitions = sorted({partition_key(t.account, t.region) for t, _ in todo})

@@ -1,12 +1,19 @@
-"""Finding and deleting this tool's expired or orphaned copies, without Prefect: the sweep flow, the restore
-test's start-up sweep and `dr sweep --dry-run` share it."""
+"""Finding and deleting this tool's expired or orphaned copies: the sweep flow, the restore test's start-up
+sweep and `dr sweep --dry-run` share it.
+
+A copy is deleted before its expiry only when its run is known to be over: the run lock it recorded is held
+here (same host, same evidence directory), or the Prefect API says its flow run is in a final state. When
+neither can tell (another host, an `s3://` store, no Prefect API), only expired copies go.
+"""
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import datetime, timezone
 
 from tasks.actions.restore import FLOW as RESTORE_FLOW
 from tasks.aws.clients import AwsClients
-from tasks.aws.owned import sweep_regions
+from tasks.aws.owned import OwnedCopy, RunLiveness, sweep_regions
 from tasks.evidence.runlock import RunInProgress, exclusive_run
 
 
@@ -21,16 +28,63 @@ def catalog_regions(catalog) -> list[tuple[str | None, str]]:
     return sorted(pairs, key=lambda p: (p[0] or "", p[1]))
 
 
+def prefect_run_alive(run_id: str) -> bool | None:
+    """Whether Prefect knows this flow run as still going (True), over (False), or cannot say (None).
+    Only asked when an API is configured: an ephemeral server would know no other process's runs."""
+    try:
+        flow_run_id = uuid.UUID(run_id)
+    except ValueError:
+        return None  # not a Prefect flow run id (a run outside Prefect)
+    from prefect.settings import PREFECT_API_URL
+
+    if not (PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL")):
+        return None
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run_id).state
+    except ObjectNotFound:
+        return None  # another server's run, or one this API never saw
+    except Exception:  # noqa: BLE001 - an unreachable API means "unknown", which only keeps copies
+        return None
+    if state is None:
+        return None
+    return not state.is_final()
+
+
+def liveness(held_locks: frozenset[str] = frozenset(), ask_prefect: bool = True,
+             alive=prefect_run_alive) -> RunLiveness:
+    """A copy's run is over if it recorded a lock held here; otherwise ask Prefect (once per run)."""
+    cache: dict[str, bool | None] = {}
+
+    def check(copy: OwnedCopy) -> bool | None:
+        if copy.lock and copy.lock in held_locks:
+            return False
+        if not ask_prefect or not copy.run_id:
+            return None
+        if copy.run_id not in cache:
+            cache[copy.run_id] = alive(copy.run_id)
+        return cache[copy.run_id]
+
+    return check
+
+
 def sweep(clients: AwsClients, pairs, evidence: str, dry_run: bool, logger) -> dict:
     at = datetime.now(timezone.utc)
+    kept: list[dict] = []
     try:
-        # Holding the restore test's run lock proves no restore test is alive: its copies are orphans now.
-        with exclusive_run(evidence, RESTORE_FLOW, "orphan-sweep"):
-            found = sweep_regions(clients, pairs, at, dead_flows=frozenset({RESTORE_FLOW}), dry_run=dry_run)
+        # Holding the restore test's run lock proves dead only the runs that held this same lock.
+        with exclusive_run(evidence, RESTORE_FLOW, "orphan-sweep") as lock:
+            held = frozenset({lock}) if lock else frozenset()
+            found = sweep_regions(clients, pairs, at, liveness=liveness(held), dry_run=dry_run, kept=kept)
     except RunInProgress:
-        logger.info("a restore test is running: only expired copies are swept")
-        found = sweep_regions(clients, pairs, at, dry_run=dry_run)
-    return {"dry_run": dry_run, "copies": found, "regions": [r for _, r in pairs]}
+        logger.info("a restore test is running here: its copies are kept")
+        found = sweep_regions(clients, pairs, at, liveness=liveness(), dry_run=dry_run, kept=kept)
+    for entry in kept:
+        logger.warning("kept %s %s in %s: %s", entry["kind"], entry["id"], entry["region"], entry["kept"])
+    return {"dry_run": dry_run, "copies": found, "kept": kept, "regions": [r for _, r in pairs]}
 
 
 def sweep_pairs(catalog, regions: list[str] | None) -> list[tuple[str | None, str]]:

@@ -65,3 +65,20 @@ def test_unknown_mutations_are_refused_and_reads_pass(aws):
     with pytest.raises(UnsafeOperation):
         s3.create_bucket(Bucket="production-bucket")
     assert s3.list_buckets()["Buckets"] == []
+
+
+def test_a_volume_needs_the_drt_name_as_well_as_the_owner_tag(aws):
+    """docs/safety.md promises both proofs for every copy; a volume someone tagged with our owner tag stays."""
+    raw = EstateBuilder(in_process_mock=True).client("ec2", "us-east-1")
+    ec2 = AwsClients().client("ec2", "us-east-1")
+    foreign = raw.create_volume(AvailabilityZone="us-east-1a", Size=1, TagSpecifications=[
+        {"ResourceType": "volume", "Tags": OURS + [{"Key": "Name", "Value": "prod-data"}]}])["VolumeId"]
+    with pytest.raises(UnsafeOperation):
+        ec2.delete_volume(VolumeId=foreign)
+    with pytest.raises(UnsafeOperation):  # creating one without the name is refused too
+        ec2.create_volume(AvailabilityZone="us-east-1a", Size=1,
+                          TagSpecifications=[{"ResourceType": "volume", "Tags": OURS}])
+    ours = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1, TagSpecifications=[
+        {"ResourceType": "volume", "Tags": OURS + [{"Key": "Name", "Value": "drt-copy"}]}])["VolumeId"]
+    ec2.delete_volume(VolumeId=ours)
+    assert [v["VolumeId"] for v in raw.describe_volumes()["Volumes"]] == [foreign]

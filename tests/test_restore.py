@@ -222,3 +222,116 @@ def test_sweep_deletes_only_expired_copies_of_ours(world):
     orphan_sweep(runbooks=world["runbooks"], evidence=world["evidence"])
     names = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
     assert "drt-expired" not in names and {"drt-fresh", "drt-not-ours", "ledger-primary"} <= names
+
+
+def _copy_tags(run_id: str, expires: str, lock: str = "", flow: str = "backup-restore-test") -> list[dict]:
+    from tasks.aws.guard import ownership_tags
+
+    return [{"Key": k, "Value": v} for k, v in ownership_tags(run_id, flow, expires, "src", lock or None).items()]
+
+
+def test_a_sweep_from_another_store_or_host_never_deletes_a_live_runs_copies(world, tmp_path):
+    """The lock a run held is recorded on its copies; only a sweep holding that same lock may call them dead.
+    Another evidence directory, an s3:// store or an unknown run keep unexpired copies."""
+    from tasks.evidence.runlock import exclusive_run, lock_id
+
+    rds = boto3.client("rds", region_name="us-east-2")
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    here = lock_id(Path(world["evidence"]) / "backup-restore-test" / ".run.lock")
+    live_store = str(tmp_path / "live-evidence")
+    elsewhere = lock_id(Path(live_store) / "backup-restore-test" / ".run.lock")
+    for name, lock in (("drt-live-elsewhere", elsewhere), ("drt-crashed-here", here), ("drt-no-lock", "")):
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot,
+                                                 Tags=_copy_tags("not-a-prefect-run", later, lock))
+    names = lambda: {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}  # noqa: E731
+    with exclusive_run(live_store, "backup-restore-test", "live-run"):  # the live run holds its own lock
+        for store in (str(tmp_path / "other-evidence"), "s3://drt-evidence-store/x", live_store):
+            assert orphan_sweep(runbooks=world["runbooks"], evidence=store)["copies"] == []
+    assert {"drt-live-elsewhere", "drt-crashed-here", "drt-no-lock"} <= names()
+    swept = orphan_sweep(runbooks=world["runbooks"], evidence=world["evidence"])
+    assert [c["id"] for c in swept["copies"]] == ["drt-crashed-here"]
+    assert {"drt-live-elsewhere", "drt-no-lock"} <= names() and "drt-crashed-here" not in names()
+
+
+def test_a_sweep_asks_prefect_whether_the_copys_run_is_over(world, tmp_path):
+    from prefect import flow
+    from prefect.runtime import flow_run
+
+    rds = boto3.client("rds", region_name="us-east-2")
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+
+    @flow
+    def finished_run() -> str:
+        return flow_run.get_id()
+
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-finished", DBSnapshotIdentifier=snapshot,
+                                             Tags=_copy_tags(finished_run(), later))
+
+    @flow
+    def running_run() -> list:
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-running", DBSnapshotIdentifier=snapshot,
+                                                 Tags=_copy_tags(flow_run.get_id(), later))
+        return orphan_sweep(runbooks=world["runbooks"], evidence=str(tmp_path / "elsewhere"))["copies"]
+
+    assert [c["id"] for c in running_run()] == ["drt-finished"]
+    names = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
+    assert "drt-running" in names and "drt-finished" not in names
+
+
+def test_a_copy_with_an_unreadable_expiry_is_kept_and_reported(world):
+    rds = boto3.client("rds", region_name="us-east-2")
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    for name, expires in (("drt-naive", "2020-01-01T00:00:00"), ("drt-garbled", "soon")):
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot,
+                                                 Tags=_copy_tags("r-unknown", expires))
+    result = orphan_sweep(runbooks=world["runbooks"], evidence=world["evidence"] + "-other")
+    assert result["copies"] == []
+    kept = {k["id"]: k["kept"] for k in result["kept"]}
+    assert "no time zone" in kept["drt-naive"] and "not an ISO 8601" in kept["drt-garbled"]
+    # ... and a restore test in that region still runs (the zone-less tag used to crash every sweep).
+    summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
+                                  concurrency=1, poll_seconds=0.01)
+    assert summary["restores"] > 0 and summary["passed"] == summary["restores"]
+
+
+def test_a_copy_deleted_under_a_running_restore_fails_at_once(world, monkeypatch):
+    catalog = Path(world["runbooks"])
+    text = (catalog / "ledger.yaml").read_text().replace("tier: 0\n", "tier: 0\ntargets: {rto: 1h}\n")
+    (catalog / "ledger.yaml").write_text(text)
+    original = AwsClients.client
+    raw = boto3.client("rds", region_name="us-east-2")
+    reads = {"n": 0, "victim": None}
+
+    def vanishing(self, service, region, account=None):
+        client = original(self, service, region, account)
+        if service == "rds" and region == "us-east-2" and not getattr(client, "_vanishing", False):
+            def creating(parsed, **_):
+                for db in parsed.get("DBInstances", []):
+                    if (db["DBInstanceIdentifier"].startswith("drt-") and db["DBInstanceStatus"] == "available"
+                            and reads["n"] < 2):  # only the first copy, for two reads: it is still restoring
+                        reads["n"] += 1
+                        db["DBInstanceStatus"] = "creating"
+                        if reads["n"] == 2:
+                            reads["victim"] = db["DBInstanceIdentifier"]
+            client.meta.events.register("after-call.rds.DescribeDBInstances", creating)
+            client._vanishing = True
+        return client
+
+    real_sleep = time.sleep
+
+    def sleep(seconds):
+        if reads["victim"]:  # someone else's sweep deletes it between two polls of the running restore
+            raw.delete_db_instance(DBInstanceIdentifier=reads.pop("victim"), SkipFinalSnapshot=True)
+            reads["victim"] = None
+        real_sleep(seconds)
+
+    monkeypatch.setattr("tasks.actions.restore.time.sleep", sleep)
+    monkeypatch.setattr(AwsClients, "client", vanishing)
+    started = time.monotonic()
+    record = results(backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
+                                         concurrency=1, poll_seconds=0.05))
+    gone = [m for m in record["measurements"] if m["status"] == "failed" and "deleted by someone else" in m["error"]]
+    assert len(gone) == 1 and not gone[0]["passed"]
+    assert time.monotonic() - started < 60  # not the hour-long RTO

@@ -52,10 +52,13 @@ class RestoreContext:
     poll_seconds: float | None = None
     attempt: int = 1
     flow: str = FLOW
+    lock: str | None = None  # the run lock's id, recorded on each copy (see tasks/evidence/runlock.py)
 
 
 def measurement_path(run_dir: str, target: RestoreTarget) -> str:
-    return f"{run_dir}/measurements/{hashlib.sha256(target.key.encode()).hexdigest()[:16]}.json"
+    # Per service too: two runbooks documenting one database each keep their own measurement.
+    digest = hashlib.sha256("\0".join((target.service, target.key)).encode()).hexdigest()[:16]
+    return f"{run_dir}/measurements/{digest}.json"
 
 
 def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
@@ -73,7 +76,7 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
         isolation=Isolation(isolation_policy.subnet_group, tuple(isolation_policy.security_group_ids))
         if isolation_policy else Isolation(),
         tags=tuple(ownership_tags(ctx.run_id, ctx.flow, expires_at(started, target, ctx.policy).isoformat(),
-                                  target.resource).items()))
+                                  target.resource, ctx.lock).items()))
     driver = driver_for(target.kind)
 
     if target.kind in NEEDS_ISOLATION and ctx.policy.restore.require_isolation and isolation_policy is None:
@@ -126,6 +129,9 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
             save_measurement(ctx, target, m)
 
 
+_MISSING_READS = 3
+
+
 def _wait_available(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str, point,
                     started: datetime, rto_target: float) -> CopyState:
     """Poll until the copy is available or failed, or the RTO deadline passes (then it is still `creating`).
@@ -134,11 +140,22 @@ def _wait_available(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpe
     deadline = started.timestamp() + rto_target
     interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
     advance = getattr(driver, "advance", None)
+    seen = False
+    misses = 0
     while True:
         state = driver.state(ctx.clients, spec, copy_id, point)
         if state.status in ("available", "failed"):
             return state
-        if advance is not None:
+        if state.status == "missing":
+            # Gone after it existed: someone deleted it under us; fail now rather than wait out the RTO.
+            # Before it was ever seen, allow a few reads for AWS's eventual consistency after the create call.
+            misses += 1
+            if seen or misses >= _MISSING_READS:
+                return CopyState("failed", copy_id, None,
+                                 {"status": f"gone (deleted by someone else while restoring{'' if seen else '?'})"})
+        else:
+            seen = True
+        if advance is not None and state.status != "missing":
             try:
                 advance(ctx.clients, spec, copy_id, state)
             except (ClientError, BotoCoreError) as exc:

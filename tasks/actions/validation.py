@@ -8,8 +8,18 @@ import subprocess
 from tasks.aws.restore.base import CopyState, RestoreSpec
 from tasks.catalog.durations import format_duration
 from tasks.catalog.runbook import ValidationStep
+from tasks.redaction import bound, redact
 
 OUTPUT_LIMIT = 2000
+# All a validation command inherits from the tool's environment (plus the names its step lists in `env:`):
+# never the Jira token, AWS keys or Prefect API key.
+BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+
+
+def command_env(step: ValidationStep, restore_vars: dict[str, str], environ=None) -> dict[str, str]:
+    environ = os.environ if environ is None else environ
+    env = {name: environ[name] for name in (*BASE_ENV, *step.env) if name in environ}
+    return {**env, **restore_vars}
 
 
 def run_step(step: ValidationStep, spec: RestoreSpec, copy_id: str, state: CopyState) -> dict[str, object]:
@@ -26,9 +36,9 @@ def run_step(step: ValidationStep, spec: RestoreSpec, copy_id: str, state: CopyS
         return {"name": step.name, "kind": step.kind, "passed": ok,
                 "detail": f"endpoint {state.endpoint}" if ok else "no endpoint published"}
     argv = shlex.split(step.command) if isinstance(step.command, str) else list(step.command)
-    env = {**os.environ, "DR_RESTORE_ID": copy_id, "DR_RESTORE_KIND": spec.kind, "DR_RESTORE_REGION": spec.region,
-           "DR_RESTORE_ENDPOINT": state.endpoint or "", "DR_RESTORE_PORT": str(state.port or ""),
-           "DR_SOURCE_ID": spec.source_id, "DR_RESTORE_MODE": spec.mode}
+    env = command_env(step, {"DR_RESTORE_ID": copy_id, "DR_RESTORE_KIND": spec.kind, "DR_RESTORE_REGION": spec.region,
+                             "DR_RESTORE_ENDPOINT": state.endpoint or "", "DR_RESTORE_PORT": str(state.port or ""),
+                             "DR_SOURCE_ID": spec.source_id, "DR_RESTORE_MODE": spec.mode})
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True,
                               timeout=step.timeout.total_seconds())
@@ -37,7 +47,8 @@ def run_step(step: ValidationStep, spec: RestoreSpec, copy_id: str, state: CopyS
                 "detail": f"timed out after {format_duration(step.timeout)}"}
     except OSError as exc:
         return {"name": step.name, "kind": step.kind, "passed": False, "detail": f"cannot run: {exc.strerror}"}
-    output = (done.stdout + done.stderr).strip()[-OUTPUT_LIMIT:]
+    # Redacted before bounding, so a cut can never leave part of a secret behind.
+    output = bound(redact((done.stdout + done.stderr).strip()), OUTPUT_LIMIT)
     return {"name": step.name, "kind": step.kind, "passed": done.returncode == 0,
             "detail": f"exit {done.returncode}" + (f": {output}" if output else "")}
 

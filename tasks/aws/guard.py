@@ -23,6 +23,8 @@ RUN_TAG = "dr-automation:run-id"
 FLOW_TAG = "dr-automation:flow"
 EXPIRES_TAG = "dr-automation:expires-at"
 SOURCE_TAG = "dr-automation:source"
+# Which run lock the creating run held (host + evidence store): a sweep holding that same lock knows the run is dead.
+LOCK_TAG = "dr-automation:lock"
 
 READ_ONLY = re.compile(r"^(Describe|List|Get|Head|Scan|Query|BatchGet|Lookup|Search|AssumeRole|GetCallerIdentity)")
 
@@ -82,8 +84,11 @@ def allow_drill(operation: str, identifier: str):
         _drills.reset(token)
 
 
-def ownership_tags(run_id: str, flow: str, expires_at: str, source: str) -> dict[str, str]:
-    return {OWNER_TAG: OWNER_VALUE, RUN_TAG: run_id, FLOW_TAG: flow, EXPIRES_TAG: expires_at, SOURCE_TAG: source[:250]}
+def ownership_tags(run_id: str, flow: str, expires_at: str, source: str, lock: str | None = None) -> dict[str, str]:
+    tags = {OWNER_TAG: OWNER_VALUE, RUN_TAG: run_id, FLOW_TAG: flow, EXPIRES_TAG: expires_at, SOURCE_TAG: source[:250]}
+    if lock:
+        tags[LOCK_TAG] = lock
+    return tags
 
 
 def install(client) -> None:
@@ -107,7 +112,8 @@ def _check(client, service: str, operation: str, params: dict) -> None:
     if proof == "create":
         tags = _request_tags(params)
         if service == "ec2":
-            ok = tags.get(OWNER_TAG) == OWNER_VALUE  # volumes have ids, not names: the tag is the proof
+            # Volumes have ids, not names: their Name tag carries the prefix, beside the owner tag.
+            ok = tags.get(OWNER_TAG) == OWNER_VALUE and tags.get("Name", "").startswith(NAME_PREFIX)
         else:
             ok = name.startswith(NAME_PREFIX) and tags.get(OWNER_TAG) == OWNER_VALUE
     elif proof == "prefix":
@@ -168,7 +174,9 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
             return tag_dict(client.list_tags_of_resource(ResourceArn=arn).get("Tags")).get(OWNER_TAG) == OWNER_VALUE
         if service == "ec2":
             volumes = client.describe_volumes(VolumeIds=[identifier])["Volumes"]
-            return bool(volumes) and tag_dict(volumes[0].get("Tags")).get(OWNER_TAG) == OWNER_VALUE
+            tags = tag_dict(volumes[0].get("Tags")) if volumes else {}
+            # Both proofs, as for named resources: someone copying our owner tag onto a volume is not enough.
+            return tags.get(OWNER_TAG) == OWNER_VALUE and tags.get("Name", "").startswith(NAME_PREFIX)
         if service == "s3":
             if not identifier.startswith(NAME_PREFIX):
                 return False

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from tasks.aws.errors import describe_error
 from tasks.aws.guard import (
     EXPIRES_TAG,
     FLOW_TAG,
+    LOCK_TAG,
     NAME_PREFIX,
     OWNER_TAG,
     OWNER_VALUE,
@@ -32,16 +34,29 @@ class OwnedCopy:
     run_id: str
     flow: str
     expires_at: datetime | None
+    lock: str = ""            # the run lock its run held (LOCK_TAG), if any
+    expiry_problem: str = ""  # why expires_at is None: the tag is missing or cannot be read
+
+
+def parse_expiry(raw: str | None) -> tuple[datetime | None, str]:
+    """Pure. An expiry tag, or (None, why not): a missing, garbled or zone-less tag makes the expiry unknown."""
+    if not raw:
+        return None, "no expires-at tag"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, f"expires-at tag {raw[:64]!r} is not an ISO 8601 time"
+    if value.tzinfo is None or value.utcoffset() is None:
+        return None, f"expires-at tag {raw[:64]!r} has no time zone"
+    return value, ""
 
 
 def _copy(kind, identifier, region, account, tags) -> OwnedCopy | None:
     if tags.get(OWNER_TAG) != OWNER_VALUE:
         return None
-    try:
-        expires = datetime.fromisoformat(tags[EXPIRES_TAG]) if tags.get(EXPIRES_TAG) else None
-    except ValueError:
-        expires = None
-    return OwnedCopy(kind, identifier, region, account, tags.get(RUN_TAG, ""), tags.get(FLOW_TAG, ""), expires)
+    expires, problem = parse_expiry(tags.get(EXPIRES_TAG))
+    return OwnedCopy(kind, identifier, region, account, tags.get(RUN_TAG, ""), tags.get(FLOW_TAG, ""), expires,
+                     tags.get(LOCK_TAG, ""), problem)
 
 
 def list_owned(clients: AwsClients, region: str, account: str | None = None) -> list[OwnedCopy]:
@@ -62,6 +77,8 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
             if table:
                 found.append(_copy("dynamodb_table", name, region, account, dynamodb.get_tags(ddb, table["TableArn"])))
     for volume in ec2.iter_volumes_tagged(clients.client("ec2", region, account), {OWNER_TAG: OWNER_VALUE}):
+        if not tag_dict(volume.get("Tags")).get("Name", "").startswith(NAME_PREFIX):
+            continue  # the owner tag alone is no proof (see the interlock)
         found.append(_copy("ebs_volume", volume["VolumeId"], region, account, tag_dict(volume.get("Tags"))))
     s3_client = clients.client("s3", region, account)
     for name in s3.list_bucket_names(s3_client):
@@ -76,15 +93,23 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
     return [copy for copy in found if copy is not None]
 
 
+# How a sweep learns whether a copy's run is alive: True (alive), False (finished or crashed), None (unknown).
+RunLiveness = Callable[[OwnedCopy], "bool | None"]
+
+
+def _unknown(copy: OwnedCopy) -> bool | None:
+    return None
+
+
 def is_orphan(copy: OwnedCopy, now: datetime, current_run_id: str | None = None,
-              dead_flows: frozenset[str] = frozenset()) -> bool:
-    """Pure. Never the current run's; always when no run of its flow can be alive (the caller holds that
-    flow's run lock); otherwise once its expiry has passed (or it has none)."""
+              liveness: RunLiveness = _unknown) -> bool:
+    """Pure. Never the current run's; once its expiry has passed; before that only when its run is known to
+    be finished or crashed. A copy whose liveness and expiry are both unknown is kept (and reported)."""
     if current_run_id and copy.run_id == current_run_id:
         return False
-    if copy.flow in dead_flows:
+    if copy.expires_at is not None and copy.expires_at <= now:
         return True
-    return copy.expires_at is None or copy.expires_at <= now
+    return liveness(copy) is False
 
 
 def _delete(clients: AwsClients, copy: OwnedCopy) -> bool:
@@ -95,9 +120,10 @@ def _delete(clients: AwsClients, copy: OwnedCopy) -> bool:
 
 
 def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: str | None = None,
-                  dead_flows: frozenset[str] = frozenset(), dry_run: bool = False, wait_seconds: float = 900.0,
-                  poll_seconds: float = 2.0) -> list[dict]:
+                  liveness: RunLiveness = _unknown, dry_run: bool = False, wait_seconds: float = 900.0,
+                  poll_seconds: float = 2.0, kept: list[dict] | None = None) -> list[dict]:
     """Find and (unless dry_run) delete orphans in (account, region) pairs. Deletes pass the interlock.
+    Copies kept because their expiry cannot be read are appended to `kept` (to be reported).
 
     A copy whose delete takes steps (an Aurora cluster only once its writer is gone) is asked again every
     `poll_seconds`, all such copies together, for at most `wait_seconds`; one still pending then is reported
@@ -106,7 +132,11 @@ def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: st
     pending: list[tuple[dict, OwnedCopy]] = []
     for account, region in regions:
         for copy in list_owned(clients, region, account):
-            if not is_orphan(copy, at, current_run_id, dead_flows):
+            if not is_orphan(copy, at, current_run_id, liveness):
+                if copy.expiry_problem and kept is not None and copy.run_id != current_run_id:
+                    kept.append({"kind": copy.kind, "id": copy.identifier, "region": region, "account": account,
+                                 "run_id": copy.run_id, "flow": copy.flow,
+                                 "kept": f"expiry unknown ({copy.expiry_problem}) and its run may be alive"})
                 continue
             entry = {"kind": copy.kind, "id": copy.identifier, "region": region, "account": account,
                      "run_id": copy.run_id, "flow": copy.flow,

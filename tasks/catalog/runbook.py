@@ -80,6 +80,8 @@ class ValidationStep(Strict):
     kind: Literal["status", "endpoint", "command"]
     command: list[StrictStr] | StrictStr | None = None
     timeout: Duration = timedelta(minutes=5)
+    # Environment variables the command may inherit besides PATH, HOME, LANG and the DR_RESTORE_* ones.
+    env: list[Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] = []
 
     @model_validator(mode="after")
     def _command_matches_kind(self) -> ValidationStep:

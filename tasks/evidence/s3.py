@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tasks.errors import ConfigError, EvidenceError, EvidenceUnusable
+from tasks.redaction import redact_bytes
 
 LOCK_DAYS_ENV = "DR_EVIDENCE_LOCK_DAYS"
 LOCK_MODE_ENV = "DR_EVIDENCE_LOCK_MODE"
@@ -135,7 +136,8 @@ class S3EvidenceStore:
         try:
             # A PUT replaces the object atomically: a reader sees the old or the new version, never a part.
             # Object Lock requires an integrity checksum on the request; SHA-256 is also kept by S3.
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ChecksumAlgorithm="SHA256", **extra)
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=redact_bytes(data), ChecksumAlgorithm="SHA256",
+                                   **extra)
         except (ClientError, BotoCoreError) as exc:
             what = "is not writable" if check else f"cannot store {key}"
             raise (EvidenceUnusable if check else EvidenceError)(f"evidence bucket s3://{self.bucket}/{self.prefix} {what}: {_describe(exc)}") from None

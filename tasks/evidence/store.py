@@ -8,6 +8,7 @@ dashboard reads years of history without parsing every finding; it is derived da
 """
 from __future__ import annotations
 
+
 import json
 import os
 import tempfile
@@ -18,6 +19,7 @@ from typing import Protocol
 from tasks.errors import EvidenceError, EvidenceUnusable
 from tasks.evidence.files import write_atomic
 from tasks.evidence.records import RunRecord, run_summary
+from tasks.redaction import redact_bytes
 
 
 class EvidenceStore(Protocol):
@@ -52,7 +54,7 @@ class LocalEvidenceStore:
         target = self.path(relpath)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data)
+            write_atomic(target, redact_bytes(data))  # every evidence file: no known secret value
         except OSError as exc:
             raise EvidenceError(f"cannot write evidence {target}: {exc.strerror or exc}") from None
         return str(target)

@@ -10,15 +10,16 @@ from prefect.artifacts import (
 )
 
 from tasks.evidence.records import RunRecord
+from tasks.redaction import redact
 
 MAX_TABLE_ROWS = 500  # the UI is for a glance; the full list is in results.json
 
 
 def publish_run_artifacts(record: RunRecord, markdown: str, key_prefix: str) -> None:
-    create_markdown_artifact(key=f"{key_prefix}-summary", markdown=markdown,
+    create_markdown_artifact(key=f"{key_prefix}-summary", markdown=redact(markdown),
                              description=f"{record.flow} summary")
     rows = [{"severity": f.severity, "service": f.service, "check": f.check, "resource": f.resource,
-             "title": f.title, "ticket": f.ticket or "pending"} for f in record.findings[:MAX_TABLE_ROWS]]
+             "title": redact(f.title), "ticket": f.ticket or "pending"} for f in record.findings[:MAX_TABLE_ROWS]]
     create_table_artifact(key=f"{key_prefix}-findings", table=rows or [{"result": "no gaps found"}],
                           description=f"{len(record.findings)} finding(s)")
     html = record.reports.get("report.html")

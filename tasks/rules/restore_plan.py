@@ -133,9 +133,12 @@ def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, c
 
 
 def copy_name(run_id: str, target: RestoreTarget) -> str:
-    """drt-<run>-<target hash>: valid for RDS, DynamoDB and S3 names, unique per run and target."""
+    """drt-<run>-<hash>: valid for RDS, DynamoDB and S3 names. The hash covers the whole run id, the service,
+    and the target (resource key with account, mode and region), so two runbooks documenting one shared
+    database each get their own copy and never tear down the other's."""
     run = re.sub(r"[^a-z0-9]", "", run_id.lower())[:8]
-    return f"drt-{run}-{hashlib.sha256(target.key.encode()).hexdigest()[:10]}"
+    unique = "\0".join((run_id, target.service, target.key))
+    return f"drt-{run}-{hashlib.sha256(unique.encode()).hexdigest()[:14]}"
 
 
 def expires_at(started: datetime, target: RestoreTarget, policy: Policy) -> datetime:

@@ -27,7 +27,15 @@ class SecretRef:
                 value = Secret.load(self.name).get()
             except Exception as exc:
                 raise ConfigError(f"cannot load Prefect Secret block {self.name!r}: {type(exc).__name__}") from None
+            if value:
+                from tasks.redaction import register_value
+
+                register_value(str(value))  # a Secret block's value is masked wherever it would appear
             return str(value) if value else None
+        if self.kind == "env":
+            from tasks.redaction import register_env
+
+            register_env(self.name)
         value = (os.environ if environ is None else environ).get(self.name)
         return value or None
 

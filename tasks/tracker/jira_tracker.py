@@ -154,10 +154,12 @@ class JiraTracker:
         return self.redact(" ".join(text.split())[:300])
 
     def redact(self, text: str) -> str:
+        from tasks.redaction import redact
+
         for secret in self._secrets:
             if secret:
                 text = text.replace(secret, "***")
-        return text
+        return redact(text)
 
     @contextmanager
     def session(self):
