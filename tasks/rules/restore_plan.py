@@ -137,7 +137,7 @@ def copy_name(run_id: str, target: RestoreTarget) -> str:
     and the target (resource key with account, mode and region), so two runbooks documenting one shared
     database each get their own copy and never tear down the other's."""
     run = re.sub(r"[^a-z0-9]", "", run_id.lower())[:8]
-    unique = "\0".join((run_id, target.service, target.key))
+    unique = "\0".join((run_id, target.service, target.account or "", target.key))
     return f"drt-{run}-{hashlib.sha256(unique.encode()).hexdigest()[:14]}"
 
 
