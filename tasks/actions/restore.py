@@ -55,6 +55,11 @@ class RestoreContext:
     lock: str | None = None  # the run lock's id, recorded on each copy (see tasks/evidence/runlock.py)
 
 
+def path_fields(target: RestoreTarget) -> dict:
+    """The disruption a target's path answers for, carried onto its measurement."""
+    return {"disruption": target.disruption, "rpo_judged": target.judge_rpo, "judged_against": target.judged_against}
+
+
 def measurement_path(run_dir: str, target: RestoreTarget) -> str:
     # Per service too: two runbooks documenting one database each keep their own measurement.
     digest = hashlib.sha256("\0".join((target.service, target.key)).encode()).hexdigest()[:16]
@@ -66,7 +71,7 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
     m = Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
                     mode=target.mode, region=target.region, source_region=target.source_region, started_at=started,
                     rto_target_seconds=target.rto_target_seconds, rpo_target_seconds=target.rpo_target_seconds,
-                    instance_class=target.instance_class)
+                    instance_class=target.instance_class, **path_fields(target))
     name = copy_name(ctx.run_id, target) + (f"-{ctx.attempt}" if ctx.attempt > 1 else "")
     isolation_policy = ctx.policy.restore.isolation.get(target.region)
     spec = RestoreSpec(
@@ -93,6 +98,7 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
         return _finish(ctx, target, m, "failed", f"finding a recovery point: {describe_error(exc)}")
     m.recovery_point = point.identifier
     m.recovery_point_time = point.time
+    m.recovery_mechanism = point.mechanism
     m.rpo_seconds = driver.rpo_seconds(point, started, target.mode)
 
     # Named copies are torn down even if the create call failed after reaching AWS; ids that AWS assigns
@@ -226,5 +232,5 @@ def failed_measurement(target: RestoreTarget, error: BaseException) -> Measureme
     return Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
                        mode=target.mode, region=target.region, source_region=target.source_region, started_at=at,
                        finished_at=at, rto_target_seconds=target.rto_target_seconds,
-                       rpo_target_seconds=target.rpo_target_seconds, status="failed",
+                       rpo_target_seconds=target.rpo_target_seconds, status="failed", **path_fields(target),
                        error=describe_error(error) if isinstance(error, (ClientError, BotoCoreError)) else str(error))

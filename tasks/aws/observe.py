@@ -22,7 +22,7 @@ from tasks.aws.tags import tag_dict
 from tasks.catalog.runbook import Resource, ResourceKind
 from tasks.errors import AwsError
 from tasks.evidence.inventory import LiveResource, Observation
-from tasks.rules.ebs_copies import is_copy_of
+from tasks.rules.ebs_copies import is_copy_of, source_snapshot_id
 
 MAX_READERS = 8  # (account, region) pairs of one entry read at once
 
@@ -123,19 +123,25 @@ def _read_rds_instances(spec, region, clients, wanted, now, shared) -> list[Live
         raws = [db for db in rds.iter_db_instances(client) if _selected(tag_dict(db.get("TagList")), spec)]
     copies = _copied(spec, {db["DBInstanceIdentifier"] for db in raws}, clients, wanted, shared)
     return [LiveResource(kind=spec.kind.value, region=region, id=db["DBInstanceIdentifier"], account=spec.account,
-                         attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], set())),
+                         attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], {}), now),
                          tags=tag_dict(db.get("TagList")))
             for db in raws]
 
 
-def normalize_db_instance(db: dict, copy_regions: set[str]) -> dict[str, object]:
+def normalize_db_instance(db: dict, copies: dict | set, now: datetime | None = None) -> dict[str, object]:
+    """`copies`: copy region -> when the newest copy's data there is from (a set of regions: times unknown)."""
+    copies = dict.fromkeys(copies) if isinstance(copies, set) else dict(copies)
+    replicas = _replica_regions(db.get("ReadReplicaDBInstanceIdentifiers", []))
+    ages = copy_ages(copies, now or datetime.now(timezone.utc))
+    ages.update(dict.fromkeys(replicas, 0.0))  # a cross-region replica is current
     return {
         "multi_az": bool(db.get("MultiAZ")),
         "encrypted": bool(db.get("StorageEncrypted")),
         "backup_retention_days": int(db.get("BackupRetentionPeriod", 0)),
         "deletion_protection": bool(db.get("DeletionProtection")),
         "engine": db.get("Engine"),
-        "copy_regions": sorted(copy_regions | _replica_regions(db.get("ReadReplicaDBInstanceIdentifiers", []))),
+        "copy_regions": sorted(set(copies) | replicas),
+        "copy_ages": ages,
         "latest_restorable_time": db.get("LatestRestorableTime"),
         "status": db.get("DBInstanceStatus"),
         "instance_class": db.get("DBInstanceClass"),
@@ -159,27 +165,46 @@ def _copy_listings(spec, clients, wanted) -> list[tuple[tuple, Callable[[], list
         if spec.kind == ResourceKind.rds_instance:
             def load(region=copy_region):
                 client = clients.client("rds", region, spec.account)
-                return [s.get("DBInstanceIdentifier") for s in rds.iter_db_snapshots(client, instance_id=spec.id)]
+                return [(s.get("DBInstanceIdentifier"), _data_time(s))
+                        for s in rds.iter_db_snapshots(client, instance_id=spec.id)]
         else:
             def load(region=copy_region):
                 client = clients.client("rds", region, spec.account)
-                return [s.get("DBClusterIdentifier")
+                return [(s.get("DBClusterIdentifier"), _data_time(s))
                         for s in rds.iter_db_cluster_snapshots(client, cluster_id=spec.id)]
         listings.append((key, load))
     return listings
 
 
-def _copied(spec, ids, clients, wanted, shared) -> dict[str, set[str]]:
-    """Member id -> the copy regions holding a snapshot of it."""
-    found: dict[str, set[str]] = defaultdict(set)
+def _data_time(snapshot: dict):
+    """When a snapshot's data is from: a copy keeps its source's time as OriginalSnapshotCreateTime
+    (API_DBSnapshot); a cluster snapshot copy has no such field, so its own create time stands in."""
+    return snapshot.get("OriginalSnapshotCreateTime") or snapshot.get("SnapshotCreateTime")
+
+
+def _copied(spec, ids, clients, wanted, shared) -> dict[str, dict[str, datetime | None]]:
+    """Member id -> copy region -> when the newest copy's data there is from (None: time not reported)."""
+    found: dict[str, dict[str, datetime | None]] = defaultdict(dict)
     if not ids:
         return found
     for key, load in _copy_listings(spec, clients, wanted):
         copy_region = key[2]
-        for member_id in shared.get(key, load):
+        for member_id, when in shared.get(key, load):
             if member_id in ids:
-                found[member_id].add(copy_region)
+                _keep_newest(found[member_id], copy_region, when)
     return found
+
+
+def _keep_newest(times: dict, region: str, when) -> None:
+    known = times.get(region)
+    if region not in times or (when is not None and (known is None or when > known)):
+        times[region] = when
+
+
+def copy_ages(copies: dict[str, datetime | None], now: datetime) -> dict[str, float | None]:
+    """Copy region -> age in seconds of the newest copy's data there (None: AWS reported no time)."""
+    return {region: (None if when is None else max(0.0, (now - when).total_seconds()))
+            for region, when in sorted(copies.items())}
 
 
 # --- Aurora clusters -----------------------------------------------------------------------------
@@ -193,12 +218,13 @@ def _read_rds_clusters(spec, region, clients, wanted, now, shared) -> list[LiveR
         raws = [c for c in rds.iter_db_clusters(client) if _selected(tag_dict(c.get("TagList")), spec)]
     found = _copied(spec, {c["DBClusterIdentifier"] for c in raws}, clients, wanted, shared)
     return [LiveResource(kind=spec.kind.value, region=region, id=c["DBClusterIdentifier"], account=spec.account,
-                         attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], set())),
+                         attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], {}), now),
                          tags=tag_dict(c.get("TagList")))
             for c in raws]
 
 
-def normalize_db_cluster(cluster: dict, copy_regions: set[str]) -> dict[str, object]:
+def normalize_db_cluster(cluster: dict, copies: dict | set, now: datetime | None = None) -> dict[str, object]:
+    copies = dict.fromkeys(copies) if isinstance(copies, set) else dict(copies)
     members = cluster.get("DBClusterMembers", [])
     return {
         # Aurora storage always spans zones; compute survives a zone only with a reader elsewhere.
@@ -207,7 +233,8 @@ def normalize_db_cluster(cluster: dict, copy_regions: set[str]) -> dict[str, obj
         "backup_retention_days": int(cluster.get("BackupRetentionPeriod", 0)),
         "deletion_protection": bool(cluster.get("DeletionProtection")),
         "engine": cluster.get("Engine"),
-        "copy_regions": sorted(copy_regions),
+        "copy_regions": sorted(copies),
+        "copy_ages": copy_ages(copies, now or datetime.now(timezone.utc)),
         "latest_restorable_time": cluster.get("LatestRestorableTime"),
         "status": cluster.get("Status"),
         "members": len(members),
@@ -280,14 +307,16 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
     if ids and ({"snapshot_max_age", "copy_regions"} & wanted):
         for snapshot in ec2.iter_own_snapshots(client, ids):
             snapshots[snapshot["VolumeId"]].append(snapshot)
-    copies: dict[str, set[str]] = defaultdict(set)
+    copies: dict[str, dict[str, datetime | None]] = defaultdict(dict)
     for copy_region in _wanted_copy_regions(spec, wanted) if ids else []:
         copy_client = clients.client("ec2", copy_region, spec.account)
         for copy in ec2.iter_own_snapshots(copy_client):
             for volume_id in ids:
-                sources = {s["SnapshotId"] for s in snapshots.get(volume_id, [])}
-                if is_copy_of(copy, volume_id, sources):
-                    copies[volume_id].add(copy_region)
+                taken = {s["SnapshotId"]: s.get("StartTime") for s in snapshots.get(volume_id, [])}
+                if is_copy_of(copy, volume_id, set(taken)):
+                    # The data is from the source snapshot where the copy names it, else from the copy.
+                    when = taken.get(source_snapshot_id(copy) or "") or copy.get("StartTime")
+                    _keep_newest(copies[volume_id], copy_region, when)
     members = []
     for volume in volumes:
         newest = max((s["StartTime"] for s in snapshots.get(volume["VolumeId"], [])), default=None)
@@ -296,7 +325,8 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
                                     attrs={"encrypted": bool(volume.get("Encrypted")),
                                            "availability_zone": volume.get("AvailabilityZone"),
                                            "snapshot_max_age": age, "snapshot_age_seconds": age,
-                                           "copy_regions": sorted(copies.get(volume["VolumeId"], set()))},
+                                           "copy_regions": sorted(copies.get(volume["VolumeId"], {})),
+                                           "copy_ages": copy_ages(copies.get(volume["VolumeId"], {}), now)},
                                     tags=tag_dict(volume.get("Tags"))))
     return members
 

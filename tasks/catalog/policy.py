@@ -20,8 +20,15 @@ POLICY_FILENAME = "policy.yaml"
 
 
 class TierPolicy(Strict):
+    """`rpo`/`rto`: targets for in-region disruptions (an instance, an Availability Zone, data corruption),
+    met by point-in-time recovery, Multi-AZ and in-region snapshots. `region_rpo`/`region_rto`: targets for
+    the loss of a whole Region, met from the copy in the DR region; looser, as AWS Resilience Hub's policies
+    set them per disruption type. Unset region targets take the tier's default (see REGION_DEFAULTS)."""
+
     rpo: Duration
     rto: Duration
+    region_rpo: Duration | None = None
+    region_rto: Duration | None = None
     review_every: Duration
     restore_test_every: Duration
     simulation_every: Duration = timedelta(days=365)
@@ -36,6 +43,8 @@ class BackupPolicy(Strict):
     multi_az_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
     cross_region_copy_tiers: list[Annotated[StrictInt, Field(ge=0, le=3)]] = [0, 1]
     snapshot_max_age: Duration = timedelta(days=1)  # EBS: daily snapshots
+    # The newest copy in each required DR region must be at most this old (the data in it, where AWS says).
+    copy_max_age: Duration = timedelta(days=2)
 
 
 class IsolationPolicy(Strict):
@@ -142,6 +151,16 @@ def check_jira_url(url: str) -> str:
     return url.rstrip("/")
 
 
+IN_REGION = "in-region"   # instance, Availability Zone or data corruption: recovered inside the Region
+REGION = "region"         # the whole Region lost: recovered from the copy in the DR region
+
+# Region-loss targets (RPO, RTO) per tier where the policy file names none: looser than in-region, since a
+# DR copy is made daily and restoring in another Region means more steps. Tiers 0/1 match copy_max_age.
+_H, _D = timedelta(hours=1), timedelta(days=1)
+REGION_DEFAULTS: dict[int, tuple[timedelta, timedelta]] = {
+    0: (48 * _H, 12 * _H), 1: (48 * _H, 24 * _H), 2: (72 * _H, 72 * _H), 3: (7 * _D, 7 * _D)}
+
+
 def _default_tiers() -> dict[int, TierPolicy]:
     # The program's own table: Tier 0 1h/4h, Tier 1 1h/6h, Tier 2 8h/24h, Tier 3 24h/72h;
     # documentation reviews and restore tests quarterly for Tiers 0 and 1.
@@ -187,11 +206,17 @@ class Policy(Strict):
     def tier(self, tier: int) -> TierPolicy:
         return self.tiers[tier]
 
-    def targets_for(self, runbook) -> tuple[timedelta, timedelta]:
-        """The RTO and RPO a service is held to: its runbook's own (only ever stricter), else its tier's."""
+    def targets_for(self, runbook, disruption: str = IN_REGION) -> tuple[timedelta, timedelta]:
+        """The RTO and RPO a service is held to for a disruption: in-region, its runbook's own (only ever
+        stricter), else its tier's; region loss, the tier's region targets, never tighter than in-region."""
         tier = self.tier(runbook.tier)
         own = runbook.targets
-        return (own.rto if own and own.rto else tier.rto), (own.rpo if own and own.rpo else tier.rpo)
+        rto, rpo = (own.rto if own and own.rto else tier.rto), (own.rpo if own and own.rpo else tier.rpo)
+        if disruption == REGION:
+            default_rpo, default_rto = REGION_DEFAULTS.get(runbook.tier, (rpo, rto))
+            rto = max(rto, tier.region_rto or default_rto)
+            rpo = max(rpo, tier.region_rpo or default_rpo)
+        return rto, rpo
 
     def needs_multi_az(self, tier: int) -> bool:
         return tier in self.backups.multi_az_tiers

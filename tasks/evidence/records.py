@@ -53,10 +53,16 @@ class Measurement(BaseModel):
     rto_target_seconds: float
     rpo_seconds: float | None = None
     rpo_target_seconds: float
+    # The disruption the restore path recovers from (in-region | region), whose targets the two above are;
+    # rpo_judged False: the RPO is shown but another path answers for it (a snapshot beside PITR).
+    disruption: str = "in-region"
+    rpo_judged: bool = True
+    judged_against: str = ""
     passed: bool = False
     status: MeasurementStatus = "pending"
     recovery_point: str | None = None
     recovery_point_time: datetime | None = None
+    recovery_mechanism: str | None = None  # what made the point: RDS automated backups, AWS Backup, ...
     copy_id: str | None = None
     instance_class: str | None = None
     validation: list[dict[str, object]] = []
@@ -127,6 +133,10 @@ class MeasurementSummary(BaseModel):
     rpo_target_seconds: float
     passed: bool = False
     status: MeasurementStatus = "pending"
+    disruption: str = "in-region"
+    rpo_judged: bool = True
+    judged_against: str = ""
+    recovery_mechanism: str | None = None
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ import logging
 
 from tasks.evidence.findings import Finding
 from tasks.evidence.records import Measurement
+from tasks.rules.restore_plan import rpo_exceeded
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def gaps_opened(findings: list[Finding], opened: set[str], flow: str, run_id: st
 def restore_measured(m: Measurement, flow: str, run_id: str) -> list[str]:
     payload = {"resource": m.resource, "kind": m.kind, "mode": m.mode, "region": m.region, "status": m.status,
                "rto_seconds": m.rto_seconds, "rto_target_seconds": m.rto_target_seconds,
-               "rpo_seconds": m.rpo_seconds, "rpo_target_seconds": m.rpo_target_seconds, "passed": m.passed}
+               "rpo_seconds": m.rpo_seconds, "rpo_target_seconds": m.rpo_target_seconds, "passed": m.passed,
+               "disruption": m.disruption, "rpo_judged": m.rpo_judged}
     sent = []
     resource, related = _resource(m.service, m.tier), _run(flow, run_id)
     if m.status not in ("no_recovery_point", "preflight_failed"):
@@ -62,7 +64,7 @@ def restore_measured(m: Measurement, flow: str, run_id: str) -> list[str]:
     if m.status == "timeout" or (m.rto_seconds is not None and m.rto_seconds > m.rto_target_seconds):
         _emit(RTO_BREACHED, resource, payload, related)
         sent.append(RTO_BREACHED)
-    if m.rpo_seconds is not None and m.rpo_seconds > m.rpo_target_seconds:
+    if rpo_exceeded(m):
         _emit(RPO_BREACHED, resource, payload, related)
         sent.append(RPO_BREACHED)
     return sent

@@ -70,6 +70,7 @@ class PathFigures:
     rpo_seconds: float | None = None
     rpo_target_seconds: float | None = None
     judged_against: str = ""
+    rpo_judged: bool = True
 
 
 @dataclass
@@ -111,7 +112,8 @@ def restore_groups(measurements: list) -> list[ServiceRestores]:
             figures = paths[key] = PathFigures(_get(m, "mode"), _get(m, "region"),
                                                rto_target_seconds=_get(m, "rto_target_seconds"),
                                                rpo_target_seconds=_get(m, "rpo_target_seconds"),
-                                               judged_against=judged_against(m))
+                                               judged_against=judged_against(m),
+                                               rpo_judged=_get(m, "rpo_judged") is not False)
             group.paths.append(figures)
         figures.count += 1
         figures.failed += not _get(m, "passed")

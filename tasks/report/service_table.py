@@ -57,8 +57,11 @@ def _control_cell(c: Control, row: ServiceRow, href: Callable[[str | None], str 
                 rpo = f'<span class="{"bad" if f.rpo_ratio > 1 else "good"}">{esc(format_duration(f.rpo_seconds))}</span>'
             else:
                 rpo = "n/a"
-            out.append(f'<span class="sub nw">RTO {rto} / {esc(format_duration(f.rto_target_seconds))}\n'
-                       f' · RPO {rpo} / {esc(format_duration(f.rpo_target_seconds))}</span>\n'
+            region = ' <span class="meta" title="judged against the Region-loss target">(Region loss)</span>'
+            out.append(f'<span class="sub nw">RTO {rto} / {esc(format_duration(f.rto_target_seconds))}'
+                       f'{region if f.rto_disruption == "region" else ""}\n'
+                       f' · RPO {rpo} / {esc(format_duration(f.rpo_target_seconds))}'
+                       f'{region if f.rpo_disruption == "region" else ""}</span>\n'
                        f'<span class="sub nw" data-figure="restores">{f.passed} of {f.restores} passed</span>')
     if c.detail:
         out.append(f'<span class="sub"><code>{esc(c.detail)}</code></span>')

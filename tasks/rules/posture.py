@@ -22,6 +22,9 @@ CHECKS = CheckSet(
           "Check that automated backups and point-in-time recovery are running."),
     Check("backup.no_cross_region_copy", "high", "No copy in another region",
           "Copy snapshots to the DR region (or enable cross-region automated backup replication / a replica)."),
+    Check("backup.stale_cross_region_copy", "high", "Newest cross-region copy older than policy",
+          "Check the copy schedule (snapshot copy job, AWS Backup copy rule) to the DR region; the copy there is "
+          "what a region loss restores from."),
     Check("backup.not_assessed", "high", "Resource could not be assessed",
           "Grant the tool read access in that account and region (see docs/safety.md)."),
     Check("s3.versioning_disabled", "high", "S3 versioning is off",
@@ -51,8 +54,8 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
     attrs = live.attrs
     ran = ran if ran is not None else []
 
-    def gap(check: str, detail: str, **evidence: object) -> None:
-        found.append(make_finding(check, service=runbook.service, tier=tier, resource=live.key,
+    def gap(check: str, detail: str, subject: str = "", **evidence: object) -> None:
+        found.append(make_finding(check, service=runbook.service, tier=tier, resource=live.key, subject=subject,
                                   detail=f"{live.kind} {live.id} ({live.region}): {detail}", evidence=evidence))
 
     _, rpo = policy.targets_for(runbook)
@@ -83,6 +86,7 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
             looked = ", ".join(copy_regions) if copy_regions else "no DR region documented (set dr_region)"
             gap("backup.no_cross_region_copy", f"no snapshot copy or replica in another region (looked in: {looked}).",
                 regions_checked=copy_regions)
+        stale_copies(policy, tier, attrs, copy_regions, ran, gap)
     elif live.kind == "s3_bucket":
         ran += ["s3.versioning_disabled"] + ["s3.replication_missing"] * policy.needs_cross_region_copy(tier)
         if not attrs.get("versioning"):
@@ -104,9 +108,29 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
                 age_seconds=age)
         if policy.needs_cross_region_copy(tier) and not attrs.get("copy_regions"):
             gap("ebs.no_cross_region_copy", "no snapshot copy in another region.", regions_checked=copy_regions)
+        stale_copies(policy, tier, attrs, copy_regions, ran, gap)
         if policy.backups.encryption and not attrs.get("encrypted"):
             gap("backup.unencrypted", "the volume is not encrypted.")
     return found
+
+
+def stale_copies(policy: Policy, tier: int, attrs: dict, copy_regions: list[str], ran: list[str], gap) -> None:
+    """backup.stale_cross_region_copy for each required region whose newest copy is older than the policy's
+    copy_max_age. A region with no copy at all is the no-copy checks' business; an age AWS did not report
+    is not guessed at."""
+    ages = attrs.get("copy_ages") or {}
+    if not policy.needs_cross_region_copy(tier) or not ages:
+        return
+    limit = policy.backups.copy_max_age.total_seconds()
+    ran.append("backup.stale_cross_region_copy")
+    required = [region for region in copy_regions if region in ages] or sorted(ages)
+    for region in required:
+        age = ages.get(region)
+        if age is not None and age > limit:
+            gap("backup.stale_cross_region_copy",
+                f"the newest copy in {region} is {format_duration(age)} old; the policy allows "
+                f"{format_duration(limit)} (copy_max_age).",
+                subject=region, region=region, age_seconds=age, copy_max_age_seconds=limit)
 
 
 def audit_observation(runbook: Runbook, policy: Policy, observation: Observation, now: datetime,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tasks.catalog.durations import format_duration
-from tasks.catalog.policy import Policy
+from tasks.catalog.policy import IN_REGION, REGION, Policy
 from tasks.catalog.runbook import Runbook
 from tasks.evidence.findings import Check, CheckSet, Finding
 from tasks.evidence.inventory import LiveResource
@@ -60,6 +60,9 @@ class RestoreTarget:
     instance_class: str | None = None
     engine: str | None = None
     availability_zone: str | None = None
+    disruption: str = IN_REGION   # what this path recovers from: the targets above are that disruption's
+    judge_rpo: bool = True        # False: the RPO is measured and shown, but another path answers for it
+    judged_against: str = ""      # the report's words for the above
 
     @property
     def key(self) -> str:
@@ -114,21 +117,64 @@ def copy_regions_for(runbook: Runbook, spec_expect_regions: list[str] | None) ->
     return regions
 
 
+DISRUPTION_LABELS = {IN_REGION: "in-region (instance, AZ, data corruption)", REGION: "Region loss"}
+
+
+def has_pitr(kind: str, attrs: dict) -> bool:
+    """Whether the source can be recovered to a point in time within the Region: RDS and Aurora with
+    automated backups (retention > 0), DynamoDB with PITR on, S3 with versioning (every write kept)."""
+    if kind in ("rds_instance", "rds_cluster"):
+        return bool(attrs.get("backup_retention_days"))
+    if kind == "dynamodb_table":
+        return bool(attrs.get("pitr"))
+    if kind == "s3_bucket":
+        return bool(attrs.get("versioning"))
+    return False
+
+
+def recovery_path(kind: str, mode: str, pitr: bool) -> tuple[str, bool, str]:
+    """(disruption, judge the RPO?, what the figure is judged against) for one restore path.
+
+    As AWS Resilience Hub assesses them: point-in-time recovery and in-region snapshots answer for
+    in-region disruptions, the DR-region copy for the loss of the Region. Where the source has
+    point-in-time recovery, that path answers for the in-region RPO: a daily snapshot's age is then
+    shown but not judged (it would flag every Tier 0/1 service with daily snapshots).
+    """
+    if mode == "snapshot-dr":
+        return REGION, True, f"{DISRUPTION_LABELS[REGION]}: RPO = age of the DR copy's data"
+    label = DISRUPTION_LABELS[IN_REGION]
+    if mode in ("pitr-latest", "pitr-time"):
+        return IN_REGION, True, f"{label}: RPO = start - latest restorable time"
+    if kind == "s3_bucket":
+        return IN_REGION, False, (f"{label}: RPO = age of the newest object version, not judged "
+                                  "(versioning keeps every write)")
+    if pitr:
+        return IN_REGION, False, f"{label}: RPO = snapshot age, not judged (point-in-time recovery covers it)"
+    return IN_REGION, True, f"{label}: RPO = snapshot age (no point-in-time recovery)"
+
+
 def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, copy_regions: list[str],
                        restore_time: datetime | None) -> list[RestoreTarget]:
-    rto, rpo = (target.total_seconds() for target in policy.targets_for(runbook))
     instance_class = policy.restore.instance_class.get(runbook.tier) or member.attrs.get("instance_class")
     base: dict[str, Any] = dict(service=runbook.service, tier=runbook.tier, kind=member.kind, resource=member.key,
                 source_id=member.id, source_region=member.region, account=member.account,
-                rto_target_seconds=rto, rpo_target_seconds=rpo, instance_class=instance_class,
+                instance_class=instance_class,
                 engine=member.attrs.get("engine"), availability_zone=member.attrs.get("availability_zone"))
-    targets = [RestoreTarget(mode=mode, region=member.region, **base) for mode in MODES[member.kind]]
+    pitr = has_pitr(member.kind, member.attrs)
+
+    def target(mode: str, region: str) -> RestoreTarget:
+        disruption, judge_rpo, label = recovery_path(member.kind, mode, pitr)
+        rto, rpo = (t.total_seconds() for t in policy.targets_for(runbook, disruption))
+        return RestoreTarget(mode=mode, region=region, rto_target_seconds=rto, rpo_target_seconds=rpo,
+                             disruption=disruption, judge_rpo=judge_rpo, judged_against=label, **base)
+
+    targets = [target(mode, member.region) for mode in MODES[member.kind]]
     if restore_time is not None and member.kind in PITR_TIME_KINDS:
-        targets.append(RestoreTarget(mode="pitr-time", region=member.region, **base))
+        targets.append(target("pitr-time", member.region))
     if member.kind in DR_REGION_KINDS and policy.needs_cross_region_copy(runbook.tier):
         for region in copy_regions:
             if region != member.region:
-                targets.append(RestoreTarget(mode="snapshot-dr", region=region, **base))
+                targets.append(target("snapshot-dr", region))
     return targets
 
 
@@ -145,10 +191,14 @@ def expires_at(started: datetime, target: RestoreTarget, policy: Policy) -> date
     return started + timedelta(seconds=target.rto_target_seconds) + policy.restore.expiry_margin
 
 
+def rpo_exceeded(m: Measurement) -> bool:
+    """Over the RPO target of the disruption the path recovers from; never for a path not judged on RPO."""
+    return m.rpo_judged and m.rpo_seconds is not None and m.rpo_seconds > m.rpo_target_seconds
+
+
 def judge(m: Measurement) -> bool:
     rto_ok = m.rto_seconds is not None and m.rto_seconds <= m.rto_target_seconds
-    rpo_ok = m.rpo_seconds is None or m.rpo_seconds <= m.rpo_target_seconds
-    return m.status == "passed" and rto_ok and rpo_ok and m.cleanup != "left"
+    return m.status == "passed" and rto_ok and not rpo_exceeded(m) and m.cleanup != "left"
 
 
 def findings_for(m: Measurement) -> list[Finding]:
@@ -157,7 +207,10 @@ def findings_for(m: Measurement) -> list[Finding]:
     where = f"{m.kind} {m.resource.split(':')[-1]} ({m.mode} restore in {m.region})"
     evidence: dict[str, object] = {"rto_seconds": m.rto_seconds, "rto_target_seconds": m.rto_target_seconds,
                 "rpo_seconds": m.rpo_seconds, "rpo_target_seconds": m.rpo_target_seconds,
-                "recovery_point": m.recovery_point, "copy_id": m.copy_id, "status": m.status}
+                "disruption": m.disruption, "rpo_judged": m.rpo_judged, "judged_against": m.judged_against,
+                "recovery_point": m.recovery_point, "recovery_mechanism": m.recovery_mechanism,
+                "copy_id": m.copy_id, "status": m.status}
+    scope = "region-loss " if m.disruption == REGION else "in-region "
     found: list[Finding] = []
     if m.status in ("failed", "no_recovery_point"):
         found.append(make_finding("restore.failed", detail=f"{where}: {m.error}", evidence=evidence, **common))
@@ -165,21 +218,22 @@ def findings_for(m: Measurement) -> list[Finding]:
         found.append(make_finding("restore.preflight_failed", detail=f"{where}: {m.error}", evidence=evidence, **common))
     elif m.status == "timeout":
         found.append(make_finding("restore.rto_exceeded", evidence=evidence, **common, detail=(
-            f"{where}: not available within the RTO target of {format_duration(m.rto_target_seconds)}; "
+            f"{where}: not available within the {scope}RTO target of {format_duration(m.rto_target_seconds)}; "
             "stopped at the deadline and torn down.")))
     elif m.rto_seconds is not None and m.rto_seconds > m.rto_target_seconds:
         found.append(make_finding("restore.rto_exceeded", evidence=evidence, **common, detail=(
-            f"{where}: restored and validated in {format_duration(m.rto_seconds)}, over the RTO target of "
+            f"{where}: restored and validated in {format_duration(m.rto_seconds)}, over the {scope}RTO target of "
             f"{format_duration(m.rto_target_seconds)}.")))
     if m.status == "validation_failed":
         failed = [step for step in m.validation if not step.get("passed")]
         names = ", ".join(f"{s['name']} ({s.get('detail', '')})" for s in failed)
         found.append(make_finding("restore.validation_failed", detail=f"{where}: failed {names}", evidence=evidence,
                                   **common))
-    if m.rpo_seconds is not None and m.rpo_seconds > m.rpo_target_seconds:
+    if rpo_exceeded(m):
+        made = f", made by {m.recovery_mechanism}" if m.recovery_mechanism else ""
         found.append(make_finding("restore.rpo_exceeded", evidence=evidence, **common, detail=(
-            f"{where}: the newest recovery point ({m.recovery_point}) is {format_duration(m.rpo_seconds)} old, "
-            f"over the RPO target of {format_duration(m.rpo_target_seconds)}.")))
+            f"{where}: the newest recovery point ({m.recovery_point}{made}) is {format_duration(m.rpo_seconds)} "
+            f"old, over the {scope}RPO target of {format_duration(m.rpo_target_seconds)}.")))
     if m.cleanup == "left":
         found.append(make_finding("restore.cleanup_failed", evidence=evidence, **common, detail=(
             f"{where}: the copy {m.copy_id} in {m.region} still exists after teardown.")))

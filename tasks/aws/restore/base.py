@@ -47,6 +47,7 @@ class RecoveryPoint:
     identifier: str           # snapshot id, version id, or "latest"/ISO time for point-in-time
     time: datetime | None     # the moment the data is from (for RPO)
     detail: dict[str, Any] = field(default_factory=dict)
+    mechanism: str | None = None  # what made it: RDS automated backups, AWS Backup, manual snapshot, ...
 
 
 @dataclass

@@ -32,7 +32,12 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
         raise NoRecoveryPoint(f"bucket {spec.source_id} has no object versions to restore (versioning off or empty)")
     # Restore a prior version when one exists: that is what recovering from an overwrite needs.
     chosen = next((v for v in versions if not v.get("IsLatest")), versions[0])
-    return RecoveryPoint(chosen["VersionId"], chosen["LastModified"], {"key": chosen["Key"], "etag": chosen.get("ETag")})
+    # The newest version listed is the latest state the bucket can be recovered to (as LatestRestorableTime
+    # is for PITR): versioning keeps every write, so nothing written before it is lost.
+    newest = max(v["LastModified"] for v in versions)
+    return RecoveryPoint(chosen["VersionId"], chosen["LastModified"],
+                         {"key": chosen["Key"], "etag": chosen.get("ETag"), "newest_version_time": newest},
+                         mechanism="S3 versioning")
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
@@ -79,4 +84,6 @@ def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:
 
 
 def rpo_seconds(point: RecoveryPoint, started: datetime, mode: str) -> float | None:
-    return 0.0  # versioned: every write is a recovery point
+    """The age of the newest object version when the restore started (not the restored prior version's)."""
+    newest = point.detail.get("newest_version_time")
+    return None if newest is None else max(0.0, (started - newest).total_seconds())
