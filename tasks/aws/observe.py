@@ -166,7 +166,7 @@ def _copy_listings(spec, clients, wanted) -> list[tuple[tuple, Callable[[], list
             def load(region=copy_region):
                 client = clients.client("rds", region, spec.account)
                 return [(s.get("DBInstanceIdentifier"), _data_time(s))
-                        for s in rds.iter_db_snapshots(client, instance_id=spec.id)]
+                        for s in rds.iter_recovery_snapshots(client, instance_id=spec.id)]
         else:
             def load(region=copy_region):
                 client = clients.client("rds", region, spec.account)

@@ -58,3 +58,26 @@ def iter_db_cluster_snapshots(client, cluster_id: str | None = None, snapshot_ty
     paginator = client.get_paginator("describe_db_cluster_snapshots")
     for page in paginator.paginate(**kwargs, PaginationConfig={"PageSize": PAGE_SIZE}):
         yield from page["DBClusterSnapshots"]
+
+
+AWS_BACKUP_PREFIX = "awsbackup:"  # AWS Backup names its RDS and Aurora snapshots awsbackup:job-...
+
+
+def iter_recovery_snapshots(client, instance_id: str | None = None) -> Iterator[dict]:
+    """Every snapshot a restore can use: automated and manual (the default listing), then AWS Backup's,
+    which DescribeDBSnapshots returns only when asked for with SnapshotType=awsbackup."""
+    yield from iter_db_snapshots(client, instance_id=instance_id)
+    yield from iter_db_snapshots(client, instance_id=instance_id, snapshot_type="awsbackup")
+
+
+def snapshot_mechanism(snapshot: dict) -> str:
+    """Which mechanism made a DB or cluster snapshot (Aurora's AWS Backup snapshots have no awsbackup type,
+    only the awsbackup: name)."""
+    name = snapshot.get("DBSnapshotIdentifier") or snapshot.get("DBClusterSnapshotIdentifier") or ""
+    kind = snapshot.get("SnapshotType")
+    if kind == "awsbackup" or name.startswith(AWS_BACKUP_PREFIX):
+        made = "AWS Backup"
+    else:
+        made = {"automated": "RDS automated backups", "manual": "manual snapshot"}.get(kind, kind or "unknown")
+    source = snapshot.get("SourceRegion")
+    return f"{made} (copied from {source})" if source else made

@@ -24,8 +24,11 @@ Rules (each cites its AWS API reference page where it is implemented):
   "[Copied snap-… from region]".
 - sts.py + requests.py: assumed-role credentials expire (ExpiredToken); a configurable share of calls
   is throttled.
-Extension point: a module with `install(strict)` added to RULES (e.g. aws_backup.py for recovery points
-made by AWS Backup) gets the same config, lifecycle, patcher and request hooks.
+- aws_backup.py: recovery points made by AWS Backup as RDS (SnapshotType awsbackup, listed only when asked
+  for), EC2 (description and aws:backup:source-resource tag, kept on copies) and DynamoDB (BackupType
+  AWS_BACKUP, listed only when asked for) show them.
+Extension point: a module with `install(strict)` added to RULES gets the same config, lifecycle, patcher
+and request hooks.
 
 Seeding: an estate built for a test stands for one that has existed for a long time; call `settle()` after
 building it so nothing seeded is still in transition.
@@ -42,7 +45,7 @@ from tasks.emulator.patching import Patcher
 
 __all__ = ["StrictAws", "StrictConfig", "current", "settle"]
 
-RULES = ["rds", "failover", "dynamodb", "ebs", "sts"]
+RULES = ["rds", "failover", "dynamodb", "ebs", "sts", "aws_backup"]
 
 _current: StrictAws | None = None
 _install_lock = threading.Lock()
@@ -108,6 +111,13 @@ class StrictAws:
         from tasks.emulator.sts import assumed_role
 
         return assumed_role(account, access_key)
+
+    def aws_backup(self, kind: str, region: str, resource_id: str, **kwargs) -> dict[str, str]:
+        """A recovery point made by AWS Backup, as the service's own API shows it (see aws_backup.record);
+        call settle() after seeding."""
+        from tasks.emulator.aws_backup import record
+
+        return record(kind, region, resource_id, **kwargs)
 
     @property
     def throttled(self) -> int:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
+from tasks.aws import ec2
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import is_not_found
 from tasks.aws.restore.base import (
@@ -37,7 +38,7 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     if not ready:
         raise NoRecoveryPoint(f"no completed snapshot of {spec.source_id} in {spec.region}")
     newest = max(ready, key=lambda s: s["StartTime"])
-    return RecoveryPoint(newest["SnapshotId"], newest["StartTime"])
+    return RecoveryPoint(newest["SnapshotId"], newest["StartTime"], mechanism=ec2.snapshot_mechanism(newest))
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
@@ -50,8 +51,6 @@ def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
 
 
 def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None) -> CopyState:
-    from tasks.aws import ec2
-
     volume = ec2.get_volume(clients.client("ec2", spec.region, spec.account), copy_id)
     if volume is None:
         return CopyState("missing")

@@ -21,33 +21,36 @@ from tasks.aws.restore.base import (
 
 KIND = "rds_instance"
 NAMED_COPY = True
+PITR = "RDS automated backups (point in time)"
 
 
 def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     client = rds_client(clients, spec)
     if spec.mode in ("snapshot", "snapshot-dr"):
-        snapshots = list(rds.iter_db_snapshots(client, instance_id=spec.source_id))
+        snapshots = list(rds.iter_recovery_snapshots(client, instance_id=spec.source_id))
         if spec.mode == "snapshot":
-            automated = [s for s in snapshots if s.get("SnapshotType") == "automated"]
-            snapshots = automated or snapshots
+            # Scheduled points (RDS's daily backup, AWS Backup's plan) before one-off manual snapshots.
+            scheduled = [s for s in snapshots if s.get("SnapshotType") in ("automated", "awsbackup")]
+            snapshots = scheduled or snapshots
         newest = newest_available(snapshots, "SnapshotCreateTime")
         if newest is None:
             where = f"in {spec.region}" + (" (cross-region copy)" if spec.mode == "snapshot-dr" else "")
             raise NoRecoveryPoint(f"no available snapshot of {spec.source_id} {where}")
         # A copy keeps the moment the data is from as OriginalSnapshotCreateTime.
         when = newest.get("OriginalSnapshotCreateTime") or newest["SnapshotCreateTime"]
-        return RecoveryPoint(newest["DBSnapshotIdentifier"], when, {"snapshot_type": newest.get("SnapshotType")})
+        return RecoveryPoint(newest["DBSnapshotIdentifier"], when, {"snapshot_type": newest.get("SnapshotType")},
+                             mechanism=rds.snapshot_mechanism(newest))
     db = rds.get_db_instance(client, spec.source_id)
     if db is None:
         raise NoRecoveryPoint(f"{spec.source_id} not found in {spec.region}")
     if not db.get("BackupRetentionPeriod"):
         raise NoRecoveryPoint(f"{spec.source_id} has automated backups disabled: no point-in-time recovery")
     if spec.mode == "pitr-time":
-        return RecoveryPoint(spec.restore_time.isoformat(), spec.restore_time)
+        return RecoveryPoint(spec.restore_time.isoformat(), spec.restore_time, mechanism=PITR)
     latest = db.get("LatestRestorableTime")
     if latest is None:
         raise NoRecoveryPoint(f"{spec.source_id} reports no latest restorable time")
-    return RecoveryPoint("latest", latest)
+    return RecoveryPoint("latest", latest, mechanism=PITR)
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
