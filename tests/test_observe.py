@@ -143,10 +143,11 @@ def test_a_fleets_copy_region_is_listed_once_for_all_its_regions(aws):
     spec = _tenant_fleet()
     clients = AwsClients()
     calls = []
-    clients.client("rds", "us-west-2").meta.events.register("before-call.rds.*",
-                                                            lambda model, **_: calls.append(model.name))
+    clients.client("rds", "us-west-2").meta.events.register(
+        "before-parameter-build.rds.*", lambda model, params, **_: calls.append((model.name, params.get("SnapshotType"))))
     seen = observe(spec, 0, clients)
-    assert calls == ["DescribeDBSnapshots"] and seen.assessed
+    # One listing of the default snapshots and one of AWS Backup's (returned only when asked for by type).
+    assert calls == [("DescribeDBSnapshots", None), ("DescribeDBSnapshots", "awsbackup")] and seen.assessed
     assert {m.id: m.attrs["copy_regions"] for m in seen.members} == {
         "tenant-use1-1": ["us-west-2"], "tenant-use1-2": ["us-west-2"], "tenant-euw1-1": ["us-west-2"],
         "tenant-euw1-2": []}
