@@ -79,7 +79,7 @@ def record(kind: str, region: str, resource_id: str, *, age: timedelta = timedel
         made["point"] = snapshot.db_snapshot_identifier
         if copy_to:
             target = rds.rds_backends[account][copy_to]
-            copy = target.copy_db_snapshot(snapshot.snapshot_arn, f"awsbackup:copyjob-{job}")
+            copy = target.copy_db_snapshot(snapshot.arn, f"awsbackup:copyjob-{job}")
             copy.snapshot_type = "awsbackup"
             copy.original_snapshot_create_time = taken
             copy.created = utcnow() - (copy_age if copy_age is not None else age)
