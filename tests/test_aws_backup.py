@@ -104,6 +104,8 @@ def test_restore_uses_aws_backup_points_and_judges_each_path_against_its_disrupt
     assert dr["recovery_point"] == estate["old_copy"] and dr["recovery_mechanism"].startswith("AWS Backup")
     assert dr["disruption"] == "region" and dr["rpo_target_seconds"] == 48 * 3600 and not dr["passed"]
     # The volume's DR copy is found by AWS Backup's source tag (its VolumeId is vol-ffffffff) and restored.
+    assert snapshot["recovery_point"].startswith("awsbackup:job-")  # the newest scheduled point: AWS Backup's
+    assert by_path[("ebs_volume", "snapshot", SOURCE)]["passed"]  # 5h old, within the daily snapshot_max_age
     ebs_dr = by_path[("ebs_volume", "snapshot-dr", DR)]
     assert ebs_dr["passed"] and ebs_dr["recovery_point"] == estate["spool"]["copy"]
     assert ebs_dr["recovery_mechanism"] == "AWS Backup"

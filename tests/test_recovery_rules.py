@@ -119,7 +119,9 @@ def test_s3_and_ebs_paths():
     assert judge(measurement(version, rpo=30 * D))
     volume = LiveResource("ebs_volume", "us-east-1", "vol-1", attrs={})
     ebs = by_mode(targets_for_member(runbook(1), Policy(), volume, ["us-west-2"], None))
-    assert ebs[("snapshot", "us-east-1")].judge_rpo  # EBS has no point-in-time recovery
+    local = ebs[("snapshot", "us-east-1")]
+    # EBS has no point-in-time recovery: its snapshot is judged, against the policy's snapshot cadence.
+    assert local.judge_rpo and local.rpo_target_seconds == D and "snapshot_max_age" in local.judged_against
     assert ebs[("snapshot-dr", "us-west-2")].disruption == REGION
 
 

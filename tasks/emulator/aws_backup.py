@@ -32,8 +32,12 @@ def install(strict) -> None:
     def make_describe(original):
         def describe_db_snapshots(self, db_instance_identifier, db_snapshot_identifier=None, snapshot_type=None,
                                   filters=None):
+            by_type = snapshot_type is not None or bool((filters or {}).get("snapshot-type"))
+            if db_snapshot_identifier is not None and not by_type:
+                # A snapshot named by id (RestoreDBInstanceFromDBSnapshot) is found whatever its type.
+                filters = {**(filters or {}), "snapshot-type": ["automated", "manual", "awsbackup"]}
             found = original(self, db_instance_identifier, db_snapshot_identifier, snapshot_type, filters)
-            if snapshot_type is None and not (filters or {}).get("snapshot-type"):
+            if not by_type and db_snapshot_identifier is None:
                 found = [s for s in found if s.snapshot_type != "awsbackup"]
             return found
         return describe_db_snapshots

@@ -150,6 +150,8 @@ def recovery_path(kind: str, mode: str, pitr: bool) -> tuple[str, bool, str]:
                                   "(versioning keeps every write)")
     if pitr:
         return IN_REGION, False, f"{label}: RPO = snapshot age, not judged (point-in-time recovery covers it)"
+    if kind == "ebs_volume":
+        return IN_REGION, True, f"{label}: RPO = snapshot age, at most the policy's snapshot_max_age"
     return IN_REGION, True, f"{label}: RPO = snapshot age (no point-in-time recovery)"
 
 
@@ -165,6 +167,10 @@ def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, c
     def target(mode: str, region: str) -> RestoreTarget:
         disruption, judge_rpo, label = recovery_path(member.kind, mode, pitr)
         rto, rpo = (t.total_seconds() for t in policy.targets_for(runbook, disruption))
+        if member.kind == "ebs_volume" and disruption == IN_REGION:
+            # EBS has only snapshots, and the policy sets how often (snapshot_max_age, daily by default): the
+            # audit holds a volume to that, and so does its restore.
+            rpo = max(rpo, policy.backups.snapshot_max_age.total_seconds())
         return RestoreTarget(mode=mode, region=region, rto_target_seconds=rto, rpo_target_seconds=rpo,
                              disruption=disruption, judge_rpo=judge_rpo, judged_against=label, **base)
 
