@@ -49,6 +49,35 @@ def _utc(text: str):
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _count(text: str) -> int:
+    """A whole number from 1 to 10,000 (checked here so a bad value stops before any run record)."""
+    if not text.strip().isdigit() or len(text.strip()) > 5 or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 10000, got {text[:40]!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 86400, got {text[:40]!r}")
+    return value
+
+
+def _sample(text: str) -> str:
+    from tasks.rules.restore_plan import parse_sample
+
+    try:
+        parse_sample(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)[:120]) from None
+    return text
+
+
 def _quarter(text: str) -> str:
     from tasks.rules.quarters import Quarter
 
@@ -67,7 +96,7 @@ def _run_options(parser: argparse.ArgumentParser, concurrency: int = 8,
     parser.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
     parser.add_argument("--tracker", default="ledger",
                         help="ticket tracker: ledger (a local file, default) or jira")
-    parser.add_argument("--concurrency", type=int, default=concurrency, metavar="N",
+    parser.add_argument("--concurrency", type=_count, default=concurrency, metavar="N",
                         help=f"work items at once (default: {concurrency})")
     parser.add_argument("--dry-run", action="store_true",
                         help="show the plan and stop (no Prefect server, no evidence, no tickets)")
@@ -97,12 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore-test", help="restore backups into isolated copies; measure RTO and RPO")
     _catalog_options(restore)
     _run_options(restore, concurrency=4)
-    restore.add_argument("--sample", metavar="N|P%",
+    restore.add_argument("--sample", metavar="N|P%", type=_sample,
                          help="per fleet: a count or a percentage (default: every member); for the policy's review "
                               "tiers it is raised so every member is tested within rotation_quarters")
     restore.add_argument("--restore-time", metavar="ISO", type=_utc, help="also restore to this point in time (UTC)")
-    restore.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait for a running restore test")
-    restore.add_argument("--poll-seconds", type=float, metavar="S", help="status poll interval (default: policy)")
+    restore.add_argument("--wait", type=_seconds, default=0, metavar="SECONDS", help="wait for a running restore test")
+    restore.add_argument("--poll-seconds", type=_seconds, metavar="S", help="status poll interval (default: policy)")
 
     sweep = commands.add_parser("sweep", help="delete this tool's expired or orphaned copies")
     _catalog_options(sweep)
@@ -127,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
     simulate.add_argument("--tracker", default="ledger",
                           help="ticket tracker: ledger (default) or jira")
-    simulate.add_argument("--poll-interval", type=int, default=10, metavar="S", help="seconds between checks for answers")
+    simulate.add_argument("--poll-interval", type=_count, default=10, metavar="S", help="seconds between checks for answers")
 
     tracker = commands.add_parser("tracker", help="ticket tracker maintenance")
     actions = tracker.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -141,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve every deployment in prefect.yaml from this process")
     serve.add_argument("--project", metavar="FILE", help="prefect.yaml to read (default: the project's)")
     serve.add_argument("--deployment", action="append", dest="only", metavar="NAME", help="serve only these")
-    serve.add_argument("--limit", type=int, metavar="N", help="at most N flow runs at once")
+    serve.add_argument("--limit", type=_count, metavar="N", help="at most N flow runs at once")
 
     server = commands.add_parser("server", help="a long-lived local Prefect server (UI and API) for later commands",
                                  description="Run Prefect's server in the foreground (its database in PREFECT_HOME). "

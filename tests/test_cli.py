@@ -140,3 +140,13 @@ def test_a_tool_error_exits_as_documented_one_for_a_failed_run_two_for_bad_input
     monkeypatch.setitem(cli.COMMANDS, "validate", fails)
     assert cli.main(["validate"]) == code
     assert capsys.readouterr().err == "dr: error: what went wrong\n"
+
+
+@pytest.mark.parametrize("bad", [["--sample", "abc"], ["--concurrency", "0"], ["--concurrency", "9" * 5000],
+                                 ["--poll-seconds", "nan"], ["--wait", "-1"]])
+def test_bad_cli_values_stop_with_exit_2_and_no_run_record(tmp_path, bad):
+    evidence = tmp_path / "evidence"
+    result = dr("restore-test", "--evidence", str(evidence), *bad)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("dr restore-test: error: argument")
+    assert not evidence.exists()
