@@ -498,7 +498,12 @@ def cmd_server(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from flows.demo import run_demo
+    from flows.demo import claim_out_dir, run_demo
+
+    refused = claim_out_dir(Path(args.out))
+    if refused:
+        print(f"dr: error: {refused}", file=sys.stderr)
+        return 2
 
     with flow_runs(args, "demo", background=True) as (console, ready):
         result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None, say=console.phase,

@@ -52,6 +52,21 @@ def start_emulator(verbose: bool = False):
     return server, layer
 
 
+DEMO_MARK = ".dr-demo"
+
+
+def claim_out_dir(out: Path) -> str | None:
+    """The demo writes (and replaces its runbooks/) only in an empty directory or one it made: None when
+    `out` is usable (and now marked as the demo's), else why not. Nothing is touched when refused."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        return f"{out} is not a directory the demo made; choose an empty or new --out"
+    if out.exists() and any(out.iterdir()) and not (out / DEMO_MARK).is_file():
+        return f"{out} is not empty and was not made by `dr demo`; choose an empty or new --out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARK).write_text("made by dr demo: it may replace runbooks/, evidence/ and dashboard/ here\n")
+    return None
+
+
 def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: None, verbose: bool = False) -> dict:
     """`prefect_ready()` returns once the Prefect API answers (its server starts while the estate is built)."""
     from tasks.demo.estate import build_demo_estate, prepare_demo_catalog

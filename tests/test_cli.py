@@ -150,3 +150,16 @@ def test_bad_cli_values_stop_with_exit_2_and_no_run_record(tmp_path, bad):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("dr restore-test: error: argument")
     assert not evidence.exists()
+
+
+def test_demo_out_refuses_a_directory_it_did_not_make(tmp_path):
+    from flows.demo import claim_out_dir
+
+    project = tmp_path / "project"
+    (project / "runbooks").mkdir(parents=True)
+    (project / "runbooks" / "ledger.yaml").write_text("service: ledger\n")
+    result = dr("demo", "--out", str(project))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert (project / "runbooks" / "ledger.yaml").read_text() == "service: ledger\n"
+    assert not (project / ".dr-demo").exists()
+    assert claim_out_dir(tmp_path / "new") is None and claim_out_dir(tmp_path / "new") is None  # its own: reusable
