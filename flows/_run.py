@@ -64,8 +64,11 @@ def current_run() -> tuple[str, str | None]:
     return run_id, url
 
 
-def start_run(flow: str, parameters: dict, evidence: str) -> RunEvidence:
-    """Check the evidence store is writable (before any AWS call) and record the run as started."""
+def start_run(flow: str, parameters: dict, evidence: str, resumable: bool = False) -> RunEvidence:
+    """Check the evidence store is writable (before any AWS call) and record the run as started.
+
+    A resumable flow (one that suspends: Prefect reruns it from the top in a new process on resume) picks up
+    the record its flow run already started, so every resume writes to the same evidence directory."""
     from flows._runtime import route_tool_logs
 
     from tasks.redaction import install_log_filter
@@ -75,11 +78,31 @@ def start_run(flow: str, parameters: dict, evidence: str) -> RunEvidence:
     store = open_store(evidence)
     store.check_writable()
     run_id, run_url = current_run()
+    if resumable:
+        earlier = _running_record(store, flow, run_id)
+        if earlier is not None:
+            _console.phase(f"{flow}: run {run_id[:8]} resumed, evidence in {earlier.record.evidence_dir}")
+            return earlier
     record = RunRecord(flow=flow, run_id=run_id, run_url=run_url, started_at=now(), parameters=parameters)
     run = RunEvidence(store, record)
     run.save()
     _console.phase(f"{flow}: run {run_id[:8]}, evidence in {record.evidence_dir}")
     return run
+
+
+def _running_record(store, flow: str, run_id: str) -> RunEvidence | None:
+    """The still-running record of this flow run, if an earlier process of it started one."""
+    from tasks.evidence.store import list_dirs
+
+    suffix = "-" + run_id.replace("-", "")[:8]
+    for directory in list_dirs(store, flow):
+        if not directory.endswith(suffix):
+            continue
+        raw = store.read_bytes(f"{directory}/results.json")
+        record = RunRecord.model_validate_json(raw) if raw else None
+        if record is not None and record.run_id == run_id and record.status == "running":
+            return RunEvidence(store, record)
+    return None
 
 
 def check_credentials(run: RunEvidence, clients, runbooks) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import yaml
 from prefect import flow, get_run_logger
+from prefect.exceptions import Pause
 from prefect.input import RunInput
 from prefect.utilities.annotations import quote
 from pydantic import Field
@@ -97,18 +98,28 @@ def load_answers(path: str | None) -> dict[str, dict]:
 
 
 def ask(inject, scenario, timeout: int, poll_interval: int, logger) -> dict | None:
-    """Pause the flow run until someone answers in the Prefect UI (Resume form), or the timeout passes."""
+    """Wait for someone to answer in the Prefect UI (Resume form), or the timeout to pass.
+
+    A deployment's run suspends: its process exits, so no worker is held while the team talks, and Prefect
+    reruns the flow from the top on resume, where the same key returns the answers given. A run without a
+    deployment (the command line) cannot be rerun by a worker, so it pauses in-process instead."""
     from prefect.exceptions import FlowPauseTimeout
-    from prefect.flow_runs import pause_flow_run
+    from prefect.flow_runs import pause_flow_run, suspend_flow_run
+    from prefect.runtime import deployment
 
     questions = "\n".join(f"- **{role.replace('_', ' ')}**: {q}" for role in ROLES
                           for q in getattr(inject.questions, role))
     description = (f"### {scenario.name} — T+{int(inject.at.total_seconds() // 60)} min: {inject.title}\n\n"
                    f"{inject.description}\n\n{questions}")
+    form = InjectAnswers.with_initial_data(description=description, answered_by="")
+    key = f"inject-{inject.id}"
+    if deployment.id:
+        logger.info("suspending for answers to inject %r in the Prefect UI (timeout %ss)", inject.id, timeout)
+        # Returns at once with the stored answers when this inject was answered before this rerun.
+        return suspend_flow_run(wait_for_input=form, timeout=timeout, key=key).model_dump()
     logger.info("waiting for answers to inject %r in the Prefect UI (timeout %ss)", inject.id, timeout)
     try:
-        answer = pause_flow_run(wait_for_input=InjectAnswers.with_initial_data(description=description, answered_by=""),
-                                timeout=timeout, poll_interval=poll_interval, key=f"inject-{inject.id}")
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval, key=key)
     except FlowPauseTimeout:
         logger.warning("no answers to inject %r before the timeout", inject.id)
         return None
@@ -148,17 +159,22 @@ def dr_simulation(
     mode = "answers-file" if answers else ("none" if non_interactive else "interactive")
     run = start_run(FLOW_NAME, {"scenario": scenario, "mode": mode, "drill": drill, "zone": zone, "region": region,
                                 "tiers": tiers, "services": services, "runbooks": runbooks, "evidence": evidence,
-                                "tracker": tracker}, evidence)
+                                "tracker": tracker}, evidence, resumable=mode == "interactive")
+    # A rerun after a suspension: the injects already recorded keep their entries (and times) as given.
+    recorded = {e["inject"]: e for e in run.record.details.get("decision_log") or [] if e.get("answers") is not None}
     try:
         return _simulate(run, catalog, chosen, valid, prepared, mode, drill, zone, region, evidence, tracker,
-                         poll_interval, answer_timeout, logger)
+                         poll_interval, answer_timeout, logger, recorded)
+    except Pause:
+        run.save()  # suspended, not failed: the resumed run continues this record
+        raise
     except BaseException as exc:
         fail_run(run, exc)
         raise
 
 
 def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region, evidence, tracker, poll_interval,
-              answer_timeout, logger) -> dict:
+              answer_timeout, logger, recorded: dict[str, dict] | None = None) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts))
     check_credentials(run, clients, valid)
     work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
@@ -194,6 +210,9 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
 
     timeout = answer_timeout or int(catalog.policy.simulation.answer_timeout.total_seconds())
     for inject in scenario.injects:
+        if inject.id in (recorded or {}):
+            run.record.details["decision_log"].append(recorded[inject.id])
+            continue
         if mode == "answers-file":
             answer = prepared.get(inject.id)
         elif mode == "interactive":

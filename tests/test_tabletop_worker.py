@@ -1,0 +1,116 @@
+"""The interactive tabletop as the DR team runs it: a deployment on a process worker of a real `prefect server`
+that suspends at each inject (its process exits, so the worker is free) and resumes from the form the UI shows."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import test_deployments as deployments
+from tests.conftest import REPO_ROOT
+from tests.estate import build_estate, write_catalog
+from tests.prefect_server import BIN, PrefectServer
+
+pytestmark = pytest.mark.slow
+wait_for = deployments.wait_for
+
+ANSWERS = {
+    "corruption-found": {"answered_by": "sre-lead@example.org", "decisions": "Stop writes to the ledger.",
+                         "observations": "Nobody knew who owns the batch job.", "estimated_recovery_minutes": 90,
+                         "action_items": ["Name an owner for the nightly batch job"]},
+    "point-in-time-restore": {"answered_by": "dr-champ@example.org", "decisions": "Restore to 01:55 UTC.",
+                              "action_items": ["Rehearse a point-in-time restore each quarter"]},
+}
+
+TITLES = {"corruption-found": "Support reports wrong data",
+          "point-in-time-restore": "Point-in-time restore to before the event"}
+
+
+@pytest.fixture
+def server():
+    started = PrefectServer()
+    yield started
+    started.stop()
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is pid (the process worker starts each flow run as its child)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def suspended(server: PrefectServer, run_id: str) -> dict | None:
+    run = server.get(f"/flow_runs/{run_id}")
+    assert run["state"]["type"] not in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"), (
+        run["state"], deployments.log_tail(server))
+    return run if run["state"]["name"] == "Suspended" else None
+
+
+def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(server, moto_server, tmp_path):
+    builder = build_estate(in_process_mock=False)
+    catalog = write_catalog(tmp_path / "runbooks")
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": {
+        region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}}}))
+    shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
+    evidence = tmp_path / "evidence"
+    env = {"AWS_ENDPOINT_URL": moto_server, "DR_PROJECT_DIR": str(REPO_ROOT)}
+    prefect = str(BIN / "prefect")
+    pool = subprocess.run([prefect, "work-pool", "create", "dr-process", "--type", "process"],
+                          env={**server.env, **env}, capture_output=True, text=True, timeout=120)
+    assert pool.returncode == 0, pool.stdout + pool.stderr
+    deploy = subprocess.run([prefect, "--no-prompt", "deploy", "--name", "annual-dr-simulation"], cwd=REPO_ROOT,
+                            env={**server.env, **env}, capture_output=True, text=True, timeout=180)
+    assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+    worker = server.start(prefect, "worker", "start", "--pool", "dr-process", "--name", "tabletop", "--limit", "1",
+                          log_name="worker-tabletop.log", env_extra=env)
+    try:
+        [deployment] = [d for d in server.post("/deployments/filter", {"limit": 50, "offset": 0})
+                        if d["name"] == "annual-dr-simulation"]
+        run = server.post(f"/deployments/{deployment['id']}/create_flow_run", {"parameters": {
+            "runbooks": str(catalog), "evidence": str(evidence), "scenario": "data-corruption",
+            "answer_timeout": 900}})
+        for inject in ("corruption-found", "point-in-time-restore"):
+            waiting = wait_for(lambda: suspended(server, run["id"]), 150, f"the run to suspend at {inject}")
+            # Suspended, not paused: the flow's process has exited, so the worker holds nothing.
+            wait_for(lambda: not children_of(worker.pid), 30, "the flow process to exit")
+            # What the UI reads to draw its Resume form: the keyset on the state, then the schema and description.
+            keyset = waiting["state"]["state_details"]["run_input_keyset"]
+            assert keyset["schema"].endswith(f"inject-{inject}-schema")
+            schema = server.get(f"/flow_runs/{run['id']}/input/{keyset['schema']}")
+            assert {"answered_by", "decisions", "action_items"} <= set(schema["properties"])
+            description = server.get(f"/flow_runs/{run['id']}/input/{keyset['description']}")
+            assert TITLES[inject] in description
+            # The form's Submit: the same call the UI makes. Answers the schema refuses leave the run waiting.
+            refused = server.post(f"/flow_runs/{run['id']}/resume", {"run_input": {"decisions": "no name given"}})
+            assert refused["status"] == "REJECT", refused
+            assert suspended(server, run["id"])
+            server.post(f"/flow_runs/{run['id']}/resume", {"run_input": ANSWERS[inject]})
+            wait_for(lambda: server.get(f"/flow_runs/{run['id']}")["state"]["name"] != "Suspended", 30, "resume")
+        final = deployments.run_to_end(server, run["id"], timeout=150)
+        assert final["state"]["type"] == "COMPLETED", (final["state"], deployments.log_tail(server))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    # One run record across the three processes of the run, holding both answers and the after-action report.
+    [results] = list((evidence / "dr-simulation").glob("*/results.json"))
+    record = json.loads(results.read_text())
+    assert record["status"] == "completed" and record["run_id"] == run["id"]
+    assert [e["answers"]["answered_by"] for e in record["details"]["decision_log"]] == [
+        "sre-lead@example.org", "dr-champ@example.org"]
+    html = Path(record["reports"]["report.html"]).read_text()
+    assert "Stop writes to the ledger." in html and "Restore to 01:55 UTC." in html
+    actions = sorted(f["title"] for f in record["findings"] if f["check"] == "simulation.action_item")
+    assert actions == ["Action: Name an owner for the nightly batch job",
+                       "Action: Rehearse a point-in-time restore each quarter"]
