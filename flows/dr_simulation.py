@@ -111,7 +111,7 @@ def ask(inject, scenario, timeout: int, poll_interval: int, logger) -> dict | No
                           for q in getattr(inject.questions, role))
     description = (f"### {scenario.name} — T+{int(inject.at.total_seconds() // 60)} min: {inject.title}\n\n"
                    f"{inject.description}\n\n{questions}")
-    form = InjectAnswers.with_initial_data(description=description, answered_by="")
+    form = InjectAnswers.with_initial_data(description=description)  # answered_by stays required
     key = f"inject-{inject.id}"
     if deployment.id:
         logger.info("suspending for answers to inject %r in the Prefect UI (timeout %ss)", inject.id, timeout)
