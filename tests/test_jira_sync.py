@@ -62,7 +62,7 @@ def test_a_review_files_one_ticket_per_gap_with_routing_people_priority_and_sla(
                                     "dr-resource-rds_instance:us-east-2:shard-1"}
     assert drift["summary"].startswith("[DR] payments: Runbook does not match the live configuration")
     body = drift["description"]
-    for part in ("multi_az is documented as true but is false live", '"documented": true', '"live": false',
+    for part in ("multi\\_az is documented as true but is false live", '"documented": true', '"live": false',
                  "runbooks/payments.yaml", "Either change the live configuration",
                  "[run-1|http://prefect.local/runs/flow-run/run-1]", "/evidence/documentation-review/run-1"):
         assert part in body, part

@@ -7,6 +7,7 @@ REST v2 accepts on both Cloud and Data Center.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from urllib.parse import quote, unquote
 
@@ -100,6 +101,21 @@ def summary(finding: Finding) -> str:
     return text if len(text) <= MAX_SUMMARY else text[:MAX_SUMMARY - 1] + "…"
 
 
+# Jira wiki markup: macros {..}, links [..|..], images !..!, tables |, effects * _ ^ ~; a backslash makes
+# each render as itself. A line break would start new block markup (h1., lists), so it becomes a space.
+_JIRA_SPECIAL = re.compile(r"([\\{}\[\]|!*_^~])")
+
+
+def wiki_text(value: object) -> str:
+    """User-controlled text (resource ids, service names, paths) as Jira wiki that renders as that text."""
+    text = "" if value is None else str(value)
+    return _JIRA_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+
+
+def _mono(value: object) -> str:
+    return "{{" + wiki_text(value) + "}}"
+
+
 def _noformat(text: str) -> str:
     return "{noformat}\n" + text.replace("{noformat}", "{ noformat}") + "\n{noformat}"
 
@@ -107,7 +123,7 @@ def _noformat(text: str) -> str:
 def _run_line(context: RunContext) -> str:
     run = f"[{context.run_id}|{context.run_url}]" if context.run_url else context.run_id
     line = f"{context.flow} run {run}"
-    return line + (f"; evidence: {{{{{context.evidence_dir}}}}}" if context.evidence_dir else "")
+    return line + (f"; evidence: {_mono(context.evidence_dir)}" if context.evidence_dir else "")
 
 
 def description(finding: Finding, context: RunContext, routing: ServiceRouting | None,
@@ -115,16 +131,16 @@ def description(finding: Finding, context: RunContext, routing: ServiceRouting |
     tier = "unknown tier" if finding.tier is None else f"Tier {finding.tier}"
     runbook = context.runbook_files.get(finding.service)
     parts = [
-        "h3. What was found", finding.detail, "",
-        f"*Service:* {finding.service} ({tier})" + (f" — runbook {{{{{runbook}}}}}" if runbook else ""),
-        f"*Resource:* {{{{{finding.resource}}}}}",
+        "h3. What was found", wiki_text(finding.detail), "",
+        f"*Service:* {wiki_text(finding.service)} ({tier})" + (f" — runbook {_mono(runbook)}" if runbook else ""),
+        f"*Resource:* {_mono(finding.resource)}",
         f"*Check:* {finding.check} — severity {finding.severity}", "",
         "h3. Evidence", _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)), "",
         "h3. Remediation", finding.remediation, "",
         "h3. Run", _run_line(context), "",
     ]
     if routing is not None and (routing.champion or routing.owner):
-        parts.append(f"*DR champion:* {routing.champion or 'none named'}; *owner:* {routing.owner or 'none named'}")
+        parts.append(f"*DR champion:* {wiki_text(routing.champion or 'none named')}; *owner:* {wiki_text(routing.owner or 'none named')}")
     if assignee_note:
         parts.append(f"_{assignee_note}_")
     if previous is not None:
@@ -135,13 +151,13 @@ def description(finding: Finding, context: RunContext, routing: ServiceRouting |
 
 
 def escalation_comment(ticket: Ticket, finding: Finding, context: RunContext) -> str:
-    return "\n".join([f"Severity raised from {ticket.severity} to {finding.severity}.", finding.detail,
+    return "\n".join([f"Severity raised from {ticket.severity} to {finding.severity}.", wiki_text(finding.detail),
                       "Evidence:", _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
                       f"Found by {_run_line(context)}."])
 
 
 def reopen_comment(finding: Finding, context: RunContext) -> str:
-    return "\n".join(["The gap has come back, so this ticket is reopened.", finding.detail, "Evidence:",
+    return "\n".join(["The gap has come back, so this ticket is reopened.", wiki_text(finding.detail), "Evidence:",
                       _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
                       f"Found by {_run_line(context)}."])
 
@@ -149,5 +165,5 @@ def reopen_comment(finding: Finding, context: RunContext) -> str:
 def resolve_comment(ticket: Ticket, context: RunContext) -> str:
     return "\n".join([
         "The gap is no longer present: a re-test of the same scope passed.",
-        f"{context.flow} assessed {ticket.service} ({ticket.check}, {{{{{ticket.resource}}}}}) and did not find it.",
+        f"{context.flow} assessed {wiki_text(ticket.service)} ({ticket.check}, {_mono(ticket.resource)}) and did not find it.",
         f"Evidence: {_run_line(context)}."])

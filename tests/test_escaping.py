@@ -1,0 +1,69 @@
+"""User-controlled text renders as text: no live link, image or HTML in Markdown reports or Jira tickets."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+from tasks.evidence.records import RunRecord
+from tasks.report.render import render
+from tasks.rules.checks import make_finding
+from tasks.rules.digest import digest
+from tasks.tracker.base import RunContext, ServiceRouting, Ticket
+from tasks.tracker.jira_fields import description, reopen_comment, resolve_comment
+
+LINK, IMAGE, HTML = "[x](http://evil)", "![x](http://evil/i.png)", "<img src=x onerror=alert(1)>"
+HOSTILE = f"{LINK} {IMAGE} {HTML}"
+# A Markdown link or image is `[...](...)` with an unescaped `]`; raw HTML is an unescaped `<`.
+LIVE_MD = re.compile(r"(?<!\\)\]\(|<img|<script")
+
+
+def test_a_simulation_report_renders_hostile_names_and_answers_as_text():
+    record = RunRecord(flow="dr-simulation", run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
+                       started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc))
+    answers = {"answered_by": HOSTILE, "decisions": HOSTILE, "observations": HOSTILE, "action_items": [HOSTILE]}
+    text = render("simulation.md.j2", record=record, scenario=SimpleNamespace(name=HOSTILE), mode="file",
+                  digest=digest(HOSTILE, []), narrative=HOSTILE, strikes=HOSTILE, summary=HOSTILE, impact=[],
+                  decision_log=[{"at_minutes": 5, "title": HOSTILE, "answers": answers}], drills=[])
+    assert HOSTILE not in text and not LIVE_MD.search(text), text
+    assert text.startswith("# After-action report: \\[x\\]\\(http://evil\\)")
+
+
+def test_a_review_report_renders_hostile_rows_and_ticket_keys_as_text():
+    record = RunRecord(flow="backup-restore-test", run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
+                       started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc),
+                       findings=[make_finding("runbook.drift", service=HOSTILE, tier=1, resource=HOSTILE,
+                                              subject="x", detail=HOSTILE).model_copy(update={"ticket": HOSTILE})])
+    tracker = {"created": 0, "kept": 0, "resolved": 0, "reopened": 0, "escalated": 0, "deferred": 0, "error": None}
+    text = render("review.md.j2", record=record, tracker=tracker, tiers=[1], services_filter=[], with_gaps=1,
+                  digest=digest(HOSTILE, record.findings),
+                  rows=[{"service": HOSTILE, "name": HOSTILE, "tier": 1, "owner": HOSTILE, "champion": HOSTILE,
+                         "last_reviewed": HOSTILE, "status": "gaps", "findings": 1}])
+    assert not LIVE_MD.search(text), text
+
+
+# Jira wiki: a link is [text|url] or [url], an image !url!, a macro {name}; monospace is {{...}}.
+LIVE_WIKI = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]|(?<!\\)!\S+(?<!\\)!|(?<![\\{])\{(?!\{|noformat)")
+
+
+def _without_noformat(text: str) -> str:
+    return re.sub(r"\{noformat\}.*?\{noformat\}", "", text, flags=re.S)
+
+
+def test_a_hostile_resource_id_cannot_break_out_of_jira_monospace():
+    breakout = "}} [phish|http://evil] !http://evil/i.png! {color:red}*x*{color} {{"
+    finding = make_finding("runbook.drift", service=f"svc {breakout}", tier=1, resource=f"db\n{breakout}",
+                           subject="x", detail=f"detail {breakout}")
+    context = RunContext(flow="documentation-review", run_id="r1", evidence_dir=f"/ev/{breakout}",
+                         runbook_files={finding.service: f"runbooks/{breakout}.yaml"})
+    routing = ServiceRouting(owner=breakout, champion=breakout)
+    ticket = Ticket(key="DR-1", fingerprint=finding.fingerprint, service=finding.service, check=finding.check,
+                    resource=finding.resource, severity="high", status="open")
+    for text in (description(finding, context, routing), reopen_comment(finding, context),
+                 resolve_comment(ticket, context)):
+        prose = _without_noformat(text)
+        assert not LIVE_WIKI.search(prose), prose
+        # Outside the escapes, only our own {{ and }} remain: one pair per monospace field.
+        bare = re.sub(r"\\.", "", prose)
+        assert bare.count("{{") == bare.count("}}")
+    assert "{{db \\}\\} \\[phish\\|http://evil\\] \\!http://evil/i.png\\!" in description(finding, context, routing)
