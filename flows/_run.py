@@ -21,7 +21,7 @@ from tasks.report.artifacts import publish_run_artifacts
 from tasks.report.render import render
 from tasks.rules.digest import digest
 from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
-from tasks.tracker.factory import open_tracker
+from tasks.tracker.factory import check_tracker, open_tracker
 
 
 @dataclass
@@ -75,6 +75,8 @@ def start_run(flow: str, parameters: dict, evidence: str, resumable: bool = Fals
 
     route_tool_logs()
     install_log_filter()
+    if "tracker" in parameters:
+        check_tracker(parameters["tracker"], evidence)  # before the run is recorded or AWS is called
     store = open_store(evidence)
     store.check_writable()
     run_id, run_url = current_run()

@@ -226,12 +226,11 @@ def preflight(args, tiers_default: list[int] | None = None):
     from tasks.catalog.load import load_catalog, select_services
     from tasks.errors import ConfigError
     from tasks.evidence.store import open_store
-    from tasks.tracker.factory import TRACKERS
+    from tasks.tracker.factory import check_tracker
 
     catalog = load_catalog(args.runbooks, args.policy)
     select_services(catalog, args.tiers or tiers_default or catalog.policy.review_tiers, args.services)
-    if args.tracker not in TRACKERS:
-        raise ConfigError(f"unknown tracker {args.tracker!r} (choose from: {', '.join(TRACKERS)})")
+    check_tracker(args.tracker, args.evidence)
     if not args.dry_run:
         open_store(args.evidence).check_writable()
         if args.tracker == "jira":
@@ -413,7 +412,8 @@ def _print_run(result: dict) -> None:
     tracker = result["tracker"]
     print(f"tickets ({tracker['backend']}): {tracker['created']} opened, {tracker['kept']} kept, "
           f"{tracker['resolved']} resolved, {tracker['reopened']} reopened"
-          + (f"; {tracker['deferred']} deferred: {tracker['error']}" if tracker.get("error") else ""))
+          + (f"; {tracker['deferred']} deferred to the outbox: {tracker['error']}" if tracker.get("deferred")
+             else f"; not filed: {tracker['error']}" if tracker.get("error") else ""))
     print(f"evidence: {result['evidence_dir']}")
     print(f"report: {result['report']}")
 
@@ -426,8 +426,11 @@ def cmd_simulate(args) -> int:
     from tasks.catalog.scenarios import load_scenarios
     from tasks.errors import ConfigError
 
+    from tasks.tracker.factory import check_tracker
+
     check_drill_opt_ins(args.drill, args.allow_disruptive)
     load_catalog(args.runbooks, args.policy)
+    check_tracker(args.tracker, args.evidence)
     library = load_scenarios(args.runbooks)
     if args.scenario not in library:
         raise ConfigError(f"unknown scenario {args.scenario!r} (choose from: {', '.join(sorted(library))})")

@@ -163,3 +163,25 @@ def test_demo_out_refuses_a_directory_it_did_not_make(tmp_path):
     assert (project / "runbooks" / "ledger.yaml").read_text() == "service: ledger\n"
     assert not (project / ".dr-demo").exists()
     assert claim_out_dir(tmp_path / "new") is None and claim_out_dir(tmp_path / "new") is None  # its own: reusable
+
+
+@pytest.mark.parametrize("command", [["review"], ["audit"], ["restore-test"], ["simulate", "--scenario", "region-loss"]])
+def test_s3_evidence_with_the_ledger_tracker_is_refused_at_start(command):
+    result = dr(*command, "--evidence", "s3://dr-evidence/prod")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ledger" in lines[0] and "s3://dr-evidence/prod" in lines[0], lines
+    assert "deferred" not in result.stdout + result.stderr
+
+
+def test_a_failed_ticket_sync_with_nothing_queued_never_says_deferred(capsys):
+    from flows.cli import _print_run
+
+    tracker = {"backend": "ledger", "created": 0, "kept": 0, "resolved": 0, "reopened": 0, "deferred": 0,
+               "error": "ledger unreadable"}
+    _print_run({"tracker": tracker, "evidence_dir": "e", "report": "r"})
+    out = capsys.readouterr().out
+    assert "deferred" not in out and "not filed: ledger unreadable" in out
+    _print_run({"tracker": {**tracker, "backend": "jira", "deferred": 3, "error": "Jira down"},
+                "evidence_dir": "e", "report": "r"})
+    assert "3 deferred to the outbox: Jira down" in capsys.readouterr().out
