@@ -70,7 +70,6 @@ def start_run(flow: str, parameters: dict, evidence: str, resumable: bool = Fals
     A resumable flow (one that suspends: Prefect reruns it from the top in a new process on resume) picks up
     the record its flow run already started, so every resume writes to the same evidence directory."""
     from flows._runtime import route_tool_logs
-
     from tasks.redaction import install_log_filter
 
     route_tool_logs()

@@ -224,7 +224,6 @@ def cmd_validate(args) -> int:
 def preflight(args, tiers_default: list[int] | None = None):
     """Refuse bad input in a second, before Prefect or AWS are touched (the flow checks again)."""
     from tasks.catalog.load import load_catalog, select_services
-    from tasks.errors import ConfigError
     from tasks.evidence.store import open_store
     from tasks.tracker.factory import check_tracker
 
@@ -425,7 +424,6 @@ def cmd_simulate(args) -> int:
     from tasks.catalog.load import load_catalog
     from tasks.catalog.scenarios import load_scenarios
     from tasks.errors import ConfigError
-
     from tasks.tracker.factory import check_tracker
 
     check_drill_opt_ins(args.drill, args.allow_disruptive)
