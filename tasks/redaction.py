@@ -64,7 +64,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - leave a record that cannot format to its handler
+        except Exception:
             return True
         clean = redact(message)
         if clean != message:

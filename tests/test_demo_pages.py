@@ -207,13 +207,7 @@ def page_path(out: Path, result: dict, name: str) -> Path:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_reads_on_the_first_screen_without_overflow(demo, chromium, name, width, request):
-    if (name, width) == ("backup-restore-test", 900):
-        # On the strict layer every snapshot restore is judged against the in-region RPO, and the first group's
-        # row grows with its rpo_exceeded findings (measured: 8 px past the first screen). Issue 13's RPO by
-        # disruption removes those findings; then this must pass again.
-        request.applymarker(pytest.mark.xfail(strict=False, reason="restore report's first row grows with the "
-                                              "rpo_exceeded findings issue 13's RPO by disruption removes"))
+def test_page_reads_on_the_first_screen_without_overflow(demo, chromium, name, width):
     out, result = demo
     layout = measure_layout(chromium, page_path(out, result, name), PAGES[name], width, HEIGHT,
                             screenshot=ARTIFACTS / f"first-screen-{name}-{width}.png")

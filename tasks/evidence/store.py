@@ -8,7 +8,6 @@ dashboard reads years of history without parsing every finding; it is derived da
 """
 from __future__ import annotations
 
-
 import json
 import os
 import tempfile
