@@ -1,7 +1,7 @@
 """Quarterly backup restore test: restore real backups into isolated copies, measure RTO and RPO."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from prefect import flow, get_run_logger, task
@@ -52,6 +52,7 @@ from tasks.evidence.runlock import exclusive_run
 from tasks.evidence.store import RunEvidence, load_history
 from tasks.report import events
 from tasks.report.groups import restore_groups, sampling_note
+from tasks.rules.quarters import Quarter
 from tasks.rules.restore_plan import RestoreTarget, findings_for
 from tasks.tracker import Scope
 
@@ -71,12 +72,23 @@ def restore_target(target: RestoreTarget, runbook: Runbook, ctx: RestoreContext,
     return perform_restore(target, runbook.validation, ctx)
 
 
-def unfinished_run(store, records: list[RunRecord], signature: dict, current_run_id: str) -> RunEvidence | None:
-    """The newest earlier run with the same selection that never completed (its process died)."""
+def resume_window(catalog, runbooks) -> timedelta:
+    """How old a crashed run's measurements may be and still count: the shortest restore-test cadence of
+    the tiers selected (a quarter by default)."""
+    cadences = [catalog.policy.tiers[rb.tier].restore_test_every for rb in runbooks if rb.tier in catalog.policy.tiers]
+    return min(cadences, default=timedelta(days=90))
+
+
+def unfinished_run(store, records: list[RunRecord], signature: dict, current_run_id: str, at: datetime,
+                   window: timedelta) -> RunEvidence | None:
+    """The newest earlier run with the same selection that never completed (its process died), if it
+    started within the window and in this quarter: older measurements are not this period's evidence."""
     for record in reversed(records):
         if record.run_id == current_run_id:
             continue
         if record.status in ("running", "failed") and record.parameters.get("signature") == signature:
+            if at - record.started_at > window or Quarter.of(record.started_at) != Quarter.of(at):
+                return None
             return RunEvidence(store, record)
     return None
 
@@ -186,7 +198,9 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
     store = run.store
     check_credentials(run, clients, valid)
     records = load_history(store, FLOW_NAME)  # read once: resume, rotation and the trend all come from it
-    previous = unfinished_run(store, records, signature, run.record.run_id) if not evidence.startswith("s3://") else None
+    previous = (unfinished_run(store, records, signature, run.record.run_id, run.record.started_at,
+                               resume_window(catalog, valid))
+                if not evidence.startswith("s3://") else None)
     history = last_tested(records)
     notes: list[str] = []
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets, notes)
@@ -202,7 +216,7 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
     if swept:
         logger.warning("removed %d copies left by an earlier run: %s", len(swept), ", ".join(c["id"] for c in swept))
 
-    done: dict[str, Measurement] = load_measurements(store, previous.dir) if previous else {}
+    done: dict[tuple[str, str], Measurement] = load_measurements(store, previous.dir) if previous else {}
     if previous:
         logger.info("resuming run %s: %d restore(s) already measured", previous.record.run_id, len(done))
         previous.record.status = "crashed"
@@ -211,8 +225,9 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
     measurements: list[Measurement] = []
     todo = []
     for target, runbook in planned:
-        if target.key in done:
-            measurements.append(done[target.key].model_copy(update={"resumed_from": previous.record.run_id}))
+        earlier = done.get((target.service, target.key))
+        if earlier is not None:
+            measurements.append(earlier.model_copy(update={"resumed_from": previous.record.run_id}))
         else:
             todo.append((target, runbook))
     logger.info("%d restore(s) planned, %d to run, concurrency %d", len(planned), len(todo), concurrency)

@@ -214,8 +214,9 @@ def save_measurement(ctx: RestoreContext, target: RestoreTarget, m: Measurement)
     ctx.store.write_bytes(measurement_path(ctx.run_dir, target), json.dumps(payload, indent=1).encode())
 
 
-def load_measurements(store: EvidenceStore, run_dir: str) -> dict[str, Measurement]:
-    """target key -> measurement, for resuming a run that crashed."""
+def load_measurements(store: EvidenceStore, run_dir: str) -> dict[tuple[str, str], Measurement]:
+    """(service, target key) -> measurement, for resuming a run that crashed. Two services that document
+    one resource share its target key, so the service is part of the key."""
     found = {}
     for relpath in store.list_prefix(f"{run_dir}/measurements"):
         raw = store.read_bytes(relpath)
@@ -223,7 +224,7 @@ def load_measurements(store: EvidenceStore, run_dir: str) -> dict[str, Measureme
             payload = json.loads(raw)
             measurement = Measurement.model_validate(payload["measurement"])
             if measurement.finished_at is not None and measurement.cleanup != "left":
-                found[payload["target"]] = measurement
+                found[(measurement.service, payload["target"])] = measurement
     return found
 
 
