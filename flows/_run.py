@@ -21,7 +21,7 @@ from tasks.report.artifacts import publish_run_artifacts
 from tasks.report.render import render
 from tasks.rules.digest import digest
 from tasks.tracker import RunContext, Scope, ServiceRouting, SyncResult, sync_findings
-from tasks.tracker.factory import check_tracker, open_tracker
+from tasks.tracker.factory import check_state, check_tracker, open_tracker
 
 
 @dataclass
@@ -76,6 +76,7 @@ def start_run(flow: str, parameters: dict, evidence: str, resumable: bool = Fals
     install_log_filter()
     if "tracker" in parameters:
         check_tracker(parameters["tracker"], evidence)  # before the run is recorded or AWS is called
+        check_state(parameters["tracker"], evidence)
     store = open_store(evidence)
     store.check_writable()
     run_id, run_url = current_run()

@@ -225,12 +225,13 @@ def preflight(args, tiers_default: list[int] | None = None):
     """Refuse bad input in a second, before Prefect or AWS are touched (the flow checks again)."""
     from tasks.catalog.load import load_catalog, select_services
     from tasks.evidence.store import open_store
-    from tasks.tracker.factory import check_tracker
+    from tasks.tracker.factory import check_state, check_tracker
 
     catalog = load_catalog(args.runbooks, args.policy)
     select_services(catalog, args.tiers or tiers_default or catalog.policy.review_tiers, args.services)
     check_tracker(args.tracker, args.evidence)
     if not args.dry_run:
+        check_state(args.tracker, args.evidence)
         open_store(args.evidence).check_writable()
         if args.tracker == "jira":
             from tasks.tracker.jira_config import load_settings
@@ -424,11 +425,12 @@ def cmd_simulate(args) -> int:
     from tasks.catalog.load import load_catalog
     from tasks.catalog.scenarios import load_scenarios
     from tasks.errors import ConfigError
-    from tasks.tracker.factory import check_tracker
+    from tasks.tracker.factory import check_state, check_tracker
 
     check_drill_opt_ins(args.drill, args.allow_disruptive)
     load_catalog(args.runbooks, args.policy)
     check_tracker(args.tracker, args.evidence)
+    check_state(args.tracker, args.evidence)
     library = load_scenarios(args.runbooks)
     if args.scenario not in library:
         raise ConfigError(f"unknown scenario {args.scenario!r} (choose from: {', '.join(sorted(library))})")

@@ -9,7 +9,8 @@
     │   └── EvidenceUnusable     exit 2: the store was unusable when the run began (no work was done)
     ├── AwsError                 an AWS call failed for a non-transient reason (AccessDenied, missing API)
     └── TrackerError             the ticket tracker refused an operation
-        └── TrackerUnavailable   the tracker is unreachable after retries; pending work goes to the outbox
+        ├── TrackerUnavailable   the tracker is unreachable after retries; pending work goes to the outbox
+        └── StateCorrupt         exit 2: the ledger or outbox does not parse or validate (never read as empty)
 
 `exit_code` on each class is what `dr` exits with (docs: README "Exit codes").
 """
@@ -77,3 +78,9 @@ class TrackerError(DrError):
 
 class TrackerUnavailable(TrackerError):
     pass
+
+
+class StateCorrupt(TrackerError, InputError):
+    """The ledger or outbox file exists but does not parse or validate: stop, naming it, changing nothing."""
+
+    exit_code = 2

@@ -128,7 +128,7 @@ def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefe
 
 @pytest.mark.parametrize(("error", "code"), [
     ("AwsError", 1), ("TrackerError", 1), ("EvidenceError", 1),          # raised mid-run: the run failed
-    ("ConfigError", 2), ("CredentialsError", 2), ("EvidenceUnusable", 2),  # found before any work: bad input
+    ("ConfigError", 2), ("CredentialsError", 2), ("EvidenceUnusable", 2), ("StateCorrupt", 2),  # bad input
 ])
 def test_a_tool_error_exits_as_documented_one_for_a_failed_run_two_for_bad_input(error, code, monkeypatch, capsys):
     import flows.cli as cli

@@ -2,28 +2,34 @@
 before summaries existed, from results.json (parsed fully once, then reduced to the same shape)."""
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson  # Prefect's own dependency; parses a 10,000-service history in half json's time
 
 from tasks.evidence.records import (
     DASHBOARD_FLOWS,
-    RunRecord,
     RunSummary,
     run_summary,
     summary_from_dict,
 )
-from tasks.evidence.store import SUMMARY_FILE, EvidenceStore, list_dirs
+from tasks.evidence.store import SUMMARY_FILE, EvidenceStore, list_dirs, parse_record
+
+logger = logging.getLogger(__name__)
 
 
 def read_run(store: EvidenceStore, run_dir: str) -> RunSummary | None:
     raw = store.read_bytes(f"{run_dir}/{SUMMARY_FILE}")
     if raw is not None:
-        return summary_from_dict(orjson.loads(raw))
+        try:
+            return summary_from_dict(orjson.loads(raw))
+        except (ValueError, KeyError, TypeError) as exc:  # a truncated summary: its results.json may be whole
+            logger.warning("skipped %s/%s/%s: unreadable (%s)", store.location, run_dir, SUMMARY_FILE, exc)
     raw = store.read_bytes(f"{run_dir}/results.json")
     if raw is None:
         return None  # a directory without results (an interrupted first write): nothing to report
-    return summary_from_dict(run_summary(RunRecord.model_validate_json(raw)))
+    record = parse_record(store, f"{run_dir}/results.json", raw)
+    return summary_from_dict(run_summary(record)) if record is not None else None
 
 
 def load_summaries(store: EvidenceStore, flow: str, workers: int = 1) -> list[RunSummary]:

@@ -9,6 +9,7 @@ dashboard reads years of history without parsing every finding; it is derived da
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -19,6 +20,8 @@ from tasks.errors import EvidenceError, EvidenceUnusable
 from tasks.evidence.files import write_atomic
 from tasks.evidence.records import RunRecord, run_summary
 from tasks.redaction import redact_bytes
+
+logger = logging.getLogger(__name__)
 
 
 class EvidenceStore(Protocol):
@@ -135,12 +138,24 @@ SUMMARY_FILE = "summary.json"
 
 
 
+def parse_record(store: EvidenceStore, relpath: str, raw: bytes) -> RunRecord | None:
+    """A historical results.json, or None with a warning naming it when it does not parse (a run killed
+    mid-write, a truncated copy): one broken old run must not fail every later run."""
+    try:
+        return RunRecord.model_validate_json(raw)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        logger.warning("skipped %s/%s: not a valid run record (%s)", store.location, relpath,
+                       str(exc).splitlines()[0])
+        return None
+
+
 def load_history(store: EvidenceStore, flow: str) -> list[RunRecord]:
     """Every completed run of a flow, oldest first (used by later flows for trends and rotation)."""
     records = []
     for relpath in store.list_prefix(flow):
         if relpath.endswith("/results.json"):
             raw = store.read_bytes(relpath)
-            if raw:
-                records.append(RunRecord.model_validate_json(raw))
+            record = parse_record(store, relpath, raw) if raw else None
+            if record is not None:
+                records.append(record)
     return sorted(records, key=lambda r: r.started_at)

@@ -24,6 +24,18 @@ def check_tracker(name: str, evidence: str | Path) -> None:
                           f"{evidence}; use a local --evidence directory or --tracker jira")
 
 
+def check_state(name: str, evidence: str | Path) -> None:
+    """Read the tracker's own state (ledger or outbox) before any work: a file that does not parse or
+    validate stops the run (StateCorrupt, exit 2) naming it, with nothing changed."""
+    if name == "ledger":
+        LedgerTracker(ledger_dir(evidence)).all_tickets()
+    else:
+        from tasks.evidence.store import open_store
+        from tasks.tracker.outbox import Outbox
+
+        Outbox(open_store(evidence)).load()
+
+
 def open_tracker(name: str, evidence: str | Path, policy: Policy | None = None):
     check_tracker(name, evidence)
     if name == "ledger":

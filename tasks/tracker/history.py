@@ -11,10 +11,10 @@ from collections.abc import Callable
 import orjson  # Prefect's own dependency; a 16,000-ticket ledger parses in half json's time
 
 from tasks.catalog.policy import Policy
-from tasks.errors import ConfigError, TrackerError, TrackerUnavailable
+from tasks.errors import ConfigError, StateCorrupt, TrackerError, TrackerUnavailable
 from tasks.evidence.records import TicketRecord, utc
 from tasks.evidence.store import EvidenceStore, open_store
-from tasks.tracker.ledger import LEDGER_FILE
+from tasks.tracker.ledger import LEDGER_FILE, check_ledger
 
 
 def ledger_tickets(data: dict) -> list[TicketRecord]:
@@ -33,10 +33,11 @@ def read_ledger(store: EvidenceStore) -> list[TicketRecord]:
     raw = store.read_bytes(f"tracker/{LEDGER_FILE}")
     if raw is None:
         return []  # no run has filed a ticket yet
+    where = f"{store.location}/tracker/{LEDGER_FILE}"
     try:
-        return ledger_tickets(orjson.loads(raw))
+        return ledger_tickets(check_ledger(orjson.loads(raw), where))
     except (ValueError, KeyError, TypeError) as exc:
-        raise TrackerError(f"ledger {store.location}/tracker/{LEDGER_FILE} is unreadable: {exc}") from None
+        raise StateCorrupt(f"ledger {where} is unreadable: {exc}") from None
 
 
 def read_jira(evidence: str, policy: Policy | None = None) -> list[TicketRecord]:

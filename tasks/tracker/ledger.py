@@ -11,13 +11,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tasks.errors import TrackerError
+from tasks.errors import StateCorrupt
 from tasks.evidence.files import write_atomic
 from tasks.evidence.findings import Finding
 from tasks.evidence.records import now_text
 from tasks.tracker.base import RunContext, Ticket
 
 LEDGER_FILE = "ledger.json"
+_TICKET_FIELDS = ("key", "fingerprint", "service", "severity", "status", "opened_at")
+
+
+def check_ledger(data: object, where: str) -> dict:
+    """The ledger's shape, checked before use: a truncated or hand-broken file is never read as empty."""
+    if not isinstance(data, dict) or not isinstance(data.get("next"), int) or not isinstance(data.get("tickets"), dict):
+        raise ValueError("expected an object with an integer 'next' and a 'tickets' object")
+    for key, ticket in data["tickets"].items():
+        if not isinstance(ticket, dict) or any(f not in ticket for f in _TICKET_FIELDS):
+            raise ValueError(f"ticket {key!r} lacks one of {', '.join(_TICKET_FIELDS)}")
+    return data
 
 
 
@@ -55,9 +66,10 @@ class LedgerTracker:
         if not self.path.exists():
             return {"next": 1, "tickets": {}}
         try:
-            return json.loads(self.path.read_text())
+            return check_ledger(json.loads(self.path.read_text()), str(self.path))
         except (OSError, ValueError) as exc:
-            raise TrackerError(f"ledger {self.path} is unreadable: {exc}") from None
+            raise StateCorrupt(f"ledger {self.path} is unreadable: {exc}; fix or restore it "
+                               f"(nothing was changed)") from None
 
     def _write(self) -> None:
         write_atomic(self.path, json.dumps(self._data, indent=1, sort_keys=True).encode())

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from tasks.errors import TrackerError
+from tasks.errors import StateCorrupt
 from tasks.evidence.findings import Finding
 from tasks.evidence.records import now_text
 from tasks.evidence.store import EvidenceStore
@@ -34,10 +34,18 @@ class Outbox:
 
     def load(self) -> list[dict]:
         raw = self.store.read_bytes(self.path)
+        if raw is None:
+            return []
         try:
-            return json.loads(raw)["entries"] if raw else []
+            entries = json.loads(raw)["entries"]
+            # Each entry is checked too: a truncated or hand-edited file is never read as empty.
+            if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("kind"), str)
+                                                        for e in entries):
+                raise ValueError("expected 'entries' to be a list of objects with a 'kind'")
+            return entries
         except (ValueError, KeyError, TypeError) as exc:
-            raise TrackerError(f"outbox {self.store.location}/{self.path} is unreadable: {exc}") from None
+            raise StateCorrupt(f"outbox {self.store.location}/{self.path} is unreadable: {exc}; fix or restore "
+                               f"it (nothing was changed)") from None
 
     def save(self, entries: list[dict]) -> None:
         self.store.write_bytes(self.path, json.dumps({"version": 1, "entries": entries}, indent=1).encode())
