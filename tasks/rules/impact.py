@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from tasks.catalog.durations import format_duration
-from tasks.catalog.policy import Policy
+from tasks.catalog.policy import IN_REGION, REGION, Policy
 from tasks.catalog.runbook import Runbook
 from tasks.catalog.scenario import Scenario
 from tasks.evidence.findings import Check, CheckSet, Finding
@@ -79,9 +79,9 @@ class ServiceImpact:
         return "recoverable" if self.recoverable else "unrecoverable"
 
 
-def targets(runbook: Runbook, policy: Policy) -> tuple[float, float]:
-    """The service's RTO and RPO targets in seconds."""
-    rto, rpo = policy.targets_for(runbook)
+def targets(runbook: Runbook, policy: Policy, disruption: str = IN_REGION) -> tuple[float, float]:
+    """The service's RTO and RPO targets in seconds for a disruption (a lost region has its own, looser)."""
+    rto, rpo = policy.targets_for(runbook, disruption)
     return rto.total_seconds(), rpo.total_seconds()
 
 
@@ -258,7 +258,7 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
     rows = []
     for service in selected:
         runbook = runbooks[service]
-        rto_target, rpo_target = targets(runbook, policy)
+        rto_target, rpo_target = targets(runbook, policy, REGION if kind == "region" else IN_REGION)
         observations = live.get(service, [])
         assessed = all(obs.assessed for obs in observations)
         members = [m for obs in observations for m in obs.members]

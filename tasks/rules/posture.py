@@ -1,7 +1,9 @@
 """The backup posture audit's rules: pure checks of live configuration against the tier policy."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from tasks.catalog.durations import format_duration
 from tasks.catalog.policy import Policy
@@ -114,7 +116,8 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
     return found
 
 
-def stale_copies(policy: Policy, tier: int, attrs: dict, copy_regions: list[str], ran: list[str], gap) -> None:
+def stale_copies(policy: Policy, tier: int, attrs: dict[str, Any], copy_regions: list[str], ran: list[str],
+                 gap: Callable[..., None]) -> None:
     """backup.stale_cross_region_copy for each required region whose newest copy is older than the policy's
     copy_max_age. A region with no copy at all is the no-copy checks' business; an age AWS did not report
     is not guessed at."""

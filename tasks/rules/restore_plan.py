@@ -120,7 +120,7 @@ def copy_regions_for(runbook: Runbook, spec_expect_regions: list[str] | None) ->
 DISRUPTION_LABELS = {IN_REGION: "in-region (instance, AZ, data corruption)", REGION: "Region loss"}
 
 
-def has_pitr(kind: str, attrs: dict) -> bool:
+def has_pitr(kind: str, attrs: dict[str, Any]) -> bool:
     """Whether the source can be recovered to a point in time within the Region: RDS and Aurora with
     automated backups (retention > 0), DynamoDB with PITR on, S3 with versioning (every write kept)."""
     if kind in ("rds_instance", "rds_cluster"):
