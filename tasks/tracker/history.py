@@ -14,7 +14,7 @@ from tasks.catalog.policy import Policy
 from tasks.errors import ConfigError, StateCorrupt, TrackerError, TrackerUnavailable
 from tasks.evidence.records import TicketRecord, utc
 from tasks.evidence.store import EvidenceStore, open_store
-from tasks.tracker.ledger import LEDGER_FILE, check_ledger
+from tasks.tracker.ledger import LEDGER_FILE, READ_FIELDS, check_ledger
 
 
 def ledger_tickets(data: dict) -> list[TicketRecord]:
@@ -35,7 +35,7 @@ def read_ledger(store: EvidenceStore) -> list[TicketRecord]:
         return []  # no run has filed a ticket yet
     where = f"{store.location}/tracker/{LEDGER_FILE}"
     try:
-        return ledger_tickets(check_ledger(orjson.loads(raw), where))
+        return ledger_tickets(check_ledger(orjson.loads(raw), READ_FIELDS))
     except (ValueError, KeyError, TypeError) as exc:
         raise StateCorrupt(f"ledger {where} is unreadable: {exc}") from None
 

@@ -18,16 +18,17 @@ from tasks.evidence.records import now_text
 from tasks.tracker.base import RunContext, Ticket
 
 LEDGER_FILE = "ledger.json"
-_TICKET_FIELDS = ("key", "fingerprint", "service", "severity", "status", "opened_at")
+READ_FIELDS = ("key", "service", "severity", "status", "opened_at")  # what the dashboard reads
+SYNC_FIELDS = READ_FIELDS + ("fingerprint",)                          # and what a sync matches on
 
 
-def check_ledger(data: object, where: str) -> dict:
+def check_ledger(data: object, fields: tuple[str, ...] = SYNC_FIELDS) -> dict:
     """The ledger's shape, checked before use: a truncated or hand-broken file is never read as empty."""
     if not isinstance(data, dict) or not isinstance(data.get("next"), int) or not isinstance(data.get("tickets"), dict):
         raise ValueError("expected an object with an integer 'next' and a 'tickets' object")
     for key, ticket in data["tickets"].items():
-        if not isinstance(ticket, dict) or any(f not in ticket for f in _TICKET_FIELDS):
-            raise ValueError(f"ticket {key!r} lacks one of {', '.join(_TICKET_FIELDS)}")
+        if not isinstance(ticket, dict) or any(f not in ticket for f in fields):
+            raise ValueError(f"ticket {key!r} lacks one of {', '.join(fields)}")
     return data
 
 
@@ -66,7 +67,7 @@ class LedgerTracker:
         if not self.path.exists():
             return {"next": 1, "tickets": {}}
         try:
-            return check_ledger(json.loads(self.path.read_text()), str(self.path))
+            return check_ledger(json.loads(self.path.read_text()))
         except (OSError, ValueError) as exc:
             raise StateCorrupt(f"ledger {self.path} is unreadable: {exc}; fix or restore it "
                                f"(nothing was changed)") from None
