@@ -21,7 +21,8 @@ test: lint
 
 # Layers (import-linter), lint (ruff) and types (mypy, strict on the pure layers): see docs/architecture.md.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check tasks flows tests bench
+	$(VENV)/bin/ruff check tasks flows tests bench setup.py
+	$(VENV)/bin/ruff format --check tasks flows tests bench setup.py
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
 

@@ -3,6 +3,7 @@
 The project's top level is fixed (templates/, runbooks/, prefect.yaml beside the packages); a wheel carries only
 packages, so the build copies them in. tasks/shipped.py finds them in either place.
 """
+
 import shutil
 from pathlib import Path
 

@@ -8,6 +8,7 @@ under the default policy (backups on, retention >= 30 days, latest restorable ti
 encrypted, Multi-AZ, a copy in another region). Nothing else: no Prefect, no evidence, no tickets, one thread.
 Prints the number of instances and of gaps.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,9 @@ def main() -> None:
             gaps += latest is None or (now - latest).total_seconds() > RPO_SECONDS
         gaps += not db.get("StorageEncrypted")
         gaps += not db.get("MultiAZ")
-        replicas = {arn.split(":")[3] for arn in db.get("ReadReplicaDBInstanceIdentifiers", [])
-                    if arn.startswith("arn:")}
+        replicas = {
+            arn.split(":")[3] for arn in db.get("ReadReplicaDBInstanceIdentifiers", []) if arn.startswith("arn:")
+        }
         gaps += not (copied.get(db["DBInstanceIdentifier"]) or replicas)
     print(f"baseline: {len(fleet)} instance(s), {gaps} gap(s)")
 

@@ -1,5 +1,6 @@
 """What every benchmark shares: moto's server and a Prefect server as separate processes, a fleet builder,
 AWS call counts, and timing a whole process (spawn to exit) with its peak memory."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 DR = str(VENV_BIN / "dr")
-FAKE_AWS = {"AWS_ACCESS_KEY_ID": "bench-access-key", "AWS_SECRET_ACCESS_KEY": "bench-secret-key",
-            "AWS_DEFAULT_REGION": "us-east-1"}
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "bench-access-key",
+    "AWS_SECRET_ACCESS_KEY": "bench-secret-key",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 ACCOUNT = "123456789012"
 
 
@@ -30,8 +34,9 @@ def free_port() -> int:
 
 def _http(url: str, method: str = "GET", data: dict | None = None, timeout: float = 30) -> bytes:
     body = json.dumps(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, method=method,
-                                     headers={"Content-Type": "application/json"} if body else {})
+    request = urllib.request.Request(
+        url, data=body, method=method, headers={"Content-Type": "application/json"} if body else {}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read()
 
@@ -52,8 +57,11 @@ def _wait(url: str, what: str, proc: subprocess.Popen, seconds: float = 90) -> N
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment every measured process gets: fake credentials, no real profile, nothing inherited
     from an outer Prefect or AWS set-up."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "PREFECT_", "DR_JIRA_")) and k not in ("VIRTUAL_ENV",)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "PREFECT_", "DR_JIRA_")) and k not in ("VIRTUAL_ENV",)
+    }
     env.update(FAKE_AWS)
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -69,8 +77,13 @@ class MotoServer:
         self.url = f"http://127.0.0.1:{self.port}"
         env = clean_env(MOTO_EC2_LOAD_DEFAULT_AMIS="false", MOTO_RDS_SNAPSHOT_LIMIT="1000000")
         self.log = open(log_dir / "moto.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.motoserver", str(self.port)], cwd=REPO, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.motoserver", str(self.port)],
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         _wait(f"{self.url}/bench-api/counts", "moto server", self.proc)
 
     def counts(self) -> dict[str, int]:
@@ -121,9 +134,14 @@ class PrefectServer:
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.log = open(log_dir / "prefect-server.log", "wb")
         env = clean_env(PREFECT_HOME=self.home)
-        self.proc = subprocess.Popen([str(VENV_BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                      "--port", str(self.port)], cwd=REPO, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         _wait(f"{self.url}/health", "prefect server", self.proc, seconds=120)
 
     def stop(self) -> None:
@@ -141,12 +159,18 @@ class PrefectServer:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def measure(cmd: list[str], env: dict[str, str], cwd: Path | str = REPO, log: Path | None = None,
-            check: bool = True) -> dict:
+def measure(
+    cmd: list[str], env: dict[str, str], cwd: Path | str = REPO, log: Path | None = None, check: bool = True
+) -> dict:
     """Run one command in its own wrapper process: wall time from spawn to exit and the peak resident memory
     of the command (RUSAGE_CHILDREN in a wrapper that has no other child)."""
-    out = subprocess.run([sys.executable, "-m", "bench.measure", "--", *cmd], cwd=cwd,
-                         env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.measure", "--", *cmd],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
     lines = out.stdout.rstrip().splitlines()
     try:
         result = json.loads(lines[-1])
@@ -173,8 +197,11 @@ def aws_client(service: str, region: str, endpoint: str):
     from botocore.config import Config
 
     return boto3.session.Session(**{k.lower(): v for k, v in FAKE_AWS.items() if k != "AWS_DEFAULT_REGION"}).client(
-        service, region_name=region, endpoint_url=endpoint,
-        config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 8}))
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 8}),
+    )
 
 
 def summed(counts: dict[str, int], prefix: str = "") -> int:

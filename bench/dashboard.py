@@ -12,6 +12,7 @@ The subprocess starts from the catalog already parsed into service records (serv
 10,000 runbook YAML files is the catalog loader's cost, measured separately as catalog_seconds when
 --with-catalog is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,17 +43,31 @@ def _child(root: Path) -> None:
     raw = json.loads((root / "services.json").read_text())
     services = [ServiceInfo(**{**s, "fleets": tuple(s["fleets"])}) for s in raw]
     evidence = str(root / "evidence")
-    inputs = Inputs(services=services, policy=Policy(), history=load_dashboard_history(open_store(evidence)),
-                    tickets=read_tickets("ledger", evidence), evidence=evidence, tracker="ledger")
+    inputs = Inputs(
+        services=services,
+        policy=Policy(),
+        history=load_dashboard_history(open_store(evidence)),
+        tickets=read_tickets("ledger", evidence),
+        evidence=evidence,
+        tracker="ledger",
+    )
     read = time.perf_counter()
     site = render_site(inputs, str(root / "site"), now=NOW)
     rendered = time.perf_counter()
     write_site(site, str(root / "site"))
     done = time.perf_counter()
-    print(json.dumps({"read_seconds": round(read - started, 2), "render_seconds": round(rendered - read, 2),
-                      "write_seconds": round(done - rendered, 2), "rows": len(site.dashboard.rows),
-                      "index_mb": round(len(site.pages["index.html"]) / 1e6, 1),
-                      "self_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(
+        json.dumps(
+            {
+                "read_seconds": round(read - started, 2),
+                "render_seconds": round(rendered - read, 2),
+                "write_seconds": round(done - rendered, 2),
+                "rows": len(site.dashboard.rows),
+                "index_mb": round(len(site.pages["index.html"]) / 1e6, 1),
+                "self_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            }
+        )
+    )
 
 
 def prepare(root: Path, services: int, quarters: int, batch: int) -> dict:
@@ -60,12 +75,22 @@ def prepare(root: Path, services: int, quarters: int, batch: int) -> dict:
 
     started = time.perf_counter()
     infos = make_services(services)
-    estate = build_estate(root, infos, quarters=quarters, batch=batch,
-                          lapsed=frozenset(s.service for s in infos[7::97]), write_catalog=False)
+    estate = build_estate(
+        root,
+        infos,
+        quarters=quarters,
+        batch=batch,
+        lapsed=frozenset(s.service for s in infos[7::97]),
+        write_catalog=False,
+    )
     (root / "services.json").write_text(json.dumps([asdict(s) for s in infos]))
     evidence_mb = sum(p.stat().st_size for p in estate.evidence.rglob("*") if p.is_file()) / 1e6
-    return {"prepare_seconds": round(time.perf_counter() - started, 1), "runs": estate.runs,
-            "tickets": estate.tickets, "evidence_mb": round(evidence_mb, 1)}
+    return {
+        "prepare_seconds": round(time.perf_counter() - started, 1),
+        "runs": estate.runs,
+        "tickets": estate.tickets,
+        "evidence_mb": round(evidence_mb, 1),
+    }
 
 
 def catalog_seconds(root: Path, count: int) -> float:
@@ -82,8 +107,12 @@ def catalog_seconds(root: Path, count: int) -> float:
 def measure(root: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bench.dashboard", "--child", str(root)], capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.dashboard", "--child", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"dashboard render failed:\n{done.stderr[-3000:]}")
@@ -95,8 +124,9 @@ def measure(root: Path) -> dict:
     return {"dashboard_seconds": round(seconds, 2), "dashboard_peak_mb": round(peak_kb / 1024, 1), **detail}
 
 
-def run(services: int = 10_000, quarters: int = 8, batch: int = 1000, keep: Path | None = None,
-        with_catalog: bool = False) -> dict:
+def run(
+    services: int = 10_000, quarters: int = 8, batch: int = 1000, keep: Path | None = None, with_catalog: bool = False
+) -> dict:
     """{"dashboard_seconds", "dashboard_peak_mb", ...}: one cold render in a fresh interpreter."""
     with tempfile.TemporaryDirectory(prefix="dr-bench-dashboard-") as tmp:
         root = keep or Path(tmp)
@@ -105,8 +135,9 @@ def run(services: int = 10_000, quarters: int = 8, batch: int = 1000, keep: Path
         result.update(measure(root))
         if with_catalog:
             result["catalog_seconds"] = round(catalog_seconds(root, services), 2)
-        result["targets_met"] = (result["dashboard_seconds"] <= TARGET_SECONDS
-                                 and result["dashboard_peak_mb"] <= TARGET_MB)
+        result["targets_met"] = (
+            result["dashboard_seconds"] <= TARGET_SECONDS and result["dashboard_peak_mb"] <= TARGET_MB
+        )
         return result
 
 

@@ -3,6 +3,7 @@
 `make demo` is timed as a user runs it: make, the `dr demo` process, its in-process moto server and its
 temporary Prefect server, start to exit (no PREFECT_API_URL). Target: at most 30 s on a 2-core machine.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,5 +24,9 @@ def run_demo(env: dict, work: Path, say=print) -> dict:
     result = measure(command, env, cwd=REPO, log=work / "demo.log")
     tickets = re.search(r"tickets \(ledger\): (\d+) opened, (\d+) kept", result["stdout"])
     say(f"  demo: {Path(command[0]).name} demo {result['seconds']:.1f} s, peak {result['peak_mb']:.0f} MB")
-    return {"seconds": result["seconds"], "peak_mb": result["peak_mb"], "command": " ".join(command),
-            "review_tickets": tickets.groups() if tickets else None}
+    return {
+        "seconds": result["seconds"],
+        "peak_mb": result["peak_mb"],
+        "command": " ".join(command),
+        "review_tickets": tickets.groups() if tickets else None,
+    }

@@ -6,6 +6,7 @@ Counts every HTTP request the backend makes (a requests response hook, cross-che
 count) and reports jira_requests_ratio = requests / (search pages + creates): 1.0 would mean nothing but
 the paged search for open tickets and the creates. Target: <= 1.1.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,10 +24,19 @@ LATENCY_MS = 20
 def _findings():
     from tasks.rules.checks import make_finding
 
-    return [make_finding("runbook.drift", service=f"svc-{s:02d}", tier=1, subject="encrypted",
-                         resource=f"rds_instance:us-east-1:tenant-{s:02d}-{i:03d}",
-                         detail=f"tenant-{s:02d}-{i:03d} is unencrypted", evidence={"documented": True, "live": False})
-            for s in range(SERVICES) for i in range(GAPS_PER_SERVICE)]
+    return [
+        make_finding(
+            "runbook.drift",
+            service=f"svc-{s:02d}",
+            tier=1,
+            subject="encrypted",
+            resource=f"rds_instance:us-east-1:tenant-{s:02d}-{i:03d}",
+            detail=f"tenant-{s:02d}-{i:03d} is unencrypted",
+            evidence={"documented": True, "live": False},
+        )
+        for s in range(SERVICES)
+        for i in range(GAPS_PER_SERVICE)
+    ]
 
 
 def run() -> dict:
@@ -44,8 +54,11 @@ def run() -> dict:
         evidence = tempfile.mkdtemp(prefix="dr-bench-jira-")
         findings = _findings()
         services = sorted({f.service for f in findings})
-        context = RunContext(flow="documentation-review", run_id="bench", services={
-            name: ServiceRouting(tier=1, champion=champions[i]) for i, name in enumerate(services)})
+        context = RunContext(
+            flow="documentation-review",
+            run_id="bench",
+            services={name: ServiceRouting(tier=1, champion=champions[i]) for i, name in enumerate(services)},
+        )
         scope = Scope(assessed=frozenset((name, "runbook.") for name in services))
         existing = [f for f in findings if f.service not in services[-NEW_SERVICES:]]
         setup = sync_findings(open_tracker("jira", evidence, Policy()), existing, scope, context)
@@ -61,10 +74,17 @@ def run() -> dict:
         stats = tracker.stats
         useful = stats["open_pages"] + stats["creates"]
         report = {
-            "gaps": len(findings), "existing_tickets": len(existing), "created": len(result.created),
-            "kept": len(result.kept), "requests": stats["requests"], "requests_seen_by_server": served,
-            "search_pages": stats["open_pages"], "lookup_pages": stats["lookup_pages"], "creates": stats["creates"],
-            "jira_requests_ratio": round(stats["requests"] / useful, 3), "seconds": round(seconds, 2),
+            "gaps": len(findings),
+            "existing_tickets": len(existing),
+            "created": len(result.created),
+            "kept": len(result.kept),
+            "requests": stats["requests"],
+            "requests_seen_by_server": served,
+            "search_pages": stats["open_pages"],
+            "lookup_pages": stats["lookup_pages"],
+            "creates": stats["creates"],
+            "jira_requests_ratio": round(stats["requests"] / useful, 3),
+            "seconds": round(seconds, 2),
             "latency_ms": LATENCY_MS,
         }
         assert result.error is None and len(result.created) == 50 and served == stats["requests"], report

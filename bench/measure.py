@@ -5,6 +5,7 @@ exit code, and the wall clock at spawn and at exit (to set against the emulator'
 
 This wrapper has no other child, so RUSAGE_CHILDREN's ru_maxrss is the command's own peak (Linux: KiB).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,18 @@ def main() -> None:
     peak_kb = usage.ru_maxrss
     sys.stdout.write(proc.stdout.decode("utf-8", "replace"))
     print()
-    print(json.dumps({"seconds": round(seconds, 3), "peak_mb": round(peak_kb / 1024, 1),
-                      "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "rc": proc.returncode, "spawned_at": spawned_at, "exited_at": exited_at}))
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 3),
+                "peak_mb": round(peak_kb / 1024, 1),
+                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+                "rc": proc.returncode,
+                "spawned_at": spawned_at,
+                "exited_at": exited_at,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ counted):
 
 Counting here rather than in a proxy keeps both sides of a comparison on exactly the same path.
 """
+
 from __future__ import annotations
 
 import io

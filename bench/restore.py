@@ -9,6 +9,7 @@ Ideal wall: 40 / 8 x 1 s = 5 s. restore_efficiency = ideal / the wall of the res
 start to the last one's confirmed teardown, from the run's measurement files). The whole process, with its
 start-up, planning, sweep, tickets and reports, is reported beside it.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,12 +59,24 @@ def recent_backup_window(now: datetime | None = None) -> str:
 def build(endpoint: str) -> None:
     client = aws_client("rds", REGION, endpoint)
     window = recent_backup_window()
-    build_parallel([lambda n=f"restore-bench-{i:02d}": client.create_db_instance(
-        DBInstanceIdentifier=n, Engine="postgres", DBInstanceClass="db.t4g.medium", AllocatedStorage=20,
-        MasterUsername="dbadmin", MasterUserPassword="not-a-secret-0", StorageEncrypted=True,
-        BackupRetentionPeriod=30, PreferredBackupWindow=window, CopyTagsToSnapshot=True,
-        Tags=[{"Key": "service", "Value": "restore-bench"}])
-        for i in range(INSTANCES)])
+    build_parallel(
+        [
+            lambda n=f"restore-bench-{i:02d}": client.create_db_instance(
+                DBInstanceIdentifier=n,
+                Engine="postgres",
+                DBInstanceClass="db.t4g.medium",
+                AllocatedStorage=20,
+                MasterUsername="dbadmin",
+                MasterUserPassword="not-a-secret-0",
+                StorageEncrypted=True,
+                BackupRetentionPeriod=30,
+                PreferredBackupWindow=window,
+                CopyTagsToSnapshot=True,
+                Tags=[{"Key": "service", "Value": "restore-bench"}],
+            )
+            for i in range(INSTANCES)
+        ]
+    )
 
 
 def write_catalog(directory: Path) -> Path:
@@ -83,9 +96,24 @@ def run(moto, env: dict, work: Path, say=print) -> dict:
     evidence = Path(tempfile.mkdtemp(prefix="evidence-restore-", dir=work))
     moto.set_latency(RESTORE_SECONDS)
     try:
-        result = measure([DR, "restore-test", "--runbooks", str(runbooks), "--evidence", str(evidence),
-                          "--tier", "2", "--concurrency", str(CONCURRENCY), "--poll-seconds", str(POLL_SECONDS)],
-                         env, log=work / "restore.log")
+        result = measure(
+            [
+                DR,
+                "restore-test",
+                "--runbooks",
+                str(runbooks),
+                "--evidence",
+                str(evidence),
+                "--tier",
+                "2",
+                "--concurrency",
+                str(CONCURRENCY),
+                "--poll-seconds",
+                str(POLL_SECONDS),
+            ],
+            env,
+            log=work / "restore.log",
+        )
         slowed = moto.latency_stats()["rewritten"]
     finally:
         moto.set_latency(0)
@@ -93,17 +121,25 @@ def run(moto, env: dict, work: Path, say=print) -> dict:
     if not match or int(match.group(1)) != RESTORES or int(match.group(2)) != RESTORES:
         raise RuntimeError(f"expected {RESTORES} passing restores:\n{result['stdout']}\n{result['stderr'][-3000:]}")
     files = list(evidence.glob("backup-restore-test/*/measurements/*.json"))
-    starts = [datetime.fromisoformat(json.loads(f.read_text())["measurement"]["started_at"]).timestamp()
-              for f in files]
+    starts = [datetime.fromisoformat(json.loads(f.read_text())["measurement"]["started_at"]).timestamp() for f in files]
     rtos = [json.loads(f.read_text())["measurement"]["rto_seconds"] for f in files]
     span = max(f.stat().st_mtime for f in files) - min(starts)
-    report = {"restores": RESTORES, "concurrency": CONCURRENCY, "restore_seconds": RESTORE_SECONDS,
-              "ideal_seconds": IDEAL_SECONDS, "restores_wall_seconds": round(span, 2),
-              "process_seconds": result["seconds"], "efficiency": round(IDEAL_SECONDS / span, 3),
-              "process_efficiency": round(IDEAL_SECONDS / result["seconds"], 3),
-              "mean_rto_seconds": round(sum(rtos) / len(rtos), 2), "creating_responses": slowed}
+    report = {
+        "restores": RESTORES,
+        "concurrency": CONCURRENCY,
+        "restore_seconds": RESTORE_SECONDS,
+        "ideal_seconds": IDEAL_SECONDS,
+        "restores_wall_seconds": round(span, 2),
+        "process_seconds": result["seconds"],
+        "efficiency": round(IDEAL_SECONDS / span, 3),
+        "process_efficiency": round(IDEAL_SECONDS / result["seconds"], 3),
+        "mean_rto_seconds": round(sum(rtos) / len(rtos), 2),
+        "creating_responses": slowed,
+    }
     if min(rtos) < RESTORE_SECONDS:
         raise RuntimeError(f"a restore finished before the injected latency: {report}")
-    say(f"  restore: {RESTORES} restores, restores wall {span:.2f} s (ideal {IDEAL_SECONDS:.1f} s), "
-        f"process {result['seconds']:.2f} s, mean RTO {report['mean_rto_seconds']} s")
+    say(
+        f"  restore: {RESTORES} restores, restores wall {span:.2f} s (ideal {IDEAL_SECONDS:.1f} s), "
+        f"process {result['seconds']:.2f} s, mean RTO {report['mean_rto_seconds']} s"
+    )
     return report

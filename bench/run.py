@@ -7,6 +7,7 @@ command runs as its own process with PREFECT_API_URL set, as a deployment's work
 timed from spawn to exit. Prints one line per figure; exits 1 if a benchmark could not run (its figure is
 null), not when a target is missed (the line says so).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,14 +24,35 @@ from pathlib import Path
 from bench import audit, demo, restore, startup
 from bench.common import REPO, MotoServer, PrefectServer, clean_env, ratio
 
-KEYS = ("validate_ratio", "flow_start_seconds", "flow_exit_seconds", "audit_wall_ratio", "audit_calls_ratio",
-        "audit_peak_mb", "audit_scaling_ratio", "restore_efficiency", "jira_requests_ratio", "dashboard_seconds",
-        "dashboard_peak_mb", "demo_seconds")
+KEYS = (
+    "validate_ratio",
+    "flow_start_seconds",
+    "flow_exit_seconds",
+    "audit_wall_ratio",
+    "audit_calls_ratio",
+    "audit_peak_mb",
+    "audit_scaling_ratio",
+    "restore_efficiency",
+    "jira_requests_ratio",
+    "dashboard_seconds",
+    "dashboard_peak_mb",
+    "demo_seconds",
+)
 # A target of None: reported, not judged (the flow run's fixed costs are Prefect's as much as ours).
-TARGETS = {"validate_ratio": ("<=", 1.5), "flow_start_seconds": ("", None), "flow_exit_seconds": ("", None),
-           "audit_wall_ratio": ("<=", 1.1), "audit_calls_ratio": ("<=", 1.1), "audit_peak_mb": ("<", 400),
-           "audit_scaling_ratio": ("<=", 4.5), "restore_efficiency": (">=", 0.7), "jira_requests_ratio": ("<=", 1.1),
-           "dashboard_seconds": ("<=", 2), "dashboard_peak_mb": ("<=", 300), "demo_seconds": ("<=", 30)}
+TARGETS = {
+    "validate_ratio": ("<=", 1.5),
+    "flow_start_seconds": ("", None),
+    "flow_exit_seconds": ("", None),
+    "audit_wall_ratio": ("<=", 1.1),
+    "audit_calls_ratio": ("<=", 1.1),
+    "audit_peak_mb": ("<", 400),
+    "audit_scaling_ratio": ("<=", 4.5),
+    "restore_efficiency": (">=", 0.7),
+    "jira_requests_ratio": ("<=", 1.1),
+    "dashboard_seconds": ("<=", 2),
+    "dashboard_peak_mb": ("<=", 300),
+    "demo_seconds": ("<=", 30),
+}
 SIZES = {"small": 2000, "main": 5000, "large": 8000}
 
 
@@ -81,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline_env = clean_env(AWS_ENDPOINT_URL=moto.url)
     say(f"  moto {moto.url}, prefect {prefect.url}")
     try:
+
         def run_restore():
             report = restore.run(moto, server_env, work, say=say)
             figures["restore_efficiency"] = report["efficiency"]
@@ -90,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             report = startup.validate_vs_import(baseline_env, work, repeats, say=say)
             figures["validate_ratio"] = report["ratio"]
             details["validate"] = report
-            fixed = startup.flow_fixed_cost(moto, server_env, ephemeral_env, restore.write_catalog(work), work,
-                                            repeats, say=say)
+            fixed = startup.flow_fixed_cost(
+                moto, server_env, ephemeral_env, restore.write_catalog(work), work, repeats, say=say
+            )
             figures["flow_start_seconds"] = fixed["start_to_first_call"]
             figures["flow_exit_seconds"] = fixed["last_call_to_exit"]
             details["flow_fixed_cost"] = fixed
@@ -112,20 +136,33 @@ def main(argv: list[str] | None = None) -> int:
                     details["audit"] = result
                     walls[name] = result["tool_seconds"]
                 else:
-                    runs = [audit.run_tool(moto, server_env, runbooks, work, f"audit-{size}-tool-{i}")
-                            for i in range(2 if not args.quick else 1)]
+                    runs = [
+                        audit.run_tool(moto, server_env, runbooks, work, f"audit-{size}-tool-{i}")
+                        for i in range(2 if not args.quick else 1)
+                    ]
                     base = audit.run_baseline(moto, baseline_env, work, f"audit-{size}-baseline")
                     walls[name] = statistics.median(r["seconds"] for r in runs)
-                    details[f"audit_{size}"] = {"tool_seconds": [r["seconds"] for r in runs],
-                                                "baseline_seconds": base["seconds"], "calls": runs[0]["calls"],
-                                                "peak_mb": max(r["peak_mb"] for r in runs)}
-                    say(f"  audit {size}: dr audit {walls[name]:.2f} s (median of {len(runs)}), "
-                        f"baseline {base['seconds']:.2f} s")
+                    details[f"audit_{size}"] = {
+                        "tool_seconds": [r["seconds"] for r in runs],
+                        "baseline_seconds": base["seconds"],
+                        "calls": runs[0]["calls"],
+                        "peak_mb": max(r["peak_mb"] for r in runs),
+                    }
+                    say(
+                        f"  audit {size}: dr audit {walls[name]:.2f} s (median of {len(runs)}), "
+                        f"baseline {base['seconds']:.2f} s"
+                    )
             figures["audit_scaling_ratio"] = ratio(walls["large"], walls["small"])
-            details["audit_scaling"] = {"small": sizes["small"], "large": sizes["large"],
-                                        "small_seconds": walls["small"], "large_seconds": walls["large"],
-                                        "baseline_ratio": ratio(details[f"audit_{sizes['large']}"]["baseline_seconds"],
-                                                                details[f"audit_{sizes['small']}"]["baseline_seconds"])}
+            details["audit_scaling"] = {
+                "small": sizes["small"],
+                "large": sizes["large"],
+                "small_seconds": walls["small"],
+                "large_seconds": walls["large"],
+                "baseline_ratio": ratio(
+                    details[f"audit_{sizes['large']}"]["baseline_seconds"],
+                    details[f"audit_{sizes['small']}"]["baseline_seconds"],
+                ),
+            }
 
         phase("restore", run_restore)
         phase("cli", run_cli)
@@ -140,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         report = jira_sync.run()
         figures["jira_requests_ratio"] = report["jira_requests_ratio"]
         details["jira"] = report
-        say(f"  jira: {report['requests']} requests for {report['search_pages']} search page(s) and "
-            f"{report['creates']} create(s), {report['seconds']} s")
+        say(
+            f"  jira: {report['requests']} requests for {report['search_pages']} search page(s) and "
+            f"{report['creates']} create(s), {report['seconds']} s"
+        )
 
     def run_dashboard():
         if importlib.util.find_spec("bench.dashboard") is None:
@@ -176,19 +215,33 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{key}: {'null' if value is None else value} (target {op} {target}) {verdict}")
     fixed = details.get("flow_fixed_cost")
     if fixed:
-        say(f"dr audit of 20 databases, whole command: {fixed['server_wall']:.1f} s against a running server, "
-            f"{fixed['ephemeral_wall']:.1f} s with Prefect's temporary server")
+        say(
+            f"dr audit of 20 databases, whole command: {fixed['server_wall']:.1f} s against a running server, "
+            f"{fixed['ephemeral_wall']:.1f} s with Prefect's temporary server"
+        )
     restore_details = details.get("restore")
     if restore_details:
-        say(f"restore test whole process: {restore_details['process_seconds']:.1f} s "
-            f"(ideal {restore_details['ideal_seconds']:.0f} s of restores: {restore_details['process_efficiency']})")
+        say(
+            f"restore test whole process: {restore_details['process_seconds']:.1f} s "
+            f"(ideal {restore_details['ideal_seconds']:.0f} s of restores: {restore_details['process_efficiency']})"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**figures, "targets": {k: f"{op} {v}" if v is not None else None
-                                                      for k, (op, v) in TARGETS.items()},
-                               "met": {k: met(k, figures[k]) for k in KEYS}, "details": details,
-                               "failed": failed, "total_seconds": round(total, 1),
-                               "command": "make bench" + (" (--quick)" if args.quick else "")}, indent=1,
-                              default=str) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                **figures,
+                "targets": {k: f"{op} {v}" if v is not None else None for k, (op, v) in TARGETS.items()},
+                "met": {k: met(k, figures[k]) for k in KEYS},
+                "details": details,
+                "failed": failed,
+                "total_seconds": round(total, 1),
+                "command": "make bench" + (" (--quick)" if args.quick else ""),
+            },
+            indent=1,
+            default=str,
+        )
+        + "\n"
+    )
     say(f"wrote {out}")
     return 1 if failed else 0
 

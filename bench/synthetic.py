@@ -9,6 +9,7 @@ a ticket per review finding, most of them closed within a quarter. Services in `
 reviewed, tested and simulated two quarters before `now` (so they are overdue); services in
 `never_restored` never get a restore test.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +33,7 @@ FLEET_MEMBERS = 8
 def _unit(*parts: object) -> float:
     """A stable pseudo-random number in [0, 1) from its arguments."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def default_tier(i: int) -> int:
@@ -51,15 +52,25 @@ class Estate:
     expected: dict[str, object] = field(default_factory=dict)
 
 
-def make_services(count: int, tiers=default_tier, names: dict[int, str] | None = None,
-                  fleet_every: int = 50) -> list[ServiceInfo]:
+def make_services(
+    count: int, tiers=default_tier, names: dict[int, str] | None = None, fleet_every: int = 50
+) -> list[ServiceInfo]:
     services = []
     for i in range(count):
         sid = f"svc-{i:05d}"
-        fleets = (f"{sid}|rds_instance:us-east-1:[service={sid}-tenants]",) if i % fleet_every == fleet_every - 1 else ()
-        services.append(ServiceInfo(service=sid, name=(names or {}).get(i, f"Service {i}"), tier=tiers(i),
-                                    owner=f"owner{i}@example.com", champion=f"champion{i}@example.com",
-                                    fleets=fleets))
+        fleets = (
+            (f"{sid}|rds_instance:us-east-1:[service={sid}-tenants]",) if i % fleet_every == fleet_every - 1 else ()
+        )
+        services.append(
+            ServiceInfo(
+                service=sid,
+                name=(names or {}).get(i, f"Service {i}"),
+                tier=tiers(i),
+                owner=f"owner{i}@example.com",
+                champion=f"champion{i}@example.com",
+                fleets=fleets,
+            )
+        )
     return services
 
 
@@ -69,11 +80,20 @@ def write_runbooks(directory: Path, services: list[ServiceInfo]) -> Path:
     for s in services:
         resources = [{"kind": "rds_instance", "id": f"{s.service}-db", "region": "us-east-1"}]
         if s.fleets:
-            resources.append({"kind": "rds_instance", "select": {"tags": {"service": f"{s.service}-tenants"}},
-                              "region": "us-east-1"})
-        doc = {"service": s.service, "name": s.name, "tier": s.tier, "owner": s.owner, "dr_champion": s.champion,
-               "documentation": {"last_reviewed": "2026-10-01"}, "procedure": ["Restore from the latest snapshot."],
-               "validation": [{"name": "available", "kind": "status"}], "resources": resources}
+            resources.append(
+                {"kind": "rds_instance", "select": {"tags": {"service": f"{s.service}-tenants"}}, "region": "us-east-1"}
+            )
+        doc = {
+            "service": s.service,
+            "name": s.name,
+            "tier": s.tier,
+            "owner": s.owner,
+            "dr_champion": s.champion,
+            "documentation": {"last_reviewed": "2026-10-01"},
+            "procedure": ["Restore from the latest snapshot."],
+            "validation": [{"name": "available", "kind": "status"}],
+            "resources": resources,
+        }
         (directory / f"{s.service}.yaml").write_text(json.dumps(doc, indent=1) + "\n")
     return directory
 
@@ -88,9 +108,17 @@ def _save(store: LocalEvidenceStore, record: RunRecord) -> None:
     RunEvidence(store, record).save()  # writes results.json and summary.json
 
 
-def build_estate(root: Path, services: list[ServiceInfo], quarters: int = 8, now: datetime = NOW,
-                 batch: int = 1000, lapsed: frozenset[str] = frozenset(), never_restored: frozenset[str] = frozenset(),
-                 write_catalog: bool = True, gap_rate: float = 0.2) -> Estate:
+def build_estate(
+    root: Path,
+    services: list[ServiceInfo],
+    quarters: int = 8,
+    now: datetime = NOW,
+    batch: int = 1000,
+    lapsed: frozenset[str] = frozenset(),
+    never_restored: frozenset[str] = frozenset(),
+    write_catalog: bool = True,
+    gap_rate: float = 0.2,
+) -> Estate:
     policy = Policy()
     evidence = root / "evidence"
     store = LocalEvidenceStore(evidence)
@@ -110,41 +138,74 @@ def build_estate(root: Path, services: list[ServiceInfo], quarters: int = 8, now
             when = at + timedelta(minutes=b // batch)
             if when > now:
                 break
-            chunk = [s for s in services[b:b + batch] if active(s, when)]
+            chunk = [s for s in services[b : b + batch] if active(s, when)]
             if not chunk:
                 continue
             statuses, findings = [], []
             for s in chunk:
                 gap = _unit("review", s.service, q.id) < gap_rate
-                statuses.append(ServiceStatus(service=s.service, tier=s.tier, status="gaps" if gap else "pass",
-                                              findings=1 if gap else 0))
+                statuses.append(
+                    ServiceStatus(
+                        service=s.service, tier=s.tier, status="gaps" if gap else "pass", findings=1 if gap else 0
+                    )
+                )
                 if gap:
                     resource = f"rds_instance:us-east-1:{s.service}-db"
                     fp = fingerprint(s.service, resource, "runbook.drift", f"multi_az-{q.id}")
                     key = f"DR-{len(tickets) + 1}"
-                    findings.append(Finding(
-                        fingerprint=fp, service=s.service, tier=s.tier, resource=resource, check="runbook.drift",
-                        subject="multi_az", severity="high" if s.tier == 0 else "medium",
-                        title="Runbook does not match the live configuration: multi_az",
-                        detail=f"rds_instance {s.service}-db (us-east-1): multi_az is documented as true but is false live.",
-                        remediation="Either change the live configuration to what the runbook promises or correct the runbook.",
-                        evidence={"attribute": "multi_az", "documented": True, "live": False}, ticket=key))
+                    findings.append(
+                        Finding(
+                            fingerprint=fp,
+                            service=s.service,
+                            tier=s.tier,
+                            resource=resource,
+                            check="runbook.drift",
+                            subject="multi_az",
+                            severity="high" if s.tier == 0 else "medium",
+                            title="Runbook does not match the live configuration: multi_az",
+                            detail=f"rds_instance {s.service}-db (us-east-1): multi_az is documented as true but is false live.",
+                            remediation="Either change the live configuration to what the runbook promises or correct the runbook.",
+                            evidence={"attribute": "multi_az", "documented": True, "live": False},
+                            ticket=key,
+                        )
+                    )
                     opened = when + timedelta(hours=1)
                     days = 20 + int(_unit("close", s.service, q.id) * 160)
                     closed = opened + timedelta(days=days)
                     still_open = closed > now or _unit("stays-open", s.service, q.id) < 0.1
                     tickets[key] = {
-                        "key": key, "fingerprint": fp, "service": s.service, "tier": s.tier, "check": "runbook.drift",
-                        "resource": resource, "severity": findings[-1].severity, "title": findings[-1].title,
-                        "detail": findings[-1].detail, "remediation": findings[-1].remediation,
+                        "key": key,
+                        "fingerprint": fp,
+                        "service": s.service,
+                        "tier": s.tier,
+                        "check": "runbook.drift",
+                        "resource": resource,
+                        "severity": findings[-1].severity,
+                        "title": findings[-1].title,
+                        "detail": findings[-1].detail,
+                        "remediation": findings[-1].remediation,
                         "status": "open" if still_open else "closed",
                         "opened_at": opened.isoformat(timespec="seconds"),
                         "closed_at": None if still_open else closed.isoformat(timespec="seconds"),
-                        "history": [{"at": opened.isoformat(timespec="seconds"), "event": "opened",
-                                     "flow": "documentation-review", "run_id": "synthetic", "evidence": None,
-                                     "detail": findings[-1].detail}]}
-            record = RunRecord(flow="documentation-review", run_id=_run_id("review", q.id, b), started_at=when,
-                               parameters={"tiers": [0, 1, 2, 3]}, services=statuses, findings=findings)
+                        "history": [
+                            {
+                                "at": opened.isoformat(timespec="seconds"),
+                                "event": "opened",
+                                "flow": "documentation-review",
+                                "run_id": "synthetic",
+                                "evidence": None,
+                                "detail": findings[-1].detail,
+                            }
+                        ],
+                    }
+            record = RunRecord(
+                flow="documentation-review",
+                run_id=_run_id("review", q.id, b),
+                started_at=when,
+                parameters={"tiers": [0, 1, 2, 3]},
+                services=statuses,
+                findings=findings,
+            )
             _save(store, record)
             runs["documentation-review"] += 1
 
@@ -154,8 +215,13 @@ def build_estate(root: Path, services: list[ServiceInfo], quarters: int = 8, now
             when = at + timedelta(minutes=b // batch)
             if when > now:
                 break
-            chunk = [s for s in services[b:b + batch] if active(s, when) and s.service not in never_restored
-                     and (s.tier in (0, 1) or (s.tier == 2 and q.q in (1, 3)) or (s.tier == 3 and q.q == 1))]
+            chunk = [
+                s
+                for s in services[b : b + batch]
+                if active(s, when)
+                and s.service not in never_restored
+                and (s.tier in (0, 1) or (s.tier == 2 and q.q in (1, 3)) or (s.tier == 3 and q.q == 1))
+            ]
             if not chunk:
                 continue
             statuses, measurements, fleets = [], [], {}
@@ -171,20 +237,49 @@ def build_estate(root: Path, services: list[ServiceInfo], quarters: int = 8, now
                 ok = True
                 for resource in members:
                     miss = _unit("miss", resource, q.id) < 0.04
-                    rto = rto_t * (1.2 + _unit("rto", resource, q.id) if miss else (0.15 + 0.45 * _unit("rto", resource, q.id)) * improve)
+                    rto = rto_t * (
+                        1.2 + _unit("rto", resource, q.id)
+                        if miss
+                        else (0.15 + 0.45 * _unit("rto", resource, q.id)) * improve
+                    )
                     rpo = rpo_t * (0.1 + 0.5 * _unit("rpo", resource, q.id))
-                    measurements.append(Measurement(
-                        service=s.service, tier=s.tier, resource=resource, kind="rds_instance", mode="snapshot",
-                        region="us-east-1", source_region="us-east-1", started_at=when, finished_at=when + timedelta(seconds=rto),
-                        rto_seconds=round(rto, 1), rto_target_seconds=rto_t, rpo_seconds=round(rpo, 1), rpo_target_seconds=rpo_t,
-                        passed=not miss, status="passed", recovery_point=f"rds:{s.service}-snap", cleanup="deleted",
-                        validation=[{"name": "available", "kind": "status", "passed": True, "detail": "available"}]))
+                    measurements.append(
+                        Measurement(
+                            service=s.service,
+                            tier=s.tier,
+                            resource=resource,
+                            kind="rds_instance",
+                            mode="snapshot",
+                            region="us-east-1",
+                            source_region="us-east-1",
+                            started_at=when,
+                            finished_at=when + timedelta(seconds=rto),
+                            rto_seconds=round(rto, 1),
+                            rto_target_seconds=rto_t,
+                            rpo_seconds=round(rpo, 1),
+                            rpo_target_seconds=rpo_t,
+                            passed=not miss,
+                            status="passed",
+                            recovery_point=f"rds:{s.service}-snap",
+                            cleanup="deleted",
+                            validation=[{"name": "available", "kind": "status", "passed": True, "detail": "available"}],
+                        )
+                    )
                     ok = ok and not miss
-                statuses.append(ServiceStatus(service=s.service, tier=s.tier, status="pass" if ok else "gaps",
-                                              findings=0 if ok else 1))
-            record = RunRecord(flow="backup-restore-test", run_id=_run_id("restore", q.id, b), started_at=when,
-                               parameters={"signature": {"tiers": [0, 1, 2, 3]}}, services=statuses,
-                               measurements=measurements, fleets=fleets)
+                statuses.append(
+                    ServiceStatus(
+                        service=s.service, tier=s.tier, status="pass" if ok else "gaps", findings=0 if ok else 1
+                    )
+                )
+            record = RunRecord(
+                flow="backup-restore-test",
+                run_id=_run_id("restore", q.id, b),
+                started_at=when,
+                parameters={"signature": {"tiers": [0, 1, 2, 3]}},
+                services=statuses,
+                measurements=measurements,
+                fleets=fleets,
+            )
             _save(store, record)
             runs["backup-restore-test"] += 1
 
@@ -199,25 +294,48 @@ def build_estate(root: Path, services: list[ServiceInfo], quarters: int = 8, now
                 # The simulation records an unrecoverable service as gaps; its simulation.unrecoverable finding says which.
                 statuses.append(ServiceStatus(service=s.service, tier=s.tier, status="gaps" if bad else "pass"))
                 if bad:
-                    findings.append(Finding(
-                        fingerprint=fingerprint(s.service, "runbook", "simulation.unrecoverable", q.id),
-                        service=s.service, tier=s.tier, resource="runbook", check="simulation.unrecoverable",
-                        severity="critical", title="Service could not be recovered in the region-loss scenario",
-                        detail="The restore procedure depends on the lost region.", remediation="Add a cross-region copy."))
+                    findings.append(
+                        Finding(
+                            fingerprint=fingerprint(s.service, "runbook", "simulation.unrecoverable", q.id),
+                            service=s.service,
+                            tier=s.tier,
+                            resource="runbook",
+                            check="simulation.unrecoverable",
+                            severity="critical",
+                            title="Service could not be recovered in the region-loss scenario",
+                            detail="The restore procedure depends on the lost region.",
+                            remediation="Add a cross-region copy.",
+                        )
+                    )
                 if _unit("action", s.service, q.id) < 0.05:
-                    findings.append(Finding(
-                        fingerprint=fingerprint(s.service, "runbook", "simulation.action_item", q.id),
-                        service=s.service, tier=s.tier, resource="runbook", check="simulation.action_item",
-                        severity="medium", title="Procedure step was out of date",
-                        detail="Step 3 names a retired bastion host.", remediation="Update the procedure."))
+                    findings.append(
+                        Finding(
+                            fingerprint=fingerprint(s.service, "runbook", "simulation.action_item", q.id),
+                            service=s.service,
+                            tier=s.tier,
+                            resource="runbook",
+                            check="simulation.action_item",
+                            severity="medium",
+                            title="Procedure step was out of date",
+                            detail="Step 3 names a retired bastion host.",
+                            remediation="Update the procedure.",
+                        )
+                    )
             scenario = "region-loss" if q.year % 2 == 0 else "az-loss"
-            record = RunRecord(flow="dr-simulation", run_id=_run_id("sim", q.id), started_at=when,
-                               parameters={"scenario": scenario}, services=statuses, findings=findings)
+            record = RunRecord(
+                flow="dr-simulation",
+                run_id=_run_id("sim", q.id),
+                started_at=when,
+                parameters={"scenario": scenario},
+                services=statuses,
+                findings=findings,
+            )
             _save(store, record)
             runs["dr-simulation"] += 1
 
     ledger = evidence / "tracker" / "ledger.json"
     ledger.parent.mkdir(parents=True, exist_ok=True)
     ledger.write_text(json.dumps({"next": len(tickets) + 1, "tickets": tickets}, indent=1, sort_keys=True))
-    return Estate(root=root, evidence=evidence, runbooks=runbooks, services=services, now=now, runs=runs,
-                  tickets=len(tickets))
+    return Estate(
+        root=root, evidence=evidence, runbooks=runbooks, services=services, now=now, runs=runs, tickets=len(tickets)
+    )

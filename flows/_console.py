@@ -4,6 +4,7 @@ terminal (a count every few seconds otherwise), then the command's summary on st
 Flows call `phase()` and `progress()`; they do nothing unless the command line installed a console (workers,
 `dr serve` and tests keep Prefect's logs only). Nothing here imports prefect.
 """
+
 from __future__ import annotations
 
 import sys
@@ -37,8 +38,13 @@ def use(console: Console) -> Iterator[Console]:
 
 
 class Console:
-    def __init__(self, stream: TextIO | None = None, tty: bool | None = None, every_seconds: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        tty: bool | None = None,
+        every_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.every_seconds = every_seconds
@@ -84,8 +90,14 @@ class Console:
         )
 
         if self._bar is None:
-            self._bar = Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=RichConsole(file=self.stream), transient=True)
+            self._bar = Progress(
+                TextColumn("  {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=RichConsole(file=self.stream),
+                transient=True,
+            )
             self._bar.start()
             self._bar_task = self._bar.add_task(label, total=total)
         self._bar.update(self._bar_task, completed=done, total=total)

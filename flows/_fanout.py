@@ -1,4 +1,5 @@
 """Run a task over many items with at most `limit` in flight (the flow's concurrency parameter)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -9,9 +10,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import _console
 
 
-def map_bounded(task, items: Sequence[Any], limit: int, params: Callable[[Any], dict],
-                on_done: Callable[[int, int], None] | None = None,
-                label: str | None = None) -> list[tuple[Any, Any, BaseException | None]]:
+def map_bounded(
+    task,
+    items: Sequence[Any],
+    limit: int,
+    params: Callable[[Any], dict],
+    on_done: Callable[[int, int], None] | None = None,
+    label: str | None = None,
+) -> list[tuple[Any, Any, BaseException | None]]:
     """[(item, result, error)] in input order; one item's failure does not stop the others. `label` names the
     items on the console's progress bar ("services inspected")."""
     out: list[tuple[Any, Any, BaseException | None]] = []

@@ -1,4 +1,5 @@
 """The lifecycle every flow shares: evidence first, then tickets, then reports and artifacts."""
+
 from __future__ import annotations
 
 import uuid
@@ -47,7 +48,6 @@ def retry_if_transient(task, task_run, state) -> bool:
     except Exception as exc:
         return is_transient(exc)
     return False
-
 
 
 def current_run() -> tuple[str, str | None]:
@@ -120,9 +120,10 @@ def check_credentials(run: RunEvidence, clients, runbooks) -> None:
     logger = get_run_logger()
     for account, error in refused.items():
         logger.error("account %s: %s; its resources are not assessed", account or "(default)", error)
-    _console.phase(f"{run.record.flow}: AWS credentials: {len(identities) - len(refused)} of {len(identities)} "
-                   f"account(s) usable" + (f"; not assessed: {', '.join(a or 'default' for a in refused)}"
-                                           if refused else ""))
+    _console.phase(
+        f"{run.record.flow}: AWS credentials: {len(identities) - len(refused)} of {len(identities)} "
+        f"account(s) usable" + (f"; not assessed: {', '.join(a or 'default' for a in refused)}" if refused else "")
+    )
 
 
 def severity_counts(findings: list[Finding]) -> dict[str, int]:
@@ -133,8 +134,14 @@ def severity_counts(findings: list[Finding]) -> dict[str, int]:
 
 
 @task(name="sync-tickets", cache_policy=NO_CACHE)
-def sync_tickets(tracker_name: str, evidence: str, findings: list[Finding], scope: Scope,
-                 context: RunContext, policy: Policy | None = None) -> SyncResult:
+def sync_tickets(
+    tracker_name: str,
+    evidence: str,
+    findings: list[Finding],
+    scope: Scope,
+    context: RunContext,
+    policy: Policy | None = None,
+) -> SyncResult:
     tracker = open_tracker(tracker_name, evidence, policy)
     return sync_findings(tracker, findings, scope, context)
 
@@ -144,9 +151,13 @@ def service_routing(catalog) -> dict[str, ServiceRouting]:
     routing = {}
     for service, runbook in catalog.runbooks.items():
         target = runbook.tracker
-        routing[service] = ServiceRouting(tier=runbook.tier, project=target.project if target else None,
-                                          component=target.component if target else None,
-                                          owner=runbook.owner, champion=runbook.dr_champion)
+        routing[service] = ServiceRouting(
+            tier=runbook.tier,
+            project=target.project if target else None,
+            component=target.component if target else None,
+            owner=runbook.owner,
+            champion=runbook.dr_champion,
+        )
     return routing
 
 
@@ -156,16 +167,27 @@ def record_findings(run: RunEvidence, findings: list[Finding]) -> None:
     _console.phase(f"{run.record.flow}: {len(findings)} finding(s) recorded in the evidence")
 
 
-def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scope,
-                 runbook_files: dict[str, str], policy: Policy | None = None,
-                 services: dict[str, ServiceRouting] | None = None) -> SyncResult:
+def file_tickets(
+    run: RunEvidence,
+    tracker_name: str,
+    evidence: str,
+    scope: Scope,
+    runbook_files: dict[str, str],
+    policy: Policy | None = None,
+    services: dict[str, ServiceRouting] | None = None,
+) -> SyncResult:
     """Tickets after evidence: a tracker failure is recorded, never fatal to the run's results.
     An unreachable Jira leaves its pending work in the outbox (result.deferred) for the next run."""
     logger = get_run_logger()
     record = run.record
-    context = RunContext(flow=record.flow, run_id=record.run_id, run_url=record.run_url,
-                         evidence_dir=record.evidence_dir, runbook_files=runbook_files,
-                         services=services or {})
+    context = RunContext(
+        flow=record.flow,
+        run_id=record.run_id,
+        run_url=record.run_url,
+        evidence_dir=record.evidence_dir,
+        runbook_files=runbook_files,
+        services=services or {},
+    )
     try:
         result = sync_tickets(tracker_name, evidence, record.findings, scope, context, policy)
     except DrError as exc:
@@ -177,11 +199,18 @@ def file_tickets(run: RunEvidence, tracker_name: str, evidence: str, scope: Scop
         finding.ticket = result.tickets.get(finding.fingerprint)
     record.tracker = result.summary()
     run.save()
-    _console.phase(f"{record.flow}: tickets ({tracker_name}): {len(result.created)} opened, {len(result.kept)} kept, "
-                   f"{len(result.resolved)} resolved" + (f", {result.deferred} deferred" if result.deferred else ""))
-    logger.info("tickets: %d opened, %d kept, %d escalated, %d reopened, %d resolved",
-                len(result.created), len(result.kept), len(result.escalated), len(result.reopened),
-                len(result.resolved))
+    _console.phase(
+        f"{record.flow}: tickets ({tracker_name}): {len(result.created)} opened, {len(result.kept)} kept, "
+        f"{len(result.resolved)} resolved" + (f", {result.deferred} deferred" if result.deferred else "")
+    )
+    logger.info(
+        "tickets: %d opened, %d kept, %d escalated, %d reopened, %d resolved",
+        len(result.created),
+        len(result.kept),
+        len(result.escalated),
+        len(result.reopened),
+        len(result.resolved),
+    )
     if result.deferred:
         logger.warning("tickets: %d operation(s) deferred to the outbox; %s", result.deferred, result.error)
     elif result.error:
@@ -197,8 +226,10 @@ def finish_run(run: RunEvidence, report: str, artifact_key: str, tested: str, **
     record.status = "completed"
     notes = []
     if record.tracker.get("error"):
-        notes.append(f"Tickets could not all be filed ({record.tracker['error']}); the pending work waits in the "
-                     "outbox for the next run.")
+        notes.append(
+            f"Tickets could not all be filed ({record.tracker['error']}); the pending work waits in the "
+            "outbox for the next run."
+        )
     summary = digest(tested, record.findings, notes)
     html = render(f"{report}.html.j2", record=record, tracker=record.tracker, digest=summary, **context)
     markdown = render(f"{report}.md.j2", record=record, tracker=record.tracker, digest=summary, **context)

@@ -3,6 +3,7 @@ one started once per command, with a start-up timeout that fits a busy machine a
 
 Nothing here imports prefect at module import: `dr validate`, `--help`, `--version` and dry runs never load it.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,8 +56,10 @@ def _check_reachable(url: str, timeout: float = 10) -> None:
         if response.status_code < 500:
             return
         last = RuntimeError(f"HTTP {response.status_code}")
-    raise PrefectUnavailable(f"the Prefect API at {url} is not answering ({last}): start it (`dr server`) or unset "
-                             "PREFECT_API_URL to use a temporary server")
+    raise PrefectUnavailable(
+        f"the Prefect API at {url} is not answering ({last}): start it (`dr server`) or unset "
+        "PREFECT_API_URL to use a temporary server"
+    )
 
 
 def _start_temporary(timeout: int, say: Callable[[str], None]):
@@ -74,14 +77,16 @@ def _start_temporary(timeout: int, say: Callable[[str], None]):
                 first_line = str(exc).split(" stdout:")[0]
                 raise PrefectUnavailable(
                     f"Prefect's temporary server did not start within {timeout} s, twice ({first_line}): raise "
-                    f"{TIMEOUT_SETTING}, or run `dr server` in another shell and set PREFECT_API_URL") from None
+                    f"{TIMEOUT_SETTING}, or run `dr server` in another shell and set PREFECT_API_URL"
+                ) from None
             say(f"Prefect's temporary server did not start within {timeout} s; trying once more")
     raise AssertionError("unreachable")
 
 
 @contextmanager
-def prefect_api(say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
-                background: bool = False) -> Iterator[Callable[[], str]]:
+def prefect_api(
+    say: Callable[[str], None] = lambda text: print(text, file=sys.stderr), background: bool = False
+) -> Iterator[Callable[[], str]]:
     """The API every flow run of this command uses: the configured one (checked), else one temporary server
     for the whole command (the demo's five flows share it). Yields `ready()`, which returns the API's URL once
     it answers; with `background`, the temporary server starts while the caller does other work (the demo
@@ -131,8 +136,15 @@ def serve_forever(host: str, port: int, say: Callable[[str], None] = print) -> i
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.pop("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", None)  # the server's own log is what this shell shows
     prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
-    command = [prefect if os.path.exists(prefect) else "prefect", "server", "start", "--host", host, "--port",
-               str(port)]
+    command = [
+        prefect if os.path.exists(prefect) else "prefect",
+        "server",
+        "start",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 Each child runs wherever a worker picks it up, writes its results to the shared evidence store under
 `<flow>-part/`, and files no tickets; the parent merges the children's results and files tickets once.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -26,8 +27,9 @@ def split(spec: Resource, partition: str | None) -> list[Resource]:
     for account in spec.all_accounts():
         for region in spec.all_regions():
             if partition is None or partition == partition_key(account, region):
-                pieces.append(spec.model_copy(update={"region": region, "regions": None, "account": account,
-                                                      "accounts": None}))
+                pieces.append(
+                    spec.model_copy(update={"region": region, "regions": None, "account": account, "accounts": None})
+                )
     return pieces
 
 
@@ -46,8 +48,9 @@ def run_children(deployment_name: str, parameters: dict, partitions: list[str], 
     from prefect.deployments import run_deployment
 
     def start(partition: str):
-        return run_deployment(deployment_name, parameters={**parameters, "partition": partition, "fan_out": False},
-                              timeout=timeout)
+        return run_deployment(
+            deployment_name, parameters={**parameters, "partition": partition, "fan_out": False}, timeout=timeout
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, len(partitions))) as pool:
         # Each thread gets a copy of the flow run context so the children are linked to this run.

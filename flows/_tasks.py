@@ -1,4 +1,5 @@
 """TODO docstring."""
+
 from __future__ import annotations
 
 from prefect import task
@@ -14,10 +15,21 @@ from tasks.rules.posture import POSTURE_ATTRIBUTES
 from tasks.rules.restore_plan import copy_regions_for
 
 
-@task(name="read-posture", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2),
-      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
-      task_run_name="read-{runbook.service}-{index}")
+@task(
+    name="read-posture",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    task_run_name="read-{runbook.service}-{index}",
+)
 def read_posture(runbook: Runbook, spec: Resource, index: int, clients: AwsClients) -> Observation:
     # One task per documented resource entry: a fleet of thousands is read in pages inside it.
-    return observe(spec, index, clients, wanted=POSTURE_ATTRIBUTES,
-                   copy_regions=copy_regions_for(runbook, spec.expect.copy_regions))
+    return observe(
+        spec,
+        index,
+        clients,
+        wanted=POSTURE_ATTRIBUTES,
+        copy_regions=copy_regions_for(runbook, spec.expect.copy_regions),
+    )

@@ -1,4 +1,5 @@
 """Daily backup posture audit: read-only checks of every documented resource against the tier policy."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -43,8 +44,6 @@ from tasks.tracker import Scope
 FLOW_NAME = "backup-posture-audit"
 
 
-
-
 @flow(name=FLOW_NAME, log_prints=True)
 def backup_posture_audit(
     tiers: Annotated[list[int] | None, Field(description="Tiers to audit (default: all).")] = None,
@@ -55,8 +54,13 @@ def backup_posture_audit(
     tracker: Annotated[str, Field(description="Ticket tracker: ledger or jira.")] = "ledger",
     concurrency: Annotated[int, Field(ge=1, le=64, description="Resource entries read at once.")] = 8,
     dry_run: Annotated[bool, Field(description="List what would be read; call nothing.")] = False,
-    fan_out: Annotated[bool, Field(description="Run one child flow run per account/region so several workers "
-                                               "share the work (needs a deployment).")] = False,
+    fan_out: Annotated[
+        bool,
+        Field(
+            description="Run one child flow run per account/region so several workers "
+            "share the work (needs a deployment)."
+        ),
+    ] = False,
     partition: Annotated[str | None, Field(description="Internal: the account/region a child run covers.")] = None,
 ) -> dict:
     logger = get_run_logger()
@@ -65,17 +69,29 @@ def backup_posture_audit(
     valid, _invalid = select_services(catalog, tiers, services)
     # A child run reads only its partition; otherwise each entry is read whole, its regions concurrently and
     # a fleet's copy region listed once.
-    work = [(rb, piece, i) for rb in valid for i, spec in enumerate(rb.resources)
-            for piece in (split(spec, partition) if partition else [spec])]
+    work = [
+        (rb, piece, i)
+        for rb in valid
+        for i, spec in enumerate(rb.resources)
+        for piece in (split(spec, partition) if partition else [spec])
+    ]
     if dry_run:
         plan = {rb.service: [spec.label() for spec in rb.resources] for rb in valid}
         for service, labels in plan.items():
             logger.info("would audit %s: %s", service, ", ".join(labels) or "no resources")
         return {"dry_run": True, "tiers": tiers, "services": plan}
-    parameters = {"tiers": tiers, "services": services, "runbooks": runbooks, "policy": policy,
-                  "evidence": evidence, "tracker": tracker, "concurrency": concurrency}
-    run = start_run(FLOW_NAME + PART_SUFFIX if partition else FLOW_NAME, {**parameters, "partition": partition},
-                    evidence)
+    parameters = {
+        "tiers": tiers,
+        "services": services,
+        "runbooks": runbooks,
+        "policy": policy,
+        "evidence": evidence,
+        "tracker": tracker,
+        "concurrency": concurrency,
+    }
+    run = start_run(
+        FLOW_NAME + PART_SUFFIX if partition else FLOW_NAME, {**parameters, "partition": partition}, evidence
+    )
     try:
         deployment = in_deployment() if fan_out else None
         if fan_out and not deployment:
@@ -95,10 +111,14 @@ def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 2))
     check_credentials(run, clients, valid)
     at = now()
-    results = map_bounded(read_posture, work, concurrency,
-                          params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)},
-                          on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total),
-                          label="resource entries read")
+    results = map_bounded(
+        read_posture,
+        work,
+        concurrency,
+        params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)},
+        on_done=lambda done, total: logger.info("read %d/%d resource entries", done, total),
+        label="resource entries read",
+    )
     findings, skipped, resources = [], set(), 0
     checks: dict[str, int] = {}
     for (runbook, spec, index), observation, error in results:
@@ -106,8 +126,9 @@ def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
             observation = Observation(spec=spec, index=index, errors=[describe_error(error)])
         resources += len(observation.members)
         ran: list[str] = []
-        service_findings = audit_observation(runbook, catalog.policy, observation, at,
-                                             copy_regions_for(runbook, spec.expect.copy_regions), ran)
+        service_findings = audit_observation(
+            runbook, catalog.policy, observation, at, copy_regions_for(runbook, spec.expect.copy_regions), ran
+        )
         checks[runbook.service] = checks.get(runbook.service, 0) + len(ran)
         findings += service_findings
         skipped |= observation.unreadable()
@@ -119,8 +140,12 @@ def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
         # The parent merges this partition's findings and files the tickets.
         run.record.status, run.record.finished_at = "completed", now()
         run.save()
-        return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir, "findings": len(findings),
-                "resources": resources}
+        return {
+            "run_id": run.record.run_id,
+            "evidence_dir": run.record.evidence_dir,
+            "findings": len(findings),
+            "resources": resources,
+        }
     return _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker)
 
 
@@ -134,19 +159,32 @@ def _audit_fanned_out(flow_run: FlowRun, work: list, deployment: object, paramet
     checks: dict[str, int] = {}
     run.record.details = {"children": []}
     for partition, child in zip(partitions, children):
-        record = child_record(run.store, FLOW_NAME, str(child.id)) if child.state and child.state.is_completed() else None
-        run.record.details["children"].append({"partition": partition, "flow_run_id": str(child.id),
-                                               "state": child.state.name if child.state else None})
+        record = (
+            child_record(run.store, FLOW_NAME, str(child.id)) if child.state and child.state.is_completed() else None
+        )
+        run.record.details["children"].append(
+            {"partition": partition, "flow_run_id": str(child.id), "state": child.state.name if child.state else None}
+        )
         if record is None:
-            logger.error("partition %s did not complete (%s): its resources are not assessed", partition,
-                         child.state.name if child.state else "no state")
+            logger.error(
+                "partition %s did not complete (%s): its resources are not assessed",
+                partition,
+                child.state.name if child.state else "no state",
+            )
             region = partition.split("/")[-1]
             account = partition.split("/")[0] if "/" in partition else None
             for runbook, spec, _index in work:
                 if region in spec.all_regions() and account in spec.all_accounts():
                     skipped.add(resource_key(spec.kind.value, region, spec.id or "", account))
-                    findings.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,
-                                                 resource=spec.label(), detail=f"partition {partition} failed"))
+                    findings.append(
+                        make_finding(
+                            "backup.not_assessed",
+                            service=runbook.service,
+                            tier=runbook.tier,
+                            resource=spec.label(),
+                            detail=f"partition {partition} failed",
+                        )
+                    )
                     checks[runbook.service] = checks.get(runbook.service, 0) + 1
             continue
         findings += record.findings
@@ -167,24 +205,44 @@ def service_statuses(valid, findings, checks: dict[str, int]) -> list[ServiceSta
     for rb in valid:
         mine = by_service.get(rb.service, [])
         status = "not_assessed" if any(f.check == "backup.not_assessed" for f in mine) else ("gaps" if mine else "pass")
-        statuses.append(ServiceStatus(service=rb.service, tier=rb.tier, findings=len(mine), status=status,
-                                      checks=checks.get(rb.service, 0)))
+        statuses.append(
+            ServiceStatus(
+                service=rb.service, tier=rb.tier, findings=len(mine), status=status, checks=checks.get(rb.service, 0)
+            )
+        )
     return statuses
 
 
 def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker) -> dict:
-    scope = Scope(assessed=frozenset((rb.service, prefix) for rb in valid for prefix in AUDIT_CHECK_PREFIXES),
-                  skipped_resources=frozenset(skipped))
+    scope = Scope(
+        assessed=frozenset((rb.service, prefix) for rb in valid for prefix in AUDIT_CHECK_PREFIXES),
+        skipped_resources=frozenset(skipped),
+    )
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
     by_check: dict[str, int] = {}
     for finding in findings:
         by_check[finding.check] = by_check.get(finding.check, 0) + 1
     checks = sum(s.checks or 0 for s in run.record.services)
-    tested = (f"the backup configuration of {resources} resource(s) in {len(valid)} service(s) against the tier "
-              f"policy: {checks} check(s), {checks - len(findings)} passing")
-    finish_run(run, "audit", "backup-posture-audit", tested=tested, resources=resources,
-               by_check=sorted(by_check.items(), key=lambda c: (-c[1], c[0])))
-    return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
-            "report": run.record.reports.get("report.html"), "findings": len(findings), "resources": resources,
-            "by_severity": severity_counts(findings), "not_assessed": len(skipped), "services": len(valid),
-            "tracker": run.record.tracker}
+    tested = (
+        f"the backup configuration of {resources} resource(s) in {len(valid)} service(s) against the tier "
+        f"policy: {checks} check(s), {checks - len(findings)} passing"
+    )
+    finish_run(
+        run,
+        "audit",
+        "backup-posture-audit",
+        tested=tested,
+        resources=resources,
+        by_check=sorted(by_check.items(), key=lambda c: (-c[1], c[0])),
+    )
+    return {
+        "run_id": run.record.run_id,
+        "evidence_dir": run.record.evidence_dir,
+        "report": run.record.reports.get("report.html"),
+        "findings": len(findings),
+        "resources": resources,
+        "by_severity": severity_counts(findings),
+        "not_assessed": len(skipped),
+        "services": len(valid),
+        "tracker": run.record.tracker,
+    }

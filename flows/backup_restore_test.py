@@ -1,4 +1,5 @@
 """Quarterly backup restore test: restore real backups into isolated copies, measure RTO and RPO."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -59,9 +60,14 @@ from tasks.tracker import Scope
 FLOW_NAME = FLOW
 
 
-@task(name="restore", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=5),
-      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
-      task_run_name="restore-{target.service}-{target.mode}-{target.region}")
+@task(
+    name="restore",
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    task_run_name="restore-{target.service}-{target.mode}-{target.region}",
+)
 def restore_target(target: RestoreTarget, runbook: Runbook, ctx: RestoreContext, limit_name: str | None) -> Measurement:
     ctx = RestoreContext(**{**ctx.__dict__, "attempt": task_run.get_run_count() or 1})
     if limit_name:
@@ -79,8 +85,9 @@ def resume_window(catalog, runbooks) -> timedelta:
     return min(cadences, default=timedelta(days=90))
 
 
-def unfinished_run(store, records: list[RunRecord], signature: dict, current_run_id: str, at: datetime,
-                   window: timedelta) -> RunEvidence | None:
+def unfinished_run(
+    store, records: list[RunRecord], signature: dict, current_run_id: str, at: datetime, window: timedelta
+) -> RunEvidence | None:
     """The newest earlier run with the same selection that never completed (its process died), if it
     started within the window and in this quarter: older measurements are not this period's evidence."""
     for record in reversed(records):
@@ -97,9 +104,16 @@ def unfinished_run(store, records: list[RunRecord], signature: dict, current_run
 def backup_restore_test(
     tiers: Annotated[list[int] | None, Field(description="Tiers to test (default 0 and 1).")] = None,
     services: Annotated[list[str] | None, Field(description="Only these service ids.")] = None,
-    sample: Annotated[str | None, Field(description="Per fleet: a count ('5') or percent ('10%'); default every member. "
-                                                     "Rotates so each member is tested within the policy's rotation window.")] = None,
-    restore_time: Annotated[datetime | None, Field(description="Also restore RDS/DynamoDB to this point in time (UTC).")] = None,
+    sample: Annotated[
+        str | None,
+        Field(
+            description="Per fleet: a count ('5') or percent ('10%'); default every member. "
+            "Rotates so each member is tested within the policy's rotation window."
+        ),
+    ] = None,
+    restore_time: Annotated[
+        datetime | None, Field(description="Also restore RDS/DynamoDB to this point in time (UTC).")
+    ] = None,
     concurrency: Annotated[int, Field(ge=1, le=64, description="Restores running at once.")] = 4,
     runbooks: Annotated[str, Field(description="Runbook directory.")] = "runbooks",
     policy: Annotated[str | None, Field(description="Tier policy file.")] = None,
@@ -108,8 +122,13 @@ def backup_restore_test(
     dry_run: Annotated[bool, Field(description="Print the restore plan; create and delete nothing.")] = False,
     wait: Annotated[float, Field(ge=0, description="Seconds to wait for another restore test to finish.")] = 0,
     poll_seconds: Annotated[float | None, Field(ge=0, description="Status poll interval (default: policy).")] = None,
-    fan_out: Annotated[bool, Field(description="Run one child flow run per account/region so several workers "
-                                               "share the restores (needs a deployment).")] = False,
+    fan_out: Annotated[
+        bool,
+        Field(
+            description="Run one child flow run per account/region so several workers "
+            "share the restores (needs a deployment)."
+        ),
+    ] = False,
     partition: Annotated[str | None, Field(description="Internal: the account/region a child run covers.")] = None,
 ) -> dict:
     logger = get_run_logger()
@@ -119,39 +138,73 @@ def backup_restore_test(
     for bad in invalid:
         logger.warning("skipping %s: its runbook is invalid (see the documentation review)", bad.service)
     clients = AwsClients(accounts=dict(catalog.policy.accounts), max_pool_connections=max(10, concurrency * 4))
-    signature = {"tiers": tiers, "services": sorted(services or []), "sample": sample,
-                 "restore_time": restore_time.isoformat() if restore_time else None}
+    signature = {
+        "tiers": tiers,
+        "services": sorted(services or []),
+        "sample": sample,
+        "restore_time": restore_time.isoformat() if restore_time else None,
+    }
 
     if dry_run:
         require_some(resolve(clients, accounts_of(valid)))
         plan = restore_plan(catalog, tiers, services, sample, restore_time, evidence, clients, logger)
         for item in plan["restores"]:
-            logger.info("would restore %(resource)s (%(mode)s) into a copy in %(region)s, class %(instance_class)s", item)
+            logger.info(
+                "would restore %(resource)s (%(mode)s) into a copy in %(region)s, class %(instance_class)s", item
+            )
         return plan
 
-    parameters = {"tiers": tiers, "services": services, "sample": sample, "restore_time": restore_time,
-                  "concurrency": concurrency, "runbooks": runbooks, "policy": policy, "evidence": evidence,
-                  "tracker": tracker, "poll_seconds": poll_seconds}
+    parameters = {
+        "tiers": tiers,
+        "services": services,
+        "sample": sample,
+        "restore_time": restore_time,
+        "concurrency": concurrency,
+        "runbooks": runbooks,
+        "policy": policy,
+        "evidence": evidence,
+        "tracker": tracker,
+        "poll_seconds": poll_seconds,
+    }
     if partition:
         # A child of a fanned-out run: the parent holds the run lock, swept, and will file the tickets.
-        run = start_run(FLOW_NAME + PART_SUFFIX, {"signature": signature, "partition": partition,
-                                                  "evidence": evidence}, evidence)
+        run = start_run(
+            FLOW_NAME + PART_SUFFIX, {"signature": signature, "partition": partition, "evidence": evidence}, evidence
+        )
         try:
             flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
             return _restore_partition(flow_run, clients, sample, restore_time, poll_seconds, partition)
         except BaseException as exc:
             fail_run(run, exc)
             raise
-    run = start_run(FLOW_NAME, {"signature": signature, "concurrency": concurrency, "runbooks": runbooks,
-                                "policy": policy, "evidence": evidence, "tracker": tracker}, evidence)
+    run = start_run(
+        FLOW_NAME,
+        {
+            "signature": signature,
+            "concurrency": concurrency,
+            "runbooks": runbooks,
+            "policy": policy,
+            "evidence": evidence,
+            "tracker": tracker,
+        },
+        evidence,
+    )
     deployment = in_deployment() if fan_out else None
     if fan_out and not deployment:
         logger.warning("fan-out needs a deployment (a worker to run the children); restoring in this process")
     try:
         with exclusive_run(evidence, FLOW_NAME, run.record.run_id, wait_seconds=wait) as lock:
             flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
-            return _restore_test(flow_run, clients, sample, restore_time, signature, poll_seconds,
-                                 fan_out=(deployment, parameters) if deployment else None, lock=lock)
+            return _restore_test(
+                flow_run,
+                clients,
+                sample,
+                restore_time,
+                signature,
+                poll_seconds,
+                fan_out=(deployment, parameters) if deployment else None,
+                lock=lock,
+            )
     except BaseException as exc:
         fail_run(run, exc)
         raise
@@ -159,48 +212,82 @@ def backup_restore_test(
 
 def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
     limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
-    progress = create_progress_artifact(progress=0.0, key="backup-restore-test-progress",
-                                        description="Restores finished") if todo else None
+    progress = (
+        create_progress_artifact(progress=0.0, key="backup-restore-test-progress", description="Restores finished")
+        if todo
+        else None
+    )
 
     def on_done(finished: int, total: int) -> None:
         logger.info("restores finished: %d/%d", finished, total)
         if progress:
             update_progress_artifact(progress, progress=100.0 * finished / total)
 
-    results = map_bounded(restore_target, todo, concurrency,
-                          params=lambda item: {"target": item[0], "runbook": item[1], "ctx": quote(ctx),
-                                               "limit_name": limit_name},
-                          on_done=on_done, label="restores finished")
+    results = map_bounded(
+        restore_target,
+        todo,
+        concurrency,
+        params=lambda item: {"target": item[0], "runbook": item[1], "ctx": quote(ctx), "limit_name": limit_name},
+        on_done=on_done,
+        label="restores finished",
+    )
     return [result if error is None else failed_measurement(target, error) for (target, _), result, error in results]
 
 
-def _restore_partition(flow_run: FlowRun, clients: AwsClients, sample: str | None, restore_time: datetime | None,
-                       poll_seconds: float | None, partition: str) -> dict:
+def _restore_partition(
+    flow_run: FlowRun,
+    clients: AwsClients,
+    sample: str | None,
+    restore_time: datetime | None,
+    poll_seconds: float | None,
+    partition: str,
+) -> dict:
     run, catalog, valid = flow_run.run, flow_run.catalog, flow_run.valid
     concurrency, logger = flow_run.concurrency, flow_run.logger
     check_credentials(run, clients, valid)
     history = last_tested(load_history(run.store, FLOW_NAME))
-    planned = [(t, rb) for t, rb in plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
-               if partition_key(t.account, t.region) == partition]
-    ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=run.store,
-                         run_dir=run.dir, restore_time=restore_time, poll_seconds=poll_seconds)
+    planned = [
+        (t, rb)
+        for t, rb in plan_targets(valid, catalog, clients, sample, history, restore_time, logger)
+        if partition_key(t.account, t.region) == partition
+    ]
+    ctx = RestoreContext(
+        run_id=run.record.run_id,
+        policy=catalog.policy,
+        clients=clients,
+        store=run.store,
+        run_dir=run.dir,
+        restore_time=restore_time,
+        poll_seconds=poll_seconds,
+    )
     run.record.measurements = _run_targets(planned, ctx, concurrency, catalog, logger)
     run.record.status, run.record.finished_at = "completed", now()
     run.save()
     return {"run_id": run.record.run_id, "restores": len(run.record.measurements)}
 
 
-def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, restore_time: datetime | None,
-                  signature: str, poll_seconds: float | None, fan_out: tuple | None = None,
-                  lock: str | None = None) -> dict:
+def _restore_test(
+    flow_run: FlowRun,
+    clients: AwsClients,
+    sample: str | None,
+    restore_time: datetime | None,
+    signature: str,
+    poll_seconds: float | None,
+    fan_out: tuple | None = None,
+    lock: str | None = None,
+) -> dict:
     run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
     concurrency, evidence, tracker = flow_run.concurrency, flow_run.evidence, flow_run.tracker
     store = run.store
     check_credentials(run, clients, valid)
     records = load_history(store, FLOW_NAME)  # read once: resume, rotation and the trend all come from it
-    previous = (unfinished_run(store, records, signature, run.record.run_id, run.record.started_at,
-                               resume_window(catalog, valid))
-                if not evidence.startswith("s3://") else None)
+    previous = (
+        unfinished_run(
+            store, records, signature, run.record.run_id, run.record.started_at, resume_window(catalog, valid)
+        )
+        if not evidence.startswith("s3://")
+        else None
+    )
     history = last_tested(records)
     notes: list[str] = []
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets, notes)
@@ -209,8 +296,14 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
     # We hold the run lock: copies of runs that held this same lock are orphans from a crash; others (another
     # host, evidence store or worker) go only when expired or when Prefect says their run is over.
     kept: list[dict] = []
-    swept = sweep_regions(clients, regions, now(), current_run_id=run.record.run_id,
-                          liveness=liveness(frozenset({lock}) if lock else frozenset()), kept=kept)
+    swept = sweep_regions(
+        clients,
+        regions,
+        now(),
+        current_run_id=run.record.run_id,
+        liveness=liveness(frozenset({lock}) if lock else frozenset()),
+        kept=kept,
+    )
     for entry in kept:
         logger.warning("kept %s %s in %s: %s", entry["kind"], entry["id"], entry["region"], entry["kept"])
     if swept:
@@ -232,8 +325,16 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
             todo.append((target, runbook))
     logger.info("%d restore(s) planned, %d to run, concurrency %d", len(planned), len(todo), concurrency)
 
-    ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=store,
-                         run_dir=run.dir, restore_time=restore_time, poll_seconds=poll_seconds, lock=lock)
+    ctx = RestoreContext(
+        run_id=run.record.run_id,
+        policy=catalog.policy,
+        clients=clients,
+        store=store,
+        run_dir=run.dir,
+        restore_time=restore_time,
+        poll_seconds=poll_seconds,
+        lock=lock,
+    )
     if fan_out:
         deployment, parameters = fan_out
         partitions = sorted({partition_key(t.account, t.region) for t, _ in todo})
@@ -242,8 +343,11 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
         for partition, child in zip(partitions, run_children(deployment, parameters, partitions)):
             record = child_record(store, FLOW_NAME, str(child.id))
             if record is None or record.status != "completed":
-                fresh += [failed_measurement(t, RuntimeError(f"partition {partition} run {child.id} did not complete"))
-                          for t, _ in todo if partition_key(t.account, t.region) == partition]
+                fresh += [
+                    failed_measurement(t, RuntimeError(f"partition {partition} run {child.id} did not complete"))
+                    for t, _ in todo
+                    if partition_key(t.account, t.region) == partition
+                ]
             else:
                 fresh += record.measurements
     else:
@@ -256,29 +360,51 @@ def _restore_test(flow_run: FlowRun, clients: AwsClients, sample: str | None, re
     by_service: dict[str, list] = {}
     for m in measurements:
         by_service.setdefault(m.service, []).append(m)
-    run.record.services = [ServiceStatus(service=rb.service, tier=rb.tier,
-                                         status=_service_status(by_service.get(rb.service, [])),
-                                         findings=sum(1 for f in findings if f.service == rb.service))
-                           for rb in valid]
+    run.record.services = [
+        ServiceStatus(
+            service=rb.service,
+            tier=rb.tier,
+            status=_service_status(by_service.get(rb.service, [])),
+            findings=sum(1 for f in findings if f.service == rb.service),
+        )
+        for rb in valid
+    ]
     record_findings(run, findings)
     tested = frozenset(m.resource for m in measurements)
     scope = Scope(assessed=frozenset((rb.service, "restore.") for rb in valid), only_resources=tested)
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
     services_tested = len({m.service for m in measurements})
-    tested = (f"{len(measurements)} restore(s) of {len({m.resource for m in measurements})} resource(s) in "
-              f"{services_tested} service(s), each into an isolated copy, validated against its RTO and RPO "
-              f"targets and deleted")
-    finish_run(run, "restore", "backup-restore-test", tested=tested, rows=_rows(measurements, records), swept=swept,
-               groups=restore_groups(measurements),
-               sampling=sampling_note(sample, run.record.fleets, measurements,
-                                      catalog.policy.restore.rotation_quarters))
+    tested = (
+        f"{len(measurements)} restore(s) of {len({m.resource for m in measurements})} resource(s) in "
+        f"{services_tested} service(s), each into an isolated copy, validated against its RTO and RPO "
+        f"targets and deleted"
+    )
+    finish_run(
+        run,
+        "restore",
+        "backup-restore-test",
+        tested=tested,
+        rows=_rows(measurements, records),
+        swept=swept,
+        groups=restore_groups(measurements),
+        sampling=sampling_note(sample, run.record.fleets, measurements, catalog.policy.restore.rotation_quarters),
+    )
     passed = sum(1 for m in measurements if m.passed)
-    logger.info("%d/%d restores met their targets; report: %s", passed, len(measurements),
-                run.record.reports.get("report.html"))
-    return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
-            "report": run.record.reports.get("report.html"), "restores": len(measurements), "passed": passed,
-            "findings": len(run.record.findings), "by_severity": severity_counts(run.record.findings),
-            "tracker": run.record.tracker, "swept": len(swept), "notes": notes}
+    logger.info(
+        "%d/%d restores met their targets; report: %s", passed, len(measurements), run.record.reports.get("report.html")
+    )
+    return {
+        "run_id": run.record.run_id,
+        "evidence_dir": run.record.evidence_dir,
+        "report": run.record.reports.get("report.html"),
+        "restores": len(measurements),
+        "passed": passed,
+        "findings": len(run.record.findings),
+        "by_severity": severity_counts(run.record.findings),
+        "tracker": run.record.tracker,
+        "swept": len(swept),
+        "notes": notes,
+    }
 
 
 def _service_status(measurements: list[Measurement]) -> str:
@@ -297,9 +423,15 @@ def _rows(measurements: list[Measurement], records: list[RunRecord]) -> list[dic
     rows = []
     for m in sorted(measurements, key=lambda m: (m.tier, m.service, m.resource, m.mode, m.region)):
         before = previous.get((m.resource, m.mode, m.region))
-        rows.append({"m": m, "before": before,
-                     "rto_change": (m.rto_seconds - before.rto_seconds)
-                     if before and before.rto_seconds is not None and m.rto_seconds is not None else None})
+        rows.append(
+            {
+                "m": m,
+                "before": before,
+                "rto_change": (m.rto_seconds - before.rto_seconds)
+                if before and before.rto_seconds is not None and m.rto_seconds is not None
+                else None,
+            }
+        )
     return rows
 
 

@@ -3,6 +3,7 @@
 Prefect is imported only by commands that run a flow: `dr validate`, `--help`, `--version` and every
 `--dry-run` neither start nor contact a Prefect server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,13 @@ def _version() -> str:
 
 def _verbose_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
     # Accepted before or after the command; SUPPRESS keeps a subcommand from resetting the top-level flag.
-    parser.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
-                        help="also show Prefect's logs on the console")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="also show Prefect's logs on the console",
+    )
 
 
 def _catalog_options(parser: argparse.ArgumentParser) -> None:
@@ -87,27 +93,49 @@ def _quarter(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _run_options(parser: argparse.ArgumentParser, concurrency: int = 8,
-                 tiers_help: str = "the policy's review_tiers, 0 and 1 as shipped") -> None:
-    parser.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
-                        help=f"tier to include (repeatable; default: {tiers_help})")
-    parser.add_argument("--service", action="append", metavar="ID", dest="services",
-                        help="service id to include (repeatable; default: all in the tiers)")
+def _run_options(
+    parser: argparse.ArgumentParser,
+    concurrency: int = 8,
+    tiers_help: str = "the policy's review_tiers, 0 and 1 as shipped",
+) -> None:
+    parser.add_argument(
+        "--tier",
+        type=int,
+        action="append",
+        choices=range(4),
+        metavar="N",
+        dest="tiers",
+        help=f"tier to include (repeatable; default: {tiers_help})",
+    )
+    parser.add_argument(
+        "--service",
+        action="append",
+        metavar="ID",
+        dest="services",
+        help="service id to include (repeatable; default: all in the tiers)",
+    )
     parser.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    parser.add_argument("--tracker", default="ledger",
-                        help="ticket tracker: ledger (a local file, default) or jira")
-    parser.add_argument("--concurrency", type=_count, default=concurrency, metavar="N",
-                        help=f"work items at once (default: {concurrency})")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="show the plan and stop (no Prefect server, no evidence, no tickets)")
+    parser.add_argument("--tracker", default="ledger", help="ticket tracker: ledger (a local file, default) or jira")
+    parser.add_argument(
+        "--concurrency",
+        type=_count,
+        default=concurrency,
+        metavar="N",
+        help=f"work items at once (default: {concurrency})",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show the plan and stop (no Prefect server, no evidence, no tickets)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="dr", description="Disaster-recovery runbook automation on Prefect.",
+        prog="dr",
+        description="Disaster-recovery runbook automation on Prefect.",
         epilog="Flow commands use PREFECT_API_URL when it is set (see `dr server`), else a temporary Prefect server "
-               "for the one command. Exit codes: 0 the run completed (gaps are results), 2 bad input or no AWS "
-               "credentials, 1 the run failed.")
+        "for the one command. Exit codes: 0 the run completed (gaps are results), 2 bad input or no AWS "
+        "credentials, 1 the run failed.",
+    )
     parser.add_argument("--version", action="version", version=_version())
     _verbose_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -126,9 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore-test", help="restore backups into isolated copies; measure RTO and RPO")
     _catalog_options(restore)
     _run_options(restore, concurrency=4)
-    restore.add_argument("--sample", metavar="N|P%", type=_sample,
-                         help="per fleet: a count or a percentage (default: every member); for the policy's review "
-                              "tiers it is raised so every member is tested within rotation_quarters")
+    restore.add_argument(
+        "--sample",
+        metavar="N|P%",
+        type=_sample,
+        help="per fleet: a count or a percentage (default: every member); for the policy's review "
+        "tiers it is raised so every member is tested within rotation_quarters",
+    )
     restore.add_argument("--restore-time", metavar="ISO", type=_utc, help="also restore to this point in time (UTC)")
     restore.add_argument("--wait", type=_seconds, default=0, metavar="SECONDS", help="wait for a running restore test")
     restore.add_argument("--poll-seconds", type=_seconds, metavar="S", help="status poll interval (default: policy)")
@@ -147,50 +179,87 @@ def build_parser() -> argparse.ArgumentParser:
     answers.add_argument("--non-interactive", action="store_true", help="record no answers")
     simulate.add_argument("--drill", choices=["az-failover", "region-failover"], help="technical drill (opt-in)")
     simulate.add_argument("--allow-disruptive", action="store_true", help="second opt-in for drills")
-    simulate.add_argument("--zone", help="zone an az-loss strikes (default: one zone, where the most critical services have zonal resources)")
-    simulate.add_argument("--region", help="region the scenario strikes (default: the scenario's regions, else the one hosting the most critical services)")
-    simulate.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
-                          help="tier to include (repeatable; default: all tiers)")
-    simulate.add_argument("--service", action="append", metavar="ID", dest="services",
-                          help="service id to include (repeatable; default: all in the tiers)")
-    simulate.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    simulate.add_argument("--tracker", default="ledger",
-                          help="ticket tracker: ledger (default) or jira")
-    simulate.add_argument("--poll-interval", type=_count, default=10, metavar="S", help="seconds between checks for answers")
+    simulate.add_argument(
+        "--zone",
+        help="zone an az-loss strikes (default: one zone, where the most critical services have zonal resources)",
+    )
+    simulate.add_argument(
+        "--region",
+        help="region the scenario strikes (default: the scenario's regions, else the one hosting the most critical services)",
+    )
+    simulate.add_argument(
+        "--tier",
+        type=int,
+        action="append",
+        choices=range(4),
+        metavar="N",
+        dest="tiers",
+        help="tier to include (repeatable; default: all tiers)",
+    )
+    simulate.add_argument(
+        "--service",
+        action="append",
+        metavar="ID",
+        dest="services",
+        help="service id to include (repeatable; default: all in the tiers)",
+    )
+    simulate.add_argument(
+        "--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)"
+    )
+    simulate.add_argument("--tracker", default="ledger", help="ticket tracker: ledger (default) or jira")
+    simulate.add_argument(
+        "--poll-interval", type=_count, default=10, metavar="S", help="seconds between checks for answers"
+    )
 
     tracker = commands.add_parser("tracker", help="ticket tracker maintenance")
     actions = tracker.add_subparsers(dest="action", required=True, metavar="ACTION")
     flush = actions.add_parser("flush", help="replay tracker work left in the outbox while Jira was unreachable")
     flush.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    flush.add_argument("--tracker", default="jira",
-                       help="tracker whose outbox to replay (default: jira)")
-    flush.add_argument("--policy", metavar="FILE",
-                       help="policy with the jira: settings (default: runbooks/policy.yaml if present)")
+    flush.add_argument("--tracker", default="jira", help="tracker whose outbox to replay (default: jira)")
+    flush.add_argument(
+        "--policy", metavar="FILE", help="policy with the jira: settings (default: runbooks/policy.yaml if present)"
+    )
 
     serve = commands.add_parser("serve", help="serve every deployment in prefect.yaml from this process")
     serve.add_argument("--project", metavar="FILE", help="prefect.yaml to read (default: the project's)")
     serve.add_argument("--deployment", action="append", dest="only", metavar="NAME", help="serve only these")
     serve.add_argument("--limit", type=_count, metavar="N", help="at most N flow runs at once")
 
-    server = commands.add_parser("server", help="a long-lived local Prefect server (UI and API) for later commands",
-                                 description="Run Prefect's server in the foreground (its database in PREFECT_HOME). "
-                                             "In other shells, `export PREFECT_API_URL=http://HOST:PORT/api` (printed "
-                                             "at start) and every dr command runs its flows there, with no start-up "
-                                             "wait, and the runs stay visible in the UI.")
+    server = commands.add_parser(
+        "server",
+        help="a long-lived local Prefect server (UI and API) for later commands",
+        description="Run Prefect's server in the foreground (its database in PREFECT_HOME). "
+        "In other shells, `export PREFECT_API_URL=http://HOST:PORT/api` (printed "
+        "at start) and every dr command runs its flows there, with no start-up "
+        "wait, and the runs stay visible in the UI.",
+    )
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     server.add_argument("--port", type=int, default=4200, help="port (default: 4200)")
 
     dashboard = commands.add_parser("dashboard", help="build the DR dashboard and the quarterly pack (static HTML)")
     _catalog_options(dashboard)
-    dashboard.add_argument("--evidence", default="evidence", metavar="DIR|s3://...",
-                           help="evidence to read (default: evidence)")
-    dashboard.add_argument("--out", metavar="DIR|s3://...", help="where to write the site (default: <evidence>/dashboard)")
-    dashboard.add_argument("--tracker", default="ledger",
-                           help="where tickets are read from: ledger (default) or jira")
-    dashboard.add_argument("--quarter", type=_quarter, metavar="YYYYQn",
-                           help="quarter of the steering committee pack (default: the current one)")
-    dashboard.add_argument("--tier", type=int, action="append", choices=range(4), metavar="N", dest="tiers",
-                           help="only this tier (repeatable; default: all)")
+    dashboard.add_argument(
+        "--evidence", default="evidence", metavar="DIR|s3://...", help="evidence to read (default: evidence)"
+    )
+    dashboard.add_argument(
+        "--out", metavar="DIR|s3://...", help="where to write the site (default: <evidence>/dashboard)"
+    )
+    dashboard.add_argument("--tracker", default="ledger", help="where tickets are read from: ledger (default) or jira")
+    dashboard.add_argument(
+        "--quarter",
+        type=_quarter,
+        metavar="YYYYQn",
+        help="quarter of the steering committee pack (default: the current one)",
+    )
+    dashboard.add_argument(
+        "--tier",
+        type=int,
+        action="append",
+        choices=range(4),
+        metavar="N",
+        dest="tiers",
+        help="only this tier (repeatable; default: all)",
+    )
 
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
@@ -250,8 +319,10 @@ def flow_runs(args, title: str, background: bool = False):
     console = _console.Console()
     with ExitStack() as stack:
         stack.enter_context(_console.use(console))
-        console.phase(f"{title}: starting Prefect" + ("" if _has_api_url() else " (a temporary server; `dr server` "
-                                                                                  "keeps one running)"))
+        console.phase(
+            f"{title}: starting Prefect"
+            + ("" if _has_api_url() else " (a temporary server; `dr server` keeps one running)")
+        )
         ready = stack.enter_context(prefect_api(say=console.phase, background=background))
         yield console, ready
 
@@ -277,9 +348,15 @@ def cmd_review(args) -> int:
     with flow_runs(args, "review"):
         from flows.documentation_review import documentation_review
 
-        result = documentation_review(tiers=args.tiers, services=args.services, runbooks=args.runbooks,
-                                      policy=args.policy, evidence=args.evidence, tracker=args.tracker,
-                                      concurrency=args.concurrency)
+        result = documentation_review(
+            tiers=args.tiers,
+            services=args.services,
+            runbooks=args.runbooks,
+            policy=args.policy,
+            evidence=args.evidence,
+            tracker=args.tracker,
+            concurrency=args.concurrency,
+        )
     _print_review(result)
     return EXIT_OK
 
@@ -313,16 +390,24 @@ def cmd_audit(args) -> int:
     with flow_runs(args, "audit"):
         from flows.backup_posture_audit import backup_posture_audit
 
-        result = backup_posture_audit(tiers=args.tiers, services=args.services, runbooks=args.runbooks,
-                                      policy=args.policy, evidence=args.evidence, tracker=args.tracker,
-                                      concurrency=args.concurrency)
+        result = backup_posture_audit(
+            tiers=args.tiers,
+            services=args.services,
+            runbooks=args.runbooks,
+            policy=args.policy,
+            evidence=args.evidence,
+            tracker=args.tracker,
+            concurrency=args.concurrency,
+        )
     _print_audit(result)
     return EXIT_OK
 
 
 def _print_audit(result: dict) -> None:
-    print(f"audit: {result['resources']} resource(s) in {result['services']} service(s), {_findings(result)}"
-          + (f"; {result['not_assessed']} resource entr(ies) not assessed" if result.get("not_assessed") else ""))
+    print(
+        f"audit: {result['resources']} resource(s) in {result['services']} service(s), {_findings(result)}"
+        + (f"; {result['not_assessed']} resource entr(ies) not assessed" if result.get("not_assessed") else "")
+    )
     _print_run(result)
 
 
@@ -335,19 +420,32 @@ def cmd_restore_test(args) -> int:
         plan = restore_plan(catalog, args.tiers, args.services, args.sample, args.restore_time, args.evidence)
         for note in plan["notes"]:
             print(f"note: {note}")
-        print(f"dry run: would make {len(plan['restores'])} restore(s); each copy is validated, deleted and "
-              "the deletion confirmed")
+        print(
+            f"dry run: would make {len(plan['restores'])} restore(s); each copy is validated, deleted and "
+            "the deletion confirmed"
+        )
         for r in plan["restores"]:
-            print(f"  restore {r['resource']} ({r['mode']}) -> copy in {r['region']}, class {r['instance_class'] or 'n/a'},"
-                  f" deadline {format_duration(r['rto_target_seconds'])}, then delete")
+            print(
+                f"  restore {r['resource']} ({r['mode']}) -> copy in {r['region']}, class {r['instance_class'] or 'n/a'},"
+                f" deadline {format_duration(r['rto_target_seconds'])}, then delete"
+            )
         return EXIT_OK
     with flow_runs(args, "restore test"):
         from flows.backup_restore_test import backup_restore_test
 
-        result = backup_restore_test(tiers=args.tiers, services=args.services, sample=args.sample,
-                                     restore_time=args.restore_time, concurrency=args.concurrency,
-                                     runbooks=args.runbooks, policy=args.policy, evidence=args.evidence,
-                                     tracker=args.tracker, wait=args.wait, poll_seconds=args.poll_seconds)
+        result = backup_restore_test(
+            tiers=args.tiers,
+            services=args.services,
+            sample=args.sample,
+            restore_time=args.restore_time,
+            concurrency=args.concurrency,
+            runbooks=args.runbooks,
+            policy=args.policy,
+            evidence=args.evidence,
+            tracker=args.tracker,
+            wait=args.wait,
+            poll_seconds=args.poll_seconds,
+        )
     _print_restore(result)
     return EXIT_OK
 
@@ -355,8 +453,10 @@ def cmd_restore_test(args) -> int:
 def _print_restore(result: dict) -> None:
     for note in result.get("notes", []):
         print(f"note: {note}")
-    print(f"restore test: {result['restores']} restore(s), {result['passed']} met their targets, "
-          f"{_findings(result)}, {result['swept']} orphaned copies removed")
+    print(
+        f"restore test: {result['restores']} restore(s), {result['passed']} met their targets, "
+        f"{_findings(result)}, {result['swept']} orphaned copies removed"
+    )
     _print_run(result)
 
 
@@ -369,8 +469,9 @@ def cmd_sweep(args) -> int:
         with flow_runs(args, "sweep"):
             from flows.orphan_sweep import orphan_sweep
 
-            result = orphan_sweep(regions=args.regions, runbooks=args.runbooks, policy=args.policy,
-                                  evidence=args.evidence)
+            result = orphan_sweep(
+                regions=args.regions, runbooks=args.runbooks, policy=args.policy, evidence=args.evidence
+            )
     verb = "would delete" if args.dry_run else "deleted"
     for copy in result["copies"]:
         state = verb if args.dry_run or copy.get("deleted") else f"FAILED ({copy.get('error')})"
@@ -392,8 +493,15 @@ def cmd_dashboard(args) -> int:
     with flow_runs(args, "dashboard"):
         from flows.dashboard import dr_dashboard
 
-        result = dr_dashboard(evidence=args.evidence, out=out, runbooks=args.runbooks, policy=args.policy,
-                              tracker=args.tracker, quarter=args.quarter, tiers=args.tiers)
+        result = dr_dashboard(
+            evidence=args.evidence,
+            out=out,
+            runbooks=args.runbooks,
+            policy=args.policy,
+            tracker=args.tracker,
+            quarter=args.quarter,
+            tiers=args.tiers,
+        )
     _print_dashboard(result)
     print(f"pack ({result['quarter']}): {result['pack_html']} and {result['pack_md']}")
     return EXIT_OK
@@ -401,19 +509,28 @@ def cmd_dashboard(args) -> int:
 
 def _print_dashboard(result: dict) -> None:
     counts = result["counts"]
-    print(f"dashboard: {counts['services']} service(s): {counts['failing']} failing, {counts['overdue']} overdue, "
-          f"{counts['attention']} need attention, {counts['ok']} ok; Tier 0/1 compliant "
-          f"{counts['critical_compliant']}/{counts['critical']}; {counts['open_tickets']} open ticket(s), "
-          f"{counts['past_sla']} past SLA")
+    print(
+        f"dashboard: {counts['services']} service(s): {counts['failing']} failing, {counts['overdue']} overdue, "
+        f"{counts['attention']} need attention, {counts['ok']} ok; Tier 0/1 compliant "
+        f"{counts['critical_compliant']}/{counts['critical']}; {counts['open_tickets']} open ticket(s), "
+        f"{counts['past_sla']} past SLA"
+    )
     print(f"site: {result['index']}")
 
 
 def _print_run(result: dict) -> None:
     tracker = result["tracker"]
-    print(f"tickets ({tracker['backend']}): {tracker['created']} opened, {tracker['kept']} kept, "
-          f"{tracker['resolved']} resolved, {tracker['reopened']} reopened"
-          + (f"; {tracker['deferred']} deferred to the outbox: {tracker['error']}" if tracker.get("deferred")
-             else f"; not filed: {tracker['error']}" if tracker.get("error") else ""))
+    print(
+        f"tickets ({tracker['backend']}): {tracker['created']} opened, {tracker['kept']} kept, "
+        f"{tracker['resolved']} resolved, {tracker['reopened']} reopened"
+        + (
+            f"; {tracker['deferred']} deferred to the outbox: {tracker['error']}"
+            if tracker.get("deferred")
+            else f"; not filed: {tracker['error']}"
+            if tracker.get("error")
+            else ""
+        )
+    )
     print(f"evidence: {result['evidence_dir']}")
     print(f"report: {result['report']}")
 
@@ -436,16 +553,29 @@ def cmd_simulate(args) -> int:
         raise ConfigError(f"unknown scenario {args.scenario!r} (choose from: {', '.join(sorted(library))})")
     load_answers(args.answers)
     if not args.answers and not args.non_interactive and not os.environ.get("PREFECT_API_URL"):
-        raise ConfigError("an interactive tabletop waits for answers in the Prefect UI: set PREFECT_API_URL to a "
-                          "running server (`dr server`), or use --answers FILE or --non-interactive")
+        raise ConfigError(
+            "an interactive tabletop waits for answers in the Prefect UI: set PREFECT_API_URL to a "
+            "running server (`dr server`), or use --answers FILE or --non-interactive"
+        )
     with flow_runs(args, "simulation"):
         from flows.dr_simulation import dr_simulation
 
-        result = dr_simulation(scenario=args.scenario, answers=args.answers, non_interactive=args.non_interactive,
-                               drill=args.drill, allow_disruptive=args.allow_disruptive, zone=args.zone,
-                               region=args.region, tiers=args.tiers, services=args.services, runbooks=args.runbooks,
-                               policy=args.policy, evidence=args.evidence, tracker=args.tracker,
-                               poll_interval=args.poll_interval)
+        result = dr_simulation(
+            scenario=args.scenario,
+            answers=args.answers,
+            non_interactive=args.non_interactive,
+            drill=args.drill,
+            allow_disruptive=args.allow_disruptive,
+            zone=args.zone,
+            region=args.region,
+            tiers=args.tiers,
+            services=args.services,
+            runbooks=args.runbooks,
+            policy=args.policy,
+            evidence=args.evidence,
+            tracker=args.tracker,
+            poll_interval=args.poll_interval,
+        )
     _print_simulation(result)
     for d in result["drills"]:
         print(f"drill {d['drill']} {d['resource']}: {d['status']} ({d['detail']})")
@@ -453,8 +583,10 @@ def cmd_simulate(args) -> int:
 
 
 def _print_simulation(result: dict) -> None:
-    print(f"simulation {result['scenario']}: {len(result['affected'])} service(s) affected; cannot recover within "
-          f"target: {', '.join(result['unrecoverable']) or 'none'}")
+    print(
+        f"simulation {result['scenario']}: {len(result['affected'])} service(s) affected; cannot recover within "
+        f"target: {', '.join(result['unrecoverable']) or 'none'}"
+    )
     _print_run(result)
 
 
@@ -473,9 +605,11 @@ def cmd_tracker(args) -> int:
         print(f"{args.tracker}: nothing to flush (this tracker has no outbox)")
         return EXIT_OK
     result, left = flush_outbox(tracker)
-    print(f"flushed ({result.backend}): {len(result.created)} opened, {len(result.reopened)} reopened, "
-          f"{len(result.escalated)} escalated, {len(result.resolved)} resolved, {len(result.kept)} already done; "
-          f"{left} left in the outbox")
+    print(
+        f"flushed ({result.backend}): {len(result.created)} opened, {len(result.reopened)} reopened, "
+        f"{len(result.escalated)} escalated, {len(result.resolved)} resolved, {len(result.kept)} already done; "
+        f"{left} left in the outbox"
+    )
     for failure in result.failed:
         print(f"refused: {failure}", file=sys.stderr)
     if left:
@@ -509,8 +643,13 @@ def cmd_demo(args) -> int:
         return 2
 
     with flow_runs(args, "demo", background=True) as (console, ready):
-        result = run_demo(Path(args.out), Path(args.evidence) if args.evidence else None, say=console.phase,
-                          prefect_ready=ready, verbose=args.verbose)
+        result = run_demo(
+            Path(args.out),
+            Path(args.evidence) if args.evidence else None,
+            say=console.phase,
+            prefect_ready=ready,
+            verbose=args.verbose,
+        )
     print()
     print("== quarterly documentation review")
     _print_review(result["review"])
@@ -527,9 +666,19 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "review": cmd_review, "audit": cmd_audit, "restore-test": cmd_restore_test,
-            "sweep": cmd_sweep, "simulate": cmd_simulate, "tracker": cmd_tracker, "serve": cmd_serve,
-            "server": cmd_server, "dashboard": cmd_dashboard, "demo": cmd_demo}
+COMMANDS = {
+    "validate": cmd_validate,
+    "review": cmd_review,
+    "audit": cmd_audit,
+    "restore-test": cmd_restore_test,
+    "sweep": cmd_sweep,
+    "simulate": cmd_simulate,
+    "tracker": cmd_tracker,
+    "serve": cmd_serve,
+    "server": cmd_server,
+    "dashboard": cmd_dashboard,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -556,8 +705,10 @@ def main(argv: list[str] | None = None) -> int:
         print("dr: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        print(f"dr: run failed: {type(exc).__name__}: {exc}" + ("" if args.verbose else " (-v shows Prefect's logs)"),
-              file=sys.stderr)
+        print(
+            f"dr: run failed: {type(exc).__name__}: {exc}" + ("" if args.verbose else " (-v shows Prefect's logs)"),
+            file=sys.stderr,
+        )
         return EXIT_FAILED
 
 

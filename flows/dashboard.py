@@ -1,4 +1,5 @@
 """The DR dashboard and the steering committee's quarterly pack: a static site from evidence and tickets."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -59,13 +60,21 @@ def _link(location: str) -> str:
 @flow(name=FLOW_NAME, log_prints=True)
 def dr_dashboard(
     evidence: Annotated[str, Field(description="Evidence directory or s3://bucket/prefix to read.")] = "evidence",
-    out: Annotated[str | None, Field(description="Where to write the site (directory or s3://); default <evidence>/dashboard.")] = None,
+    out: Annotated[
+        str | None, Field(description="Where to write the site (directory or s3://); default <evidence>/dashboard.")
+    ] = None,
     runbooks: Annotated[str, Field(description="Runbook directory (owners, champions, tiers, fleets).")] = "runbooks",
     policy: Annotated[str | None, Field(description="Tier policy file; default: <runbooks>/policy.yaml.")] = None,
-    tracker: Annotated[str, Field(description="Where tickets are read from: ledger (local file) or jira (one paged search).")] = "ledger",
-    quarter: Annotated[str | None, Field(description="Quarter of the steering committee pack, e.g. 2026Q3; default: the current one.")] = None,
+    tracker: Annotated[
+        str, Field(description="Where tickets are read from: ledger (local file) or jira (one paged search).")
+    ] = "ledger",
+    quarter: Annotated[
+        str | None, Field(description="Quarter of the steering committee pack, e.g. 2026Q3; default: the current one.")
+    ] = None,
     tiers: Annotated[list[int] | None, Field(description="Only these tiers (default: all).")] = None,
-    as_of: Annotated[datetime | None, Field(description="Judge due dates and SLAs as of this time (default: now, UTC).")] = None,
+    as_of: Annotated[
+        datetime | None, Field(description="Judge due dates and SLAs as of this time (default: now, UTC).")
+    ] = None,
 ) -> dict:
     logger = get_run_logger()
     try:
@@ -78,8 +87,12 @@ def dr_dashboard(
         as_of = as_of.replace(tzinfo=timezone.utc)
 
     inputs = read_inputs(evidence, runbooks, policy, tracker)
-    logger.info("read %d service(s), %s run(s), %d ticket(s)", len(inputs.services),
-                ", ".join(f"{len(runs)} {flow}" for flow, runs in inputs.history.items()), len(inputs.tickets))
+    logger.info(
+        "read %d service(s), %s run(s), %d ticket(s)",
+        len(inputs.services),
+        ", ".join(f"{len(runs)} {flow}" for flow, runs in inputs.history.items()),
+        len(inputs.tickets),
+    )
     site = render_pages(inputs, out, as_of, pack_quarter, tiers)
     locations = write_pages(site, out)
 
@@ -87,17 +100,35 @@ def dr_dashboard(
     counts = d.counts
     index = locations["index.html"]
     pack_html = locations[pack_name(pack.quarter, "html")]
-    create_table_artifact(key="dr-dashboard-status", table=status_table(d.rows, MAX_TABLE_ROWS) or [{"services": "none"}],
-                          description=f"{counts['services']} service(s), Tiers 0/1 first and worst first"
-                          + (f"; the first {MAX_TABLE_ROWS} shown" if len(d.rows) > MAX_TABLE_ROWS else ""))
-    create_link_artifact(key="dr-dashboard", link=_link(index), link_text="DR dashboard",
-                         description="The static dashboard site")
-    create_link_artifact(key="dr-quarterly-pack", link=_link(pack_html), link_text=f"Quarterly pack {pack.quarter.label}",
-                         description="Print-friendly steering committee pack")
-    create_markdown_artifact(key="dr-quarterly-pack-summary", markdown=site.pages[pack_name(pack.quarter, "md")],
-                             description=f"Steering committee pack {pack.quarter.label}")
+    create_table_artifact(
+        key="dr-dashboard-status",
+        table=status_table(d.rows, MAX_TABLE_ROWS) or [{"services": "none"}],
+        description=f"{counts['services']} service(s), Tiers 0/1 first and worst first"
+        + (f"; the first {MAX_TABLE_ROWS} shown" if len(d.rows) > MAX_TABLE_ROWS else ""),
+    )
+    create_link_artifact(
+        key="dr-dashboard", link=_link(index), link_text="DR dashboard", description="The static dashboard site"
+    )
+    create_link_artifact(
+        key="dr-quarterly-pack",
+        link=_link(pack_html),
+        link_text=f"Quarterly pack {pack.quarter.label}",
+        description="Print-friendly steering committee pack",
+    )
+    create_markdown_artifact(
+        key="dr-quarterly-pack-summary",
+        markdown=site.pages[pack_name(pack.quarter, "md")],
+        description=f"Steering committee pack {pack.quarter.label}",
+    )
     failing = events.services_failing(d.rows, FLOW_NAME, current_run()[0])
     logger.info("dashboard: %s; pack: %s; %d service(s) failing", index, pack_html, failing)
-    return {"index": index, "pack_html": pack_html, "pack_md": locations[pack_name(pack.quarter, "md")],
-            "quarter": pack.quarter.id, "services": counts["services"], "counts": counts,
-            "critical_compliant": counts["critical_compliant"], "critical": counts["critical"]}
+    return {
+        "index": index,
+        "pack_html": pack_html,
+        "pack_md": locations[pack_name(pack.quarter, "md")],
+        "quarter": pack.quarter.id,
+        "services": counts["services"],
+        "counts": counts,
+        "critical_compliant": counts["critical_compliant"],
+        "critical": counts["critical"],
+    }

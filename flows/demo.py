@@ -1,4 +1,5 @@
 """`dr demo`: a moto-backed demo estate, the local ledger, and every flow that exists, end to end."""
+
 from __future__ import annotations
 
 import logging
@@ -95,11 +96,19 @@ def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: 
         from flows.dr_simulation import dr_simulation
 
         answers = shipped("docs/demo-answers-region-loss.yaml")
-        simulation = dr_simulation(scenario="region-loss", answers=str(answers), runbooks=str(catalog),
-                                   evidence=str(evidence))
+        simulation = dr_simulation(
+            scenario="region-loss", answers=str(answers), runbooks=str(catalog), evidence=str(evidence)
+        )
         dashboard = dr_dashboard(evidence=str(evidence), out=str(out / "dashboard"), runbooks=str(catalog))
-        return {"review": review, "audit": audit, "restore": restore, "simulation": simulation,
-                "dashboard": dashboard, "evidence": str(evidence), "catalog": str(catalog)}
+        return {
+            "review": review,
+            "audit": audit,
+            "restore": restore,
+            "simulation": simulation,
+            "dashboard": dashboard,
+            "evidence": str(evidence),
+            "catalog": str(catalog),
+        }
     finally:
         server.stop()
         if layer is not None:

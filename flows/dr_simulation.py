@@ -1,4 +1,5 @@
 """Annual DR simulation: a tabletop exercise over a scenario, its impact analysis, and opt-in drills."""
+
 from __future__ import annotations
 
 import hashlib
@@ -60,7 +61,9 @@ class InjectAnswers(RunInput):
     answered_by: str = Field(description="Who answered (name or email).")
     decisions: str = Field(default="", description="What was decided, and by whom.")
     observations: str = Field(default="", description="What the team noticed: gaps, surprises, missing steps.")
-    estimated_recovery_minutes: int | None = Field(default=None, ge=0, description="The team's estimate of time to recover.")
+    estimated_recovery_minutes: int | None = Field(
+        default=None, ge=0, description="The team's estimate of time to recover."
+    )
     action_items: list[str] = Field(default_factory=list, description="Improvements to track as tickets, one per line.")
 
 
@@ -74,8 +77,10 @@ def check_drill_opt_ins(drill: str | None, allow_disruptive: bool) -> None:
     if drill not in DRILLS:
         raise ConfigError(f"unknown drill {drill!r} (choose from: {', '.join(DRILLS)})")
     if not allow_disruptive:
-        raise DrillRefused(f"refused: the {drill} drill disrupts production; it needs --allow-disruptive "
-                           f"and `drills: {{{DRILLS[drill]}: true}}` in each runbook it may touch")
+        raise DrillRefused(
+            f"refused: the {drill} drill disrupts production; it needs --allow-disruptive "
+            f"and `drills: {{{DRILLS[drill]}: true}}` in each runbook it may touch"
+        )
 
 
 def load_answers(path: str | None) -> dict[str, dict]:
@@ -107,10 +112,13 @@ def ask(inject, scenario, timeout: int, poll_interval: int, logger) -> dict | No
     from prefect.flow_runs import pause_flow_run, suspend_flow_run
     from prefect.runtime import deployment
 
-    questions = "\n".join(f"- **{role.replace('_', ' ')}**: {q}" for role in ROLES
-                          for q in getattr(inject.questions, role))
-    description = (f"### {scenario.name} — T+{int(inject.at.total_seconds() // 60)} min: {inject.title}\n\n"
-                   f"{inject.description}\n\n{questions}")
+    questions = "\n".join(
+        f"- **{role.replace('_', ' ')}**: {q}" for role in ROLES for q in getattr(inject.questions, role)
+    )
+    description = (
+        f"### {scenario.name} — T+{int(inject.at.total_seconds() // 60)} min: {inject.title}\n\n"
+        f"{inject.description}\n\n{questions}"
+    )
     form = InjectAnswers.with_initial_data(description=description)  # answered_by stays required
     key = f"inject-{inject.id}"
     if deployment.id:
@@ -129,12 +137,28 @@ def ask(inject, scenario, timeout: int, poll_interval: int, logger) -> dict | No
 @flow(name=FLOW_NAME, log_prints=True)
 def dr_simulation(
     scenario: Annotated[str, Field(description="Scenario id from runbooks/scenarios/ (az-loss, region-loss, ...).")],
-    answers: Annotated[str | None, Field(description="YAML file of answers per inject id (scheduled runs, tests).")] = None,
+    answers: Annotated[
+        str | None, Field(description="YAML file of answers per inject id (scheduled runs, tests).")
+    ] = None,
     non_interactive: Annotated[bool, Field(description="Record no answers instead of pausing for them.")] = False,
-    drill: Annotated[Literal["az-failover", "region-failover"] | None, Field(description="Technical drill to run (opt-in).")] = None,
-    allow_disruptive: Annotated[bool, Field(description="Second opt-in for drills; the runbook must allow the drill too.")] = False,
-    zone: Annotated[str | None, Field(description="Zone an az-loss strikes (default: one zone, in the region hosting the most critical services, the zone holding most of their zonal resources).")] = None,
-    region: Annotated[str | None, Field(description="Region the scenario strikes (region-loss default: the scenario's regions, else the one hosting the most critical services; az-loss: the region of its zone).")] = None,
+    drill: Annotated[
+        Literal["az-failover", "region-failover"] | None, Field(description="Technical drill to run (opt-in).")
+    ] = None,
+    allow_disruptive: Annotated[
+        bool, Field(description="Second opt-in for drills; the runbook must allow the drill too.")
+    ] = False,
+    zone: Annotated[
+        str | None,
+        Field(
+            description="Zone an az-loss strikes (default: one zone, in the region hosting the most critical services, the zone holding most of their zonal resources)."
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        Field(
+            description="Region the scenario strikes (region-loss default: the scenario's regions, else the one hosting the most critical services; az-loss: the region of its zone)."
+        ),
+    ] = None,
     tiers: Annotated[list[int] | None, Field(description="Tiers in the exercise (default: all).")] = None,
     services: Annotated[list[str] | None, Field(description="Only these service ids.")] = None,
     runbooks: Annotated[str, Field(description="Runbook directory.")] = "runbooks",
@@ -157,14 +181,43 @@ def dr_simulation(
         raise ConfigError(f"{answers}: no inject named {', '.join(unknown)} in scenario {scenario}")
     valid, _ = select_services(catalog, sorted(set(tiers if tiers is not None else [0, 1, 2, 3])), services)
     mode = "answers-file" if answers else ("none" if non_interactive else "interactive")
-    run = start_run(FLOW_NAME, {"scenario": scenario, "mode": mode, "drill": drill, "zone": zone, "region": region,
-                                "tiers": tiers, "services": services, "runbooks": runbooks, "evidence": evidence,
-                                "tracker": tracker}, evidence, resumable=mode == "interactive")
+    run = start_run(
+        FLOW_NAME,
+        {
+            "scenario": scenario,
+            "mode": mode,
+            "drill": drill,
+            "zone": zone,
+            "region": region,
+            "tiers": tiers,
+            "services": services,
+            "runbooks": runbooks,
+            "evidence": evidence,
+            "tracker": tracker,
+        },
+        evidence,
+        resumable=mode == "interactive",
+    )
     # A rerun after a suspension: the injects already recorded keep their entries (and times) as given.
     recorded = {e["inject"]: e for e in run.record.details.get("decision_log") or [] if e.get("answers") is not None}
     try:
-        return _simulate(run, catalog, chosen, valid, prepared, mode, drill, zone, region, evidence, tracker,
-                         poll_interval, answer_timeout, logger, recorded)
+        return _simulate(
+            run,
+            catalog,
+            chosen,
+            valid,
+            prepared,
+            mode,
+            drill,
+            zone,
+            region,
+            evidence,
+            tracker,
+            poll_interval,
+            answer_timeout,
+            logger,
+            recorded,
+        )
     except Pause:
         run.save()  # suspended, not failed: the resumed run continues this record
         raise
@@ -173,14 +226,33 @@ def dr_simulation(
         raise
 
 
-def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region, evidence, tracker, poll_interval,
-              answer_timeout, logger, recorded: dict[str, dict] | None = None) -> dict:
+def _simulate(
+    run,
+    catalog,
+    scenario,
+    valid,
+    prepared,
+    mode,
+    drill,
+    zone,
+    region,
+    evidence,
+    tracker,
+    poll_interval,
+    answer_timeout,
+    logger,
+    recorded: dict[str, dict] | None = None,
+) -> dict:
     clients = AwsClients(accounts=dict(catalog.policy.accounts))
     check_credentials(run, clients, valid)
     work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
     live: dict[str, list] = {rb.service: [] for rb in valid}
     for (runbook, spec, index), observation, error in map_bounded(
-            read_posture, work, 8, params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)}):
+        read_posture,
+        work,
+        8,
+        params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)},
+    ):
         if error is None:
             live[runbook.service].append(observation)
         else:
@@ -189,24 +261,68 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
             live[runbook.service].append(Observation(spec=spec, index=index, errors=[str(error)]))
     history = [r.measurements for r in load_history(run.store, "backup-restore-test") if r.status == "completed"]
     measured = latest_measurements(history)
-    rows = analyse(scenario, catalog.runbooks, [rb.service for rb in valid], catalog.policy, live, measured,
-                   now().date(), zone=zone, region=region)
-    impact = [{"service": r.service, "tier": r.tier, "status": r.status, "strike": r.strike,
-               "expected_rto": r.expected_rto, "expected_rpo": r.expected_rpo, "rto_target": r.rto_target_seconds,
-               "rpo_target": r.rpo_target_seconds, "reasons": r.reasons,
-               "paths": [{"resource": i.resource, "path": i.path, "rto": i.rto_seconds, "rpo": i.rpo_seconds,
-                          "source": i.source, "reason": i.reason} for i in r.resources]}
-              for r in sorted(rows, key=lambda r: (OUTCOME_ORDER.get(r.status, 1), r.tier, r.service))]
-    run.record.details = {"scenario": scenario.model_dump(mode="json"), "impact": impact, "decision_log": [],
-                          "drills": [], "mode": mode}
-    run.record.services = [ServiceStatus(service=r.service, tier=r.tier,
-                                         status={"unaffected": "pass", "recoverable": "pass"}.get(r.status, r.status)
-                                         if r.status != "unrecoverable" else "gaps",
-                                         findings=int(r.status == "unrecoverable")) for r in rows]
+    rows = analyse(
+        scenario,
+        catalog.runbooks,
+        [rb.service for rb in valid],
+        catalog.policy,
+        live,
+        measured,
+        now().date(),
+        zone=zone,
+        region=region,
+    )
+    impact = [
+        {
+            "service": r.service,
+            "tier": r.tier,
+            "status": r.status,
+            "strike": r.strike,
+            "expected_rto": r.expected_rto,
+            "expected_rpo": r.expected_rpo,
+            "rto_target": r.rto_target_seconds,
+            "rpo_target": r.rpo_target_seconds,
+            "reasons": r.reasons,
+            "paths": [
+                {
+                    "resource": i.resource,
+                    "path": i.path,
+                    "rto": i.rto_seconds,
+                    "rpo": i.rpo_seconds,
+                    "source": i.source,
+                    "reason": i.reason,
+                }
+                for i in r.resources
+            ],
+        }
+        for r in sorted(rows, key=lambda r: (OUTCOME_ORDER.get(r.status, 1), r.tier, r.service))
+    ]
+    run.record.details = {
+        "scenario": scenario.model_dump(mode="json"),
+        "impact": impact,
+        "decision_log": [],
+        "drills": [],
+        "mode": mode,
+    }
+    run.record.services = [
+        ServiceStatus(
+            service=r.service,
+            tier=r.tier,
+            status={"unaffected": "pass", "recoverable": "pass"}.get(r.status, r.status)
+            if r.status != "unrecoverable"
+            else "gaps",
+            findings=int(r.status == "unrecoverable"),
+        )
+        for r in rows
+    ]
     findings = unrecoverable_findings(scenario, rows)
     record_findings(run, findings)  # the analysis is on disk before the tabletop starts
-    logger.info("%s: %d service(s) affected, %d cannot meet their targets", scenario.id,
-                sum(r.affected for r in rows), len(findings))
+    logger.info(
+        "%s: %d service(s) affected, %d cannot meet their targets",
+        scenario.id,
+        sum(r.affected for r in rows),
+        len(findings),
+    )
 
     timeout = answer_timeout or int(catalog.policy.simulation.answer_timeout.total_seconds())
     for inject in scenario.injects:
@@ -219,54 +335,97 @@ def _simulate(run, catalog, scenario, valid, prepared, mode, drill, zone, region
             answer = ask(inject, scenario, timeout, poll_interval, logger)
         else:
             answer = None
-        run.record.details["decision_log"].append({
-            "inject": inject.id, "at_minutes": int(inject.at.total_seconds() // 60), "title": inject.title,
-            "description": inject.description, "questions": inject.questions.model_dump(), "answers": answer,
-            "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        run.record.details["decision_log"].append(
+            {
+                "inject": inject.id,
+                "at_minutes": int(inject.at.total_seconds() // 60),
+                "title": inject.title,
+                "description": inject.description,
+                "questions": inject.questions.model_dump(),
+                "answers": answer,
+                "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+        )
         run.save()  # every answer is evidence as soon as it is given
 
     if drill:
-        run.record.details["drills"] = [d.as_dict() for d in _run_drills(drill, run, catalog, valid, live, clients, logger)]
+        run.record.details["drills"] = [
+            d.as_dict() for d in _run_drills(drill, run, catalog, valid, live, clients, logger)
+        ]
         run.save()
 
     for entry in run.record.details["decision_log"]:
         for item in (entry["answers"] or {}).get("action_items", []):
             if item.strip():
                 digest = hashlib.sha256(item.strip().lower().encode()).hexdigest()[:10]
-                findings.append(make_finding(
-                    "simulation.action_item", service="dr-program", tier=None, resource=f"scenario:{scenario.id}",
-                    subject=f"{entry['inject']}:{digest}", title=f"Action: {item.strip()[:120]}",
-                    detail=f"From the {scenario.name} exercise, inject '{entry['title']}' "
-                           f"(answered by {entry['answers'].get('answered_by') or 'unknown'}): {item.strip()}",
-                    evidence={"scenario": scenario.id, "inject": entry["inject"]}))
+                findings.append(
+                    make_finding(
+                        "simulation.action_item",
+                        service="dr-program",
+                        tier=None,
+                        resource=f"scenario:{scenario.id}",
+                        subject=f"{entry['inject']}:{digest}",
+                        title=f"Action: {item.strip()[:120]}",
+                        detail=f"From the {scenario.name} exercise, inject '{entry['title']}' "
+                        f"(answered by {entry['answers'].get('answered_by') or 'unknown'}): {item.strip()}",
+                        evidence={"scenario": scenario.id, "inject": entry["inject"]},
+                    )
+                )
     for result in run.record.details["drills"]:
         check = result.get("check") or ("drill.failed" if result["status"] in ("failed", "slow") else None)
         if check:
-            findings.append(make_finding(
-                check, service=result["service"],
-                tier=catalog.runbooks[result["service"]].tier, resource=f"drill:{result['drill']}",
-                subject=result["resource"], title=f"{result['drill']} drill {result['status']}",
-                detail=f"{result['drill']} drill on {result['resource']}: {result['detail']}", evidence=result))
+            findings.append(
+                make_finding(
+                    check,
+                    service=result["service"],
+                    tier=catalog.runbooks[result["service"]].tier,
+                    resource=f"drill:{result['drill']}",
+                    subject=result["resource"],
+                    title=f"{result['drill']} drill {result['status']}",
+                    detail=f"{result['drill']} drill on {result['resource']}: {result['detail']}",
+                    evidence=result,
+                )
+            )
     record_findings(run, findings)
-    scope = Scope(assessed=frozenset((rb.service, "simulation.unrecoverable") for rb in valid),
-                  only_resources=frozenset({f"scenario:{scenario.id}"}))
+    scope = Scope(
+        assessed=frozenset((rb.service, "simulation.unrecoverable") for rb in valid),
+        only_resources=frozenset({f"scenario:{scenario.id}"}),
+    )
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
     summary = steering_summary(scenario, rows, run.record.details)
     run.record.details["steering_summary"] = summary
     strikes = strikes_text(scenario, rows, catalog.runbooks, region)
-    tested = (f"{len(rows)} service(s) against the {scenario.name.lower()} scenario ({strikes}): "
-              f"{sum(r.affected for r in rows)} affected, {sum(r.status == 'unrecoverable' for r in rows)} "
-              f"cannot recover within target")
-    finish_run(run, "simulation", "dr-simulation", tested=tested, strikes=strikes,
-               narrative=scenario.narrative.replace("{regions}", strikes.split(" (")[0]), scenario=scenario, impact=impact,
-               decision_log=run.record.details["decision_log"], drills=run.record.details["drills"],
-               summary=summary, mode=mode)
-    return {"run_id": run.record.run_id, "evidence_dir": run.record.evidence_dir,
-            "report": run.record.reports.get("report.html"), "scenario": scenario.id,
-            "unrecoverable": sorted(r.service for r in rows if r.status == "unrecoverable"),
-            "affected": sorted(r.service for r in rows if r.affected), "findings": len(run.record.findings),
-            "by_severity": severity_counts(run.record.findings), "drills": run.record.details["drills"],
-            "tracker": run.record.tracker}
+    tested = (
+        f"{len(rows)} service(s) against the {scenario.name.lower()} scenario ({strikes}): "
+        f"{sum(r.affected for r in rows)} affected, {sum(r.status == 'unrecoverable' for r in rows)} "
+        f"cannot recover within target"
+    )
+    finish_run(
+        run,
+        "simulation",
+        "dr-simulation",
+        tested=tested,
+        strikes=strikes,
+        narrative=scenario.narrative.replace("{regions}", strikes.split(" (")[0]),
+        scenario=scenario,
+        impact=impact,
+        decision_log=run.record.details["decision_log"],
+        drills=run.record.details["drills"],
+        summary=summary,
+        mode=mode,
+    )
+    return {
+        "run_id": run.record.run_id,
+        "evidence_dir": run.record.evidence_dir,
+        "report": run.record.reports.get("report.html"),
+        "scenario": scenario.id,
+        "unrecoverable": sorted(r.service for r in rows if r.status == "unrecoverable"),
+        "affected": sorted(r.service for r in rows if r.affected),
+        "findings": len(run.record.findings),
+        "by_severity": severity_counts(run.record.findings),
+        "drills": run.record.details["drills"],
+        "tracker": run.record.tracker,
+    }
 
 
 def strikes_text(scenario, rows, runbooks, region) -> str:
@@ -282,8 +441,10 @@ def steering_summary(scenario, rows, details) -> str:
     affected = [r for r in rows if r.affected]
     bad = [r for r in rows if r.status == "unrecoverable"]
     actions = sum(len((e["answers"] or {}).get("action_items", [])) for e in details["decision_log"])
-    lines = [f"{scenario.name}: {len(affected)} of {len(rows)} services affected; "
-             f"{len(affected) - len(bad)} would recover within target, {len(bad)} would not."]
+    lines = [
+        f"{scenario.name}: {len(affected)} of {len(rows)} services affected; "
+        f"{len(affected) - len(bad)} would recover within target, {len(bad)} would not."
+    ]
     for r in sorted(bad, key=lambda r: (r.tier, r.service))[:5]:
         lines.append(f"- Tier {r.tier} {r.service}: {r.reasons[0] if r.reasons else 'cannot recover'}")
     lines.append(f"{actions} action item(s) agreed in the exercise.")
@@ -313,8 +474,9 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
     sim = catalog.policy.simulation
     results: list[DrillResult] = []
     poll = float(os.environ.get("DR_DRILL_POLL_SECONDS", "5"))
-    guard = Guardrails(clients, list(sim.stop_alarms), sim.kill_switch_parameter, sim.kill_switch_region,
-                       _flow_run_cancelled)
+    guard = Guardrails(
+        clients, list(sim.stop_alarms), sim.kill_switch_parameter, sim.kill_switch_region, _flow_run_cancelled
+    )
     killed: str | None = None
     for runbook in valid:
         rto, _ = targets(runbook, catalog.policy)
@@ -336,14 +498,18 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
                     consenting.append(member)
                     continue
                 refused = DrillResult(drill, runbook.service, member.key, 0.0, rto)
-                refused.status, refused.detail = "refused", (
-                    f"the resource does not allow it (it needs the tag {tag_key}: {DRILL_TAG_VALUE})")
+                refused.status, refused.detail = (
+                    "refused",
+                    (f"the resource does not allow it (it needs the tag {tag_key}: {DRILL_TAG_VALUE})"),
+                )
                 results.append(refused)
             chosen, held_back = within_blast_radius(consenting, radius)
             for member in held_back:
                 skipped = DrillResult(drill, runbook.service, member.key, 0.0, rto)
-                skipped.status, skipped.detail = "skipped", (
-                    f"outside the blast radius ({radius} of a fleet of {len(consenting)} per run)")
+                skipped.status, skipped.detail = (
+                    "skipped",
+                    (f"outside the blast radius ({radius} of a fleet of {len(consenting)} per run)"),
+                )
                 results.append(skipped)
             for member in chosen:  # one at a time: the next starts only after this one is verified
                 expected = (sim.multi_az_failover if drill == "az-failover" else sim.restore_estimate).total_seconds()
@@ -354,8 +520,9 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
                     result.event("stop", f"not started: {killed}")
                 elif drill == "az-failover":
                     logger.warning("DRILL: failing over %s (%s)", member.id, runbook.service)
-                    az_failover(clients, member, result, poll, service_guard, runbook.drills.probe,
-                                runbook.drills.fail_back)
+                    az_failover(
+                        clients, member, result, poll, service_guard, runbook.drills.probe, runbook.drills.fail_back
+                    )
                 else:
                     _region_failover(run, catalog, runbook, member, clients, result, poll, service_guard)
                 results.append(result)
@@ -369,8 +536,16 @@ def _region_failover(run, catalog, runbook, member, clients, result: DrillResult
     dr_region = runbook.dr_region or (regions[0] if regions else None)
     if member.kind == "rds_instance" and dr_region:
         isolation = catalog.policy.restore.isolation.get(dr_region)
-        promote_replica(clients, member, dr_region, run.record.run_id, result, poll, guard,
-                        isolation.model_dump() if isolation else None)
+        promote_replica(
+            clients,
+            member,
+            dr_region,
+            run.record.run_id,
+            result,
+            poll,
+            guard,
+            isolation.model_dump() if isolation else None,
+        )
         return
     if member.kind == "rds_cluster":
         global_switchover(clients, member, result, poll, guard)
@@ -381,13 +556,21 @@ def _region_failover(run, catalog, runbook, member, clients, result: DrillResult
     if not targets:
         result.status, result.detail = "failed", "no DR region or cross-region copy to fail over to"
         return
-    ctx = RestoreContext(run_id=run.record.run_id, policy=catalog.policy, clients=clients, store=run.store,
-                         run_dir=run.dir, poll_seconds=poll, flow=FLOW_NAME)
+    ctx = RestoreContext(
+        run_id=run.record.run_id,
+        policy=catalog.policy,
+        clients=clients,
+        store=run.store,
+        run_dir=run.dir,
+        poll_seconds=poll,
+        flow=FLOW_NAME,
+    )
     result.event("action", f"restore the newest copy of {member.id} in {targets[0].region}")
     m = perform_restore(targets[0], runbook.validation, ctx)
     result.measured_seconds = m.rto_seconds
     result.data_loss_seconds = m.rpo_seconds
     result.status = "passed" if m.passed else "failed"
-    result.detail = (f"restored {m.copy_id} in {m.region} from {m.recovery_point} ({m.status}); copy {m.cleanup}"
-                     + (f": {m.error}" if m.error else ""))
+    result.detail = f"restored {m.copy_id} in {m.region} from {m.recovery_point} ({m.status}); copy {m.cleanup}" + (
+        f": {m.error}" if m.error else ""
+    )
     result.event("verification", result.detail)

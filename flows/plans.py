@@ -1,5 +1,6 @@
 """What a run would do, worked out without Prefect: the command line's `--dry-run` prints these (no server
 started or contacted) and the flows' own `dry_run` returns the same."""
+
 from __future__ import annotations
 
 import logging
@@ -28,9 +29,12 @@ def review_plan(catalog, tiers: list[int] | None, services: list[str] | None) ->
 
     tiers = sorted(set(tiers if tiers is not None else catalog.policy.review_tiers))
     valid, invalid = select_services(catalog, tiers, services)
-    return {"dry_run": True, "tiers": tiers,
-            "services": {rb.service: [spec.label() for spec in rb.resources] for rb in valid},
-            "invalid": {bad.service: [str(p) for p in bad.problems] for bad in invalid}}
+    return {
+        "dry_run": True,
+        "tiers": tiers,
+        "services": {rb.service: [spec.label() for spec in rb.resources] for rb in valid},
+        "invalid": {bad.service: [str(p) for p in bad.problems] for bad in invalid},
+    }
 
 
 def audit_plan(catalog, tiers: list[int] | None, services: list[str] | None) -> dict:
@@ -38,19 +42,31 @@ def audit_plan(catalog, tiers: list[int] | None, services: list[str] | None) -> 
 
     tiers = sorted(set(tiers if tiers is not None else ALL_TIERS))
     valid, _invalid = select_services(catalog, tiers, services)
-    return {"dry_run": True, "tiers": tiers,
-            "services": {rb.service: [spec.label() for spec in rb.resources] for rb in valid}}
+    return {
+        "dry_run": True,
+        "tiers": tiers,
+        "services": {rb.service: [spec.label() for spec in rb.resources] for rb in valid},
+    }
 
 
 def sample_note(service: str, label: str, total: int, requested: int, chosen: int, rotation_quarters: int) -> str:
-    return (f"{service} {label}: --sample asks for {requested} of {total}; testing {chosen} so every member is "
-            f"tested within the policy's {rotation_quarters}-quarter rotation (restore.rotation_quarters)")
+    return (
+        f"{service} {label}: --sample asks for {requested} of {total}; testing {chosen} so every member is "
+        f"tested within the policy's {rotation_quarters}-quarter rotation (restore.rotation_quarters)"
+    )
 
 
-def plan_targets(valid: list[Runbook], catalog, clients: AwsClients, sample: str | None,
-                 history: dict[str, datetime], restore_time: datetime | None, logger=LOG,
-                 fleets: dict[str, list[str]] | None = None,
-                 notes: list[str] | None = None) -> list[tuple[RestoreTarget, Runbook]]:
+def plan_targets(
+    valid: list[Runbook],
+    catalog,
+    clients: AwsClients,
+    sample: str | None,
+    history: dict[str, datetime],
+    restore_time: datetime | None,
+    logger=LOG,
+    fleets: dict[str, list[str]] | None = None,
+    notes: list[str] | None = None,
+) -> list[tuple[RestoreTarget, Runbook]]:
     """Every restore the selection asks for; `notes` gets one line per fleet whose sample the rotation raised."""
     parsed = parse_sample(sample)
     rotation = catalog.policy.restore.rotation_quarters
@@ -77,8 +93,9 @@ def plan_targets(valid: list[Runbook], catalog, clients: AwsClients, sample: str
                 members = choose_members(members, count, history)
             regions = copy_regions_for(runbook, spec.expect.copy_regions)
             for member in members:
-                planned += [(t, runbook) for t in targets_for_member(runbook, catalog.policy, member, regions,
-                                                                      restore_time)]
+                planned += [
+                    (t, runbook) for t in targets_for_member(runbook, catalog.policy, member, regions, restore_time)
+                ]
     return planned
 
 
@@ -91,9 +108,16 @@ def last_tested(records: list[RunRecord]) -> dict[str, datetime]:
     return tested
 
 
-def restore_plan(catalog, tiers: list[int] | None, services: list[str] | None, sample: str | None,
-                 restore_time: datetime | None, evidence: str, clients: AwsClients | None = None,
-                 logger=LOG) -> dict:
+def restore_plan(
+    catalog,
+    tiers: list[int] | None,
+    services: list[str] | None,
+    sample: str | None,
+    restore_time: datetime | None,
+    evidence: str,
+    clients: AwsClients | None = None,
+    logger=LOG,
+) -> dict:
     """Reads AWS (to list fleets) and the local evidence history (for the rotation); changes nothing."""
     from tasks.actions.restore import FLOW
     from tasks.aws.identity import accounts_of, require_some, resolve
@@ -108,9 +132,19 @@ def restore_plan(catalog, tiers: list[int] | None, services: list[str] | None, s
     history = last_tested(load_history(open_store(evidence), FLOW)) if not evidence.startswith("s3://") else {}
     notes: list[str] = []
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, notes=notes)
-    plan = [{"service": t.service, "resource": t.resource, "kind": t.kind, "mode": t.mode,
-             "region": t.region, "instance_class": t.instance_class, "rto_target_seconds": t.rto_target_seconds,
-             "then": "validate, delete the copy, confirm deletion"} for t, _ in planned]
+    plan = [
+        {
+            "service": t.service,
+            "resource": t.resource,
+            "kind": t.kind,
+            "mode": t.mode,
+            "region": t.region,
+            "instance_class": t.instance_class,
+            "rto_target_seconds": t.rto_target_seconds,
+            "then": "validate, delete the copy, confirm deletion",
+        }
+        for t, _ in planned
+    ]
     return {"dry_run": True, "tiers": tiers, "restores": plan, "notes": notes}
 
 

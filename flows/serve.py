@@ -3,6 +3,7 @@
 The deployments, schedules, parameters, tags and concurrency limits are read from prefect.yaml, so a
 served deployment is the same one `prefect deploy --all` would register.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,12 @@ def schedules_of(deployment: dict) -> list:
 
     out = []
     for spec in deployment.get("schedules") or []:
-        common = {"timezone": spec.get("timezone"), "active": spec.get("active", True),
-                  "parameters": spec.get("parameters") or {}, "slug": spec.get("slug")}
+        common = {
+            "timezone": spec.get("timezone"),
+            "active": spec.get("active", True),
+            "parameters": spec.get("parameters") or {},
+            "slug": spec.get("slug"),
+        }
         if "cron" in spec:
             out.append(Cron(spec["cron"], **common))
         elif "rrule" in spec:
@@ -55,11 +60,17 @@ def runner_deployments(deployments: list[dict], only: list[str] | None = None, r
         module, _, function = deployment["entrypoint"].partition(":")
         flow = load_flow_from_entrypoint(f"{root / module}:{function}")
         limit = deployment.get("concurrency_limit")
-        built.append(flow.to_deployment(
-            name=deployment["name"], description=deployment.get("description"), tags=deployment.get("tags"),
-            parameters=deployment.get("parameters") or {}, schedules=schedules_of(deployment),
-            concurrency_limit=limit["limit"] if isinstance(limit, dict) else limit,
-            enforce_parameter_schema=deployment.get("enforce_parameter_schema", True)))
+        built.append(
+            flow.to_deployment(
+                name=deployment["name"],
+                description=deployment.get("description"),
+                tags=deployment.get("tags"),
+                parameters=deployment.get("parameters") or {},
+                schedules=schedules_of(deployment),
+                concurrency_limit=limit["limit"] if isinstance(limit, dict) else limit,
+                enforce_parameter_schema=deployment.get("enforce_parameter_schema", True),
+            )
+        )
     if only:
         missing = sorted(set(only) - {d.name for d in built})
         if missing:
@@ -73,6 +84,8 @@ def serve(project: str | None = None, only: list[str] | None = None, limit: int 
     from prefect import serve as prefect_serve
 
     if not os.environ.get("PREFECT_API_URL"):
-        raise ConfigError("dr serve registers deployments on a Prefect server: set PREFECT_API_URL "
-                          "(e.g. http://127.0.0.1:4200/api after `prefect server start`)")
+        raise ConfigError(
+            "dr serve registers deployments on a Prefect server: set PREFECT_API_URL "
+            "(e.g. http://127.0.0.1:4200/api after `prefect server start`)"
+        )
     prefect_serve(*runner_deployments(load_project(project), only), limit=limit)

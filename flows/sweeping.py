@@ -5,6 +5,7 @@ A copy is deleted before its expiry only when its run is known to be over: the r
 here (same host, same evidence directory), or the Prefect API says its flow run is in a final state. When
 neither can tell (another host, an `s3://` store, no Prefect API), only expired copies go.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,11 @@ def catalog_regions(catalog) -> list[tuple[str | None, str]]:
     for runbook in catalog.runbooks.values():
         for spec in runbook.resources:
             for account in spec.all_accounts():
-                for region in spec.all_regions() + list(spec.expect.copy_regions or []) + (
-                        [runbook.dr_region] if runbook.dr_region else []):
+                for region in (
+                    spec.all_regions()
+                    + list(spec.expect.copy_regions or [])
+                    + ([runbook.dr_region] if runbook.dr_region else [])
+                ):
                     pairs.add((account, region))
     return sorted(pairs, key=lambda p: (p[0] or "", p[1]))
 
@@ -54,8 +58,9 @@ def prefect_run_alive(run_id: str) -> bool | None:
     return not state.is_final()
 
 
-def liveness(held_locks: frozenset[str] = frozenset(), ask_prefect: bool = True,
-             alive=prefect_run_alive) -> RunLiveness:
+def liveness(
+    held_locks: frozenset[str] = frozenset(), ask_prefect: bool = True, alive=prefect_run_alive
+) -> RunLiveness:
     """A copy's run is over if it recorded a lock held here; otherwise ask Prefect (once per run)."""
     cache: dict[str, bool | None] = {}
 

@@ -14,6 +14,7 @@
 
 `exit_code` on each class is what `dr` exits with (docs: README "Exit codes").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Known values: the Jira token/user variables (the policy may rename them; callers register those), AWS secret
 key and session token, the Prefect API key, and every Prefect Secret block value loaded (registered on load).
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,7 @@ import os
 import threading
 
 # Environment variables whose values are secrets wherever they appear.
-SECRET_ENV = ("DR_JIRA_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-              "PREFECT_API_KEY")
+SECRET_ENV = ("DR_JIRA_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "PREFECT_API_KEY")
 MASK = "***"
 _MIN_LENGTH = 6  # shorter values would mask ordinary words; real tokens are far longer
 _registered: set[str] = set()

@@ -3,6 +3,7 @@
 From a checkout (or an editable install) they are the repository's top-level files; from a built wheel they
 are copies inside the package (tasks/_shipped/, made by setup.py), found with importlib.resources.
 """
+
 from __future__ import annotations
 
 from importlib import resources

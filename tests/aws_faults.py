@@ -1,4 +1,5 @@
 """AWS error responses in each service's own protocol, for fault injection through botocore hooks."""
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,15 @@ def error_response(service: str, code: str, status: int) -> AWSResponse:
     if service == "dynamodb":
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": code}).encode()
     elif service == "ec2":
-        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{code}</Message></Error></Errors>"
-                "<RequestID>r</RequestID></Response>").encode()
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{code}</Message></Error></Errors>"
+            "<RequestID>r</RequestID></Response>"
+        ).encode()
     elif service == "s3":
         body = f"<Error><Code>{code}</Code><Message>{code}</Message></Error>".encode()
     else:
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}</Message></Error>"
-                "<RequestId>r</RequestId></ErrorResponse>").encode()
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}</Message></Error>"
+            "<RequestId>r</RequestId></ErrorResponse>"
+        ).encode()
     return AWSResponse("https://aws", status, {"x-amzn-requestid": "r"}, _Body(body))

@@ -1,4 +1,5 @@
 """Headless Chromium for page tests: installed with apt when missing (CI starts from a fresh machine)."""
+
 from __future__ import annotations
 
 import os
@@ -10,9 +11,19 @@ from pathlib import Path
 
 CANDIDATES = ("chromium", "chromium-browser")
 # Flags that work on this machine kind: no sandbox as root, nothing fetched from the network.
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
 
 
 class ChromiumUnavailable(Exception):
@@ -34,8 +45,10 @@ def ensure_chromium(timeout: float = 900) -> str:
         return found
     apt = shutil.which("apt-get")
     if apt is None:
-        raise ChromiumUnavailable("chromium is not installed and apt-get is unavailable to install it "
-                                  "(install Debian's `chromium` package to run the page tests)")
+        raise ChromiumUnavailable(
+            "chromium is not installed and apt-get is unavailable to install it "
+            "(install Debian's `chromium` package to run the page tests)"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     wait = ["-o", "DPkg::Lock::Timeout=300"]  # another apt run (unattended upgrades) may hold the lock
     for command in ([apt, *wait, "update"], [apt, *wait, "install", "-y", "--no-install-recommends", "chromium"]):
@@ -55,22 +68,30 @@ class PageLoad:
     screenshot: Path | None
 
 
-def load_page(binary: str, page: Path, screenshot: Path | None = None, width: int = 1400,
-              height: int = 2000, timeout: float = 120) -> PageLoad:
+def load_page(
+    binary: str, page: Path, screenshot: Path | None = None, width: int = 1400, height: int = 2000, timeout: float = 120
+) -> PageLoad:
     """Load a local page twice (DOM dump, then screenshot) in a fresh profile; collect console output."""
     url = page.resolve().as_uri()
     stderr = []
     with tempfile.TemporaryDirectory(prefix="dr-chromium-") as profile:
-        common = [binary, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-                  f"--window-size={width},{height}"]
+        common = [
+            binary,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--window-size={width},{height}",
+        ]
         dumped = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=timeout)
         stderr.append(dumped.stderr)
         if dumped.returncode != 0:
             raise RuntimeError(f"chromium --dump-dom failed ({dumped.returncode}):\n{dumped.stderr[-3000:]}")
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            shot = subprocess.run([*common, f"--screenshot={screenshot}", url], capture_output=True, text=True,
-                                  timeout=timeout)
+            shot = subprocess.run(
+                [*common, f"--screenshot={screenshot}", url], capture_output=True, text=True, timeout=timeout
+            )
             stderr.append(shot.stderr)
             if shot.returncode != 0 or not screenshot.exists():
                 raise RuntimeError(f"chromium --screenshot failed ({shot.returncode}):\n{shot.stderr[-3000:]}")
@@ -113,8 +134,9 @@ LAYOUT_PROBE = r"""
 """
 
 
-def measure_layout(binary: str, page: Path, marks: dict[str, str], width: int, height: int,
-                   screenshot: Path | None = None) -> dict:
+def measure_layout(
+    binary: str, page: Path, marks: dict[str, str], width: int, height: int, screenshot: Path | None = None
+) -> dict:
     """Where things are on the first screen: {vw, vh, scrollWidth, overflowing: [...], marks: {name: [boxes]}}.
 
     marks maps a name to a CSS selector; each matching element reports its box and whether it is fully

@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated Prefect home, AWS via moto on the strict layer (in-process or server), canned
 runbooks."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A test estate that is not the demo's: other services, regions, ids and planted gaps."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -155,8 +156,9 @@ def build_estate(in_process_mock: bool = True) -> EstateBuilder:
     b.bucket("ap-southeast-2", "reports-archive", versioning=False)
     b.rds_instance("us-east-2", "legacy-db", multi_az=False, encrypted=False, retention=0)
     # Backups are off (no automated snapshot, as on AWS), but someone once took a manual one.
-    b.client("rds", "us-east-2").create_db_snapshot(DBInstanceIdentifier="legacy-db",
-                                                    DBSnapshotIdentifier="legacy-db-manual")
+    b.client("rds", "us-east-2").create_db_snapshot(
+        DBInstanceIdentifier="legacy-db", DBSnapshotIdentifier="legacy-db-manual"
+    )
     b.settle()
     b.table("us-east-2", "legacy-sessions", pitr=False)
     return b
@@ -176,8 +178,11 @@ AUDIT_GAPS = {
     ("legacy", "backup.single_az", "rds_instance:us-east-2:legacy-db", ""),
     ("legacy", "backup.no_cross_region_copy", "rds_instance:us-east-2:legacy-db", ""),
     ("legacy", "dynamodb.pitr_disabled", "dynamodb_table:us-east-2:legacy-sessions", ""),
-} | {("payments", "backup.no_cross_region_copy", f"rds_instance:{region}:shard-{short}-{i}", "")
-     for region, short in (("us-east-2", "use2"), ("ap-southeast-2", "apse2")) for i in range(1, 4)}
+} | {
+    ("payments", "backup.no_cross_region_copy", f"rds_instance:{region}:shard-{short}-{i}", "")
+    for region, short in (("us-east-2", "use2"), ("ap-southeast-2", "apse2"))
+    for i in range(1, 4)
+}
 
 
 def gap_keys(findings) -> set[tuple]:

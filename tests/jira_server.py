@@ -4,6 +4,7 @@ fake Jira Cloud (stdlib http.server) that records what it is asked.
 
 Real HTTP through the `jira` library; nothing is mocked in-process.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,13 +37,19 @@ class Jira820:
     def __init__(self, latency_ms: int = 0, project: str = PROJECT, users: tuple[str, ...] = ()):
         from jira820 import Config, Store
 
-        config = Config(host="127.0.0.1", port=free_port(), latency_ms=latency_ms, project_key=project,
-                        epics_per_module=1, standalone_per_module=2, history_per_module=1)
+        config = Config(
+            host="127.0.0.1",
+            port=free_port(),
+            latency_ms=latency_ms,
+            project_key=project,
+            epics_per_module=1,
+            standalone_per_module=2,
+            history_per_module=1,
+        )
         config.children_per_epic = (1, 2)
         self.store = Store(config)
         for user in users:
-            self.store.users[user] = {"name": user, "displayName": user.split("@")[0], "realName": user,
-                                      "company": ""}
+            self.store.users[user] = {"name": user, "displayName": user.split("@")[0], "realName": user, "company": ""}
         self.requests: Counter = Counter()  # (method, path) -> count, as the server saw them
         self.fault: Callable[[str, str], object] | None = None
         self._server = None
@@ -79,8 +86,14 @@ class Jira820:
     def start(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.store.config.port, log_level="error",
-                                lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            self._app(),
+            host="127.0.0.1",
+            port=self.store.config.port,
+            log_level="error",
+            lifespan="off",
+            access_log=False,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -98,8 +111,9 @@ class Jira820:
 
     def script(self, answers: dict[tuple[str, str], list]) -> None:
         """Answer the next requests to (method, path) with these faults, in order, then normally."""
-        self.fault = lambda method, path: (answers.get((method, path)) or [None]).pop(0) \
-            if answers.get((method, path)) else None
+        self.fault = lambda method, path: (
+            (answers.get((method, path)) or [None]).pop(0) if answers.get((method, path)) else None
+        )
 
     def tool_issues(self, label: str = "dr-automation") -> list[dict]:
         return [it for it in self.store.issues.values() if label in (it.get("labels") or [])]
@@ -123,12 +137,13 @@ def jira820(monkeypatch):
 
 # --- a fake Jira Cloud --------------------------------------------------------------------------
 
+
 @dataclass
 class CloudState:
-    issues: list[dict] = field(default_factory=list)       # search results, in order
-    page_size: int = 2                                     # the server's own page cap
-    users: dict[str, str] = field(default_factory=dict)    # email -> accountId
-    log: list[dict] = field(default_factory=list)          # every request: method, path, query, body, auth
+    issues: list[dict] = field(default_factory=list)  # search results, in order
+    page_size: int = 2  # the server's own page cap
+    users: dict[str, str] = field(default_factory=dict)  # email -> accountId
+    log: list[dict] = field(default_factory=list)  # every request: method, path, query, body, auth
     created: list[dict] = field(default_factory=list)
     script: list[tuple] = field(default_factory=list)  # canned (status, headers[, body]) answers, served first
     url: str = ""
@@ -154,8 +169,13 @@ class _CloudHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"null") if length else None
-        entry = {"method": method, "path": parts.path, "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
-                 "body": body, "auth": self.headers.get("Authorization")}
+        entry = {
+            "method": method,
+            "path": parts.path,
+            "query": {k: v[0] for k, v in parse_qs(parts.query).items()},
+            "body": body,
+            "auth": self.headers.get("Authorization"),
+        }
         self.state.log.append(entry)
         return entry
 
@@ -166,9 +186,17 @@ class _CloudHandler(BaseHTTPRequestHandler):
             return self._send(status, body[0] if body else {"errorMessages": ["scripted"]}, headers)
         path, query = req["path"], req["query"]
         if path == "/rest/api/2/serverInfo":
-            return self._send(200, {"baseUrl": "https://example.atlassian.net", "version": "1001.0.0-SNAPSHOT",
-                                    "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud",
-                                    "buildNumber": 100292, "serverTitle": "Jira"})
+            return self._send(
+                200,
+                {
+                    "baseUrl": "https://example.atlassian.net",
+                    "version": "1001.0.0-SNAPSHOT",
+                    "versionNumbers": [1001, 0, 0],
+                    "deploymentType": "Cloud",
+                    "buildNumber": 100292,
+                    "serverTitle": "Jira",
+                },
+            )
         if path == "/rest/api/3/search/jql":
             issues = self.state.issues
             wanted = re.search(r"labels in \(([^)]*)\)", query.get("jql", ""))
@@ -177,16 +205,24 @@ class _CloudHandler(BaseHTTPRequestHandler):
                 issues = [i for i in issues if labels & set(i["fields"]["labels"])]
             start = int(query.get("nextPageToken", "0").removeprefix("tok-") or 0)
             size = min(int(query.get("maxResults", 50)), self.state.page_size)
-            page = issues[start:start + size]
+            page = issues[start : start + size]
             body: dict = {"issues": page, "isLast": start + size >= len(issues)}
             if not body["isLast"]:
                 body["nextPageToken"] = f"tok-{start + size}"
             return self._send(200, body)
         if path == "/rest/api/2/user/search":
             email = query.get("query", "")
-            hits = [{"self": f"{self.state.url}/rest/api/2/user?accountId={aid}", "accountId": aid,
-                     "accountType": "atlassian", "active": True, "displayName": email}
-                    for mail, aid in self.state.users.items() if mail == email]
+            hits = [
+                {
+                    "self": f"{self.state.url}/rest/api/2/user?accountId={aid}",
+                    "accountId": aid,
+                    "accountType": "atlassian",
+                    "active": True,
+                    "displayName": email,
+                }
+                for mail, aid in self.state.users.items()
+                if mail == email
+            ]
             return self._send(200, hits)
         return self._send(404, {"errorMessages": [f"no route {path}"]})
 
@@ -195,8 +231,9 @@ class _CloudHandler(BaseHTTPRequestHandler):
         if req["path"] == "/rest/api/2/issue":
             key = f"{req['body']['fields']['project']['key']}-{len(self.state.created) + 1}"
             self.state.created.append(req["body"])
-            return self._send(201, {"id": str(10000 + len(self.state.created)), "key": key,
-                                    "self": f"/rest/api/2/issue/{key}"})
+            return self._send(
+                201, {"id": str(10000 + len(self.state.created)), "key": key, "self": f"/rest/api/2/issue/{key}"}
+            )
         return self._send(404, {"errorMessages": ["no route"]})
 
 

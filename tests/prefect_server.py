@@ -1,4 +1,5 @@
 """A real `prefect server` on loopback with a temporary home, for deployment and worker tests."""
+
 from __future__ import annotations
 
 import os
@@ -25,18 +26,26 @@ class PrefectServer:
         self.home = tempfile.mkdtemp(prefix="dr-prefect-server-")
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}/api"
-        self.env = {**os.environ, "PREFECT_HOME": self.home, "PREFECT_API_URL": self.api,
-                    "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-                    # Far enough ahead to hold the annual simulation (the default horizon is 100 days).
-                    "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
-                    "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-                    "PREFECT_LOGGING_LEVEL": "INFO"}
+        self.env = {
+            **os.environ,
+            "PREFECT_HOME": self.home,
+            "PREFECT_API_URL": self.api,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+            # Far enough ahead to hold the annual simulation (the default horizon is 100 days).
+            "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+        }
         self.log = open(Path(self.home) / "server.log", "w")
-        self.process = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                         "--port", str(self.port)], env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -73,8 +82,13 @@ class PrefectServer:
 
     def start(self, *args: str, log_name: str, env_extra: dict | None = None) -> subprocess.Popen:
         log = open(Path(self.home) / log_name, "w")
-        return subprocess.Popen(list(args), env={**self.env, **(env_extra or {})}, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+        return subprocess.Popen(
+            list(args),
+            env={**self.env, **(env_extra or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
 
     def stop(self) -> None:
         self.process.terminate()

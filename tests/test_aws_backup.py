@@ -1,5 +1,6 @@
 """AWS Backup's recovery points and the age of DR copies, end to end on the strict AWS layer: an estate with
 daily snapshots hours old, PITR on, AWS Backup recovery points and one DR copy ten days old."""
+
 from __future__ import annotations
 
 import json
@@ -47,16 +48,16 @@ def estate(prefect_harness, aws, strict_aws, tmp_path):
     # AWS Backup: a fresh point of each; the database's only DR copy is ten days old, the volume's a day.
     strict_aws.aws_backup("rds_instance", SOURCE, "orders-db", age=timedelta(hours=3))
     old = strict_aws.aws_backup("rds_instance", SOURCE, "orders-db", age=timedelta(days=10), copy_to=DR)
-    spool = strict_aws.aws_backup("ebs_volume", SOURCE, volume, age=timedelta(hours=5), copy_to=DR,
-                                  copy_age=timedelta(hours=4))
+    spool = strict_aws.aws_backup(
+        "ebs_volume", SOURCE, volume, age=timedelta(hours=5), copy_to=DR, copy_age=timedelta(hours=4)
+    )
     strict_aws.aws_backup("dynamodb_table", SOURCE, "orders-events", age=timedelta(hours=2))
     strict_aws.settle()
     catalog = tmp_path / "runbooks"
     write_runbook(catalog, "orders.yaml", runbook_text())
     isolation = {region: builder.isolation(region) for region in (SOURCE, DR)}
     (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
-    return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "old_copy": old["copy"],
-            "spool": spool}
+    return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "old_copy": old["copy"], "spool": spool}
 
 
 def results(summary) -> dict:
@@ -90,8 +91,9 @@ def test_audit_flags_only_the_stale_copy(estate):
 
 
 def test_restore_uses_aws_backup_points_and_judges_each_path_against_its_disruption(estate):
-    summary = backup_restore_test(runbooks=estate["runbooks"], evidence=estate["evidence"], concurrency=1,
-                                  poll_seconds=0.05)
+    summary = backup_restore_test(
+        runbooks=estate["runbooks"], evidence=estate["evidence"], concurrency=1, poll_seconds=0.05
+    )
     record = results(summary)
     by_path = {(m["kind"], m["mode"], m["region"]): m for m in record["measurements"]}
     # PITR meets the in-region target; the hours-old snapshot is shown, not judged: no rpo_exceeded there.

@@ -1,4 +1,5 @@
 """Every kind of bad runbook gives a clear error naming file, line and field, and never a traceback."""
+
 from __future__ import annotations
 
 import shutil
@@ -40,8 +41,9 @@ def test_every_bad_input_is_reported_precisely(tmp_path):
     lines = run.stdout.splitlines()
     for name, line, field, words in EXPECTED:
         where = f"{corpus}/{name}:{line}:" if line else f"{corpus}/{name}:"
-        matches = [text for text in lines if text.startswith(where) and words in text
-                   and (not field or f" {field}: " in text)]
+        matches = [
+            text for text in lines if text.startswith(where) and words in text and (not field or f" {field}: " in text)
+        ]
         assert matches, f"no error for {name} line {line} {field!r} containing {words!r}:\n" + "\n".join(lines)
     files_with_errors = {text.split(":", 1)[0].rsplit("/", 1)[-1] for text in lines}
     assert files_with_errors == {name for name, *_ in EXPECTED}
@@ -51,7 +53,17 @@ def test_every_bad_input_is_reported_precisely(tmp_path):
 def test_review_and_audit_report_bad_runbooks_without_crashing(tmp_path, prefect_harness):
     corpus = tmp_path / "runbooks"
     shutil.copytree(CORPUS, corpus)
-    run = dr("review", "--runbooks", str(corpus), "--evidence", str(tmp_path / "ev"), "--tier", "1", "--tier", "2",
-             env_extra={"PREFECT_API_URL": prefect_harness, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    run = dr(
+        "review",
+        "--runbooks",
+        str(corpus),
+        "--evidence",
+        str(tmp_path / "ev"),
+        "--tier",
+        "1",
+        "--tier",
+        "2",
+        env_extra={"PREFECT_API_URL": prefect_harness, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr

@@ -1,4 +1,5 @@
 """The runbook format: every error names file, line and field, and all errors are listed."""
+
 from __future__ import annotations
 
 import textwrap
@@ -69,21 +70,38 @@ def test_the_documented_example_is_valid(tmp_path):
 
 def test_the_shipped_catalog_and_policy_are_valid():
     catalog = require_valid(load_catalog(REPO_ROOT / "runbooks"))
-    assert {"paas-core", "issue-tracker", "wiki", "code-hosting", "media-platform", "alerts",
-            "image-effects", "analytics"} <= set(catalog.runbooks)
+    assert {
+        "paas-core",
+        "issue-tracker",
+        "wiki",
+        "code-hosting",
+        "media-platform",
+        "alerts",
+        "image-effects",
+        "analytics",
+    } <= set(catalog.runbooks)
 
 
-@pytest.mark.parametrize("line_no, old, new, field, message", [
-    (3, "tier: 1", "tier: 7", "tier", "expected a tier from 0 to 3, got 7"),
-    (3, "tier: 1", "tier: one", "tier", "expected a tier from 0 to 3, got 'one'"),
-    (3, "tier: 1", "tier: true", "tier", "expected a tier from 0 to 3"),
-    (6, "rpo: 30m", "rpo: half an hour", "targets.rpo", "expected a duration like 90s, 30m, 4h, 2d or 1w"),
-    (8, "last_reviewed: 2026-09-01", "last_reviewed: last week", "documentation.last_reviewed", "expected a date"),
-    (21, 'account: "123456789012"', "account: 123456789012", "resources[0].account", "12-digit AWS account id in quotes"),
-    (22, "multi_az: true", "multi_az: maybe", "resources[0].expect.multi_az", "expected true or false"),
-    (20, "region: us-east-1", "region: us-moon-1", "resources[0].region", "unknown AWS region 'us-moon-1'"),
-    (14, "kind: status}", "kind: ping}", "validation[0].kind", "expected 'status', 'endpoint' or 'command'"),
-])
+@pytest.mark.parametrize(
+    "line_no, old, new, field, message",
+    [
+        (3, "tier: 1", "tier: 7", "tier", "expected a tier from 0 to 3, got 7"),
+        (3, "tier: 1", "tier: one", "tier", "expected a tier from 0 to 3, got 'one'"),
+        (3, "tier: 1", "tier: true", "tier", "expected a tier from 0 to 3"),
+        (6, "rpo: 30m", "rpo: half an hour", "targets.rpo", "expected a duration like 90s, 30m, 4h, 2d or 1w"),
+        (8, "last_reviewed: 2026-09-01", "last_reviewed: last week", "documentation.last_reviewed", "expected a date"),
+        (
+            21,
+            'account: "123456789012"',
+            "account: 123456789012",
+            "resources[0].account",
+            "12-digit AWS account id in quotes",
+        ),
+        (22, "multi_az: true", "multi_az: maybe", "resources[0].expect.multi_az", "expected true or false"),
+        (20, "region: us-east-1", "region: us-moon-1", "resources[0].region", "unknown AWS region 'us-moon-1'"),
+        (14, "kind: status}", "kind: ping}", "validation[0].kind", "expected 'status', 'endpoint' or 'command'"),
+    ],
+)
 def test_each_wrong_value_names_file_line_field_and_expectation(tmp_path, line_no, old, new, field, message):
     assert old in GOOD
     problems = problems_for(tmp_path, GOOD.replace(old, new, 1), extra={"core.yaml": CORE})
@@ -100,24 +118,36 @@ def test_unknown_keys_are_rejected_with_the_allowed_ones(tmp_path):
 
 
 def test_every_error_is_listed_not_just_the_first(tmp_path):
-    text = GOOD.replace("tier: 1", "tier: 9").replace("name: Issue tracker", "name: [1, 2]").replace("rto: 4h", "rto: 4 hours")
+    text = (
+        GOOD.replace("tier: 1", "tier: 9")
+        .replace("name: Issue tracker", "name: [1, 2]")
+        .replace("rto: 4h", "rto: 4 hours")
+    )
     problems = problems_for(tmp_path, text, extra={"core.yaml": CORE})
     assert [(p.line, p.field) for p in problems] == [(2, "name"), (3, "tier"), (6, "targets.rto")]
 
 
 def test_missing_required_fields_point_at_the_mapping(tmp_path):
     problems = problems_for(tmp_path, "service: x\nowner: a@b\n")
-    assert {(p.field, p.message) for p in problems} == {("name", "required field is missing"),
-                                                         ("tier", "required field is missing")}
+    assert {(p.field, p.message) for p in problems} == {
+        ("name", "required field is missing"),
+        ("tier", "required field is missing"),
+    }
 
 
-@pytest.mark.parametrize("resource, message", [
-    ("  - {kind: rds_instance, region: us-east-1}", "exactly one of 'id'"),
-    ("  - {kind: rds_instance, id: a, select: {tags: {a: b}}, region: us-east-1}", "exactly one of 'id'"),
-    ("  - {kind: rds_instance, id: a}", "needs 'region'"),
-    ("  - {kind: s3_bucket, id: a, region: us-east-1, expect: {pitr: true}}", "expect.pitr does not apply to s3_bucket"),
-    ("  - {kind: rds_instance, select: {tags: {}}, region: us-east-1}", "must not be empty"),
-])
+@pytest.mark.parametrize(
+    "resource, message",
+    [
+        ("  - {kind: rds_instance, region: us-east-1}", "exactly one of 'id'"),
+        ("  - {kind: rds_instance, id: a, select: {tags: {a: b}}, region: us-east-1}", "exactly one of 'id'"),
+        ("  - {kind: rds_instance, id: a}", "needs 'region'"),
+        (
+            "  - {kind: s3_bucket, id: a, region: us-east-1, expect: {pitr: true}}",
+            "expect.pitr does not apply to s3_bucket",
+        ),
+        ("  - {kind: rds_instance, select: {tags: {}}, region: us-east-1}", "must not be empty"),
+    ],
+)
 def test_resource_shape_rules(tmp_path, resource, message):
     text = f"service: x\nname: X\ntier: 2\nresources:\n{resource}\n"
     [problem] = problems_for(tmp_path, text)
@@ -153,13 +183,16 @@ def test_targets_may_only_be_stricter_than_the_tier(tmp_path):
     assert problem.message.startswith("5h is looser than tier 0's RTO of 4h")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("!!python/object/apply:os.system ['true']\n", "tag not allowed"),
-    ("service: [unclosed\n", "invalid YAML"),
-    ("- just\n- a list\n", "expected a mapping"),
-    ("", "expected a mapping"),
-    ("a: 1\n---\nb: 2\n", "invalid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("!!python/object/apply:os.system ['true']\n", "tag not allowed"),
+        ("service: [unclosed\n", "invalid YAML"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("", "expected a mapping"),
+        ("a: 1\n---\nb: 2\n", "invalid YAML"),
+    ],
+)
 def test_malformed_files_are_reported_not_raised(tmp_path, text, message):
     [problem] = problems_for(tmp_path, text)
     assert message in problem.message and problem.line is not None
@@ -191,8 +224,10 @@ def test_policy_files_and_scenarios_are_not_runbooks(tmp_path):
 
 def test_policy_defaults_are_the_programs_table(tmp_path):
     policy = load_policy(None)
-    hours = {tier: (policy.tier(tier).rpo / timedelta(hours=1), policy.tier(tier).rto / timedelta(hours=1))
-             for tier in range(4)}
+    hours = {
+        tier: (policy.tier(tier).rpo / timedelta(hours=1), policy.tier(tier).rto / timedelta(hours=1))
+        for tier in range(4)
+    }
     assert hours == {0: (1, 4), 1: (1, 6), 2: (8, 24), 3: (24, 72)}
     assert policy.tier(0).review_every == policy.tier(1).restore_test_every == timedelta(days=90)
     assert policy.tier(1).simulation_every == timedelta(days=365)

@@ -1,4 +1,5 @@
 """The `dr` command end to end in a subprocess, against moto's server over HTTP."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ from tests.estate import EBS_GAP, EXPECTED_GAPS, build_estate, gap_keys, write_c
 
 def dr(*args, env_extra=None, timeout=300):
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_validate_ok_and_every_error_listed(tmp_path):
@@ -30,8 +37,10 @@ def test_validate_ok_and_every_error_listed(tmp_path):
     assert f"{catalog}/broken.yaml:5: resources[0]: needs 'region' (or 'regions' for a fleet)" in lines
     assert any(line.startswith(f"{catalog}/typo.yaml:4: ownr: unknown field 'ownr'") for line in lines)
     # In the same pass as the unknown key, not after it is fixed: the target looser than the tier's.
-    assert f"{catalog}/typo.yaml:5: targets.rpo: 2h is looser than tier 1's RPO of 1h; targets may only be " \
+    assert (
+        f"{catalog}/typo.yaml:5: targets.rpo: 2h is looser than tier 1's RPO of 1h; targets may only be "
         "stricter than the tier's" in lines
+    )
     assert "3 error(s) in 2 file(s)" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -40,7 +49,9 @@ def test_review_against_moto_server(tmp_path, moto_server, prefect_harness):
     catalog = write_catalog(tmp_path / "runbooks")
     evidence = tmp_path / "evidence"
     env = {"AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness}
-    run = dr("review", "--runbooks", str(catalog), "--evidence", str(evidence), "--tier", "0", "--tier", "1", env_extra=env)
+    run = dr(
+        "review", "--runbooks", str(catalog), "--evidence", str(evidence), "--tier", "0", "--tier", "1", env_extra=env
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     report = next(line.split(": ", 1)[1] for line in run.stdout.splitlines() if line.startswith("report: "))
     assert Path(report).is_file()
@@ -54,24 +65,35 @@ def test_review_against_moto_server(tmp_path, moto_server, prefect_harness):
 
 def test_dry_run_shows_the_plan_and_writes_nothing(tmp_path, moto_server, prefect_harness):
     catalog = write_catalog(tmp_path / "runbooks")
-    run = dr("review", "--runbooks", str(catalog), "--evidence", str(tmp_path / "ev"), "--service", "payments",
-             "--dry-run", env_extra={"AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness})
+    run = dr(
+        "review",
+        "--runbooks",
+        str(catalog),
+        "--evidence",
+        str(tmp_path / "ev"),
+        "--service",
+        "payments",
+        "--dry-run",
+        env_extra={"AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness},
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "would review 1 service(s)" in run.stdout and "rds_cluster:us-east-2:payments-aurora" in run.stdout
     assert not (tmp_path / "ev").exists()
 
 
-@pytest.mark.parametrize("args, reason", [
-    (["--runbooks", "/nonexistent/runbooks"], "runbooks directory not found"),
-    (["--service", "no-such-service"], "unknown service(s): no-such-service"),
-    (["--evidence", "{file}/evidence"], "is not writable"),
-])
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["--runbooks", "/nonexistent/runbooks"], "runbooks directory not found"),
+        (["--service", "no-such-service"], "unknown service(s): no-such-service"),
+        (["--evidence", "{file}/evidence"], "is not writable"),
+    ],
+)
 def test_bad_input_exits_2_with_a_one_line_reason(tmp_path, prefect_harness, args, reason):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     args = [a.replace("{file}", str(blocker)) for a in args]
-    run = dr("review", *args, env_extra={"PREFECT_API_URL": prefect_harness,
-                                         "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    run = dr("review", *args, env_extra={"PREFECT_API_URL": prefect_harness, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
     [line] = [line for line in run.stderr.splitlines() if line.startswith("dr: ")]
     assert line.startswith("dr: error:") and reason in line and "Traceback" not in run.stderr
@@ -92,13 +114,32 @@ def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefe
     ledger = catalog / "ledger.yaml"
     calm = ledger.read_text()
     # The third restore (the cross-region copy) hangs in validation, so the run is killed mid-way.
-    ledger.write_text(calm.replace("validation: [{name: up, kind: status}]", 'validation: [{name: up, kind: status}, '
-                                   '{name: hang, kind: command, command: ["sh", "-c", '
-                                   '"test $DR_RESTORE_MODE != snapshot-dr || sleep 120"]}]'))
+    ledger.write_text(
+        calm.replace(
+            "validation: [{name: up, kind: status}]",
+            "validation: [{name: up, kind: status}, "
+            '{name: hang, kind: command, command: ["sh", "-c", '
+            '"test $DR_RESTORE_MODE != snapshot-dr || sleep 120"]}]',
+        )
+    )
     evidence = tmp_path / "evidence"
     env = {**os.environ, "AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness}
-    args = [sys.executable, "-m", "flows.cli", "restore-test", "--runbooks", str(catalog), "--evidence", str(evidence),
-            "--service", "ledger", "--concurrency", "1", "--poll-seconds", "0.01"]
+    args = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "restore-test",
+        "--runbooks",
+        str(catalog),
+        "--evidence",
+        str(evidence),
+        "--service",
+        "ledger",
+        "--concurrency",
+        "1",
+        "--poll-seconds",
+        "0.01",
+    ]
     victim = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clients = AwsClients()
     deadline = time.monotonic() + 120
@@ -126,10 +167,18 @@ def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefe
     assert record["status"] == "completed" and list_owned(clients, "us-west-1") == []
 
 
-@pytest.mark.parametrize(("error", "code"), [
-    ("AwsError", 1), ("TrackerError", 1), ("EvidenceError", 1),          # raised mid-run: the run failed
-    ("ConfigError", 2), ("CredentialsError", 2), ("EvidenceUnusable", 2), ("StateCorrupt", 2),  # bad input
-])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ("AwsError", 1),
+        ("TrackerError", 1),
+        ("EvidenceError", 1),  # raised mid-run: the run failed
+        ("ConfigError", 2),
+        ("CredentialsError", 2),
+        ("EvidenceUnusable", 2),
+        ("StateCorrupt", 2),  # bad input
+    ],
+)
 def test_a_tool_error_exits_as_documented_one_for_a_failed_run_two_for_bad_input(error, code, monkeypatch, capsys):
     import flows.cli as cli
     from tasks import errors
@@ -142,8 +191,16 @@ def test_a_tool_error_exits_as_documented_one_for_a_failed_run_two_for_bad_input
     assert capsys.readouterr().err == "dr: error: what went wrong\n"
 
 
-@pytest.mark.parametrize("bad", [["--sample", "abc"], ["--concurrency", "0"], ["--concurrency", "9" * 5000],
-                                 ["--poll-seconds", "nan"], ["--wait", "-1"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--sample", "abc"],
+        ["--concurrency", "0"],
+        ["--concurrency", "9" * 5000],
+        ["--poll-seconds", "nan"],
+        ["--wait", "-1"],
+    ],
+)
 def test_bad_cli_values_stop_with_exit_2_and_no_run_record(tmp_path, bad):
     evidence = tmp_path / "evidence"
     result = dr("restore-test", "--evidence", str(evidence), *bad)
@@ -165,7 +222,9 @@ def test_demo_out_refuses_a_directory_it_did_not_make(tmp_path):
     assert claim_out_dir(tmp_path / "new") is None and claim_out_dir(tmp_path / "new") is None  # its own: reusable
 
 
-@pytest.mark.parametrize("command", [["review"], ["audit"], ["restore-test"], ["simulate", "--scenario", "region-loss"]])
+@pytest.mark.parametrize(
+    "command", [["review"], ["audit"], ["restore-test"], ["simulate", "--scenario", "region-loss"]]
+)
 def test_s3_evidence_with_the_ledger_tracker_is_refused_at_start(command):
     result = dr(*command, "--evidence", "s3://dr-evidence/prod")
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -177,11 +236,23 @@ def test_s3_evidence_with_the_ledger_tracker_is_refused_at_start(command):
 def test_a_failed_ticket_sync_with_nothing_queued_never_says_deferred(capsys):
     from flows.cli import _print_run
 
-    tracker = {"backend": "ledger", "created": 0, "kept": 0, "resolved": 0, "reopened": 0, "deferred": 0,
-               "error": "ledger unreadable"}
+    tracker = {
+        "backend": "ledger",
+        "created": 0,
+        "kept": 0,
+        "resolved": 0,
+        "reopened": 0,
+        "deferred": 0,
+        "error": "ledger unreadable",
+    }
     _print_run({"tracker": tracker, "evidence_dir": "e", "report": "r"})
     out = capsys.readouterr().out
     assert "deferred" not in out and "not filed: ledger unreadable" in out
-    _print_run({"tracker": {**tracker, "backend": "jira", "deferred": 3, "error": "Jira down"},
-                "evidence_dir": "e", "report": "r"})
+    _print_run(
+        {
+            "tracker": {**tracker, "backend": "jira", "deferred": 3, "error": "Jira down"},
+            "evidence_dir": "e",
+            "report": "r",
+        }
+    )
     assert "3 deferred to the outbox: Jira down" in capsys.readouterr().out

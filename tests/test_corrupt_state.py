@@ -1,5 +1,6 @@
 """Corrupt state is never read as empty: a broken ledger or outbox stops the run (exit 2, naming the file,
 nothing changed); a truncated historical results.json is skipped with a warning naming it."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,10 @@ def test_a_corrupt_ledger_is_refused_naming_it_not_read_as_empty(tmp_path, text)
         read_ledger(LocalEvidenceStore(tmp_path))  # the dashboard's reader too
 
 
-@pytest.mark.parametrize("text", ['{"version": 1, "entr', '{"version": 1, "entries": {}}',
-                                  '{"version": 1, "entries": [{"fingerprint": "x"}]}'])
+@pytest.mark.parametrize(
+    "text",
+    ['{"version": 1, "entr', '{"version": 1, "entries": {}}', '{"version": 1, "entries": [{"fingerprint": "x"}]}'],
+)
 def test_a_corrupt_outbox_is_refused_naming_it(tmp_path, text):
     outbox = tmp_path / "tracker" / "jira-outbox.json"
     outbox.parent.mkdir(parents=True)
@@ -61,11 +64,22 @@ def test_a_run_with_a_truncated_ledger_stops_with_exit_2_and_changes_nothing(tmp
 
 def test_a_truncated_historical_results_json_is_skipped_with_a_warning_naming_it(tmp_path, caplog):
     store = LocalEvidenceStore(tmp_path)
-    good = RunEvidence(store, RunRecord(flow="backup-restore-test", run_id="good-run-0000",
-                                        started_at=datetime(2026, 11, 2, tzinfo=timezone.utc), status="completed"))
+    good = RunEvidence(
+        store,
+        RunRecord(
+            flow="backup-restore-test",
+            run_id="good-run-0000",
+            started_at=datetime(2026, 11, 2, tzinfo=timezone.utc),
+            status="completed",
+        ),
+    )
     good.save()
-    broken = RunEvidence(store, RunRecord(flow="backup-restore-test", run_id="broken-run-00",
-                                          started_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
+    broken = RunEvidence(
+        store,
+        RunRecord(
+            flow="backup-restore-test", run_id="broken-run-00", started_at=datetime(2026, 11, 1, tzinfo=timezone.utc)
+        ),
+    )
     broken.save()
     path = tmp_path / broken.dir / "results.json"
     path.write_bytes(path.read_bytes()[:40])

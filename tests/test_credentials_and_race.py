@@ -1,4 +1,5 @@
 """Credentials checked before any work, and no input-resolution race between Prefect and the tool's clients."""
+
 from __future__ import annotations
 
 import json
@@ -13,25 +14,39 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.estate import write_catalog
 
-NO_CREDENTIALS = {"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials", "AWS_CONFIG_FILE": "/nonexistent/config",
-                  "AWS_EC2_METADATA_DISABLED": "true"}
+NO_CREDENTIALS = {
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+    "AWS_CONFIG_FILE": "/nonexistent/config",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 def dr_without_credentials(*args: str, env_extra: dict) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+    }
     env.update(NO_CREDENTIALS, **env_extra)
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.parametrize("command", [["review"], ["audit"], ["restore-test"]])
-def test_no_credentials_at_all_is_exit_2_naming_what_was_tried_and_files_no_ticket(command, tmp_path, moto_server,
-                                                                                  prefect_harness):
+def test_no_credentials_at_all_is_exit_2_naming_what_was_tried_and_files_no_ticket(
+    command, tmp_path, moto_server, prefect_harness
+):
     catalog = write_catalog(tmp_path / "runbooks")
     evidence = tmp_path / "evidence"
-    run = dr_without_credentials(*command, "--runbooks", str(catalog), "--evidence", str(evidence),
-                                 env_extra={"AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness})
+    run = dr_without_credentials(
+        *command,
+        "--runbooks",
+        str(catalog),
+        "--evidence",
+        str(evidence),
+        env_extra={"AWS_ENDPOINT_URL": moto_server, "PREFECT_API_URL": prefect_harness},
+    )
     assert run.returncode == 2, run.stderr[-2000:]
     [line] = [line for line in run.stderr.splitlines() if line.startswith("dr: ")]
     assert line.startswith("dr: error: no usable AWS credentials") and "AWS_ACCESS_KEY_ID" in line
@@ -43,9 +58,13 @@ def test_no_credentials_at_all_is_exit_2_naming_what_was_tried_and_files_no_tick
 
 def test_a_dry_run_without_credentials_says_so_without_prefect(tmp_path):
     catalog = write_catalog(tmp_path / "runbooks")
-    run = dr_without_credentials("restore-test", "--dry-run", "--runbooks", str(catalog),
-                                 env_extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-                                            "PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    run = dr_without_credentials(
+        "restore-test",
+        "--dry-run",
+        "--runbooks",
+        str(catalog),
+        env_extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+    )
     assert run.returncode == 2 and "no usable AWS credentials" in run.stderr
 
 

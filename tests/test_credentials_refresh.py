@@ -1,5 +1,6 @@
 """Assume-role credentials on the strict layer: refreshed by botocore before they expire, refreshed at once when
 AWS answers ExpiredToken (revoked early), with the policy's ExternalId and duration; ExpiredToken is not a denial."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,7 +22,8 @@ def assumed_roles(strict_aws) -> list:
     from moto.sts.models import sts_backends
 
     return list(sts_backends["222222222222"]["aws"].assumed_roles) + list(
-        sts_backends["123456789012"]["aws"].assumed_roles)
+        sts_backends["123456789012"]["aws"].assumed_roles
+    )
 
 
 def test_revoked_credentials_are_refreshed_once_and_the_call_goes_through(aws, strict_aws):
@@ -53,19 +55,32 @@ def test_credentials_near_their_expiry_are_refreshed_before_the_call(aws, strict
 
 
 def test_policy_accounts_take_a_role_arn_or_role_external_id_and_duration():
-    policy = Policy.model_validate({"accounts": {
-        "222222222222": ROLE,
-        "333333333333": {"role": "arn:aws:iam::333333333333:role/dr", "external_id": "x-1", "session_duration": "2h"}}})
+    policy = Policy.model_validate(
+        {
+            "accounts": {
+                "222222222222": ROLE,
+                "333333333333": {
+                    "role": "arn:aws:iam::333333333333:role/dr",
+                    "external_id": "x-1",
+                    "session_duration": "2h",
+                },
+            }
+        }
+    )
     assert account_role(policy.accounts["222222222222"]) == AccountRole(ROLE)
-    assert account_role(policy.accounts["333333333333"]) == AccountRole("arn:aws:iam::333333333333:role/dr", "x-1", 7200)
+    assert account_role(policy.accounts["333333333333"]) == AccountRole(
+        "arn:aws:iam::333333333333:role/dr", "x-1", 7200
+    )
     with pytest.raises(ValueError, match="15m and 12h"):
         Policy.model_validate({"accounts": {"333333333333": {"role": "r", "session_duration": "13h"}}})
 
 
 def test_expired_token_is_not_access_denied_but_cannot_be_used():
     def error(code):
-        return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-                           "DescribeDBInstances")
+        return ClientError(
+            {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+            "DescribeDBInstances",
+        )
 
     assert is_expired_credentials(error("ExpiredToken")) and not is_access_denied(error("ExpiredToken"))
     assert cannot_use_credentials(error("ExpiredToken")) and cannot_use_credentials(error("AccessDenied"))

@@ -1,4 +1,5 @@
 """The dashboard's decisions and pages from a synthetic eight-quarter history (no Prefect, no AWS)."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,9 @@ from tasks.rules.quarters import Quarter
 from tasks.tracker.history import ledger_tickets, read_ledger, read_tickets
 
 HOSTILE = '<script>alert("x")</script>'
-LAPSED = "svc-00004"          # Tier 1: stopped being reviewed and tested two quarters ago
+LAPSED = "svc-00004"  # Tier 1: stopped being reviewed and tested two quarters ago
 NEVER_RESTORED = "svc-00008"  # Tier 1: never restore-tested
-HOSTILE_SERVICE = "svc-00003" # Tier 3, never restore-tested, with a hostile runbook name
+HOSTILE_SERVICE = "svc-00003"  # Tier 3, never restore-tested, with a hostile runbook name
 
 
 def add_tickets(evidence: Path, *tickets: dict) -> None:
@@ -40,23 +41,34 @@ def add_tickets(evidence: Path, *tickets: dict) -> None:
     for t in tickets:
         key = f"DR-{data['next']}"
         data["next"] += 1
-        data["tickets"][key] = {"key": key, "fingerprint": key.lower(), "check": "runbook.drift", "resource": "runbook",
-                                "title": "Planted", "detail": "", "remediation": "", "closed_at": None, "history": [],
-                                "status": "open", **t}
+        data["tickets"][key] = {
+            "key": key,
+            "fingerprint": key.lower(),
+            "check": "runbook.drift",
+            "resource": "runbook",
+            "title": "Planted",
+            "detail": "",
+            "remediation": "",
+            "closed_at": None,
+            "history": [],
+            "status": "open",
+            **t,
+        }
     path.write_text(json.dumps(data))
 
 
 def make_estate(root: Path):
     services = make_services(14, names={3: f"{HOSTILE} Billing"}, fleet_every=5)
-    estate = build_estate(root, services, lapsed=frozenset({LAPSED}),
-                          never_restored=frozenset({NEVER_RESTORED, HOSTILE_SERVICE}))
-    add_tickets(estate.evidence,
-                # Tier 0, open 40 days: past the 14-day SLA.
-                {"service": "svc-00000", "tier": 0, "severity": "high",
-                 "opened_at": (NOW - timedelta(days=40)).isoformat()},
-                # Tier 1, open 10 days: within the 30-day SLA.
-                {"service": "svc-00012", "tier": 1, "severity": "medium",
-                 "opened_at": (NOW - timedelta(days=10)).isoformat()})
+    estate = build_estate(
+        root, services, lapsed=frozenset({LAPSED}), never_restored=frozenset({NEVER_RESTORED, HOSTILE_SERVICE})
+    )
+    add_tickets(
+        estate.evidence,
+        # Tier 0, open 40 days: past the 14-day SLA.
+        {"service": "svc-00000", "tier": 0, "severity": "high", "opened_at": (NOW - timedelta(days=40)).isoformat()},
+        # Tier 1, open 10 days: within the 30-day SLA.
+        {"service": "svc-00012", "tier": 1, "severity": "medium", "opened_at": (NOW - timedelta(days=10)).isoformat()},
+    )
     return estate
 
 
@@ -103,7 +115,11 @@ def test_overdue_never_run_and_past_sla_are_flagged(views):
     never = rows[NEVER_RESTORED]
     assert never.restore.last is None and never.restore.overdue and "restore test never run" in never.reasons
     # Tier 0 ticket open 40 days against a 14-day SLA; Tier 1 ticket open 10 of 30 days.
-    assert (rows["svc-00000"].tickets.open, rows["svc-00000"].tickets.past_sla, rows["svc-00000"].status) == (1, 1, "overdue")
+    assert (rows["svc-00000"].tickets.open, rows["svc-00000"].tickets.past_sla, rows["svc-00000"].status) == (
+        1,
+        1,
+        "overdue",
+    )
     assert rows["svc-00000"].tickets.oldest_age_days == 40
     assert (rows["svc-00012"].tickets.past_sla, rows["svc-00012"].status) == (0, "attention")
     # Tiers 0/1 first, and within a tier the worst first.
@@ -115,7 +131,9 @@ def test_overdue_never_run_and_past_sla_are_flagged(views):
 def test_last_restore_test_reports_worst_rto_and_rpo_against_target(views):
     inputs, dashboard, _ = views
     row = rows_by_service(dashboard.rows)["svc-00012"]
-    last_run = [r for r in inputs.history["backup-restore-test"] if any(s["service"] == "svc-00012" for s in r.services)][-1]
+    last_run = [
+        r for r in inputs.history["backup-restore-test"] if any(s["service"] == "svc-00012" for s in r.services)
+    ][-1]
     mine = [m for m in last_run.measurements if m.service == "svc-00012"]
     assert row.restore.last == last_run.started_at
     assert row.figures.rto_seconds == max(m.rto_seconds for m in mine)
@@ -185,8 +203,9 @@ def test_summaries_are_preferred_and_results_json_is_the_fallback(estate, tmp_pa
         path.unlink()
     without = load_dashboard_history(LocalEvidenceStore(copy))
     for flow, runs in with_summaries.items():
-        assert [(r.run_id, r.services, r.measurements, r.findings, r.fleets) for r in runs] == \
-               [(r.run_id, r.services, r.measurements, r.findings, r.fleets) for r in without[flow]], flow
+        assert [(r.run_id, r.services, r.measurements, r.findings, r.fleets) for r in runs] == [
+            (r.run_id, r.services, r.measurements, r.findings, r.fleets) for r in without[flow]
+        ], flow
 
 
 def test_run_dirs_are_listed_without_walking_measurement_files(estate):
@@ -210,12 +229,16 @@ def test_hostile_runbook_name_renders_as_text_in_dashboard_and_pack(estate, tmp_
         assert "<script" not in html, name  # no script at all: the pages work offline and in print
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Billing" in html, name
     markdown = (tmp_path / "site" / "pack-2026Q4.md").read_text()
-    assert "<script>" not in markdown and "&lt;script&gt;alert\\(\"x\"\\)&lt;/script&gt; Billing" in markdown
+    assert "<script>" not in markdown and '&lt;script&gt;alert\\("x"\\)&lt;/script&gt; Billing' in markdown
 
 
 def test_report_links_are_relative_to_the_site():
-    assert report_href("evidence/documentation-review/x", "evidence/dashboard") == "../documentation-review/x/report.html"
-    assert report_href("s3://b/p/documentation-review/x", "s3://b/p/dashboard") == "../documentation-review/x/report.html"
+    assert (
+        report_href("evidence/documentation-review/x", "evidence/dashboard") == "../documentation-review/x/report.html"
+    )
+    assert (
+        report_href("s3://b/p/documentation-review/x", "s3://b/p/dashboard") == "../documentation-review/x/report.html"
+    )
     assert report_href("s3://b/p/documentation-review/x", "site") is None
     assert report_href("s3://other/p/x", "s3://b/p/dashboard") is None
     assert report_href(None, "site") is None
@@ -231,9 +254,26 @@ def test_ledger_reader(tmp_path):
     store = LocalEvidenceStore(tmp_path)
     assert read_ledger(store) == []
     (tmp_path / "tracker").mkdir()
-    (tmp_path / "tracker" / "ledger.json").write_text(json.dumps({"next": 2, "tickets": {"DR-1": {
-        "key": "DR-1", "service": "a", "tier": 1, "severity": "high", "status": "closed", "title": "t",
-        "check": "c", "opened_at": "2026-01-02T03:04:05+00:00", "closed_at": "2026-02-01T00:00:00+00:00"}}}))
+    (tmp_path / "tracker" / "ledger.json").write_text(
+        json.dumps(
+            {
+                "next": 2,
+                "tickets": {
+                    "DR-1": {
+                        "key": "DR-1",
+                        "service": "a",
+                        "tier": 1,
+                        "severity": "high",
+                        "status": "closed",
+                        "title": "t",
+                        "check": "c",
+                        "opened_at": "2026-01-02T03:04:05+00:00",
+                        "closed_at": "2026-02-01T00:00:00+00:00",
+                    }
+                },
+            }
+        )
+    )
     [ticket] = read_tickets("ledger", str(tmp_path))
     assert ticket.closed_at == datetime(2026, 2, 1, tzinfo=timezone.utc) and ticket.status == "closed"
     assert ledger_tickets({}) == []
@@ -273,7 +313,11 @@ def test_quarters_before_the_first_evidence_are_no_data_not_zero(views, estate, 
     dashboard, pack = build(inputs.services, inputs.history, inputs.tickets, inputs.policy, NOW, quarters=12)
     first = min(run.started_at for runs in inputs.history.values() for run in runs)
     empty = [t for t in dashboard.trends if t.as_of < first]
-    assert len(empty) >= 3 and not any(t.has_data for t in empty) and all(t.has_data for t in dashboard.trends[len(empty):])
+    assert (
+        len(empty) >= 3
+        and not any(t.has_data for t in empty)
+        and all(t.has_data for t in dashboard.trends[len(empty) :])
+    )
     assert all(t.compliance is None for t in empty)
     charts = trend_charts(dashboard.trends)
     drawn = {p["label"] for s in charts["compliance"]["series"] for p in s["points"]}
@@ -287,7 +331,9 @@ def test_quarters_before_the_first_evidence_are_no_data_not_zero(views, estate, 
 
 def test_one_quarter_of_evidence_draws_no_trend(views, tmp_path):
     inputs, _, _ = views
-    recent = {flow: [r for r in runs if r.started_at >= Quarter(2026, 4).start] for flow, runs in inputs.history.items()}
+    recent = {
+        flow: [r for r in runs if r.started_at >= Quarter(2026, 4).start] for flow, runs in inputs.history.items()
+    }
     tickets = [t for t in inputs.tickets if t.opened_at >= Quarter(2026, 4).start]
     dashboard, pack = build(inputs.services, recent, tickets, inputs.policy, NOW)
     assert dashboard.first_quarter and pack.first_quarter and pack.previous_compliance is None
@@ -308,16 +354,29 @@ def test_service_rows_escape_what_runbooks_say_and_link_each_run(tmp_path):
 
     name = """<script>alert("x")</script> & 'co'"""
     last = NOW - timedelta(days=3)
-    row = ServiceRow(info=ServiceInfo("svc-a", name, 0, owner="o&o", champion=None),
-                     review=Control("review", last=last, result="pass", due=NOW + timedelta(days=80), overdue=False,
-                                    link="ev/review"),
-                     restore=Control("restore", last=last, result="gaps", due=NOW - timedelta(days=1), overdue=True,
-                                     link="ev/restore"),
-                     simulation=Control("simulation"),
-                     figures=RestoreFigures(restores=2, passed=1, failed=1, rto_seconds=None, rto_target_seconds=3600,
-                                            rpo_seconds=60, rpo_target_seconds=300),
-                     tickets=TicketSummary(open=2, past_sla=1, oldest_key="DR-7", oldest_age_days=40),
-                     status="failing", reasons=["a < b"], why=["a < b"])
+    row = ServiceRow(
+        info=ServiceInfo("svc-a", name, 0, owner="o&o", champion=None),
+        review=Control(
+            "review", last=last, result="pass", due=NOW + timedelta(days=80), overdue=False, link="ev/review"
+        ),
+        restore=Control(
+            "restore", last=last, result="gaps", due=NOW - timedelta(days=1), overdue=True, link="ev/restore"
+        ),
+        simulation=Control("simulation"),
+        figures=RestoreFigures(
+            restores=2,
+            passed=1,
+            failed=1,
+            rto_seconds=None,
+            rto_target_seconds=3600,
+            rpo_seconds=60,
+            rpo_target_seconds=300,
+        ),
+        tickets=TicketSummary(open=2, past_sla=1, oldest_key="DR-7", oldest_age_days=40),
+        status="failing",
+        reasons=["a < b"],
+        why=["a < b"],
+    )
     html = str(service_rows_html([row], lambda link: f"../{link}/report.html" if link else None))
     assert str(escape(name)) in html and "<script>" not in html
     assert 'title="a &lt; b"' in html and "o&amp;o" in html and "no champion" in html

@@ -1,5 +1,6 @@
 """The dr-dashboard flow end to end: eight quarters of evidence in, a site that headless Chromium opens
 without errors, showing overdue services and the charts' data; artifacts on the flow run; the CLI."""
+
 from __future__ import annotations
 
 import html
@@ -41,8 +42,9 @@ def site(tmp_path_factory, prefect_harness):
 
     root = tmp_path_factory.mktemp("site")
     estate = make_estate(root)
-    result = dr_dashboard(evidence=str(estate.evidence), out=str(root / "site"), runbooks=str(estate.runbooks),
-                          as_of=NOW)
+    result = dr_dashboard(
+        evidence=str(estate.evidence), out=str(root / "site"), runbooks=str(estate.runbooks), as_of=NOW
+    )
     return estate, result, root / "site"
 
 
@@ -73,10 +75,14 @@ def test_dashboard_opens_in_headless_chromium(site, chromium):
     inputs = load_inputs(str(estate.evidence), str(estate.runbooks))
     dashboard, _ = build(inputs.services, inputs.history, inputs.tickets, inputs.policy, NOW)
     assert dom.count("<svg") >= 4
-    compliance = re.findall(r'<circle class="pt s1"[^>]*data-series="Tier 0/1 compliant" data-label="([^"]+)" '
-                            r'data-value="([^"]+)"', dom)
-    assert [(label, float(v)) for label, v in compliance] == \
-           [(t.quarter.id + ("*" if t.partial else ""), round(t.compliance, 4)) for t in dashboard.trends]
+    compliance = re.findall(
+        r'<circle class="pt s1"[^>]*data-series="Tier 0/1 compliant" data-label="([^"]+)" '
+        r'data-value="([^"]+)"',
+        dom,
+    )
+    assert [(label, float(v)) for label, v in compliance] == [
+        (t.quarter.id + ("*" if t.partial else ""), round(t.compliance, 4)) for t in dashboard.trends
+    ]
     rto = re.findall(r'data-series="median RTO achieved" data-label="[^"]+" data-value="([^"]+)"', dom)
     assert len(rto) == 8 and all(0 < float(v) < 1 for v in rto)
     opened = re.findall(r'<rect class="bar s1"[^>]*data-series="opened" data-label="[^"]+" data-value="(\d+)"', dom)
@@ -103,9 +109,15 @@ def test_flow_publishes_status_table_and_links(site, prefect_harness):
     import httpx
 
     _, result, out = site
-    response = httpx.post(f"{prefect_harness}/artifacts/filter", json={
-        "artifacts": {"key": {"any_": ["dr-dashboard-status", "dr-dashboard", "dr-quarterly-pack"]}},
-        "limit": 50, "offset": 0, "sort": "CREATED_DESC"})
+    response = httpx.post(
+        f"{prefect_harness}/artifacts/filter",
+        json={
+            "artifacts": {"key": {"any_": ["dr-dashboard-status", "dr-dashboard", "dr-quarterly-pack"]}},
+            "limit": 50,
+            "offset": 0,
+            "sort": "CREATED_DESC",
+        },
+    )
     response.raise_for_status()
     by_key = {}
     for artifact in response.json():
@@ -113,8 +125,9 @@ def test_flow_publishes_status_table_and_links(site, prefect_harness):
     assert by_key["dr-dashboard-status"]["type"] == "table"
     table = by_key["dr-dashboard-status"]["data"]
     table = json.loads(table) if isinstance(table, str) else table
-    assert table[0]["service"] == "svc-00000" and any(r["service"] == LAPSED and r["review due"] == "overdue"
-                                                      for r in table)
+    assert table[0]["service"] == "svc-00000" and any(
+        r["service"] == LAPSED and r["review due"] == "overdue" for r in table
+    )
     assert "index.html" in str(by_key["dr-dashboard"]["data"])
     assert "pack-2026Q4.html" in str(by_key["dr-quarterly-pack"]["data"])
 
@@ -122,17 +135,55 @@ def test_flow_publishes_status_table_and_links(site, prefect_harness):
 def test_cli_dashboard(site, prefect_harness, tmp_path):
     estate, _, _ = site
     env = {**os.environ, "PREFECT_API_URL": prefect_harness}
-    run = subprocess.run([sys.executable, "-m", "flows.cli", "dashboard", "--evidence", str(estate.evidence),
-                          "--runbooks", str(estate.runbooks), "--out", str(tmp_path / "cli-site"), "--quarter", "2026Q2"],
-                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "dashboard",
+            "--evidence",
+            str(estate.evidence),
+            "--runbooks",
+            str(estate.runbooks),
+            "--out",
+            str(tmp_path / "cli-site"),
+            "--quarter",
+            "2026Q2",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "dashboard: 14 service(s)" in run.stdout and "Tier 0/1 compliant" in run.stdout
     assert (tmp_path / "cli-site" / "index.html").is_file() and (tmp_path / "cli-site" / "pack-2026Q2.md").is_file()
 
-    bad = subprocess.run([sys.executable, "-m", "flows.cli", "dashboard", "--evidence", str(tmp_path / "nope"),
-                          "--runbooks", str(estate.runbooks)], cwd=REPO_ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "dashboard",
+            "--evidence",
+            str(tmp_path / "nope"),
+            "--runbooks",
+            str(estate.runbooks),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "dr: error: evidence directory" in bad.stderr and "Traceback" not in bad.stderr
-    quarter = subprocess.run([sys.executable, "-m", "flows.cli", "dashboard", "--quarter", "Q9"], cwd=REPO_ROOT,
-                             env=env, capture_output=True, text=True, timeout=120)
+    quarter = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "dashboard", "--quarter", "Q9"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert quarter.returncode == 2 and "like 2026Q3" in quarter.stderr

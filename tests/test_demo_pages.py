@@ -2,6 +2,7 @@
 dashboard and the pack matches the ledger and the results files, every status follows the rule, no quarter
 without evidence reads as 0%, and every page reads in headless Chromium at 1400 and 900 px with the
 services and their statuses on the first screen and nothing sticking out of the page."""
+
 from __future__ import annotations
 
 import html
@@ -38,6 +39,7 @@ def demo(tmp_path_factory, prefect_harness):
 
 # --- the ground truth, read straight from the files ---------------------------------------------
 
+
 def results(evidence: Path, flow: str) -> list[dict]:
     runs = [json.loads(p.read_text()) for p in sorted((evidence / flow).glob("*/results.json"))]
     return [r for r in runs if r["status"] == "completed"]
@@ -64,8 +66,9 @@ def expected_status(service: str, valid: bool, evidence: Path, open_tickets: int
         return "failing"
     if restore and restore[0]["status"] not in ("pass", "not_assessed"):
         return "failing"
-    if simulation and any(f["check"] == "simulation.unrecoverable" and f["service"] == service
-                          for f in simulation[1]["findings"]):
+    if simulation and any(
+        f["check"] == "simulation.unrecoverable" and f["service"] == service for f in simulation[1]["findings"]
+    ):
         return "failing"
     if None in (review, restore, simulation):
         return "overdue"
@@ -75,6 +78,7 @@ def expected_status(service: str, valid: bool, evidence: Path, open_tickets: int
 
 
 # --- reading the pages ----------------------------------------------------------------------------
+
 
 def figure(page: str, name: str) -> str:
     match = re.search(rf'data-figure="{name}"[^>]*>(.*?)</div>\s*(?:</div>|[^<]*</div>)', page, re.S)
@@ -171,7 +175,8 @@ def test_every_number_in_the_pack_matches_the_ledger_and_results(demo):
     assert 'id="first-quarter"' in page and "points on the previous quarter" not in page
     assert not re.search(r'<tr data-quarter="(?!%s)' % quarter, page)
     assert "0%" not in markdown.split("## Trends", 1)[1].split("## Simulation", 1)[0].replace(
-        next(line for line in markdown.splitlines() if line.startswith(f"| {quarter[:4]} Q")), "")
+        next(line for line in markdown.splitlines() if line.startswith(f"| {quarter[:4]} Q")), ""
+    )
 
     # Backup posture per tier: audited services and failing checks add up to the audit's findings.
     audit = results(evidence, "backup-posture-audit")[-1]
@@ -186,14 +191,28 @@ def test_every_number_in_the_pack_matches_the_ledger_and_results(demo):
 
 PAGES = {
     # page -> {mark: selector}; each mark's elements must be wholly on the first screen.
-    "dashboard": {"status": "tr.svc.t0 td.st .badge, tr.svc.t1 td.st .badge",
-                  "service": "tr.svc.t0 td.svc-name strong, tr.svc.t1 td.svc-name strong"},
+    "dashboard": {
+        "status": "tr.svc.t0 td.st .badge, tr.svc.t1 td.st .badge",
+        "service": "tr.svc.t0 td.svc-name strong, tr.svc.t1 td.svc-name strong",
+    },
     "pack": {"status": "table.services tr.svc td.st .badge", "service": "table.services tr.svc td strong"},
-    "documentation-review": {"summary": "#summary > p:first-child", "status": "table.services tbody tr:first-child .badge"},
-    "backup-posture-audit": {"summary": "#summary > p:first-child", "status": "table.services tbody tr:first-child .badge"},
-    "backup-restore-test": {"summary": "#summary > p:first-child", "status": "table.groups tbody tr:first-child td:first-child"},
-    "dr-simulation": {"summary": "#summary > p:first-child", "strikes": "#strikes",
-                      "status": "table.impact tbody tr:first-child .badge"},
+    "documentation-review": {
+        "summary": "#summary > p:first-child",
+        "status": "table.services tbody tr:first-child .badge",
+    },
+    "backup-posture-audit": {
+        "summary": "#summary > p:first-child",
+        "status": "table.services tbody tr:first-child .badge",
+    },
+    "backup-restore-test": {
+        "summary": "#summary > p:first-child",
+        "status": "table.groups tbody tr:first-child td:first-child",
+    },
+    "dr-simulation": {
+        "summary": "#summary > p:first-child",
+        "strikes": "#strikes",
+        "status": "table.impact tbody tr:first-child .badge",
+    },
 }
 
 
@@ -209,8 +228,14 @@ def page_path(out: Path, result: dict, name: str) -> Path:
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_reads_on_the_first_screen_without_overflow(demo, chromium, name, width):
     out, result = demo
-    layout = measure_layout(chromium, page_path(out, result, name), PAGES[name], width, HEIGHT,
-                            screenshot=ARTIFACTS / f"first-screen-{name}-{width}.png")
+    layout = measure_layout(
+        chromium,
+        page_path(out, result, name),
+        PAGES[name],
+        width,
+        HEIGHT,
+        screenshot=ARTIFACTS / f"first-screen-{name}-{width}.png",
+    )
     assert layout["vw"] == width and layout["scrollWidth"] <= width, layout["scrollWidth"]
     assert layout["overflowing"] == [], layout["overflowing"][:10]
     for mark, boxes in layout["marks"].items():
@@ -242,14 +267,22 @@ def test_failing_services_are_events_judged_by_the_same_rule(demo, prefect_harne
     import httpx
 
     out, _ = demo
-    failing = set(re.findall(r'<tr class="svc[^"]*" id="svc-([^"]+)"[^>]*data-status="failing"',
-                             (out / "dashboard" / "index.html").read_text()))
+    failing = set(
+        re.findall(
+            r'<tr class="svc[^"]*" id="svc-([^"]+)"[^>]*data-status="failing"',
+            (out / "dashboard" / "index.html").read_text(),
+        )
+    )
     assert failing
     seen: dict[str, dict] = {}
     for _ in range(30):  # events reach the server asynchronously
-        response = httpx.post(f"{prefect_harness}/events/filter", json={
-            "filter": {"event": {"name": ["dr.service.failing"]}, "occurred": {"since": "2000-01-01T00:00:00Z"}},
-            "limit": 50})
+        response = httpx.post(
+            f"{prefect_harness}/events/filter",
+            json={
+                "filter": {"event": {"name": ["dr.service.failing"]}, "occurred": {"since": "2000-01-01T00:00:00Z"}},
+                "limit": 50,
+            },
+        )
         response.raise_for_status()
         seen = {e["resource"]["dr.service"]: e for e in response.json()["events"]}
         if set(seen) >= failing:

@@ -1,5 +1,6 @@
 """The project as a Prefect project: served deployments triggered through the API as the UI does, their
 schedules as the server computes them, and fan-out to child runs on two process workers."""
+
 from __future__ import annotations
 
 import json
@@ -53,12 +54,14 @@ def run_to_end(server: PrefectServer, run_id: str, timeout: float = 240) -> dict
     def final():
         run = server.get(f"/flow_runs/{run_id}")
         return run if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
+
     return wait_for(final, timeout, f"flow run {run_id}")
 
 
 def artifacts(server: PrefectServer, run_id: str) -> list[dict]:
-    return server.post("/artifacts/filter", {"flow_runs": {"id": {"any_": [run_id]}}, "limit": 50, "offset": 0,
-                                             "sort": "KEY_ASC"})
+    return server.post(
+        "/artifacts/filter", {"flow_runs": {"id": {"any_": [run_id]}}, "limit": 50, "offset": 0, "sort": "KEY_ASC"}
+    )
 
 
 def next_local(after: datetime, ok_day, hour: int, minute: int) -> datetime:
@@ -83,7 +86,9 @@ def expected_first_runs(now: datetime) -> dict[str, datetime]:
         "daily-dashboard": next_local(now, lambda d: True, 7, 0),
         "hourly-orphan-sweep": hourly,
         # Second Tuesday of November.
-        "annual-dr-simulation": next_local(now, lambda d: d.month == 11 and d.weekday() == 1 and 8 <= d.day <= 14, 9, 30),
+        "annual-dr-simulation": next_local(
+            now, lambda d: d.month == 11 and d.weekday() == 1 and 8 <= d.day <= 14, 9, 30
+        ),
     }
 
 
@@ -103,18 +108,31 @@ def test_served_deployments_keep_their_schedules_and_run_from_the_api(server, mo
     serving = server.start(str(BIN / "dr"), "serve", log_name="serve.log", env_extra={"AWS_ENDPOINT_URL": moto_server})
     try:
         names = {d["name"] for d in project_deployments()}
-        deployments = wait_for(lambda: (lambda ds: ds if {d["name"] for d in ds} >= names else None)(
-            server.post("/deployments/filter", {"limit": 50, "offset": 0})), 120, "served deployments")
+        deployments = wait_for(
+            lambda: (lambda ds: ds if {d["name"] for d in ds} >= names else None)(
+                server.post("/deployments/filter", {"limit": 50, "offset": 0})
+            ),
+            120,
+            "served deployments",
+        )
         by_name = {d["name"]: d for d in deployments}
 
         expected = expected_first_runs(started)
         for name, first in expected.items():
+
             def scheduled(name=name):
-                runs = server.post("/flow_runs/filter", {
-                    "deployments": {"id": {"any_": [by_name[name]["id"]]}},
-                    "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
-                    "sort": "EXPECTED_START_TIME_ASC", "limit": 3, "offset": 0})
+                runs = server.post(
+                    "/flow_runs/filter",
+                    {
+                        "deployments": {"id": {"any_": [by_name[name]["id"]]}},
+                        "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                        "sort": "EXPECTED_START_TIME_ASC",
+                        "limit": 3,
+                        "offset": 0,
+                    },
+                )
                 return runs or None
+
             runs = wait_for(scheduled, 60, f"scheduled runs of {name}")
             got = datetime.fromisoformat(runs[0]["expected_start_time"]).astimezone(SYDNEY)
             assert got == first, f"{name}: next run {got}, expected {first}"
@@ -130,11 +148,20 @@ def test_served_deployments_keep_their_schedules_and_run_from_the_api(server, mo
             "hourly-orphan-sweep": {**common, "dry_run": True},
         }
         # A bad value is refused before a run exists, as the UI's form does.
-        rejected = server_post_status(server, f"/deployments/{by_name['daily-posture-audit']['id']}/create_flow_run",
-                                      {"parameters": {"concurrency": "lots"}})
+        rejected = server_post_status(
+            server,
+            f"/deployments/{by_name['daily-posture-audit']['id']}/create_flow_run",
+            {"parameters": {"concurrency": "lots"}},
+        )
         assert rejected == 409
-        for name in ["quarterly-documentation-review", "daily-posture-audit", "quarterly-restore-test",
-                     "annual-dr-simulation", "hourly-orphan-sweep", "daily-dashboard"]:
+        for name in [
+            "quarterly-documentation-review",
+            "daily-posture-audit",
+            "quarterly-restore-test",
+            "annual-dr-simulation",
+            "hourly-orphan-sweep",
+            "daily-dashboard",
+        ]:
             run = server.post(f"/deployments/{by_name[name]['id']}/create_flow_run", {"parameters": custom[name]})
             final = run_to_end(server, run["id"])
             assert final["state"]["type"] == "COMPLETED", (name, final["state"], log_tail(server))
@@ -166,24 +193,65 @@ def test_fan_out_runs_children_on_both_workers(server, moto_server, tmp_path):
     for region in regions:
         builder.rds_instance(region, f"fleet-{region}", tags={"fleet": "spread"}, multi_az=False, retention=7)
     catalog = tmp_path / "runbooks"
-    write_runbook(catalog, "spread.yaml", "service: spread\nname: Spread fleet\ntier: 2\nresources:\n"
-                  "  - kind: rds_instance\n    select: {tags: {fleet: spread}}\n"
-                  f"    regions: [{', '.join(regions)}]\n")
+    write_runbook(
+        catalog,
+        "spread.yaml",
+        "service: spread\nname: Spread fleet\ntier: 2\nresources:\n"
+        "  - kind: rds_instance\n    select: {tags: {fleet: spread}}\n"
+        f"    regions: [{', '.join(regions)}]\n",
+    )
     env = {"AWS_ENDPOINT_URL": moto_server, "DR_PROJECT_DIR": str(REPO_ROOT)}
     prefect = str(BIN / "prefect")
-    pool = subprocess.run([prefect, "work-pool", "create", "dr-process", "--type", "process"], env={**server.env, **env},
-                          capture_output=True, text=True, timeout=120)
+    pool = subprocess.run(
+        [prefect, "work-pool", "create", "dr-process", "--type", "process"],
+        env={**server.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert pool.returncode == 0, pool.stdout + pool.stderr
-    deploy = subprocess.run([prefect, "--no-prompt", "deploy", "--name", "daily-posture-audit"], cwd=REPO_ROOT,
-                            env={**server.env, **env}, capture_output=True, text=True, timeout=180)
+    deploy = subprocess.run(
+        [prefect, "--no-prompt", "deploy", "--name", "daily-posture-audit"],
+        cwd=REPO_ROOT,
+        env={**server.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
-    workers = [server.start(prefect, "worker", "start", "--pool", "dr-process", "--name", name, "--limit", "2",
-                            log_name=f"worker-{name}.log", env_extra=env) for name in ("w1", "w2")]
+    workers = [
+        server.start(
+            prefect,
+            "worker",
+            "start",
+            "--pool",
+            "dr-process",
+            "--name",
+            name,
+            "--limit",
+            "2",
+            log_name=f"worker-{name}.log",
+            env_extra=env,
+        )
+        for name in ("w1", "w2")
+    ]
     try:
-        [deployment] = [d for d in server.post("/deployments/filter", {"limit": 50, "offset": 0})
-                        if d["name"] == "daily-posture-audit" and d.get("work_pool_name") == "dr-process"]
-        parent = server.post(f"/deployments/{deployment['id']}/create_flow_run", {"parameters": {
-            "runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "fan_out": True, "tracker": "ledger"}})
+        [deployment] = [
+            d
+            for d in server.post("/deployments/filter", {"limit": 50, "offset": 0})
+            if d["name"] == "daily-posture-audit" and d.get("work_pool_name") == "dr-process"
+        ]
+        parent = server.post(
+            f"/deployments/{deployment['id']}/create_flow_run",
+            {
+                "parameters": {
+                    "runbooks": str(catalog),
+                    "evidence": str(tmp_path / "evidence"),
+                    "fan_out": True,
+                    "tracker": "ledger",
+                }
+            },
+        )
         final = run_to_end(server, parent["id"], timeout=300)
         assert final["state"]["type"] == "COMPLETED", (final["state"], log_tail(server))
         record = json.loads(next((tmp_path / "evidence" / "backup-posture-audit").glob("*/results.json")).read_text())

@@ -1,5 +1,6 @@
 """Failover drills on the strict emulator: a failover proven by the zone or writer change, timed, with the
 client-observed downtime; stop conditions, rollback, the kill switch and the blast radius."""
+
 from __future__ import annotations
 
 import json
@@ -24,35 +25,57 @@ pytestmark = pytest.mark.strict(seconds=0.0, failover_seconds=1.5)
 PROBE = [sys.executable, str(REPO_ROOT / "tests" / "drill_probe.py")]
 
 
-def make_world(tmp_path, in_process: bool, drills: dict | None = None, policy: dict | None = None,
-               build: bool = True) -> dict:
+def make_world(
+    tmp_path, in_process: bool, drills: dict | None = None, policy: dict | None = None, build: bool = True
+) -> dict:
     builder = build_estate(in_process_mock=in_process) if build else EstateBuilder(in_process_mock=in_process)
     catalog = write_catalog(tmp_path / "runbooks")
     (catalog / "broken.yaml").unlink()
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
     isolation = {region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation},
-                                                         "simulation": policy or {}}))
+    (catalog / "policy.yaml").write_text(
+        yaml.safe_dump({"restore": {"isolation": isolation}, "simulation": policy or {}})
+    )
     if drills is not None:
         ledger = catalog / "ledger.yaml"
-        ledger.write_text(ledger.read_text().replace("drills: {az_failover: true, region_failover: true}",
-                                                     "drills: " + json.dumps(drills)))
+        ledger.write_text(
+            ledger.read_text().replace(
+                "drills: {az_failover: true, region_failover: true}", "drills: " + json.dumps(drills)
+            )
+        )
     return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "tmp": tmp_path}
 
 
 def drill(world, **kwargs):
-    return dr_simulation(runbooks=world["runbooks"], evidence=world["evidence"], scenario="az-loss",
-                         non_interactive=True, drill="az-failover", allow_disruptive=True, **kwargs)
+    return dr_simulation(
+        runbooks=world["runbooks"],
+        evidence=world["evidence"],
+        scenario="az-loss",
+        non_interactive=True,
+        drill="az-failover",
+        allow_disruptive=True,
+        **kwargs,
+    )
 
 
 def zone(name="ledger-primary", region="us-east-2"):
-    return boto3.client("rds", region).describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["AvailabilityZone"]
+    return boto3.client("rds", region).describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0][
+        "AvailabilityZone"
+    ]
 
 
 def alarm(name: str, region="us-east-2", state: str | None = None):
     cloudwatch = boto3.client("cloudwatch", region)
-    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="5xx", Namespace="ledger", Statistic="Sum", Period=60,
-                                EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="5xx",
+        Namespace="ledger",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     if state:
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
 
@@ -78,11 +101,18 @@ def test_a_failover_that_changes_nothing_is_a_finding_not_a_pass():
 
 
 # --- drills on the strict emulator ---------------------------------------------------------------
-def test_an_az_drill_proves_the_zone_change_measures_downtime_and_fails_back(tmp_path, prefect_harness,
-                                                                          moto_server, strict_aws, monkeypatch):
-    world = make_world(tmp_path, in_process=False, drills={
-        "az_failover": True, "fail_back": True,
-        "probe": {"kind": "command", "command": PROBE, "interval": "1s", "timeout": "5s"}})
+def test_an_az_drill_proves_the_zone_change_measures_downtime_and_fails_back(
+    tmp_path, prefect_harness, moto_server, strict_aws, monkeypatch
+):
+    world = make_world(
+        tmp_path,
+        in_process=False,
+        drills={
+            "az_failover": True,
+            "fail_back": True,
+            "probe": {"kind": "command", "command": PROBE, "interval": "1s", "timeout": "5s"},
+        },
+    )
     strict_aws.settle()
     monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.1")
     assert zone() == "us-east-2a"
@@ -100,8 +130,9 @@ def test_an_az_drill_proves_the_zone_change_measures_downtime_and_fails_back(tmp
 
 
 def drill_report(result, world):
-    [run_dir] = [p for p in Path(world["evidence"]).rglob("results.json")
-                 if json.loads(p.read_text())["details"].get("drills")][-1:]
+    [run_dir] = [
+        p for p in Path(world["evidence"]).rglob("results.json") if json.loads(p.read_text())["details"].get("drills")
+    ][-1:]
     return run_dir.parent / "report.html"
 
 
@@ -113,6 +144,7 @@ def test_a_failover_that_does_not_fail_over_is_a_finding(tmp_path, prefect_harne
     def reboot_only(client, member, to_writer=None):  # what a failover that never happened looks like
         with drill_actions.allow_drill("RebootDBInstance", member.id):
             client.reboot_db_instance(DBInstanceIdentifier=member.id)
+
     monkeypatch.setattr(drill_actions, "_fail_over", reboot_only)
     result = drill(world, services=["ledger"])
     [failover] = result["drills"]
@@ -130,8 +162,9 @@ def test_a_drill_does_not_start_while_a_stop_alarm_is_in_alarm(tmp_path, prefect
     assert result["status"] == "not-started" and "ledger-5xx is in ALARM" in result["detail"]
     assert disruptive(calls) == []
     # a stop condition that does not exist is no stop condition: refuse rather than run unguarded
-    world = make_world(tmp_path / "again", in_process=True, drills={"az_failover": True, "stop_alarms": ["nope"]},
-                       build=False)
+    world = make_world(
+        tmp_path / "again", in_process=True, drills={"az_failover": True, "stop_alarms": ["nope"]}, build=False
+    )
     [result] = drill(world, services=["ledger"])["drills"]
     assert result["status"] == "not-started" and "does not exist" in result["detail"]
 
@@ -167,15 +200,18 @@ def test_the_kill_switch_stops_every_drill_between_steps(tmp_path, prefect_harne
     assert result["status"] == "passed"
 
 
-def test_the_blast_radius_limits_how_much_of_a_fleet_one_run_touches(tmp_path, prefect_harness, aws, strict_aws,
-                                                                      monkeypatch):
+def test_the_blast_radius_limits_how_much_of_a_fleet_one_run_touches(
+    tmp_path, prefect_harness, aws, strict_aws, monkeypatch
+):
     world = make_world(tmp_path, in_process=True)
     payments = Path(world["runbooks"]) / "payments.yaml"
     payments.write_text(payments.read_text() + "drills: {az_failover: true, blast_radius: 2}\n")
     for region in ("us-east-2", "ap-southeast-2"):
         client = boto3.client("rds", region)
         for found in client.describe_db_instances()["DBInstances"]:
-            client.add_tags_to_resource(ResourceName=found["DBInstanceArn"], Tags=[{"Key": "dr-drills", "Value": "allowed"}])
+            client.add_tags_to_resource(
+                ResourceName=found["DBInstanceArn"], Tags=[{"Key": "dr-drills", "Value": "allowed"}]
+            )
     strict_aws.settle()
     monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.05")
     calls = recording(monkeypatch)
@@ -188,13 +224,21 @@ def test_the_blast_radius_limits_how_much_of_a_fleet_one_run_touches(tmp_path, p
 
 # --- region failover ------------------------------------------------------------------------------
 def region_drill(world, **kwargs):
-    return dr_simulation(runbooks=world["runbooks"], evidence=world["evidence"], scenario="region-loss",
-                         non_interactive=True, drill="region-failover", allow_disruptive=True, **kwargs)
+    return dr_simulation(
+        runbooks=world["runbooks"],
+        evidence=world["evidence"],
+        scenario="region-loss",
+        non_interactive=True,
+        drill="region-failover",
+        allow_disruptive=True,
+        **kwargs,
+    )
 
 
 @pytest.mark.strict(seconds=0.0, promote_seconds=1.0)
 def test_a_region_drill_promotes_its_own_replica_measures_rto_and_data_loss_and_removes_it(
-        tmp_path, prefect_harness, aws, strict_aws, monkeypatch):
+    tmp_path, prefect_harness, aws, strict_aws, monkeypatch
+):
     from tasks.aws.clients import AwsClients
     from tasks.aws.owned import list_owned
 
@@ -209,23 +253,32 @@ def test_a_region_drill_promotes_its_own_replica_measures_rto_and_data_loss_and_
     assert promoted["data_loss_seconds"] == strict_aws.config.replica_lag_seconds
     replicas = [p for name, p in calls if name == "CreateDBInstanceReadReplica"]
     assert len(replicas) == 1 and replicas[0]["DBInstanceIdentifier"].startswith("drt-")
-    assert [name for name, p in calls if name in ("PromoteReadReplica", "DeleteDBInstance")] == \
-        ["PromoteReadReplica", "DeleteDBInstance"]
+    assert [name for name, p in calls if name in ("PromoteReadReplica", "DeleteDBInstance")] == [
+        "PromoteReadReplica",
+        "DeleteDBInstance",
+    ]
     assert [e["phase"] for e in promoted["timeline"]] == ["decision", "action", "action", "verification", "rollback"]
     assert list_owned(AwsClients(), "us-west-1") == []
     assert boto3.client("rds", "us-west-1").describe_db_instances()["DBInstances"] == []
 
 
 @pytest.mark.strict(seconds=0.0, switchover_seconds=1.0)
-def test_a_region_drill_switches_a_global_database_over_and_back(tmp_path, prefect_harness, aws, strict_aws,
-                                                                 monkeypatch):
+def test_a_region_drill_switches_a_global_database_over_and_back(
+    tmp_path, prefect_harness, aws, strict_aws, monkeypatch
+):
     world = make_world(tmp_path, in_process=True)
     primary, secondary = boto3.client("rds", "us-east-1"), boto3.client("rds", "us-west-1")
-    arn = primary.create_db_cluster(DBClusterIdentifier="glob-east", Engine="aurora-postgresql",
-                                    MasterUsername="dbadmin", MasterUserPassword="not-a-secret-0",
-                                    Tags=[{"Key": "dr-drills", "Value": "allowed"}])["DBCluster"]["DBClusterArn"]
+    arn = primary.create_db_cluster(
+        DBClusterIdentifier="glob-east",
+        Engine="aurora-postgresql",
+        MasterUsername="dbadmin",
+        MasterUserPassword="not-a-secret-0",
+        Tags=[{"Key": "dr-drills", "Value": "allowed"}],
+    )["DBCluster"]["DBClusterArn"]
     primary.create_global_cluster(GlobalClusterIdentifier="glob", SourceDBClusterIdentifier=arn)
-    secondary.create_db_cluster(DBClusterIdentifier="glob-west", Engine="aurora-postgresql", GlobalClusterIdentifier="glob")
+    secondary.create_db_cluster(
+        DBClusterIdentifier="glob-west", Engine="aurora-postgresql", GlobalClusterIdentifier="glob"
+    )
     strict_aws.settle()
     (Path(world["runbooks"]) / "globaldb.yaml").write_text("""\
 service: globaldb
@@ -245,7 +298,9 @@ resources:
     assert result["data_loss_seconds"] == 0.0 and 1.0 <= result["measured_seconds"] < 20
     assert result["after"]["writer"].endswith(":glob-west")
     assert [e["phase"] for e in result["timeline"]] == ["decision", "action", "verification", "action", "verification"]
-    members = primary.describe_global_clusters(GlobalClusterIdentifier="glob")["GlobalClusters"][0]["GlobalClusterMembers"]
+    members = primary.describe_global_clusters(GlobalClusterIdentifier="glob")["GlobalClusters"][0][
+        "GlobalClusterMembers"
+    ]
     assert {m["DBClusterArn"].split(":")[-1]: m["IsWriter"] for m in members} == {"glob-east": True, "glob-west": False}
 
 

@@ -3,6 +3,7 @@
 Every test runs in-process (mock_aws) unless it says otherwise; the last ones run the same rules through
 ThreadedMotoServer. Transitions are half a second (the `strict` marker) so the suite stays quick.
 """
+
 from __future__ import annotations
 
 import time
@@ -40,8 +41,14 @@ def rds(region="us-east-1", **kwargs):
 
 
 def instance(client, name, **kwargs):
-    params = {"DBInstanceIdentifier": name, "DBInstanceClass": "db.t3.micro", "Engine": "postgres",
-                  "MasterUsername": "admin1", "MasterUserPassword": PASSWORD, "BackupRetentionPeriod": 7}
+    params = {
+        "DBInstanceIdentifier": name,
+        "DBInstanceClass": "db.t3.micro",
+        "Engine": "postgres",
+        "MasterUsername": "admin1",
+        "MasterUserPassword": PASSWORD,
+        "BackupRetentionPeriod": 7,
+    }
     params.update(kwargs)
     return client.create_db_instance(**params)["DBInstance"]
 
@@ -55,11 +62,17 @@ def cluster_status(client, name):
 
 
 def aurora(client, name):
-    client.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="admin1",
-                             MasterUserPassword=PASSWORD, BackupRetentionPeriod=7)
+    client.create_db_cluster(
+        DBClusterIdentifier=name,
+        Engine="aurora-postgresql",
+        MasterUsername="admin1",
+        MasterUserPassword=PASSWORD,
+        BackupRetentionPeriod=7,
+    )
 
 
 # --- RDS ------------------------------------------------------------------------------------------
+
 
 def test_a_new_instance_is_creating_until_its_time_is_up(aws, strict_aws):
     client = rds()
@@ -67,8 +80,9 @@ def test_a_new_instance_is_creating_until_its_time_is_up(aws, strict_aws):
     assert instance_status(client, "db1") == "creating"
     assert wait_for(lambda: instance_status(client, "db1"), "available") == "available"
     # boto3's own waiter works against it (with a short delay).
-    client.get_waiter("db_instance_available").wait(DBInstanceIdentifier="db1",
-                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 3})
+    client.get_waiter("db_instance_available").wait(
+        DBInstanceIdentifier="db1", WaiterConfig={"Delay": 1, "MaxAttempts": 3}
+    )
 
 
 @pytest.mark.strict(seconds=0.0, restore_seconds=0.5)
@@ -85,8 +99,12 @@ def test_an_instance_joins_a_cluster_only_once_the_cluster_is_available(aws, str
     client = rds()
     aurora(client, "aur")
     assert cluster_status(client, "aur") == "creating"
-    writer = {"DBInstanceIdentifier": "aur-w", "DBClusterIdentifier": "aur", "Engine": "aurora-postgresql",
-                  "DBInstanceClass": "db.r6g.large"}
+    writer = {
+        "DBInstanceIdentifier": "aur-w",
+        "DBClusterIdentifier": "aur",
+        "Engine": "aurora-postgresql",
+        "DBInstanceClass": "db.r6g.large",
+    }
     assert code(lambda: client.create_db_instance(**writer)) == "InvalidDBClusterStateFault"
     assert wait_for(lambda: cluster_status(client, "aur"), "available") == "available"
     assert client.create_db_instance(**writer)["DBInstance"]["DBInstanceStatus"] == "creating"
@@ -98,14 +116,22 @@ def test_deleting_an_instance_needs_skip_final_snapshot_or_a_final_snapshot(aws,
     instance(client, "db1")
     strict_aws.settle()
     assert code(lambda: client.delete_db_instance(DBInstanceIdentifier="db1")) == "InvalidParameterCombination"
-    assert code(lambda: client.delete_db_instance(DBInstanceIdentifier="db1", SkipFinalSnapshot=True,
-                                                  FinalDBSnapshotIdentifier="last")) == "InvalidParameterCombination"
+    assert (
+        code(
+            lambda: client.delete_db_instance(
+                DBInstanceIdentifier="db1", SkipFinalSnapshot=True, FinalDBSnapshotIdentifier="last"
+            )
+        )
+        == "InvalidParameterCombination"
+    )
     assert instance_status(client, "db1") == "available"  # refused calls changed nothing
 
     client.delete_db_instance(DBInstanceIdentifier="db1", FinalDBSnapshotIdentifier="db1-final")
     assert instance_status(client, "db1") == "deleting"
-    assert code(lambda: client.delete_db_instance(DBInstanceIdentifier="db1", SkipFinalSnapshot=True)) \
+    assert (
+        code(lambda: client.delete_db_instance(DBInstanceIdentifier="db1", SkipFinalSnapshot=True))
         == "InvalidDBInstanceState"
+    )
     assert wait_for(lambda: code(lambda: instance_status(client, "db1")), "DBInstanceNotFound") == "DBInstanceNotFound"
     final = client.describe_db_snapshots(DBSnapshotIdentifier="db1-final")["DBSnapshots"][0]
     assert final["SnapshotType"] == "manual"
@@ -115,21 +141,31 @@ def test_a_cluster_is_deleted_only_without_members_and_with_a_final_snapshot_cho
     client = rds()
     aurora(client, "aur")
     strict_aws.settle()
-    client.create_db_instance(DBInstanceIdentifier="aur-w", DBClusterIdentifier="aur", Engine="aurora-postgresql",
-                              DBInstanceClass="db.r6g.large")
+    client.create_db_instance(
+        DBInstanceIdentifier="aur-w",
+        DBClusterIdentifier="aur",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
     strict_aws.settle()
     assert code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur")) == "InvalidParameterCombination"
-    assert code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True)) \
+    assert (
+        code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True))
         == "InvalidDBClusterStateFault"
+    )
     # An Aurora member needs no final-snapshot choice; while it is `deleting` it still holds the cluster.
     client.delete_db_instance(DBInstanceIdentifier="aur-w")
-    assert code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True)) \
+    assert (
+        code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True))
         == "InvalidDBClusterStateFault"
+    )
     wait_for(lambda: code(lambda: instance_status(client, "aur-w")), "DBInstanceNotFound")
     client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True)
     assert cluster_status(client, "aur") == "deleting"
-    assert wait_for(lambda: code(lambda: cluster_status(client, "aur")), "DBClusterNotFoundFault") \
+    assert (
+        wait_for(lambda: code(lambda: cluster_status(client, "aur")), "DBClusterNotFoundFault")
         == "DBClusterNotFoundFault"
+    )
 
 
 def test_latest_restorable_time_trails_now_by_the_configured_lag(aws, strict_aws):
@@ -163,9 +199,14 @@ def test_no_automated_backups_without_retention(aws, strict_aws):
     instance(client, "db0", BackupRetentionPeriod=0)
     assert client.describe_db_snapshots(DBInstanceIdentifier="db0")["DBSnapshots"] == []
     assert "LatestRestorableTime" not in client.describe_db_instances(DBInstanceIdentifier="db0")["DBInstances"][0]
-    assert code(lambda: client.restore_db_instance_to_point_in_time(
-        SourceDBInstanceIdentifier="db0", TargetDBInstanceIdentifier="drt-0", UseLatestRestorableTime=True)) \
+    assert (
+        code(
+            lambda: client.restore_db_instance_to_point_in_time(
+                SourceDBInstanceIdentifier="db0", TargetDBInstanceIdentifier="drt-0", UseLatestRestorableTime=True
+            )
+        )
         == "PointInTimeRestoreNotEnabled"
+    )
 
 
 def test_point_in_time_restores_honour_restore_time(aws, strict_aws):
@@ -173,12 +214,21 @@ def test_point_in_time_restores_honour_restore_time(aws, strict_aws):
     instance(client, "db1")
     now = datetime.now(UTC)
     restore = {"SourceDBInstanceIdentifier": "db1", "TargetDBInstanceIdentifier": "drt-1"}
-    assert code(lambda: client.restore_db_instance_to_point_in_time(RestoreTime=now, **restore)) \
-        == "InvalidRestoreFault"  # now is later than LatestRestorableTime
-    assert code(lambda: client.restore_db_instance_to_point_in_time(RestoreTime=now - timedelta(days=8),
-                                                                    **restore)) == "InvalidRestoreFault"
-    assert code(lambda: client.restore_db_instance_to_point_in_time(
-        RestoreTime=now - timedelta(hours=1), UseLatestRestorableTime=True, **restore)) == "InvalidParameterCombination"
+    assert (
+        code(lambda: client.restore_db_instance_to_point_in_time(RestoreTime=now, **restore)) == "InvalidRestoreFault"
+    )  # now is later than LatestRestorableTime
+    assert (
+        code(lambda: client.restore_db_instance_to_point_in_time(RestoreTime=now - timedelta(days=8), **restore))
+        == "InvalidRestoreFault"
+    )
+    assert (
+        code(
+            lambda: client.restore_db_instance_to_point_in_time(
+                RestoreTime=now - timedelta(hours=1), UseLatestRestorableTime=True, **restore
+            )
+        )
+        == "InvalidParameterCombination"
+    )
     client.restore_db_instance_to_point_in_time(RestoreTime=now - timedelta(hours=1), **restore)
     assert instance_status(client, "drt-1") == "creating"
     # A restored copy gets its first automated backup in a later window, not one from before it existed.
@@ -189,10 +239,11 @@ def test_aurora_point_in_time_restore_honours_restore_to_time(aws, strict_aws):
     client = rds()
     aurora(client, "aur")
     restore = {"SourceDBClusterIdentifier": "aur", "DBClusterIdentifier": "drt-aur"}
-    assert code(lambda: client.restore_db_cluster_to_point_in_time(
-        RestoreToTime=datetime.now(UTC), **restore)) == "InvalidRestoreFault"
-    client.restore_db_cluster_to_point_in_time(RestoreToTime=datetime.now(UTC) - timedelta(hours=2),
-                                               **restore)
+    assert (
+        code(lambda: client.restore_db_cluster_to_point_in_time(RestoreToTime=datetime.now(UTC), **restore))
+        == "InvalidRestoreFault"
+    )
+    client.restore_db_cluster_to_point_in_time(RestoreToTime=datetime.now(UTC) - timedelta(hours=2), **restore)
     assert cluster_status(client, "drt-aur") == "creating"
 
 
@@ -200,8 +251,12 @@ def test_snapshot_copies_take_time_and_name_their_source(aws, strict_aws):
     east, west = rds(), rds("us-west-2")
     instance(east, "db1")
     source = east.describe_db_snapshots(DBInstanceIdentifier="db1")["DBSnapshots"][0]
-    west.copy_db_snapshot(SourceDBSnapshotIdentifier=source["DBSnapshotArn"], TargetDBSnapshotIdentifier="db1-dr",
-                          SourceRegion="us-east-1", CopyTags=True)
+    west.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=source["DBSnapshotArn"],
+        TargetDBSnapshotIdentifier="db1-dr",
+        SourceRegion="us-east-1",
+        CopyTags=True,
+    )
     copy = west.describe_db_snapshots(DBSnapshotIdentifier="db1-dr")["DBSnapshots"][0]
     assert copy["Status"] == "creating"
     assert copy["SourceDBSnapshotIdentifier"] == source["DBSnapshotArn"]
@@ -209,11 +264,15 @@ def test_snapshot_copies_take_time_and_name_their_source(aws, strict_aws):
     assert copy["SnapshotType"] == "manual"
     assert copy["OriginalSnapshotCreateTime"] == source["SnapshotCreateTime"]
     # Nothing restores from a snapshot that is still being copied.
-    assert code(lambda: west.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-1",
-                                                                  DBSnapshotIdentifier="db1-dr")) \
+    assert (
+        code(
+            lambda: west.restore_db_instance_from_db_snapshot(
+                DBInstanceIdentifier="drt-1", DBSnapshotIdentifier="db1-dr"
+            )
+        )
         == "InvalidDBSnapshotState"
-    wait_for(lambda: west.describe_db_snapshots(DBSnapshotIdentifier="db1-dr")["DBSnapshots"][0]["Status"],
-             "available")
+    )
+    wait_for(lambda: west.describe_db_snapshots(DBSnapshotIdentifier="db1-dr")["DBSnapshots"][0]["Status"], "available")
     west.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-1", DBSnapshotIdentifier="db1-dr")
 
 
@@ -222,22 +281,34 @@ def test_cluster_snapshot_copies_record_the_source_arn(aws, strict_aws):
     aurora(east, "aur")
     source = east.describe_db_cluster_snapshots(DBClusterIdentifier="aur")["DBClusterSnapshots"][0]
     assert source["DBClusterSnapshotIdentifier"].startswith("rds:aur-")
-    west.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=source["DBClusterSnapshotArn"],
-                                  TargetDBClusterSnapshotIdentifier="aur-dr", SourceRegion="us-east-1")
+    west.copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=source["DBClusterSnapshotArn"],
+        TargetDBClusterSnapshotIdentifier="aur-dr",
+        SourceRegion="us-east-1",
+    )
     copy = west.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="aur-dr")["DBClusterSnapshots"][0]
     assert copy["SourceDBClusterSnapshotArn"] == source["DBClusterSnapshotArn"]
     assert copy["Status"] == "creating"
-    assert code(lambda: west.restore_db_cluster_from_snapshot(DBClusterIdentifier="drt-aur", SnapshotIdentifier="aur-dr",
-                                                              Engine="aurora-postgresql")) \
+    assert (
+        code(
+            lambda: west.restore_db_cluster_from_snapshot(
+                DBClusterIdentifier="drt-aur", SnapshotIdentifier="aur-dr", Engine="aurora-postgresql"
+            )
+        )
         == "InvalidDBClusterSnapshotStateFault"
+    )
 
 
 # --- DynamoDB -------------------------------------------------------------------------------------
 
+
 def table(client, name):
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+    )
 
 
 def table_status(client, name):
@@ -250,8 +321,9 @@ def test_dynamodb_restores_are_creating_and_cannot_be_deleted_until_active(aws, 
     strict_aws.settle()
     restore = {"SourceTableName": "orders", "TargetTableName": "drt-orders", "UseLatestRestorableTime": True}
     assert code(lambda: client.restore_table_to_point_in_time(**restore)) == "PointInTimeRecoveryUnavailableException"
-    client.update_continuous_backups(TableName="orders",
-                                     PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    client.update_continuous_backups(
+        TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     restored = client.restore_table_to_point_in_time(**restore)["TableDescription"]
     assert restored["TableStatus"] == "CREATING"
     assert restored["RestoreSummary"]["RestoreInProgress"] is True
@@ -259,29 +331,36 @@ def test_dynamodb_restores_are_creating_and_cannot_be_deleted_until_active(aws, 
     assert wait_for(lambda: table_status(client, "drt-orders"), "ACTIVE") == "ACTIVE"
     assert client.delete_table(TableName="drt-orders")["TableDescription"]["TableStatus"] == "DELETING"
     assert client.delete_table(TableName="drt-orders")["TableDescription"]["TableStatus"] == "DELETING"
-    assert wait_for(lambda: code(lambda: table_status(client, "drt-orders")), "ResourceNotFoundException") \
+    assert (
+        wait_for(lambda: code(lambda: table_status(client, "drt-orders")), "ResourceNotFoundException")
         == "ResourceNotFoundException"
+    )
 
 
 def test_dynamodb_point_in_time_restores_stay_within_the_restorable_range(aws, strict_aws):
     client = boto3.client("dynamodb", region_name="us-east-1")
     table(client, "orders")
-    client.update_continuous_backups(TableName="orders",
-                                     PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    client.update_continuous_backups(
+        TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     pitr = client.describe_continuous_backups(TableName="orders")["ContinuousBackupsDescription"][
-        "PointInTimeRecoveryDescription"]
+        "PointInTimeRecoveryDescription"
+    ]
     now = datetime.now(UTC)
     assert timedelta(minutes=4) < now - pitr["LatestRestorableDateTime"] < timedelta(minutes=6)
     assert now - pitr["EarliestRestorableDateTime"] > timedelta(days=34)
     restore = {"SourceTableName": "orders", "TargetTableName": "drt-orders"}
-    assert code(lambda: client.restore_table_to_point_in_time(RestoreDateTime=now, **restore)) \
+    assert (
+        code(lambda: client.restore_table_to_point_in_time(RestoreDateTime=now, **restore))
         == "InvalidRestoreTimeException"
+    )
     wanted = (now - timedelta(hours=1)).replace(microsecond=0)
     restored = client.restore_table_to_point_in_time(RestoreDateTime=wanted, **restore)["TableDescription"]
     assert restored["RestoreSummary"]["RestoreDateTime"] == wanted
 
 
 # --- EC2 / EBS ------------------------------------------------------------------------------------
+
 
 def test_ebs_copies_carry_an_arbitrary_volume_id_and_the_aws_description(aws, strict_aws):
     east, west = boto3.client("ec2", region_name="us-east-1"), boto3.client("ec2", region_name="us-west-2")
@@ -290,8 +369,9 @@ def test_ebs_copies_carry_an_arbitrary_volume_id_and_the_aws_description(aws, st
     snapshot = east.create_snapshot(VolumeId=volume["VolumeId"])
     assert snapshot["State"] == "pending"
     plain = west.copy_snapshot(SourceRegion="us-east-1", SourceSnapshotId=snapshot["SnapshotId"])["SnapshotId"]
-    described = west.copy_snapshot(SourceRegion="us-east-1", SourceSnapshotId=snapshot["SnapshotId"],
-                                   Description="dr copy")["SnapshotId"]
+    described = west.copy_snapshot(
+        SourceRegion="us-east-1", SourceSnapshotId=snapshot["SnapshotId"], Description="dr copy"
+    )["SnapshotId"]
     copies = {s["SnapshotId"]: s for s in west.describe_snapshots(SnapshotIds=[plain, described])["Snapshots"]}
     assert copies[plain]["VolumeId"] == "vol-ffffffff"
     assert copies[plain]["Description"] == f"[Copied {snapshot['SnapshotId']} from us-east-1]"
@@ -302,23 +382,31 @@ def test_ebs_copies_carry_an_arbitrary_volume_id_and_the_aws_description(aws, st
     wait_for(lambda: west.describe_snapshots(SnapshotIds=[plain])["Snapshots"][0]["State"], "completed")
     restored = west.create_volume(AvailabilityZone="us-west-2a", SnapshotId=plain)
     assert restored["State"] == "creating"
-    assert wait_for(lambda: west.describe_volumes(VolumeIds=[restored["VolumeId"]])["Volumes"][0]["State"],
-                    "available") == "available"
+    assert (
+        wait_for(lambda: west.describe_volumes(VolumeIds=[restored["VolumeId"]])["Volumes"][0]["State"], "available")
+        == "available"
+    )
 
 
 # --- STS and throttling ---------------------------------------------------------------------------
 
+
 def _client_from(credentials, service="rds"):
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
-                        aws_secret_access_key=credentials["SecretAccessKey"],
-                        aws_session_token=credentials["SessionToken"])
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
 
 
 @pytest.mark.strict(seconds=0.5, credential_seconds=2.0)  # 2 s: room for a loaded 2-core machine
 def test_assumed_role_credentials_expire(aws, strict_aws):
     sts = boto3.client("sts", region_name="us-east-1")
-    credentials = sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/dr", RoleSessionName="dr-test",
-                                  DurationSeconds=900)["Credentials"]
+    credentials = sts.assume_role(
+        RoleArn="arn:aws:iam::222222222222:role/dr", RoleSessionName="dr-test", DurationSeconds=900
+    )["Credentials"]
     assert credentials["Expiration"] - datetime.now(UTC) < timedelta(seconds=2.5)
     client = _client_from(credentials)
     assert client.describe_db_instances()["DBInstances"] == []
@@ -326,15 +414,17 @@ def test_assumed_role_credentials_expire(aws, strict_aws):
     assert code(client.describe_db_instances) == "ExpiredToken"
     assert code(_client_from(credentials, "dynamodb").list_tables) == "ExpiredToken"
     # Fresh credentials work again; the caller's own long-term keys were never affected.
-    assert _client_from(sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/dr",
-                                        RoleSessionName="dr-test")["Credentials"]).describe_db_instances()
+    assert _client_from(
+        sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/dr", RoleSessionName="dr-test")["Credentials"]
+    ).describe_db_instances()
     assert rds().describe_db_instances()["DBInstances"] == []
 
 
 def test_duration_seconds_is_honoured_and_credentials_can_be_revoked(aws, strict_aws):
     sts = boto3.client("sts", region_name="us-east-1")
-    credentials = sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/dr", RoleSessionName="dr-test",
-                                  DurationSeconds=900)["Credentials"]
+    credentials = sts.assume_role(
+        RoleArn="arn:aws:iam::222222222222:role/dr", RoleSessionName="dr-test", DurationSeconds=900
+    )["Credentials"]
     left = credentials["Expiration"] - datetime.now(UTC)
     assert timedelta(seconds=890) < left <= timedelta(seconds=900)
     client = _client_from(credentials)
@@ -352,10 +442,13 @@ def test_a_share_of_calls_is_throttled_and_standard_retries_get_through(aws, str
     retried = rds(config=Config(retries={"mode": "standard", "max_attempts": 10}))
     for _ in range(3):  # few: each retry backs off for up to seconds
         retried.describe_db_instances()
-    dynamo = boto3.client("dynamodb", region_name="us-east-1",
-                          config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    dynamo = boto3.client(
+        "dynamodb", region_name="us-east-1", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+    )
     assert "ThrottlingException" in {code(dynamo.list_tables) for _ in range(20)}
-    ec2 = boto3.client("ec2", region_name="us-east-1", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    ec2 = boto3.client(
+        "ec2", region_name="us-east-1", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+    )
     assert "RequestLimitExceeded" in {code(ec2.describe_volumes) for _ in range(20)}
     assert strict_aws.throttled >= throttled
 
@@ -375,24 +468,34 @@ def test_uninstalling_gives_plain_moto_back(aws):
 
 # --- the same rules inside moto's server ----------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_rules_apply_inside_threaded_moto_server(moto_server, strict_aws):
     client = boto3.client("rds", region_name="us-east-1", endpoint_url=moto_server)
     aurora(client, "aur")
-    writer = {"DBInstanceIdentifier": "aur-w", "DBClusterIdentifier": "aur", "Engine": "aurora-postgresql",
-                  "DBInstanceClass": "db.r6g.large"}
+    writer = {
+        "DBInstanceIdentifier": "aur-w",
+        "DBClusterIdentifier": "aur",
+        "Engine": "aurora-postgresql",
+        "DBInstanceClass": "db.r6g.large",
+    }
     assert code(lambda: client.create_db_instance(**writer)) == "InvalidDBClusterStateFault"
-    client.get_waiter("db_cluster_available").wait(DBClusterIdentifier="aur",
-                                                   WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    client.get_waiter("db_cluster_available").wait(
+        DBClusterIdentifier="aur", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
+    )
     client.create_db_instance(**writer)
     assert instance_status(client, "aur-w") == "creating"
-    client.get_waiter("db_instance_available").wait(DBInstanceIdentifier="aur-w",
-                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    client.get_waiter("db_instance_available").wait(
+        DBInstanceIdentifier="aur-w", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
+    )
     client.delete_db_instance(DBInstanceIdentifier="aur-w")
-    assert code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True)) \
+    assert (
+        code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True))
         == "InvalidDBClusterStateFault"
-    client.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier="aur-w",
-                                                  WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    )
+    client.get_waiter("db_instance_deleted").wait(
+        DBInstanceIdentifier="aur-w", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
+    )
     client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True)
 
     ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)

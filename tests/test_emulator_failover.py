@@ -1,5 +1,6 @@
 """The strict layer's failovers (tasks/emulator/failover.py): what AWS changes when a database fails over,
 so a drill can prove a failover rather than watch a status."""
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,10 @@ def test_a_forced_failover_swaps_the_zones_and_reboots(aws, strict_aws):
     assert code(lambda: client.reboot_db_instance(DBInstanceIdentifier="db1")) == "InvalidDBInstanceState"
     assert wait_for(lambda: instance_status(client, "db1"), "available") == "available"
     assert zones(client, "db1") == ("us-east-2b", "us-east-2a")
-    assert code(lambda: client.reboot_db_instance(DBInstanceIdentifier="single", ForceFailover=True)) == \
-        "InvalidParameterCombination"
+    assert (
+        code(lambda: client.reboot_db_instance(DBInstanceIdentifier="single", ForceFailover=True))
+        == "InvalidParameterCombination"
+    )
     client.reboot_db_instance(DBInstanceIdentifier="single")  # a plain reboot: no zone change
     assert instance_status(client, "single") == "rebooting"
     assert wait_for(lambda: instance_status(client, "single"), "available") == "available"
@@ -42,8 +45,12 @@ def test_a_cluster_failover_changes_the_writer_and_takes_time(aws, strict_aws):
     aurora(client, "aur")
     strict_aws.settle()
     for name in ("aur-1", "aur-2"):
-        client.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.r6g.large",
-                                  Engine="aurora-postgresql", DBClusterIdentifier="aur")
+        client.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBInstanceClass="db.r6g.large",
+            Engine="aurora-postgresql",
+            DBClusterIdentifier="aur",
+        )
     strict_aws.settle()
 
     def writer():
@@ -67,9 +74,14 @@ def test_a_promoted_replica_takes_time_and_reports_its_lag(aws, strict_aws):
     assert wait_for(lambda: instance_status(replica_region, "rep"), "available") == "available"
     now = datetime.now(UTC)
     lag = boto3.client("cloudwatch", "us-west-1").get_metric_statistics(
-        Namespace="AWS/RDS", MetricName="ReplicaLag", StartTime=now - timedelta(minutes=5),
-        EndTime=now + timedelta(minutes=1), Period=60, Statistics=["Maximum"],
-        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "rep"}])["Datapoints"]
+        Namespace="AWS/RDS",
+        MetricName="ReplicaLag",
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Maximum"],
+        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "rep"}],
+    )["Datapoints"]
     assert [p["Maximum"] for p in lag] == [strict_aws.config.replica_lag_seconds]
     replica_region.promote_read_replica(DBInstanceIdentifier="rep")
     assert instance_status(replica_region, "rep") == "modifying"
@@ -94,15 +106,21 @@ def test_a_global_switchover_swaps_the_writer_region(aws, strict_aws):
         return found["Status"], {m["DBClusterArn"]: m["IsWriter"] for m in found["GlobalClusterMembers"]}
 
     assert state() == ("available", {pri: True, sec: False})
-    assert code(lambda: primary.switchover_global_cluster(GlobalClusterIdentifier="glob",
-                                                          TargetDbClusterIdentifier=pri)) == "InvalidGlobalClusterStateFault"
+    assert (
+        code(lambda: primary.switchover_global_cluster(GlobalClusterIdentifier="glob", TargetDbClusterIdentifier=pri))
+        == "InvalidGlobalClusterStateFault"
+    )
     primary.switchover_global_cluster(GlobalClusterIdentifier="glob", TargetDbClusterIdentifier=sec)
     assert state() == ("switching-over", {pri: False, sec: True})
-    assert code(lambda: primary.switchover_global_cluster(GlobalClusterIdentifier="glob",
-                                                          TargetDbClusterIdentifier=pri)) == "InvalidGlobalClusterStateFault"
+    assert (
+        code(lambda: primary.switchover_global_cluster(GlobalClusterIdentifier="glob", TargetDbClusterIdentifier=pri))
+        == "InvalidGlobalClusterStateFault"
+    )
     assert wait_for(lambda: state()[0], "available") == "available"
-    assert code(lambda: primary.switchover_global_cluster(GlobalClusterIdentifier="nope",
-                                                          TargetDbClusterIdentifier=pri)) == "GlobalClusterNotFoundFault"
+    assert (
+        code(lambda: primary.switchover_global_cluster(GlobalClusterIdentifier="nope", TargetDbClusterIdentifier=pri))
+        == "GlobalClusterNotFoundFault"
+    )
 
 
 def test_an_alarm_fires_after_the_request_that_hurts_clients(aws, strict_aws):
@@ -110,8 +128,16 @@ def test_an_alarm_fires_after_the_request_that_hurts_clients(aws, strict_aws):
     instance(client, "db1", MultiAZ=True)
     strict_aws.settle()
     cloudwatch = boto3.client("cloudwatch", "us-east-2")
-    cloudwatch.put_metric_alarm(AlarmName="errors", MetricName="5xx", Namespace="app", Statistic="Sum", Period=60,
-                                EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.put_metric_alarm(
+        AlarmName="errors",
+        MetricName="5xx",
+        Namespace="app",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     strict_aws.fire_alarm("errors", "us-east-2", ("rds", "RebootDBInstance"), seconds=0.2)
 
     def alarm():

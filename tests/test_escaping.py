@@ -1,4 +1,5 @@
 """User-controlled text renders as text: no live link, image or HTML in Markdown reports or Jira tickets."""
+
 from __future__ import annotations
 
 import re
@@ -19,26 +20,62 @@ LIVE_MD = re.compile(r"(?<!\\)\]\(|<img|<script")
 
 
 def test_a_simulation_report_renders_hostile_names_and_answers_as_text():
-    record = RunRecord(flow="dr-simulation", run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
-                       started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc))
+    record = RunRecord(
+        flow="dr-simulation",
+        run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
+        started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc),
+    )
     answers = {"answered_by": HOSTILE, "decisions": HOSTILE, "observations": HOSTILE, "action_items": [HOSTILE]}
-    text = render("simulation.md.j2", record=record, scenario=SimpleNamespace(name=HOSTILE), mode="file",
-                  digest=digest(HOSTILE, []), narrative=HOSTILE, strikes=HOSTILE, summary=HOSTILE, impact=[],
-                  decision_log=[{"at_minutes": 5, "title": HOSTILE, "answers": answers}], drills=[])
+    text = render(
+        "simulation.md.j2",
+        record=record,
+        scenario=SimpleNamespace(name=HOSTILE),
+        mode="file",
+        digest=digest(HOSTILE, []),
+        narrative=HOSTILE,
+        strikes=HOSTILE,
+        summary=HOSTILE,
+        impact=[],
+        decision_log=[{"at_minutes": 5, "title": HOSTILE, "answers": answers}],
+        drills=[],
+    )
     assert HOSTILE not in text and not LIVE_MD.search(text), text
     assert text.startswith("# After-action report: \\[x\\]\\(http://evil\\)")
 
 
 def test_a_review_report_renders_hostile_rows_and_ticket_keys_as_text():
-    record = RunRecord(flow="backup-restore-test", run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
-                       started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc),
-                       findings=[make_finding("runbook.drift", service=HOSTILE, tier=1, resource=HOSTILE,
-                                              subject="x", detail=HOSTILE).model_copy(update={"ticket": HOSTILE})])
+    record = RunRecord(
+        flow="backup-restore-test",
+        run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
+        started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc),
+        findings=[
+            make_finding(
+                "runbook.drift", service=HOSTILE, tier=1, resource=HOSTILE, subject="x", detail=HOSTILE
+            ).model_copy(update={"ticket": HOSTILE})
+        ],
+    )
     tracker = {"created": 0, "kept": 0, "resolved": 0, "reopened": 0, "escalated": 0, "deferred": 0, "error": None}
-    text = render("review.md.j2", record=record, tracker=tracker, tiers=[1], services_filter=[], with_gaps=1,
-                  digest=digest(HOSTILE, record.findings),
-                  rows=[{"service": HOSTILE, "name": HOSTILE, "tier": 1, "owner": HOSTILE, "champion": HOSTILE,
-                         "last_reviewed": HOSTILE, "status": "gaps", "findings": 1}])
+    text = render(
+        "review.md.j2",
+        record=record,
+        tracker=tracker,
+        tiers=[1],
+        services_filter=[],
+        with_gaps=1,
+        digest=digest(HOSTILE, record.findings),
+        rows=[
+            {
+                "service": HOSTILE,
+                "name": HOSTILE,
+                "tier": 1,
+                "owner": HOSTILE,
+                "champion": HOSTILE,
+                "last_reviewed": HOSTILE,
+                "status": "gaps",
+                "findings": 1,
+            }
+        ],
+    )
     assert not LIVE_MD.search(text), text
 
 
@@ -52,15 +89,35 @@ def _without_noformat(text: str) -> str:
 
 def test_a_hostile_resource_id_cannot_break_out_of_jira_monospace():
     breakout = "}} [phish|http://evil] !http://evil/i.png! {color:red}*x*{color} {{"
-    finding = make_finding("runbook.drift", service=f"svc {breakout}", tier=1, resource=f"db\n{breakout}",
-                           subject="x", detail=f"detail {breakout}")
-    context = RunContext(flow="documentation-review", run_id="r1", evidence_dir=f"/ev/{breakout}",
-                         runbook_files={finding.service: f"runbooks/{breakout}.yaml"})
+    finding = make_finding(
+        "runbook.drift",
+        service=f"svc {breakout}",
+        tier=1,
+        resource=f"db\n{breakout}",
+        subject="x",
+        detail=f"detail {breakout}",
+    )
+    context = RunContext(
+        flow="documentation-review",
+        run_id="r1",
+        evidence_dir=f"/ev/{breakout}",
+        runbook_files={finding.service: f"runbooks/{breakout}.yaml"},
+    )
     routing = ServiceRouting(owner=breakout, champion=breakout)
-    ticket = Ticket(key="DR-1", fingerprint=finding.fingerprint, service=finding.service, check=finding.check,
-                    resource=finding.resource, severity="high", status="open")
-    for text in (description(finding, context, routing), reopen_comment(finding, context),
-                 resolve_comment(ticket, context)):
+    ticket = Ticket(
+        key="DR-1",
+        fingerprint=finding.fingerprint,
+        service=finding.service,
+        check=finding.check,
+        resource=finding.resource,
+        severity="high",
+        status="open",
+    )
+    for text in (
+        description(finding, context, routing),
+        reopen_comment(finding, context),
+        resolve_comment(ticket, context),
+    ):
         prose = _without_noformat(text)
         assert not LIVE_WIKI.search(prose), prose
         # Outside the escapes, only our own {{ and }} remain: one pair per monospace field.

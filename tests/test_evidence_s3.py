@@ -1,4 +1,5 @@
 """Evidence in S3 (moto): the store itself, Object Lock retention, and whole flow runs against s3://."""
+
 from __future__ import annotations
 
 import json
@@ -65,15 +66,21 @@ def test_store_writes_only_under_its_prefix_and_reads_back(aws):
     store.write_bytes("flow/.run.lock", b"")
     assert store.read_bytes("flow/run-1/results.json") == b"{}"
     assert store.read_bytes("flow/missing.json") is None
-    assert store.list_prefix("flow") == ["flow/.run.lock", "flow/run-1/measurements/a.json",
-                                         "flow/run-1/results.json", "flow/run-2/results.json"]
+    assert store.list_prefix("flow") == [
+        "flow/.run.lock",
+        "flow/run-1/measurements/a.json",
+        "flow/run-1/results.json",
+        "flow/run-2/results.json",
+    ]
     assert store.list_dirs("flow") == ["flow/run-1", "flow/run-2"]
     assert store.list_prefix("nothing") == [] and store.list_dirs("nothing") == []
     assert all(key.startswith("dr/evidence/") for key in all_keys())
     assert f"dr/evidence/{PROBE_KEY}" in all_keys()
     with pytest.raises(EvidenceError, match="leaves the evidence prefix"):
         store.write_bytes("../outside.json", b"x")
-    head = boto3.client("s3", region_name="us-east-1").head_object(Bucket=BUCKET, Key="dr/evidence/flow/run-1/results.json")
+    head = boto3.client("s3", region_name="us-east-1").head_object(
+        Bucket=BUCKET, Key="dr/evidence/flow/run-1/results.json"
+    )
     assert head["ContentType"].startswith("application/json")
 
 
@@ -109,7 +116,10 @@ def test_documentation_review_and_dashboard_with_evidence_in_s3(aws, prefect_har
     make_bucket(lock=True)
     monkeypatch.setenv("DR_EVIDENCE_LOCK_DAYS", "7")
     catalog = tmp_path / "runbooks"
-    write_runbook(catalog, "orders.yaml", f"""\
+    write_runbook(
+        catalog,
+        "orders.yaml",
+        f"""\
 service: orders
 name: '{HOSTILE} Orders'
 tier: 1
@@ -120,7 +130,8 @@ procedure: [Restore the table.]
 validation: [{{name: up, kind: status}}]
 resources:
   - {{kind: dynamodb_table, id: orders-table, region: us-east-1, expect: {{pitr: true}}}}
-""")
+""",
+    )
     evidence = f"s3://{BUCKET}/dr/evidence"
     result = documentation_review(runbooks=str(catalog), evidence=evidence)
     run_prefix = result["evidence_dir"].removeprefix(f"s3://{BUCKET}/")

@@ -1,4 +1,5 @@
 """The house's seams: the check vocabulary is assembled explicitly, and every resource kind has one driver."""
+
 from __future__ import annotations
 
 import inspect
@@ -18,9 +19,11 @@ from tasks.rules.checks import VOCABULARY
 def test_a_check_id_means_the_same_whatever_was_imported_first():
     # A fresh interpreter that imports nothing but the vocabulary can make a restore finding (it used to raise
     # unless tasks.restore_plan had been imported by someone).
-    code = ("from tasks.rules.checks import make_finding\n"
-            "f = make_finding('restore.failed', service='s', tier=0, detail='d')\n"
-            "print(f.severity, f.remediation[:10])")
+    code = (
+        "from tasks.rules.checks import make_finding\n"
+        "f = make_finding('restore.failed', service='s', tier=0, detail='d')\n"
+        "print(f.severity, f.remediation[:10])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split()[0] == "critical"  # Tier 0 is one step above the check's Tier 1 severity
 
@@ -32,9 +35,11 @@ def test_the_vocabulary_is_the_union_of_each_rules_module_and_nothing_else():
 
     import tasks.rules
 
-    modules = [module for info in pkgutil.iter_modules(tasks.rules.__path__)
-               if isinstance(getattr(module := importlib.import_module(f"tasks.rules.{info.name}"), "CHECKS", None),
-                             CheckSet)]
+    modules = [
+        module
+        for info in pkgutil.iter_modules(tasks.rules.__path__)
+        if isinstance(getattr(module := importlib.import_module(f"tasks.rules.{info.name}"), "CHECKS", None), CheckSet)
+    ]
     assert {review, posture, restore_plan, impact} <= set(modules)
     assert set(VOCABULARY) == {check for module in modules for check in module.CHECKS}
     assert sum(len(module.CHECKS) for module in modules) == len(VOCABULARY)  # no id defined twice

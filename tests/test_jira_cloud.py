@@ -1,4 +1,5 @@
 """Jira Cloud request shapes at the HTTP level, against a small fake Cloud server on loopback."""
+
 from __future__ import annotations
 
 import base64
@@ -11,23 +12,45 @@ from tasks.tracker.jira_config import load_settings
 from tasks.tracker.jira_tracker import JiraTracker
 from tests.jira_server import jira_cloud
 
-ROUTING = {"payments": ServiceRouting(tier=1, project="PAY", component="Payments",
-                                      owner="pay-owner@example.org", champion="pay-champ@example.org")}
+ROUTING = {
+    "payments": ServiceRouting(
+        tier=1, project="PAY", component="Payments", owner="pay-owner@example.org", champion="pay-champ@example.org"
+    )
+}
 CTX = RunContext(flow="documentation-review", run_id="run-1", services=ROUTING)
 OPEN_JQL = 'labels = "dr-automation" AND statusCategory != Done ORDER BY key ASC'
 
 
 def gap(i):
-    return make_finding("runbook.drift", service="payments", tier=1, resource=f"rds_instance:us-east-2:db{i}",
-                        subject="multi_az", detail=f"db{i} is single-AZ")
+    return make_finding(
+        "runbook.drift",
+        service="payments",
+        tier=1,
+        resource=f"rds_instance:us-east-2:db{i}",
+        subject="multi_az",
+        detail=f"db{i} is single-AZ",
+    )
 
 
 def issue(key, finding):
-    return {"id": key.split("-")[1], "key": key, "fields": {
-        "summary": finding.title, "created": "2026-10-01T09:00:00.000+0000",
-        "status": {"name": "To Do", "statusCategory": {"key": "new"}},
-        "labels": ["dr-automation", f"dr-fp-{finding.fingerprint}", "dr-tier-1", "dr-check-runbook.drift",
-                   "dr-service-payments", "dr-severity-medium", f"dr-resource-{finding.resource}"]}}
+    return {
+        "id": key.split("-")[1],
+        "key": key,
+        "fields": {
+            "summary": finding.title,
+            "created": "2026-10-01T09:00:00.000+0000",
+            "status": {"name": "To Do", "statusCategory": {"key": "new"}},
+            "labels": [
+                "dr-automation",
+                f"dr-fp-{finding.fingerprint}",
+                "dr-tier-1",
+                "dr-check-runbook.drift",
+                "dr-service-payments",
+                "dr-severity-medium",
+                f"dr-resource-{finding.resource}",
+            ],
+        },
+    }
 
 
 def test_cloud_searches_with_token_paging_and_assigns_by_account_id(jira_cloud):

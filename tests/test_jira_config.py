@@ -1,4 +1,5 @@
 """Jira settings (environment + policy, credentials by reference) and the pure ticket fields."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,8 +26,10 @@ def test_the_four_environment_variables_are_enough():
     assert "pat-123456" not in repr(settings) and "pat-123456" not in repr(settings.credentials(ENV))
 
 
-@pytest.mark.parametrize("missing, named", [("DR_JIRA_URL", "DR_JIRA_URL"), ("DR_JIRA_PROJECT", "DR_JIRA_PROJECT"),
-                                            ("DR_JIRA_TOKEN", "DR_JIRA_TOKEN")])
+@pytest.mark.parametrize(
+    "missing, named",
+    [("DR_JIRA_URL", "DR_JIRA_URL"), ("DR_JIRA_PROJECT", "DR_JIRA_PROJECT"), ("DR_JIRA_TOKEN", "DR_JIRA_TOKEN")],
+)
 def test_a_missing_setting_names_what_to_set(missing, named):
     with pytest.raises(ConfigError, match=named):
         load_settings(None, {k: v for k, v in ENV.items() if k != missing})
@@ -59,13 +62,25 @@ def test_review_with_jira_but_no_configuration_is_bad_input(tmp_path, monkeypatc
 
 
 def test_labels_carry_the_facts_and_read_back():
-    finding = make_finding("runbook.drift", service="media", tier=0, subject="replication_to", detail="d",
-                           resource="s3_bucket:us-east-1:[team=media assets]")
+    finding = make_finding(
+        "runbook.drift",
+        service="media",
+        tier=0,
+        subject="replication_to",
+        detail="d",
+        resource="s3_bucket:us-east-1:[team=media assets]",
+    )
     labels = jf.labels_for(finding, "dr-automation")
     assert all(" " not in label and len(label) <= 255 for label in labels)
     facts = jf.parse_labels(labels)
-    assert facts == {"fingerprint": finding.fingerprint, "tier": "0", "check": "runbook.drift", "service": "media",
-                     "severity": "high", "resource": "s3_bucket:us-east-1:[team=media assets]"}
+    assert facts == {
+        "fingerprint": finding.fingerprint,
+        "tier": "0",
+        "check": "runbook.drift",
+        "service": "media",
+        "severity": "high",
+        "resource": "s3_bucket:us-east-1:[team=media assets]",
+    }
     assert jf.parse_labels(jf.with_severity(labels, "critical"))["severity"] == "critical"
 
 

@@ -1,4 +1,5 @@
 """The documentation review as a real Prefect flow run filing tickets in jira820 (`tracker="jira"`)."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ def test_review_files_tickets_in_jira_keeps_them_resolves_a_fix_and_reopens_a_re
     record = results(first)
     issues = {it["key"]: it for it in jira.tool_issues()}
     assert {f["ticket"] for f in record["findings"]} == set(issues)
-    shard = next(it for it in issues.values() if "dr-resource-rds_instance:ap-southeast-2:shard-apse2-2" in it["labels"])
+    shard = next(
+        it for it in issues.values() if "dr-resource-rds_instance:ap-southeast-2:shard-apse2-2" in it["labels"]
+    )
     assert shard["component"] == "Payments" and shard["assignee"] == "pay-champ@example.org"
     assert "payments.yaml" in shard["description"] and "multi_az" in shard["description"]
     writes = jira.total("POST") + jira.total("PUT")
@@ -76,8 +79,19 @@ def test_jira_down_the_run_completes_the_outbox_keeps_the_work_and_no_credential
     assert "kept in the outbox" in (Path(down["evidence_dir"]) / "report.html").read_text()
 
     jira.start()
-    assert main(["tracker", "flush", "--evidence", world["evidence"], "--policy",
-                 str(Path(world["runbooks"]) / "policy.yaml")]) == 0
+    assert (
+        main(
+            [
+                "tracker",
+                "flush",
+                "--evidence",
+                world["evidence"],
+                "--policy",
+                str(Path(world["runbooks"]) / "policy.yaml"),
+            ]
+        )
+        == 0
+    )
     assert len(jira.tool_issues()) == GAPS and json.loads(outbox.read_text())["entries"] == []
 
     # The token was used (jira820 saw it) but appears nowhere we write or print.
@@ -96,7 +110,8 @@ def _prefect_logs(flow_run_id: str) -> list[str]:
 
     APILogHandler().flush()  # logs reach the API in the background; send them now
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
-                                limit=200, offset=0)
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200, offset=0
+        )
     assert logs, "the flow run should have logged something"
     return [log.message for log in logs]

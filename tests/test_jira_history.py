@@ -1,4 +1,5 @@
 """The dashboard reads its tickets from Jira (`--tracker jira`): one paged search against jira820 over HTTP."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,14 +14,24 @@ from tests.test_jira_sync import CTX, gap, scope, tracker
 
 
 def test_the_dashboard_reads_open_and_closed_jira_tickets_in_one_paged_search(jira820, tmp_path):
-    findings = [gap(), gap(subject="encrypted"), gap(service="ledger", tier=0, check="runbook.stale", resource="runbook",
-                                                     subject="", detail="Last reviewed 200 days ago.")]
+    findings = [
+        gap(),
+        gap(subject="encrypted"),
+        gap(
+            service="ledger",
+            tier=0,
+            check="runbook.stale",
+            resource="runbook",
+            subject="",
+            detail="Last reviewed 200 days ago.",
+        ),
+    ]
     created = sync_findings(tracker(tmp_path), findings, scope("payments", "ledger"), CTX).created
     fixed = sync_findings(tracker(tmp_path), findings[1:], scope("payments", "ledger"), CTX)
     assert len(created) == 3 and len(fixed.resolved) == 1
     jira820.requests.clear()
 
-    policy = Policy(jira=JiraPolicy(page_size=2))   # three tickets: two pages
+    policy = Policy(jira=JiraPolicy(page_size=2))  # three tickets: two pages
     tickets = {t.key: t for t in read_tickets("jira", str(tmp_path), policy)}
 
     assert sorted(tickets) == sorted(created)
@@ -36,8 +47,14 @@ def test_the_dashboard_reads_open_and_closed_jira_tickets_in_one_paged_search(ji
 
     # The dashboard counts them as it counts the ledger's.
     now = max(t.opened_at for t in tickets.values()) + timedelta(minutes=1)  # jira820 keeps its own clock
-    inputs = Inputs(services=[ServiceInfo("payments", "Payments", 1), ServiceInfo("ledger", "Ledger", 0)],
-                    policy=Policy(), history={}, tickets=list(tickets.values()), evidence=str(tmp_path), tracker="jira")
+    inputs = Inputs(
+        services=[ServiceInfo("payments", "Payments", 1), ServiceInfo("ledger", "Ledger", 0)],
+        policy=Policy(),
+        history={},
+        tickets=list(tickets.values()),
+        evidence=str(tmp_path),
+        tracker="jira",
+    )
     site = render_site(inputs, str(tmp_path / "site"), now=now)
     assert site.dashboard.counts["open_tickets"] == 2
     by_service = {r.service: r.tickets.open for r in site.dashboard.rows}

@@ -1,4 +1,5 @@
 """Jira outages: nothing is lost, the outbox keeps the rest, a flush (or the next run) replays it once."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,8 +19,14 @@ FAST = Policy(jira=JiraPolicy(retries=2, backoff_seconds=0.01, connect_timeout_s
 
 
 def gap(i, service="payments"):
-    return make_finding("runbook.drift", service=service, tier=1, resource=f"rds_instance:us-east-2:db{i}",
-                        subject="multi_az", detail=f"db{i} is single-AZ")
+    return make_finding(
+        "runbook.drift",
+        service=service,
+        tier=1,
+        resource=f"rds_instance:us-east-2:db{i}",
+        subject="multi_az",
+        detail=f"db{i} is single-AZ",
+    )
 
 
 def scope(*services):
@@ -65,8 +72,9 @@ def test_stopping_jira_mid_sync_loses_nothing_and_a_flush_files_the_rest_once(ji
 
 def test_a_run_while_jira_is_down_is_replayed_by_the_next_run_with_newer_evidence_winning(jira820, tmp_path):
     jira820.stop()
-    down = sync_findings(open_tracker("jira", tmp_path, FAST), [gap(1), gap(2), gap(3, "ledger")],
-                         scope("payments", "ledger"), CTX)
+    down = sync_findings(
+        open_tracker("jira", tmp_path, FAST), [gap(1), gap(2), gap(3, "ledger")], scope("payments", "ledger"), CTX
+    )
     assert down.deferred == 3 and down.created == [] and "Jira unavailable (connect)" in down.error
 
     jira820.start()
@@ -99,6 +107,7 @@ def test_dr_tracker_flush_exits_1_while_jira_is_down_and_0_once_replayed(jira820
 
 # --- the outbox's pure rules --------------------------------------------------------------------
 
+
 def test_newer_evidence_supersedes_queued_work_it_covers():
     queued = ob.entries_from_ops(plan_sync({}, [gap(1), gap(2, "ledger")], scope("payments", "ledger")), CTX)
     queued.append(ob.sync_entry([gap(4), gap(5, "ledger")], scope("payments", "ledger"), CTX))
@@ -108,14 +117,18 @@ def test_newer_evidence_supersedes_queued_work_it_covers():
     assert [f["service"] for f in kept[1]["findings"]] == ["ledger"]
     assert ob.scope_from_dict(kept[1]["scope"]).assessed == {("ledger", "runbook.")}
     # A run that could not read a resource decides nothing about it.
-    blind = Scope(assessed=frozenset({("payments", "runbook.")}), skipped_resources=frozenset({"rds_instance:us-east-2:db1"}))
+    blind = Scope(
+        assessed=frozenset({("payments", "runbook.")}), skipped_resources=frozenset({"rds_instance:us-east-2:db1"})
+    )
     assert [e.get("fingerprint") for e in ob.supersede(queued[:1], set(), blind)] == [gap(1).fingerprint]
 
 
 def test_outbox_entries_round_trip_their_context():
     from tasks.tracker import ServiceRouting
 
-    context = RunContext(flow="f", run_id="r", run_url="http://ui/r", services={"payments": ServiceRouting(tier=1, project="PAY")})
+    context = RunContext(
+        flow="f", run_id="r", run_url="http://ui/r", services={"payments": ServiceRouting(tier=1, project="PAY")}
+    )
     [entry] = ob.entries_from_ops(plan_sync({}, [gap(1)], scope("payments")), context)
     assert ob.context_from_dict(entry["context"]) == context
     assert ob.pending_count([entry, ob.sync_entry([gap(1), gap(1), gap(2)], scope("payments"), context)]) == 3
@@ -125,8 +138,9 @@ def test_a_replayed_sampled_run_resolves_tickets_only_on_the_resources_it_tested
     # Two open gaps; then a sampled run tests only db1 (now fixed) while Jira is down. Replaying it must not
     # resolve db2's ticket: the run never looked at db2 (the outbox used to drop only_resources).
     sync_findings(open_tracker("jira", tmp_path, FAST), [gap(1), gap(2)], scope("payments"), CTX)
-    sampled = Scope(assessed=frozenset({("payments", "runbook.")}),
-                    only_resources=frozenset({"rds_instance:us-east-2:db1"}))
+    sampled = Scope(
+        assessed=frozenset({("payments", "runbook.")}), only_resources=frozenset({"rds_instance:us-east-2:db1"})
+    )
     jira820.stop()
     down = sync_findings(open_tracker("jira", tmp_path, FAST), [], sampled, CTX)
     assert down.error and down.resolved == []
@@ -136,7 +150,11 @@ def test_a_replayed_sampled_run_resolves_tickets_only_on_the_resources_it_tested
     jira820.start()
     result, left = flush_outbox(open_tracker("jira", tmp_path, FAST))
     assert left == 0 and len(result.resolved) == 1
-    status = {next(lb for lb in it["labels"] if lb.startswith("dr-resource-")): it["statusCategory"]
-              for it in jira820.tool_issues()}
-    assert status == {"dr-resource-rds_instance:us-east-2:db1": "done",
-                      "dr-resource-rds_instance:us-east-2:db2": "todo"}
+    status = {
+        next(lb for lb in it["labels"] if lb.startswith("dr-resource-")): it["statusCategory"]
+        for it in jira820.tool_issues()
+    }
+    assert status == {
+        "dr-resource-rds_instance:us-east-2:db1": "done",
+        "dr-resource-rds_instance:us-east-2:db2": "todo",
+    }

@@ -1,5 +1,6 @@
 """The `jira` library's private members the tracker uses (tasks/tracker/jira_private.py) still behave as relied
 on, against jira820 over real HTTP. A `jira` release that changes them fails here first."""
+
 from __future__ import annotations
 
 import inspect
@@ -16,8 +17,13 @@ def test_the_private_members_exist_with_the_signatures_relied_on():
 
 
 def test_hooks_see_every_response_and_reads_and_writes_go_through(jira820):
-    client = JIRA(server=jira820.url, options={"check_update": False}, get_server_info=False, max_retries=0,
-                  token_auth="test-pat-0000")
+    client = JIRA(
+        server=jira820.url,
+        options={"check_update": False},
+        get_server_info=False,
+        max_retries=0,
+        token_auth="test-pat-0000",
+    )
     for member in ("_session",):
         assert hasattr(client, member), member
     seen = []

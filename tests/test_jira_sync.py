@@ -1,4 +1,5 @@
 """Ticket sync with the Jira backend against jira820 (Jira Data Center 8.20) over real HTTP."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -12,20 +13,39 @@ from tasks.tracker.jira_tracker import JiraTracker
 from tests.jira_server import jira820
 
 ROUTING = {
-    "payments": ServiceRouting(tier=1, component="Payments", owner="pay-owner@example.org",
-                               champion="pay-champ@example.org"),
+    "payments": ServiceRouting(
+        tier=1, component="Payments", owner="pay-owner@example.org", champion="pay-champ@example.org"
+    ),
     "ledger": ServiceRouting(tier=0, owner="ledger-owner@example.org", champion="nobody@example.org"),
     "chat": ServiceRouting(tier=1),
 }
-CTX = RunContext(flow="documentation-review", run_id="run-1", run_url="http://prefect.local/runs/flow-run/run-1",
-                 evidence_dir="/evidence/documentation-review/run-1",
-                 runbook_files={"payments": "runbooks/payments.yaml"}, services=ROUTING)
+CTX = RunContext(
+    flow="documentation-review",
+    run_id="run-1",
+    run_url="http://prefect.local/runs/flow-run/run-1",
+    evidence_dir="/evidence/documentation-review/run-1",
+    runbook_files={"payments": "runbooks/payments.yaml"},
+    services=ROUTING,
+)
 
 
-def gap(service="payments", tier=1, check="runbook.drift", resource="rds_instance:us-east-2:shard-1",
-        subject="multi_az", detail="shard-1 (us-east-2): multi_az is documented as true but is false live."):
-    return make_finding(check, service=service, tier=tier, resource=resource, subject=subject, detail=detail,
-                        evidence={"attribute": subject, "documented": True, "live": False})
+def gap(
+    service="payments",
+    tier=1,
+    check="runbook.drift",
+    resource="rds_instance:us-east-2:shard-1",
+    subject="multi_az",
+    detail="shard-1 (us-east-2): multi_az is documented as true but is false live.",
+):
+    return make_finding(
+        check,
+        service=service,
+        tier=tier,
+        resource=resource,
+        subject=subject,
+        detail=detail,
+        evidence={"attribute": subject, "documented": True, "live": False},
+    )
 
 
 def scope(*services):
@@ -42,10 +62,19 @@ def writes(server) -> int:
 
 
 def test_a_review_files_one_ticket_per_gap_with_routing_people_priority_and_sla(jira820, tmp_path):
-    findings = [gap(), gap(subject="encrypted"), gap(service="ledger", tier=0, resource="runbook", check="runbook.stale",
-                                                     subject="", detail="Last reviewed 200 days ago."),
-                gap(service="chat", check="runbook.owner_missing", resource="runbook", subject="",
-                    detail="No owner.")]
+    findings = [
+        gap(),
+        gap(subject="encrypted"),
+        gap(
+            service="ledger",
+            tier=0,
+            resource="runbook",
+            check="runbook.stale",
+            subject="",
+            detail="Last reviewed 200 days ago.",
+        ),
+        gap(service="chat", check="runbook.owner_missing", resource="runbook", subject="", detail="No owner."),
+    ]
     result = sync_findings(tracker(tmp_path), findings, scope("payments", "ledger", "chat"), CTX)
     assert len(result.created) == 4 and result.error is None and result.failed == []
     issues = {it["key"]: it for it in jira820.tool_issues()}
@@ -57,14 +86,26 @@ def test_a_review_files_one_ticket_per_gap_with_routing_people_priority_and_sla(
     assert drift["project"] == "DR" and drift["type"] == "Task" and drift["component"] == "Payments"
     assert drift["priority"] == "Medium" and drift["assignee"] == "pay-champ@example.org"
     assert drift["due"] == date.today() + timedelta(days=30)  # Tier 1 ticket SLA
-    assert set(drift["labels"]) == {"dr-automation", f"dr-fp-{findings[0].fingerprint}", "dr-tier-1",
-                                    "dr-check-runbook.drift", "dr-service-payments", "dr-severity-medium",
-                                    "dr-resource-rds_instance:us-east-2:shard-1"}
+    assert set(drift["labels"]) == {
+        "dr-automation",
+        f"dr-fp-{findings[0].fingerprint}",
+        "dr-tier-1",
+        "dr-check-runbook.drift",
+        "dr-service-payments",
+        "dr-severity-medium",
+        "dr-resource-rds_instance:us-east-2:shard-1",
+    }
     assert drift["summary"].startswith("[DR] payments: Runbook does not match the live configuration")
     body = drift["description"]
-    for part in ("multi\\_az is documented as true but is false live", '"documented": true', '"live": false',
-                 "runbooks/payments.yaml", "Either change the live configuration",
-                 "[run-1|http://prefect.local/runs/flow-run/run-1]", "/evidence/documentation-review/run-1"):
+    for part in (
+        "multi\\_az is documented as true but is false live",
+        '"documented": true',
+        '"live": false',
+        "runbooks/payments.yaml",
+        "Either change the live configuration",
+        "[run-1|http://prefect.local/runs/flow-run/run-1]",
+        "/evidence/documentation-review/run-1",
+    ):
         assert part in body, part
 
     stale = by_fp[findings[2].fingerprint]  # Tier 0: more severe, shorter SLA; champion unknown -> owner
@@ -79,7 +120,9 @@ def test_a_second_run_creates_nothing_and_writes_nothing(jira820, tmp_path):
     first = sync_findings(tracker(tmp_path), findings, scope("payments"), CTX)
     before = writes(jira820)
     again = tracker(tmp_path)
-    second = sync_findings(again, [gap(subject=f"attr{i}", detail="reworded") for i in range(5)], scope("payments"), CTX)
+    second = sync_findings(
+        again, [gap(subject=f"attr{i}", detail="reworded") for i in range(5)], scope("payments"), CTX
+    )
     assert second.created == [] and sorted(second.kept) == sorted(first.created) and second.tickets == first.tickets
     assert writes(jira820) == before and len(jira820.tool_issues()) == 5
     assert again.stats["requests"] == 2  # serverInfo and one search page
@@ -123,7 +166,9 @@ def test_a_returning_gap_can_file_a_new_ticket_linked_to_the_old(jira820, tmp_pa
 def test_scope_is_respected_a_tier_1_review_never_resolves_a_tier_0_ticket(jira820, tmp_path):
     sync_findings(tracker(tmp_path), [gap(service="ledger", tier=0)], scope("ledger"), CTX)
     assert sync_findings(tracker(tmp_path), [], scope("payments"), CTX).resolved == []
-    blind = Scope(assessed=frozenset({("ledger", "runbook.")}), skipped_resources=frozenset({"rds_instance:us-east-2:"}))
+    blind = Scope(
+        assessed=frozenset({("ledger", "runbook.")}), skipped_resources=frozenset({"rds_instance:us-east-2:"})
+    )
     assert sync_findings(tracker(tmp_path), [], blind, CTX).resolved == []
     assert all(it["statusCategory"] != "done" for it in jira820.tool_issues())
 
@@ -145,8 +190,9 @@ def test_a_create_whose_response_was_lost_is_not_filed_twice(jira820, tmp_path):
 
 
 def test_rate_limits_and_server_errors_are_retried_and_retry_after_is_honoured(jira820, tmp_path):
-    jira820.script({("GET", "/rest/api/2/search"): [(429, {"Retry-After": "7"})],
-                    ("POST", "/rest/api/2/issue"): [502, 503]})
+    jira820.script(
+        {("GET", "/rest/api/2/search"): [(429, {"Retry-After": "7"})], ("POST", "/rest/api/2/issue"): [502, 503]}
+    )
     slept = []
     settings = load_settings(Policy(jira=JiraPolicy(backoff_seconds=0.01, retries=3)))
     result = sync_findings(JiraTracker(settings, sleep=slept.append), [gap()], scope("payments"), CTX)
@@ -159,16 +205,18 @@ def test_a_retry_after_longer_than_allowed_defers_instead_of_stalling(jira820, t
     slept = []
     settings = load_settings(Policy(jira=JiraPolicy(max_retry_after_seconds=60)))
     outboxed = open_tracker("jira", tmp_path, Policy())
-    result = sync_findings(JiraTracker(settings, outbox=outboxed.outbox, sleep=slept.append), [gap()],
-                           scope("payments"), CTX)
+    result = sync_findings(
+        JiraTracker(settings, outbox=outboxed.outbox, sleep=slept.append), [gap()], scope("payments"), CTX
+    )
     assert slept == [] and result.deferred == 1 and "HTTP 429" in result.error
     assert [e["kind"] for e in outboxed.outbox.load()] == ["sync"]
 
 
 def test_a_refused_operation_is_recorded_and_the_others_go_on(jira820, tmp_path):
     [key] = sync_findings(tracker(tmp_path), [gap()], scope("payments"), CTX).created
-    result = sync_findings(tracker(tmp_path, done_transition="Close Issue"), [gap(subject="encrypted")],
-                           scope("payments"), CTX)
+    result = sync_findings(
+        tracker(tmp_path, done_transition="Close Issue"), [gap(subject="encrypted")], scope("payments"), CTX
+    )
     assert len(result.created) == 1 and result.resolved == [] and len(result.failed) == 1
     assert f"{key}: no transition 'Close Issue' available" in result.error and result.deferred == 0
     assert jira820.store.issues[key]["statusCategory"] != "done"

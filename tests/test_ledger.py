@@ -1,4 +1,5 @@
 """Ticket sync with the local ledger: no duplicates, resolve by fingerprint, scope respected."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,14 @@ from tasks.tracker.ledger import LedgerTracker
 CTX = RunContext(flow="documentation-review", run_id="run-1", evidence_dir="/tmp/e")
 
 
-def gap(service="svc", tier=1, check="runbook.drift", resource="rds_instance:us-east-1:db", subject="multi_az",
-        detail="multi_az drifted"):
+def gap(
+    service="svc",
+    tier=1,
+    check="runbook.drift",
+    resource="rds_instance:us-east-1:db",
+    subject="multi_az",
+    detail="multi_az drifted",
+):
     return make_finding(check, service=service, tier=tier, resource=resource, subject=subject, detail=detail)
 
 
@@ -38,7 +45,9 @@ def test_a_fixed_gap_is_resolved_and_a_returning_gap_reopens_the_same_ticket(tmp
         assert ledger.open_tickets() == {}
     back = sync_findings(ledger, [gap()], scope("svc"), CTX)
     assert back.reopened == [key] and back.created == []
-    history = [event["event"] for event in json.loads((tmp_path / "ledger.json").read_text())["tickets"][key]["history"]]
+    history = [
+        event["event"] for event in json.loads((tmp_path / "ledger.json").read_text())["tickets"][key]["history"]
+    ]
     assert history == ["opened", "resolved", "reopened"]
 
 

@@ -1,4 +1,5 @@
 """RPO/RTO by recovery path and disruption, and the age of cross-region copies: pure rules (no AWS)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -20,26 +21,53 @@ H, D = 3600.0, 86400.0
 
 
 def runbook(tier: int = 1, **overrides) -> Runbook:
-    data = {"service": "svc", "name": "Svc", "tier": tier, "owner": "o@x", "dr_champion": "c@x",
-            "documentation": {"last_reviewed": "2026-10-01"}, "procedure": ["restore"], "dr_region": "us-west-2",
-            "validation": [{"name": "up", "kind": "status"}],
-            "resources": [{"kind": "rds_instance", "id": "db1", "region": "us-east-1"}]}
+    data = {
+        "service": "svc",
+        "name": "Svc",
+        "tier": tier,
+        "owner": "o@x",
+        "dr_champion": "c@x",
+        "documentation": {"last_reviewed": "2026-10-01"},
+        "procedure": ["restore"],
+        "dr_region": "us-west-2",
+        "validation": [{"name": "up", "kind": "status"}],
+        "resources": [{"kind": "rds_instance", "id": "db1", "region": "us-east-1"}],
+    }
     data.update(overrides)
     return Runbook.model_validate(data)
 
 
 def db(**attrs) -> LiveResource:
-    base = {"multi_az": True, "encrypted": True, "backup_retention_days": 30, "copy_regions": ["us-west-2"],
-            "copy_ages": {"us-west-2": 5 * H}, "latest_restorable_time": NOW - timedelta(minutes=5)}
+    base = {
+        "multi_az": True,
+        "encrypted": True,
+        "backup_retention_days": 30,
+        "copy_regions": ["us-west-2"],
+        "copy_ages": {"us-west-2": 5 * H},
+        "latest_restorable_time": NOW - timedelta(minutes=5),
+    }
     return LiveResource("rds_instance", "us-east-1", "db1", attrs={**base, **attrs})
 
 
 def measurement(target, rpo: float, rto: float = 60.0) -> Measurement:
-    return Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
-                       mode=target.mode, region=target.region, started_at=NOW, status="passed", cleanup="deleted",
-                       rto_seconds=rto, rpo_seconds=rpo, rto_target_seconds=target.rto_target_seconds,
-                       rpo_target_seconds=target.rpo_target_seconds, disruption=target.disruption,
-                       rpo_judged=target.judge_rpo, judged_against=target.judged_against)
+    return Measurement(
+        service=target.service,
+        tier=target.tier,
+        resource=target.resource,
+        kind=target.kind,
+        mode=target.mode,
+        region=target.region,
+        started_at=NOW,
+        status="passed",
+        cleanup="deleted",
+        rto_seconds=rto,
+        rpo_seconds=rpo,
+        rto_target_seconds=target.rto_target_seconds,
+        rpo_target_seconds=target.rpo_target_seconds,
+        disruption=target.disruption,
+        rpo_judged=target.judge_rpo,
+        judged_against=target.judged_against,
+    )
 
 
 def by_mode(targets):
@@ -47,6 +75,7 @@ def by_mode(targets):
 
 
 # --- the policy: targets per disruption ---------------------------------------------------------
+
 
 def test_region_loss_targets_default_looser_than_in_region_and_never_tighter():
     policy = Policy()
@@ -56,14 +85,20 @@ def test_region_loss_targets_default_looser_than_in_region_and_never_tighter():
     # A runbook's own (stricter) in-region RPO does not tighten the region-loss one.
     assert policy.targets_for(runbook(1, targets={"rpo": "5m"}), REGION)[1] == timedelta(hours=48)
     # A region target set tighter than in-region is raised to the in-region one.
-    tight = Policy.model_validate({"tiers": {1: {"rpo": "1h", "rto": "6h", "review_every": "90d",
-                                                 "restore_test_every": "90d", "region_rpo": "30m"}}})
+    tight = Policy.model_validate(
+        {
+            "tiers": {
+                1: {"rpo": "1h", "rto": "6h", "review_every": "90d", "restore_test_every": "90d", "region_rpo": "30m"}
+            }
+        }
+    )
     assert tight.targets_for(runbook(1), REGION)[1] == timedelta(hours=1)
 
 
 def test_policy_file_sets_region_targets_and_copy_max_age(tmp_path):
-    (tmp_path / "policy.yaml").write_text("tiers:\n  1: {region_rpo: 12h, region_rto: 8h}\n"
-                                          "backups: {copy_max_age: 3d}\n")
+    (tmp_path / "policy.yaml").write_text(
+        "tiers:\n  1: {region_rpo: 12h, region_rto: 8h}\nbackups: {copy_max_age: 3d}\n"
+    )
     policy = load_policy(tmp_path / "policy.yaml")
     assert policy.targets_for(runbook(1), REGION) == (timedelta(hours=8), timedelta(hours=12))
     assert policy.targets_for(runbook(1), IN_REGION) == (timedelta(hours=6), timedelta(hours=1))
@@ -73,23 +108,30 @@ def test_policy_file_sets_region_targets_and_copy_max_age(tmp_path):
 
 # --- restore paths: which target each figure is judged against ----------------------------------
 
+
 def test_each_restore_path_is_judged_against_the_disruption_it_recovers_from():
     targets = by_mode(targets_for_member(runbook(0), Policy(), db(), ["us-west-2"], None))
-    pitr, snap, dr = targets[("pitr-latest", "us-east-1")], targets[("snapshot", "us-east-1")], \
-        targets[("snapshot-dr", "us-west-2")]
-    assert (pitr.disruption, pitr.judge_rpo, pitr.rpo_target_seconds, pitr.rto_target_seconds) == \
-        (IN_REGION, True, 1 * H, 4 * H)
+    pitr, snap, dr = (
+        targets[("pitr-latest", "us-east-1")],
+        targets[("snapshot", "us-east-1")],
+        targets[("snapshot-dr", "us-west-2")],
+    )
+    assert (pitr.disruption, pitr.judge_rpo, pitr.rpo_target_seconds, pitr.rto_target_seconds) == (
+        IN_REGION,
+        True,
+        1 * H,
+        4 * H,
+    )
     assert (snap.disruption, snap.judge_rpo) == (IN_REGION, False)  # PITR answers for the in-region RPO
     assert "not judged" in snap.judged_against and "point-in-time" in snap.judged_against
-    assert (dr.disruption, dr.judge_rpo, dr.rpo_target_seconds, dr.rto_target_seconds) == \
-        (REGION, True, 48 * H, 12 * H)
+    assert (dr.disruption, dr.judge_rpo, dr.rpo_target_seconds, dr.rto_target_seconds) == (REGION, True, 48 * H, 12 * H)
     assert "Region loss" in dr.judged_against
 
 
 def test_a_daily_snapshot_beside_pitr_files_no_rpo_finding_but_pitr_over_target_does():
     targets = by_mode(targets_for_member(runbook(1), Policy(), db(), ["us-west-2"], None))
-    snapshot = measurement(targets[("snapshot", "us-east-1")], rpo=9 * H)   # daily snapshot, 9 hours old
-    pitr = measurement(targets[("pitr-latest", "us-east-1")], rpo=300)      # LatestRestorableTime 5 min behind
+    snapshot = measurement(targets[("snapshot", "us-east-1")], rpo=9 * H)  # daily snapshot, 9 hours old
+    pitr = measurement(targets[("pitr-latest", "us-east-1")], rpo=300)  # LatestRestorableTime 5 min behind
     assert judge(snapshot) and judge(pitr)
     assert not [f for f in findings_for(snapshot) + findings_for(pitr) if f.check == "restore.rpo_exceeded"]
     late = measurement(targets[("pitr-latest", "us-east-1")], rpo=2 * H)
@@ -104,7 +146,7 @@ def test_a_snapshot_is_judged_where_there_is_no_pitr_and_a_dr_copy_against_regio
     assert snapshot.judge_rpo and "no point-in-time recovery" in snapshot.judged_against
     assert [f.check for f in findings_for(measurement(snapshot, rpo=9 * H))] == ["restore.rpo_exceeded"]
     dr = targets[("snapshot-dr", "us-west-2")]
-    assert judge(measurement(dr, rpo=30 * H))                 # a day-old copy meets the 48h region RPO
+    assert judge(measurement(dr, rpo=30 * H))  # a day-old copy meets the 48h region RPO
     [finding] = findings_for(measurement(dr, rpo=10 * D))
     assert "region-loss RPO target of 2d" in finding.detail
     slow = measurement(dr, rpo=H, rto=30 * H)
@@ -127,9 +169,11 @@ def test_s3_and_ebs_paths():
 
 def test_reports_and_dashboard_show_which_target_and_skip_unjudged_rpo():
     targets = by_mode(targets_for_member(runbook(1), Policy(), db(), ["us-west-2"], None))
-    rows = [measurement(targets[("snapshot", "us-east-1")], rpo=20 * H),
-            measurement(targets[("pitr-latest", "us-east-1")], rpo=300),
-            measurement(targets[("snapshot-dr", "us-west-2")], rpo=30 * H)]
+    rows = [
+        measurement(targets[("snapshot", "us-east-1")], rpo=20 * H),
+        measurement(targets[("pitr-latest", "us-east-1")], rpo=300),
+        measurement(targets[("snapshot-dr", "us-west-2")], rpo=30 * H),
+    ]
     [group] = restore_groups(rows)
     labels = {p.mode: (p.judged_against, p.rpo_judged) for p in group.paths}
     assert labels["snapshot"][1] is False and labels["snapshot-dr"][0].startswith("Region loss")
@@ -139,13 +183,25 @@ def test_reports_and_dashboard_show_which_target_and_skip_unjudged_rpo():
 
 
 def test_measurements_written_before_disruptions_existed_still_load_and_judge():
-    old = Measurement.model_validate({"service": "s", "tier": 1, "resource": "r", "kind": "rds_instance",
-                                      "started_at": NOW.isoformat(), "rto_target_seconds": 10, "rpo_target_seconds": 10,
-                                      "rpo_seconds": 20, "rto_seconds": 5, "status": "passed"})
+    old = Measurement.model_validate(
+        {
+            "service": "s",
+            "tier": 1,
+            "resource": "r",
+            "kind": "rds_instance",
+            "started_at": NOW.isoformat(),
+            "rto_target_seconds": 10,
+            "rpo_target_seconds": 10,
+            "rpo_seconds": 20,
+            "rto_seconds": 5,
+            "status": "passed",
+        }
+    )
     assert (old.disruption, old.rpo_judged) == (IN_REGION, True) and not judge(old)
 
 
 # --- audit: the age of the newest cross-region copy ---------------------------------------------
+
 
 def stale(live: LiveResource, tier: int = 1, policy: Policy | None = None, regions=("us-west-2",)):
     ran: list[str] = []
@@ -179,10 +235,19 @@ def test_only_the_required_regions_count_and_each_stale_one_is_its_own_finding()
 
 @pytest.mark.parametrize("kind", ["ebs_volume", "rds_cluster"])
 def test_stale_copies_are_found_for_volumes_and_clusters_too(kind):
-    live = LiveResource(kind, "us-east-1", "x", attrs={"encrypted": True, "backup_retention_days": 30,
-                                                        "multi_az": True, "snapshot_age_seconds": H,
-                                                        "latest_restorable_time": NOW,
-                                                        "copy_regions": ["us-west-2"],
-                                                        "copy_ages": {"us-west-2": 5 * D}})
+    live = LiveResource(
+        kind,
+        "us-east-1",
+        "x",
+        attrs={
+            "encrypted": True,
+            "backup_retention_days": 30,
+            "multi_az": True,
+            "snapshot_age_seconds": H,
+            "latest_restorable_time": NOW,
+            "copy_regions": ["us-west-2"],
+            "copy_ages": {"us-west-2": 5 * D},
+        },
+    )
     [finding], _ = stale(live)
     assert finding.resource == live.key

@@ -1,5 +1,6 @@
 """The pure rules behind the pages: the one status rule and its legend, the limited Markdown, the
 orderings, and the grouping of post-test reports (no Prefect, no AWS)."""
+
 from __future__ import annotations
 
 import re
@@ -55,28 +56,44 @@ def test_limited_markdown_renders_code_and_emphasis_and_nothing_else():
 
 def _ticket(key, severity, days, service="svc", resource="r"):
     now = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    return TicketRecord(key=key, service=service, tier=1, severity=severity, status="open",
-                        opened_at=now - timedelta(days=days), resource=resource)
+    return TicketRecord(
+        key=key,
+        service=service,
+        tier=1,
+        severity=severity,
+        status="open",
+        opened_at=now - timedelta(days=days),
+        resource=resource,
+    )
 
 
 def test_tickets_sort_by_severity_then_age_then_number():
-    tickets = [_ticket("DR-10", "medium", 5), _ticket("DR-2", "medium", 5), _ticket("DR-1", "low", 90),
-               _ticket("DR-30", "critical", 1), _ticket("DR-4", "medium", 40)]
+    tickets = [
+        _ticket("DR-10", "medium", 5),
+        _ticket("DR-2", "medium", 5),
+        _ticket("DR-1", "low", 90),
+        _ticket("DR-30", "critical", 1),
+        _ticket("DR-4", "medium", 40),
+    ]
     assert [t.key for t in tickets_by_severity(tickets)] == ["DR-30", "DR-4", "DR-2", "DR-10", "DR-1"]
     assert sorted(["DR-10", "DR-2", "DR-1", None], key=key_order) == ["DR-1", "DR-2", "DR-10", None]
 
 
 def test_findings_sort_by_severity_then_ticket_number():
-    findings = [{"severity": "medium", "ticket": "DR-10", "service": "a", "resource": "x"},
-                {"severity": "critical", "ticket": "DR-12", "service": "z", "resource": "x"},
-                {"severity": "medium", "ticket": "DR-9", "service": "b", "resource": "x"}]
+    findings = [
+        {"severity": "medium", "ticket": "DR-10", "service": "a", "resource": "x"},
+        {"severity": "critical", "ticket": "DR-12", "service": "z", "resource": "x"},
+        {"severity": "medium", "ticket": "DR-9", "service": "b", "resource": "x"},
+    ]
     assert [f["ticket"] for f in by_severity(findings)] == ["DR-12", "DR-9", "DR-10"]
 
 
 def test_digest_groups_failures_by_check_most_severe_first():
-    findings = [{"check": "runbook.drift", "severity": "medium", "service": "a", "title": "t", "remediation": ""},
-                {"check": "runbook.drift", "severity": "medium", "service": "b", "title": "t", "remediation": ""},
-                {"check": "backup.disabled", "severity": "critical", "service": "c", "title": "t", "remediation": ""}]
+    findings = [
+        {"check": "runbook.drift", "severity": "medium", "service": "a", "title": "t", "remediation": ""},
+        {"check": "runbook.drift", "severity": "medium", "service": "b", "title": "t", "remediation": ""},
+        {"check": "backup.disabled", "severity": "critical", "service": "c", "title": "t", "remediation": ""},
+    ]
     d = digest("3 services", findings)
     assert not d.ok and [(f.check, f.count) for f in d.failures] == [("backup.disabled", 1), ("runbook.drift", 2)]
     assert d.failures[1].services == ["a", "b"] and "runbook" in d.failures[1].remediation
@@ -84,10 +101,24 @@ def test_digest_groups_failures_by_check_most_severe_first():
 
 
 def test_fleet_impact_lines_group_by_path_with_counts():
-    paths = [{"resource": f"rds_instance:us-east-1:tenant-{i}", "path": "restore the copy in us-west-2",
-              "source": "measured", "reason": None} for i in range(57)]
-    paths += [{"resource": f"rds_instance:us-east-1:tenant-x{i}", "path": None, "source": "policy",
-               "reason": f"tenant-x{i} has no cross-region copy"} for i in range(3)]
+    paths = [
+        {
+            "resource": f"rds_instance:us-east-1:tenant-{i}",
+            "path": "restore the copy in us-west-2",
+            "source": "measured",
+            "reason": None,
+        }
+        for i in range(57)
+    ]
+    paths += [
+        {
+            "resource": f"rds_instance:us-east-1:tenant-x{i}",
+            "path": None,
+            "source": "policy",
+            "reason": f"tenant-x{i} has no cross-region copy",
+        }
+        for i in range(3)
+    ]
     groups = group_paths(paths)
     assert [(g.path, g.count) for g in groups] == [(None, 3), ("restore the copy in us-west-2", 57)]
     assert groups[0].reasons == [("has no cross-region copy", 3)] and groups[0].examples[0] == "tenant-x0"
@@ -97,16 +128,27 @@ def test_fleet_impact_lines_group_by_path_with_counts():
 
 
 def _m(service, resource, mode, passed, rto=60.0, status="passed", tier=1):
-    return {"service": service, "tier": tier, "resource": resource, "mode": mode, "region": "us-east-1",
-            "passed": passed, "status": status, "rto_seconds": rto, "rto_target_seconds": 3600.0,
-            "rpo_seconds": 30.0, "rpo_target_seconds": 3600.0}
+    return {
+        "service": service,
+        "tier": tier,
+        "resource": resource,
+        "mode": mode,
+        "region": "us-east-1",
+        "passed": passed,
+        "status": status,
+        "rto_seconds": rto,
+        "rto_target_seconds": 3600.0,
+        "rpo_seconds": 30.0,
+        "rpo_target_seconds": 3600.0,
+    }
 
 
 def test_restore_report_groups_by_service_and_path():
     ms = [_m("fleet", f"rds_instance:us-east-1:t{i}", "snapshot", True, rto=60.0 + i) for i in range(6)]
-    ms += [_m("fleet", "rds_instance:us-east-1:t0", "pitr-latest", True),
-           _m("alerts", "dynamodb_table:us-east-1:a", "pitr-latest", False, rto=None, status="no_recovery_point",
-              tier=0)]
+    ms += [
+        _m("fleet", "rds_instance:us-east-1:t0", "pitr-latest", True),
+        _m("alerts", "dynamodb_table:us-east-1:a", "pitr-latest", False, rto=None, status="no_recovery_point", tier=0),
+    ]
     groups = restore_groups(ms)
     assert [g.service for g in groups] == ["alerts", "fleet"]
     alerts, fleet = groups
@@ -114,6 +156,7 @@ def test_restore_report_groups_by_service_and_path():
     assert (fleet.restores, fleet.passed, fleet.resources) == (7, 7, 6)
     snap = next(p for p in fleet.paths if p.mode == "snapshot")
     assert (snap.count, snap.rto_seconds, snap.judged_against) == (6, 65.0, "Tier 1 targets")
-    notes = sampling_note("5%", {"fleet|rds_instance:[service=x]": [f"rds_instance:us-east-1:t{i}" for i in range(120)]},
-                          ms, 4)
+    notes = sampling_note(
+        "5%", {"fleet|rds_instance:[service=x]": [f"rds_instance:us-east-1:t{i}" for i in range(120)]}, ms, 4
+    )
     assert any("5% of each fleet" in n for n in notes) and any(re.search(r"fleet: 6 of 120", n) for n in notes)

@@ -1,4 +1,5 @@
 """Evidence is written atomically and reports render hostile text as text."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,12 @@ HOSTILE = '<script>alert("x")</script>'
 
 
 def record(**kwargs) -> RunRecord:
-    base = dict(flow="documentation-review", run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
-                started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc), parameters={"tiers": [1]})
+    base = dict(
+        flow="documentation-review",
+        run_id="0f1e2d3c-aaaa-bbbb-cccc-000000000000",
+        started_at=datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc),
+        parameters={"tiers": [1]},
+    )
     return RunRecord(**{**base, **kwargs})
 
 
@@ -29,7 +34,9 @@ def test_run_directory_layout_and_atomic_results(tmp_path):
     path = run.save()
     assert path == str(tmp_path / "documentation-review" / "20261124T080000Z-0f1e2d3c" / "results.json")
     assert json.loads(open(path).read())["run_id"].startswith("0f1e2d3c")
-    assert [p.name for p in (tmp_path / "documentation-review" / "20261124T080000Z-0f1e2d3c").iterdir()] == ["results.json"]
+    assert [p.name for p in (tmp_path / "documentation-review" / "20261124T080000Z-0f1e2d3c").iterdir()] == [
+        "results.json"
+    ]
     assert [r.run_id for r in load_history(store, "documentation-review")] == [run.record.run_id]
 
 
@@ -41,18 +48,50 @@ def test_unwritable_evidence_is_a_clear_error(tmp_path):
 
 
 def test_hostile_text_renders_as_text_in_html_and_markdown():
-    finding = make_finding("runbook.drift", service="svc", tier=1, resource=f"s3_bucket:us-east-1:{HOSTILE}",
-                           subject="versioning", detail=f"name {HOSTILE} | pipe")
+    finding = make_finding(
+        "runbook.drift",
+        service="svc",
+        tier=1,
+        resource=f"s3_bucket:us-east-1:{HOSTILE}",
+        subject="versioning",
+        detail=f"name {HOSTILE} | pipe",
+    )
     rec = record(findings=[finding], services=[ServiceStatus(service="svc", tier=1, status="gaps", findings=1)])
-    rows = [{"service": "svc", "name": HOSTILE, "tier": 1, "owner": HOSTILE, "champion": None,
-             "last_reviewed": None, "status": "gaps", "findings": 1}]
+    rows = [
+        {
+            "service": "svc",
+            "name": HOSTILE,
+            "tier": 1,
+            "owner": HOSTILE,
+            "champion": None,
+            "last_reviewed": None,
+            "status": "gaps",
+            "findings": 1,
+        }
+    ]
     tracker = {"created": 1, "kept": 0, "resolved": 0, "reopened": 0, "escalated": 0, "deferred": 0, "error": None}
     summary = digest(f"the runbook of {HOSTILE}", rec.findings)
-    html = render("review.html.j2", record=rec, tracker=tracker, rows=rows, tiers=[1], services_filter=[], with_gaps=1,
-                  digest=summary)
+    html = render(
+        "review.html.j2",
+        record=rec,
+        tracker=tracker,
+        rows=rows,
+        tiers=[1],
+        services_filter=[],
+        with_gaps=1,
+        digest=summary,
+    )
     assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
-    markdown = render("review.md.j2", record=rec, tracker=tracker, rows=rows, tiers=[1], services_filter=[], with_gaps=1,
-                      digest=summary)
+    markdown = render(
+        "review.md.j2",
+        record=rec,
+        tracker=tracker,
+        rows=rows,
+        tiers=[1],
+        services_filter=[],
+        with_gaps=1,
+        digest=summary,
+    )
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "\\| pipe" in markdown
 
 

@@ -1,4 +1,5 @@
 """The restore test, audit and sweep against moto: measurements for every kind, cleanup whatever happens."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,12 @@ def originals() -> dict:
     for region in REGIONS:
         rds = boto3.client("rds", region_name=region)
         for db in rds.describe_db_instances()["DBInstances"]:
-            state[db["DBInstanceIdentifier"]] = (db["DBInstanceStatus"], db["MultiAZ"], db["BackupRetentionPeriod"],
-                                                 db["StorageEncrypted"])
+            state[db["DBInstanceIdentifier"]] = (
+                db["DBInstanceStatus"],
+                db["MultiAZ"],
+                db["BackupRetentionPeriod"],
+                db["StorageEncrypted"],
+            )
         for c in rds.describe_db_clusters()["DBClusters"]:
             state[c["DBClusterIdentifier"]] = (c["Status"], len(c["DBClusterMembers"]))
         ddb = boto3.client("dynamodb", region_name=region)
@@ -94,10 +99,12 @@ def test_stale_recovery_point_is_found(world, monkeypatch):
     def stale_clock(self, service, region, account=None):
         client = original(self, service, region, account)
         if service == "rds" and not getattr(client, "_stale", False):
+
             def age(parsed, model, **_):
                 for db in parsed.get("DBInstances", []):
                     if db["DBInstanceIdentifier"] == "ledger-primary":
                         db["LatestRestorableTime"] = datetime.now(timezone.utc) - timedelta(hours=3, minutes=30)
+
             client.meta.events.register("after-call.rds.DescribeDBInstances", age)
             client._stale = True
         return client
@@ -113,19 +120,47 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
     time.sleep(1.1)  # legacy's RPO target is 1s: its newest snapshot is now older than that
     # concurrency=1: moto's in-process backends race under concurrent creates and deletes; concurrent
     # restores are exercised against moto's server (tests/test_deployments.py, make bench).
-    summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], concurrency=1,
-                                  restore_time=datetime.now(timezone.utc) - timedelta(minutes=5), poll_seconds=0.01)
+    summary = backup_restore_test(
+        runbooks=world["runbooks"],
+        evidence=world["evidence"],
+        concurrency=1,
+        restore_time=datetime.now(timezone.utc) - timedelta(minutes=5),
+        poll_seconds=0.01,
+    )
     record = results(summary)
-    by_target = {(m["resource"].split(":")[-1] if not m["resource"].startswith("ebs") else m["resource"].split(":")[0],
-                  m["mode"], m["region"]): m for m in record["measurements"]}
+    by_target = {
+        (
+            m["resource"].split(":")[-1] if not m["resource"].startswith("ebs") else m["resource"].split(":")[0],
+            m["mode"],
+            m["region"],
+        ): m
+        for m in record["measurements"]
+    }
     kinds = {(m["kind"], m["mode"]) for m in record["measurements"] if m["status"] == "passed"}
-    assert {("rds_instance", "snapshot"), ("rds_instance", "pitr-latest"), ("rds_instance", "pitr-time"),
-            ("rds_instance", "snapshot-dr"), ("rds_cluster", "snapshot"), ("dynamodb_table", "pitr-latest"),
-            ("dynamodb_table", "pitr-time"), ("s3_bucket", "object-version"), ("ebs_volume", "snapshot"),
-            ("ebs_volume", "snapshot-dr")} <= kinds
+    assert {
+        ("rds_instance", "snapshot"),
+        ("rds_instance", "pitr-latest"),
+        ("rds_instance", "pitr-time"),
+        ("rds_instance", "snapshot-dr"),
+        ("rds_cluster", "snapshot"),
+        ("dynamodb_table", "pitr-latest"),
+        ("dynamodb_table", "pitr-time"),
+        ("s3_bucket", "object-version"),
+        ("ebs_volume", "snapshot"),
+        ("ebs_volume", "snapshot-dr"),
+    } <= kinds
     for m in record["measurements"]:
-        assert set(m) >= {"service", "resource", "kind", "started_at", "rto_seconds", "rto_target_seconds",
-                          "rpo_seconds", "rpo_target_seconds", "passed"}
+        assert set(m) >= {
+            "service",
+            "resource",
+            "kind",
+            "started_at",
+            "rto_seconds",
+            "rto_target_seconds",
+            "rpo_seconds",
+            "rpo_target_seconds",
+            "passed",
+        }
         assert m["cleanup"] in ("deleted", "none")
     ledger = by_target[("ledger-primary", "snapshot", "us-east-2")]
     assert ledger["status"] == "passed" and ledger["rto_seconds"] < ledger["rto_target_seconds"]
@@ -135,7 +170,9 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
     # Aurora: the writer was added once the restored cluster was available, and both were torn down.
     aurora = by_target[("payments-aurora", "snapshot", "us-east-2")]
     assert aurora["status"] == "passed" and aurora["cleanup"] == "deleted" and aurora["rto_seconds"] >= 1.8
-    assert by_target[("payments-receipts", "object-version", "us-east-2")]["validation"][0]["detail"].endswith("checksum match")
+    assert by_target[("payments-receipts", "object-version", "us-east-2")]["validation"][0]["detail"].endswith(
+        "checksum match"
+    )
     # Planted: legacy has no automated backups (so no automated snapshot, as on AWS) and PITR off; its old
     # manual snapshot restores, fails validation and is over its RPO.
     assert by_target[("legacy-db", "pitr-latest", "us-east-2")]["status"] == "no_recovery_point"
@@ -143,9 +180,12 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
     legacy_snapshot = by_target[("legacy-db", "snapshot", "us-east-2")]
     assert legacy_snapshot["status"] == "validation_failed" and legacy_snapshot["cleanup"] == "deleted"
     checks = {(f["service"], f["check"], f["subject"]) for f in record["findings"]}
-    assert {("legacy", "restore.failed", "pitr-latest@us-east-2"), ("legacy", "restore.validation_failed",
-            "snapshot@us-east-2"), ("legacy", "restore.rpo_exceeded", "snapshot@us-east-2"),
-            ("payments", "restore.failed", "snapshot-dr@us-west-1")} <= checks
+    assert {
+        ("legacy", "restore.failed", "pitr-latest@us-east-2"),
+        ("legacy", "restore.validation_failed", "snapshot@us-east-2"),
+        ("legacy", "restore.rpo_exceeded", "snapshot@us-east-2"),
+        ("payments", "restore.failed", "snapshot-dr@us-west-1"),
+    } <= checks
     # The clean service restores everywhere with no finding: its daily snapshots are hours old (as on AWS), but
     # PITR meets the in-region RPO, so the snapshot path's age is shown, not judged; the DR copy is judged
     # against the Region-loss RPO.
@@ -158,8 +198,14 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
 def test_sampling_rotates_through_a_fleet(world):
     seen = []
     for _ in range(3):
-        summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["payments"],
-                                      concurrency=1, sample="2", poll_seconds=0.01)
+        summary = backup_restore_test(
+            runbooks=world["runbooks"],
+            evidence=world["evidence"],
+            services=["payments"],
+            concurrency=1,
+            sample="2",
+            poll_seconds=0.01,
+        )
         shards = sorted({m["resource"] for m in results(summary)["measurements"] if "shard" in m["resource"]})
         assert len(shards) == 2 and {r.split(":")[1] for r in shards} == {"us-east-2", "ap-southeast-2"}
         seen.append(shards)
@@ -175,19 +221,23 @@ def test_a_restore_that_never_becomes_available_stops_at_the_deadline(world, mon
     def stuck(self, service, region, account=None):
         client = original(self, service, region, account)
         if service == "rds" and not getattr(client, "_stuck", False):
+
             def creating(parsed, **_):
                 for db in parsed.get("DBInstances", []):
                     if db["DBInstanceIdentifier"].startswith("drt-"):
                         db["DBInstanceStatus"] = "creating"
+
             client.meta.events.register("after-call.rds.DescribeDBInstances", creating)
             client._stuck = True
         return client
 
     monkeypatch.setattr(AwsClients, "client", stuck)
     started = time.monotonic()
-    record = results(backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
-                                         concurrency=1,
-                                         poll_seconds=0.2))
+    record = results(
+        backup_restore_test(
+            runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"], concurrency=1, poll_seconds=0.2
+        )
+    )
     timeouts = [m for m in record["measurements"] if m["status"] == "timeout"]
     assert len(timeouts) == 3 and all(m["cleanup"] == "deleted" for m in timeouts)
     assert time.monotonic() - started < 30
@@ -203,14 +253,21 @@ def test_dry_run_plans_without_creating_anything(world):
 
 def test_sweep_deletes_only_expired_copies_of_ours(world):
     rds = boto3.client("rds", region_name="us-east-2")
-    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0][
+        "DBSnapshotIdentifier"
+    ]
 
     def copy(name, expires):
         rds.restore_db_instance_from_db_snapshot(
-            DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot,
-            Tags=[{"Key": "dr-automation:owner", "Value": "dr-runbooks"}, {"Key": "dr-automation:run-id", "Value": "r1"},
-                  {"Key": "dr-automation:flow", "Value": "simulation"},
-                  {"Key": "dr-automation:expires-at", "Value": expires.isoformat()}])
+            DBInstanceIdentifier=name,
+            DBSnapshotIdentifier=snapshot,
+            Tags=[
+                {"Key": "dr-automation:owner", "Value": "dr-runbooks"},
+                {"Key": "dr-automation:run-id", "Value": "r1"},
+                {"Key": "dr-automation:flow", "Value": "simulation"},
+                {"Key": "dr-automation:expires-at", "Value": expires.isoformat()},
+            ],
+        )
 
     copy("drt-expired", datetime.now(timezone.utc) - timedelta(minutes=1))
     copy("drt-fresh", datetime.now(timezone.utc) + timedelta(hours=1))
@@ -220,8 +277,11 @@ def test_sweep_deletes_only_expired_copies_of_ours(world):
     assert {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]} >= {"drt-expired"}
     orphan_sweep(runbooks=world["runbooks"], evidence=world["evidence"])
     # On the strict layer a deleted instance reads `deleting` for a moment before it is gone, as on AWS.
-    names = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]
-             if d["DBInstanceStatus"] != "deleting"}
+    names = {
+        d["DBInstanceIdentifier"]
+        for d in rds.describe_db_instances()["DBInstances"]
+        if d["DBInstanceStatus"] != "deleting"
+    }
     assert "drt-expired" not in names and {"drt-fresh", "drt-not-ours", "ledger-primary"} <= names
 
 
@@ -237,14 +297,17 @@ def test_a_sweep_from_another_store_or_host_never_deletes_a_live_runs_copies(wor
     from tasks.evidence.runlock import exclusive_run, lock_id
 
     rds = boto3.client("rds", region_name="us-east-2")
-    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0][
+        "DBSnapshotIdentifier"
+    ]
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     here = lock_id(Path(world["evidence"]) / "backup-restore-test" / ".run.lock")
     live_store = str(tmp_path / "live-evidence")
     elsewhere = lock_id(Path(live_store) / "backup-restore-test" / ".run.lock")
     for name, lock in (("drt-live-elsewhere", elsewhere), ("drt-crashed-here", here), ("drt-no-lock", "")):
-        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot,
-                                                 Tags=_copy_tags("not-a-prefect-run", later, lock))
+        rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot, Tags=_copy_tags("not-a-prefect-run", later, lock)
+        )
     names = lambda: {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}  # noqa: E731
     with exclusive_run(live_store, "backup-restore-test", "live-run"):  # the live run holds its own lock
         for store in (str(tmp_path / "other-evidence"), "s3://drt-evidence-store/x", live_store):
@@ -260,20 +323,24 @@ def test_a_sweep_asks_prefect_whether_the_copys_run_is_over(world, tmp_path):
     from prefect.runtime import flow_run
 
     rds = boto3.client("rds", region_name="us-east-2")
-    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0][
+        "DBSnapshotIdentifier"
+    ]
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
 
     @flow
     def finished_run() -> str:
         return flow_run.get_id()
 
-    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-finished", DBSnapshotIdentifier=snapshot,
-                                             Tags=_copy_tags(finished_run(), later))
+    rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="drt-finished", DBSnapshotIdentifier=snapshot, Tags=_copy_tags(finished_run(), later)
+    )
 
     @flow
     def running_run() -> list:
-        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-running", DBSnapshotIdentifier=snapshot,
-                                                 Tags=_copy_tags(flow_run.get_id(), later))
+        rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier="drt-running", DBSnapshotIdentifier=snapshot, Tags=_copy_tags(flow_run.get_id(), later)
+        )
         return orphan_sweep(runbooks=world["runbooks"], evidence=str(tmp_path / "elsewhere"))["copies"]
 
     assert [c["id"] for c in running_run()] == ["drt-finished"]
@@ -283,17 +350,21 @@ def test_a_sweep_asks_prefect_whether_the_copys_run_is_over(world, tmp_path):
 
 def test_a_copy_with_an_unreadable_expiry_is_kept_and_reported(world):
     rds = boto3.client("rds", region_name="us-east-2")
-    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-primary")["DBSnapshots"][0][
+        "DBSnapshotIdentifier"
+    ]
     for name, expires in (("drt-naive", "2020-01-01T00:00:00"), ("drt-garbled", "soon")):
-        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot,
-                                                 Tags=_copy_tags("r-unknown", expires))
+        rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot, Tags=_copy_tags("r-unknown", expires)
+        )
     result = orphan_sweep(runbooks=world["runbooks"], evidence=world["evidence"] + "-other")
     assert result["copies"] == []
     kept = {k["id"]: k["kept"] for k in result["kept"]}
     assert "no time zone" in kept["drt-naive"] and "not an ISO 8601" in kept["drt-garbled"]
     # ... and a restore test in that region still runs (the zone-less tag used to crash every sweep).
-    summary = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
-                                  concurrency=1, poll_seconds=0.01)
+    summary = backup_restore_test(
+        runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"], concurrency=1, poll_seconds=0.01
+    )
     assert summary["restores"] > 0 and summary["passed"] > 0
     names = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
     assert {"drt-naive", "drt-garbled"} <= names
@@ -310,14 +381,19 @@ def test_a_copy_deleted_under_a_running_restore_fails_at_once(world, monkeypatch
     def vanishing(self, service, region, account=None):
         client = original(self, service, region, account)
         if service == "rds" and region == "us-east-2" and not getattr(client, "_vanishing", False):
+
             def creating(parsed, **_):
                 for db in parsed.get("DBInstances", []):
-                    if (db["DBInstanceIdentifier"].startswith("drt-") and db["DBInstanceStatus"] == "available"
-                            and reads["n"] < 2):  # only the first copy, for two reads: it is still restoring
+                    if (
+                        db["DBInstanceIdentifier"].startswith("drt-")
+                        and db["DBInstanceStatus"] == "available"
+                        and reads["n"] < 2
+                    ):  # only the first copy, for two reads: it is still restoring
                         reads["n"] += 1
                         db["DBInstanceStatus"] = "creating"
                         if reads["n"] == 2:
                             reads["victim"] = db["DBInstanceIdentifier"]
+
             client.meta.events.register("after-call.rds.DescribeDBInstances", creating)
             client._vanishing = True
         return client
@@ -333,8 +409,15 @@ def test_a_copy_deleted_under_a_running_restore_fails_at_once(world, monkeypatch
     monkeypatch.setattr("tasks.actions.restore.time.sleep", sleep)
     monkeypatch.setattr(AwsClients, "client", vanishing)
     started = time.monotonic()
-    record = results(backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
-                                         concurrency=1, poll_seconds=0.05))
+    record = results(
+        backup_restore_test(
+            runbooks=world["runbooks"],
+            evidence=world["evidence"],
+            services=["ledger"],
+            concurrency=1,
+            poll_seconds=0.05,
+        )
+    )
     gone = [m for m in record["measurements"] if m["status"] == "failed" and "deleted by someone else" in m["error"]]
     assert len(gone) == 1 and not gone[0]["passed"]
     assert time.monotonic() - started < 60  # not the hour-long RTO

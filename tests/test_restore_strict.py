@@ -1,6 +1,7 @@
 """Restore drivers and teardown on the strict AWS layer (creates take a second, deletes half a second, AWS's
 refusals enforced): an Aurora writer only once its cluster is available, teardown step by step, deletes retried
 while AWS says "not yet", and a refusal that waiting cannot change ends the teardown at once."""
+
 from __future__ import annotations
 
 import time
@@ -22,14 +23,23 @@ REGION = "us-east-2"
 
 def spec(kind: str, source: str, copy: str, mode: str = "snapshot") -> RestoreSpec:
     tags = ownership_tags("run1", "backup-restore-test", (datetime.now(UTC) + timedelta(hours=1)).isoformat(), source)
-    return RestoreSpec(kind=kind, mode=mode, source_id=source, source_region=REGION, region=REGION, copy_name=copy,
-                       tags=tuple(tags.items()), instance_class="db.r6g.large")
+    return RestoreSpec(
+        kind=kind,
+        mode=mode,
+        source_id=source,
+        source_region=REGION,
+        region=REGION,
+        copy_name=copy,
+        tags=tuple(tags.items()),
+        instance_class="db.r6g.large",
+    )
 
 
 def context(tmp_path, cleanup: str = "30m") -> RestoreContext:
     policy = Policy.model_validate({"restore": {"cleanup_timeout": cleanup, "poll_interval": "1s"}})
-    return RestoreContext(run_id="run1", policy=policy, clients=AwsClients(), store=None, run_dir=str(tmp_path),
-                          poll_seconds=0.1)
+    return RestoreContext(
+        run_id="run1", policy=policy, clients=AwsClients(), store=None, run_dir=str(tmp_path), poll_seconds=0.1
+    )
 
 
 @pytest.fixture
@@ -50,8 +60,12 @@ def test_the_aurora_writer_is_added_only_once_the_restored_cluster_is_available(
     # On the strict layer, creating the writer now is what AWS refuses.
     rds = boto3.client("rds", region_name=REGION)
     with pytest.raises(rds.exceptions.InvalidDBClusterStateFault):
-        rds.create_db_instance(DBInstanceIdentifier="x-w", DBClusterIdentifier="drt-run1-aurora",
-                               Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+        rds.create_db_instance(
+            DBInstanceIdentifier="x-w",
+            DBClusterIdentifier="drt-run1-aurora",
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+        )
     state = _wait_available(context(tmp_path), rds_cluster, aurora, "drt-run1-aurora", point, started, 30)
     assert state.status == "available" and state.detail["writer"] == "available"
     assert (datetime.now(UTC) - started).total_seconds() >= 1.8  # the cluster, then the writer, each a second
@@ -103,7 +117,11 @@ def test_a_teardown_the_interlock_refuses_ends_at_once_as_left(aws, strict_aws, 
     # A drt- database without the ownership tag: not ours, so the interlock refuses its delete.
     rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-someone-else", DBSnapshotIdentifier=snapshot)
     started = time.monotonic()
-    status, reason = _teardown(context(tmp_path, cleanup="30m"), rds_instance,
-                               spec("rds_instance", "ledger-db", "drt-someone-else"), "drt-someone-else")
+    status, reason = _teardown(
+        context(tmp_path, cleanup="30m"),
+        rds_instance,
+        spec("rds_instance", "ledger-db", "drt-someone-else"),
+        "drt-someone-else",
+    )
     assert status == "left" and "refused" in reason
     assert time.monotonic() - started < 5  # not polled until the 30-minute cleanup timeout

@@ -1,4 +1,5 @@
 """A crashed restore test is resumed only inside its window, and its measurements stay with their service."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,13 @@ NOW = datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)
 
 
 def crashed(started_at: datetime, run_id: str = "old-run") -> RunRecord:
-    return RunRecord(flow="backup-restore-test", run_id=run_id, started_at=started_at, status="running",
-                     parameters={"signature": SIGNATURE})
+    return RunRecord(
+        flow="backup-restore-test",
+        run_id=run_id,
+        started_at=started_at,
+        status="running",
+        parameters={"signature": SIGNATURE},
+    )
 
 
 def test_a_crashed_run_older_than_the_window_or_from_last_quarter_is_not_resumed(tmp_path):
@@ -35,10 +41,22 @@ def test_resumed_measurements_are_keyed_by_service_and_target(tmp_path):
     store = LocalEvidenceStore(tmp_path)
     key = "rds_instance:123456789012:us-east-1:shared-db|snapshot|us-east-1"
     for name, service, rto in (("a", "payments", 100.0), ("b", "ledger", 900.0)):
-        m = Measurement(service=service, tier=1, resource="shared-db", kind="rds_instance", started_at=NOW,
-                        finished_at=NOW, rto_seconds=rto, rto_target_seconds=3600, rpo_target_seconds=3600,
-                        status="passed", cleanup="deleted")
-        store.write_bytes(f"run/measurements/{name}.json",
-                          json.dumps({"target": key, "measurement": m.model_dump(mode="json")}).encode())
+        m = Measurement(
+            service=service,
+            tier=1,
+            resource="shared-db",
+            kind="rds_instance",
+            started_at=NOW,
+            finished_at=NOW,
+            rto_seconds=rto,
+            rto_target_seconds=3600,
+            rpo_target_seconds=3600,
+            status="passed",
+            cleanup="deleted",
+        )
+        store.write_bytes(
+            f"run/measurements/{name}.json",
+            json.dumps({"target": key, "measurement": m.model_dump(mode="json")}).encode(),
+        )
     found = load_measurements(store, "run")
     assert found[("payments", key)].rto_seconds == 100.0 and found[("ledger", key)].rto_seconds == 900.0

@@ -1,4 +1,5 @@
 """The documentation review as a real Prefect flow run against moto, end to end."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,8 @@ def test_rerun_files_nothing_new_and_a_fix_resolves_its_ticket(world):
 
     # Fix one gap in AWS: the shard becomes Multi-AZ.
     boto3.client("rds", region_name="ap-southeast-2").modify_db_instance(
-        DBInstanceIdentifier="shard-apse2-2", MultiAZ=True, ApplyImmediately=True)
+        DBInstanceIdentifier="shard-apse2-2", MultiAZ=True, ApplyImmediately=True
+    )
     third = review(world)
     assert third["tracker"]["resolved"] == 1 and third["tracker"]["created"] == 0
     closed = [t for t in ledger(world).values() if t["status"] == "closed"]
@@ -89,12 +91,18 @@ def test_artifacts_are_published_on_the_flow_run(world, prefect_harness):
 
     summary = review(world)
     # Plain REST: this Prefect client version sends nulls the server's filter endpoint rejects.
-    response = httpx.post(f"{prefect_harness}/artifacts/filter", json={
-        "flow_runs": {"id": {"any_": [summary["run_id"]]}}, "limit": 50, "offset": 0, "sort": "KEY_ASC"})
+    response = httpx.post(
+        f"{prefect_harness}/artifacts/filter",
+        json={"flow_runs": {"id": {"any_": [summary["run_id"]]}}, "limit": 50, "offset": 0, "sort": "KEY_ASC"},
+    )
     response.raise_for_status()
     run_artifacts = [type("Artifact", (), a) for a in response.json()]
     by_key = {a.key: a for a in run_artifacts}
-    assert set(by_key) == {"documentation-review-summary", "documentation-review-findings", "documentation-review-report"}
+    assert set(by_key) == {
+        "documentation-review-summary",
+        "documentation-review-findings",
+        "documentation-review-report",
+    }
     assert by_key["documentation-review-summary"].type == "markdown"
     assert "report.html" in str(by_key["documentation-review-report"].data)  # Prefect stores links as markdown
     table = next(a for a in run_artifacts if a.type == "table")

@@ -1,4 +1,5 @@
 """Completeness, currency and accuracy as pure functions over canned live data (no AWS)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,11 +16,24 @@ TODAY = date(2026, 11, 24)
 
 
 def runbook(**overrides) -> Runbook:
-    data = {"service": "svc", "name": "Svc", "tier": 1, "owner": "o@x", "dr_champion": "c@x",
-            "documentation": {"last_reviewed": "2026-10-01"}, "procedure": ["restore"],
-            "validation": [{"name": "up", "kind": "status"}],
-            "resources": [{"kind": "rds_instance", "id": "db1", "region": "us-east-1",
-                           "expect": {"multi_az": True, "backup_retention_days": 30, "copy_regions": ["us-west-2"]}}]}
+    data = {
+        "service": "svc",
+        "name": "Svc",
+        "tier": 1,
+        "owner": "o@x",
+        "dr_champion": "c@x",
+        "documentation": {"last_reviewed": "2026-10-01"},
+        "procedure": ["restore"],
+        "validation": [{"name": "up", "kind": "status"}],
+        "resources": [
+            {
+                "kind": "rds_instance",
+                "id": "db1",
+                "region": "us-east-1",
+                "expect": {"multi_az": True, "backup_retention_days": 30, "copy_regions": ["us-west-2"]},
+            }
+        ],
+    }
     data.update(overrides)
     return Runbook.model_validate(data)
 
@@ -35,8 +49,12 @@ def test_a_complete_runbook_has_no_completeness_gaps():
 def test_each_missing_part_is_its_own_finding():
     rb = runbook(owner=None, dr_champion="  ", procedure=[], validation=[], resources=[])
     assert checks(check_completeness(rb, POLICY)) == [
-        ("runbook.champion_missing", ""), ("runbook.owner_missing", ""), ("runbook.procedure_missing", ""),
-        ("runbook.resources_missing", ""), ("runbook.validation_missing", "")]
+        ("runbook.champion_missing", ""),
+        ("runbook.owner_missing", ""),
+        ("runbook.procedure_missing", ""),
+        ("runbook.resources_missing", ""),
+        ("runbook.validation_missing", ""),
+    ]
 
 
 def test_validation_steps_are_only_required_for_tiers_0_and_1():

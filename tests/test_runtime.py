@@ -1,4 +1,5 @@
 """The command line's runtime: no Prefect where no flow runs, the temporary server's start-up, the console."""
+
 from __future__ import annotations
 
 import io
@@ -17,19 +18,34 @@ CLOSED_PORT_API = "http://127.0.0.1:9/api"  # nothing listens on the discard por
 
 def run_cli_in_process(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     """`main(args)` in a fresh interpreter that reports afterwards whether prefect was ever imported."""
-    code = ("import sys\nfrom flows.cli import main\ntry:\n    rc = main(sys.argv[1:])\nexcept SystemExit as e:\n"
-            "    rc = e.code\nprint('PREFECT_IMPORTED=%s' % ('prefect' in sys.modules), file=sys.stderr)\n"
-            "sys.exit(rc)\n")
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PREFECT_API_URL": CLOSED_PORT_API,
-           "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    code = (
+        "import sys\nfrom flows.cli import main\ntry:\n    rc = main(sys.argv[1:])\nexcept SystemExit as e:\n"
+        "    rc = e.code\nprint('PREFECT_IMPORTED=%s' % ('prefect' in sys.modules), file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PREFECT_API_URL": CLOSED_PORT_API,
+        "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
+        **(env_extra or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize("args", [
-    ["validate"], ["--version"], ["--help"], ["audit", "--help"],
-    ["review", "--dry-run"], ["audit", "--dry-run", "--tier", "0"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate"],
+        ["--version"],
+        ["--help"],
+        ["audit", "--help"],
+        ["review", "--dry-run"],
+        ["audit", "--dry-run", "--tier", "0"],
+    ],
+)
 def test_commands_that_run_no_flow_neither_import_nor_contact_prefect(args, tmp_path):
     run = run_cli_in_process(*args, env_extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert run.returncode == 0, run.stderr[-2000:]
@@ -87,11 +103,13 @@ def test_a_server_that_cannot_start_in_time_is_retried_once_then_explained_in_on
         "        kids += alive_child(stat)\n"
         "    except OSError:\n"
         "        pass\n"
-        "print('CHILDREN:%d' % kids)\n")
+        "print('CHILDREN:%d' % kids)\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.update(PYTHONPATH=str(REPO_ROOT), PREFECT_HOME=str(tmp_path), **{TIMEOUT_SETTING: "1"})
-    run = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     lines = run.stdout.splitlines()
     [error] = [line for line in lines if line.startswith("ERROR:")]
     assert TIMEOUT_SETTING in error and "PREFECT_API_URL" in error and "\n" not in error
@@ -100,8 +118,9 @@ def test_a_server_that_cannot_start_in_time_is_retried_once_then_explained_in_on
 
 
 def test_an_unreachable_configured_api_is_one_line_naming_the_way_out():
-    run = run_cli_in_process("review", "--evidence", "/tmp/dr-unused-evidence",
-                             env_extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    run = run_cli_in_process(
+        "review", "--evidence", "/tmp/dr-unused-evidence", env_extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    )
     assert run.returncode == 1
     [line] = [line for line in run.stderr.splitlines() if line.startswith("dr: ")]
     assert CLOSED_PORT_API in line and "dr server" in line and "Traceback" not in run.stderr
@@ -127,5 +146,7 @@ def test_console_on_a_terminal_draws_a_bar_and_leaves_one_line():
     for done in range(1, 11):
         console.progress("restores finished", done, 10)
     console.phase("restore test: filing tickets")
-    assert stream.getvalue().rstrip().splitlines()[-2:] == ["  restores finished: 10/10",
-                                                            "restore test: filing tickets"]
+    assert stream.getvalue().rstrip().splitlines()[-2:] == [
+        "  restores finished: 10/10",
+        "restore test: filing tickets",
+    ]

@@ -1,5 +1,6 @@
 """Production safety under faults: every AWS call of every flow recorded and checked, throttling,
 AccessDenied in one account, concurrent runs, an unwritable evidence store, and secrets in outputs."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,18 @@ from tests.conftest import REPO_ROOT
 from tests.estate import AUDIT_GAPS, build_estate, gap_keys, write_catalog
 
 READ = re.compile(r"^(Describe|List|Get|Head|AssumeRole)")
-TARGET_PARAMS = ("TargetDBInstanceIdentifier", "TargetTableName", "TargetDBSnapshotIdentifier",
-                 "TargetDBClusterSnapshotIdentifier", "DBInstanceIdentifier", "DBClusterIdentifier", "TableName",
-                 "VolumeId", "Bucket", "ResourceArn")
+TARGET_PARAMS = (
+    "TargetDBInstanceIdentifier",
+    "TargetTableName",
+    "TargetDBSnapshotIdentifier",
+    "TargetDBClusterSnapshotIdentifier",
+    "DBInstanceIdentifier",
+    "DBClusterIdentifier",
+    "TableName",
+    "VolumeId",
+    "Bucket",
+    "ResourceArn",
+)
 
 
 def hook_clients(monkeypatch, install):
@@ -65,8 +75,9 @@ def test_no_flow_ever_mutates_anything_it_does_not_own(world, monkeypatch):
 
     def record(client, service, account):
         # Registered first, so it sees every call before the interlock can refuse it.
-        client.meta.events.register_first("before-parameter-build",
-                                          lambda model, params, **_: calls.append((service, model.name, dict(params))))
+        client.meta.events.register_first(
+            "before-parameter-build", lambda model, params, **_: calls.append((service, model.name, dict(params)))
+        )
 
     hook_clients(monkeypatch, record)
     monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.01")
@@ -76,13 +87,24 @@ def test_no_flow_ever_mutates_anything_it_does_not_own(world, monkeypatch):
     backup_restore_test(**common, poll_seconds=0.01, concurrency=1)  # moto in-process is not thread-safe
     orphan_sweep(**common)
     dr_simulation(scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True, **common)
-    dr_simulation(scenario="region-loss", non_interactive=True, drill="region-failover", allow_disruptive=True, **common)
+    dr_simulation(
+        scenario="region-loss", non_interactive=True, drill="region-failover", allow_disruptive=True, **common
+    )
 
     mutations = [(service, op, params) for service, op, params in calls if not READ.match(op)]
-    assert {op for _, op, _ in mutations} >= {"RestoreDBInstanceFromDBSnapshot", "RestoreDBInstanceToPointInTime",
-                                              "DeleteDBInstance", "RestoreTableToPointInTime", "DeleteTable",
-                                              "CreateVolume", "DeleteVolume", "CopyObject", "DeleteBucket",
-                                              "RestoreDBClusterFromSnapshot", "RebootDBInstance"}
+    assert {op for _, op, _ in mutations} >= {
+        "RestoreDBInstanceFromDBSnapshot",
+        "RestoreDBInstanceToPointInTime",
+        "DeleteDBInstance",
+        "RestoreTableToPointInTime",
+        "DeleteTable",
+        "CreateVolume",
+        "DeleteVolume",
+        "CopyObject",
+        "DeleteBucket",
+        "RestoreDBClusterFromSnapshot",
+        "RebootDBInstance",
+    }
     for service, op, params in mutations:
         if op == "RebootDBInstance":
             # The one disruptive drill both opt-ins allowed: the ledger runbook says az_failover: true.
@@ -104,8 +126,12 @@ def test_no_flow_ever_mutates_anything_it_does_not_own(world, monkeypatch):
 def test_throttling_on_a_third_of_calls_changes_no_finding(world, monkeypatch):
     baseline = backup_posture_audit(runbooks=world["runbooks"], evidence=world["evidence"])
     counter = {"calls": 0, "throttled": 0}
-    codes = {"rds": ("Throttling", 400), "ec2": ("RequestLimitExceeded", 503), "s3": ("SlowDown", 503),
-             "dynamodb": ("ThrottlingException", 400)}
+    codes = {
+        "rds": ("Throttling", 400),
+        "ec2": ("RequestLimitExceeded", 503),
+        "s3": ("SlowDown", 503),
+        "dynamodb": ("ThrottlingException", 400),
+    }
     lock = threading.Lock()
 
     def throttle(client, service, account):
@@ -116,6 +142,7 @@ def test_throttling_on_a_third_of_calls_changes_no_finding(world, monkeypatch):
                     return None
                 counter["throttled"] += 1
             return error_response(service, *codes[service])
+
         # Service-specific, so it answers before moto's own catch-all before-send handler.
         client.meta.events.register(f"before-send.{client.meta.service_model.service_id.hyphenize()}", maybe)
 
@@ -129,29 +156,42 @@ def test_throttling_on_a_third_of_calls_changes_no_finding(world, monkeypatch):
 def test_access_denied_in_one_account_is_not_assessed_and_the_rest_complete(world, monkeypatch):
     role = "arn:aws:iam::222222222222:role/dr-automation"
     creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
-    boto3.client("dynamodb", region_name="us-east-2", aws_access_key_id=creds["AccessKeyId"],
-                 aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"]).create_table(
-        TableName="billing", BillingMode="PAY_PER_REQUEST",
+    boto3.client(
+        "dynamodb",
+        region_name="us-east-2",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).create_table(
+        TableName="billing",
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
     catalog = Path(world["runbooks"])
-    (catalog / "billing.yaml").write_text("service: billing\nname: Billing\ntier: 1\nresources:\n"
-                                          "  - {kind: dynamodb_table, id: billing, region: us-east-2, "
-                                          "account: '222222222222', expect: {pitr: true}}\n")
+    (catalog / "billing.yaml").write_text(
+        "service: billing\nname: Billing\ntier: 1\nresources:\n"
+        "  - {kind: dynamodb_table, id: billing, region: us-east-2, "
+        "account: '222222222222', expect: {pitr: true}}\n"
+    )
     policy = yaml.safe_load((catalog / "policy.yaml").read_text())
     policy["accounts"] = {"222222222222": role}
     (catalog / "policy.yaml").write_text(yaml.safe_dump(policy))
 
     def deny(client, service, account):
         if account == "222222222222":
-            client.meta.events.register(f"before-send.{client.meta.service_model.service_id.hyphenize()}",
-                                        lambda **_: error_response(service, "AccessDeniedException", 400))
+            client.meta.events.register(
+                f"before-send.{client.meta.service_model.service_id.hyphenize()}",
+                lambda **_: error_response(service, "AccessDeniedException", 400),
+            )
 
     hook_clients(monkeypatch, deny)
     summary = backup_posture_audit(runbooks=world["runbooks"], evidence=world["evidence"])
     record = json.loads((Path(summary["evidence_dir"]) / "results.json").read_text())
     statuses = {s["service"]: s["status"] for s in record["services"]}
-    assert statuses["billing"] == "not_assessed" and statuses["ledger"] == "pass", [(f["check"], f["detail"]) for f in record["findings"] if f["service"] == "billing"]
+    assert statuses["billing"] == "not_assessed" and statuses["ledger"] == "pass", [
+        (f["check"], f["detail"]) for f in record["findings"] if f["service"] == "billing"
+    ]
     billing = [f for f in record["findings"] if f["service"] == "billing"]
     assert [f["check"] for f in billing] == ["backup.not_assessed"] and "AccessDenied" in billing[0]["detail"]
     assert gap_keys(f for f in record["findings"] if f["service"] != "billing") == AUDIT_GAPS
@@ -160,13 +200,24 @@ def test_access_denied_in_one_account_is_not_assessed_and_the_rest_complete(worl
 def test_a_second_run_at_once_refuses_or_waits(world):
     catalog = Path(world["runbooks"])
     ledger = catalog / "ledger.yaml"
-    ledger.write_text(ledger.read_text().replace(
-        "validation: [{name: up, kind: status}]",
-        'validation: [{name: up, kind: status}, {name: slow, kind: command, command: ["sleep", "1"]}]'))
+    ledger.write_text(
+        ledger.read_text().replace(
+            "validation: [{name: up, kind: status}]",
+            'validation: [{name: up, kind: status}, {name: slow, kind: command, command: ["sleep", "1"]}]',
+        )
+    )
     first: dict = {}
-    thread = threading.Thread(target=lambda: first.update(backup_restore_test(
-        runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"], poll_seconds=0.01,
-        concurrency=1)))  # moto's in-process backends are not thread-safe under two runs at once
+    thread = threading.Thread(
+        target=lambda: first.update(
+            backup_restore_test(
+                runbooks=world["runbooks"],
+                evidence=world["evidence"],
+                services=["ledger"],
+                poll_seconds=0.01,
+                concurrency=1,
+            )
+        )
+    )  # moto's in-process backends are not thread-safe under two runs at once
     thread.start()
     lock_file = Path(world["evidence"]) / "backup-restore-test" / ".run.lock"
     deadline = time.monotonic() + 60
@@ -174,8 +225,14 @@ def test_a_second_run_at_once_refuses_or_waits(world):
         time.sleep(0.1)
     with pytest.raises(RunInProgress, match="another backup-restore-test run is in progress"):
         backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"])
-    waited = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], services=["ledger"],
-                                 poll_seconds=0.01, wait=120, concurrency=1)
+    waited = backup_restore_test(
+        runbooks=world["runbooks"],
+        evidence=world["evidence"],
+        services=["ledger"],
+        poll_seconds=0.01,
+        wait=120,
+        concurrency=1,
+    )
     thread.join()
     # Both ran all five restores, and all five met their targets (snapshot ages are not judged where PITR is on).
     assert first["restores"] == waited["restores"] == 5 and first["passed"] == waited["passed"] == 5
@@ -184,8 +241,12 @@ def test_a_second_run_at_once_refuses_or_waits(world):
 
 def test_an_unwritable_evidence_store_stops_the_run_before_any_aws_call(world, monkeypatch):
     calls: list[str] = []
-    hook_clients(monkeypatch, lambda client, service, account: client.meta.events.register_first(
-        "before-parameter-build", lambda model, **_: calls.append(model.name)))
+    hook_clients(
+        monkeypatch,
+        lambda client, service, account: client.meta.events.register_first(
+            "before-parameter-build", lambda model, **_: calls.append(model.name)
+        ),
+    )
     blocker = world["tmp"] / "not-a-dir"
     blocker.write_text("")
     with pytest.raises(EvidenceError, match="not writable"):
@@ -193,12 +254,16 @@ def test_an_unwritable_evidence_store_stops_the_run_before_any_aws_call(world, m
     assert calls == []
 
 
-def test_secrets_never_reach_logs_reports_artifacts_tickets_or_evidence(world, monkeypatch, capfd, caplog,
-                                                                         prefect_harness):
+def test_secrets_never_reach_logs_reports_artifacts_tickets_or_evidence(
+    world, monkeypatch, capfd, caplog, prefect_harness
+):
     from tests.jira_server import PROJECT, Jira820
 
-    secrets = {"AWS_ACCESS_KEY_ID": "AKIAFAKEDRSECRET0001", "AWS_SECRET_ACCESS_KEY": "fakeDrSecretKey/0123456789abcdef",
-               "AWS_SESSION_TOKEN": "FakeDrSessionToken+xyz987"}
+    secrets = {
+        "AWS_ACCESS_KEY_ID": "AKIAFAKEDRSECRET0001",
+        "AWS_SECRET_ACCESS_KEY": "fakeDrSecretKey/0123456789abcdef",
+        "AWS_SESSION_TOKEN": "FakeDrSessionToken+xyz987",
+    }
     for key, value in secrets.items():
         monkeypatch.setenv(key, value)
     jira = Jira820(users=("pay-champ@example.org",))
@@ -208,8 +273,11 @@ def test_secrets_never_reach_logs_reports_artifacts_tickets_or_evidence(world, m
     monkeypatch.setenv("DR_JIRA_TOKEN", token)
     try:
         common = {"runbooks": world["runbooks"], "evidence": world["evidence"], "tracker": "jira"}
-        runs = [documentation_review(**common), backup_posture_audit(**common),
-                backup_restore_test(**common, services=["ledger", "legacy"], poll_seconds=0.01, concurrency=1)]
+        runs = [
+            documentation_review(**common),
+            backup_posture_audit(**common),
+            backup_restore_test(**common, services=["ledger", "legacy"], poll_seconds=0.01, concurrency=1),
+        ]
         tickets = json.dumps(jira.tool_issues(), default=str)
     finally:
         jira.stop()
@@ -218,11 +286,20 @@ def test_secrets_never_reach_logs_reports_artifacts_tickets_or_evidence(world, m
     for path in Path(world["evidence"]).rglob("*"):
         if path.is_file():
             texts[str(path)] = path.read_text(errors="replace")
-    artifacts = httpx.post(f"{prefect_harness}/artifacts/filter", json={
-        "flow_runs": {"id": {"any_": [r["run_id"] for r in runs]}}, "limit": 200, "offset": 0, "sort": "KEY_ASC"})
+    artifacts = httpx.post(
+        f"{prefect_harness}/artifacts/filter",
+        json={"flow_runs": {"id": {"any_": [r["run_id"] for r in runs]}}, "limit": 200, "offset": 0, "sort": "KEY_ASC"},
+    )
     texts["artifacts"] = artifacts.text
-    logs = httpx.post(f"{prefect_harness}/logs/filter", json={
-        "logs": {"flow_run_id": {"any_": [r["run_id"] for r in runs]}}, "limit": 200, "offset": 0, "sort": "TIMESTAMP_ASC"})
+    logs = httpx.post(
+        f"{prefect_harness}/logs/filter",
+        json={
+            "logs": {"flow_run_id": {"any_": [r["run_id"] for r in runs]}},
+            "limit": 200,
+            "offset": 0,
+            "sort": "TIMESTAMP_ASC",
+        },
+    )
     texts["prefect logs"] = logs.text
     assert len(texts) > 10
     for where, text in texts.items():

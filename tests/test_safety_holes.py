@@ -1,4 +1,5 @@
 """Attacks from issue 14 that need no AWS: copy names, secrets in validation output, lock files, file modes."""
+
 from __future__ import annotations
 
 import os
@@ -22,22 +23,41 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
 def target(service: str, **kw) -> RestoreTarget:
-    base = dict(tier=1, kind="rds_instance", mode="snapshot", resource="rds_instance:us-east-2:shared-db",
-                source_id="shared-db", source_region="us-east-2", region="us-east-2", account=None,
-                rto_target_seconds=60, rpo_target_seconds=60)
+    base = dict(
+        tier=1,
+        kind="rds_instance",
+        mode="snapshot",
+        resource="rds_instance:us-east-2:shared-db",
+        source_id="shared-db",
+        source_region="us-east-2",
+        region="us-east-2",
+        account=None,
+        rto_target_seconds=60,
+        rpo_target_seconds=60,
+    )
     return RestoreTarget(service=service, **{**base, **kw})
 
 
 def test_copy_names_are_unique_per_run_service_resource_and_path():
-    names = {copy_name(run, target(service, **kw)) for run in ("run-aaaaaaaa-1", "run-aaaaaaaa-2")
-             for service in ("billing", "ledger")
-             for kw in ({}, {"account": "111111111111"}, {"mode": "pitr-latest"}, {"region": "us-west-1"})}
+    names = {
+        copy_name(run, target(service, **kw))
+        for run in ("run-aaaaaaaa-1", "run-aaaaaaaa-2")
+        for service in ("billing", "ledger")
+        for kw in ({}, {"account": "111111111111"}, {"mode": "pitr-latest"}, {"region": "us-west-1"})
+    }
     assert len(names) == 2 * 2 * 4
     assert all(len(n) <= 40 and n.startswith("drt-") for n in names)
 
 
-SPEC = RestoreSpec(kind="rds_instance", mode="snapshot", source_id="db", source_region="us-east-2",
-                   region="us-east-2", copy_name="drt-x", tags=())
+SPEC = RestoreSpec(
+    kind="rds_instance",
+    mode="snapshot",
+    source_id="db",
+    source_region="us-east-2",
+    region="us-east-2",
+    copy_name="drt-x",
+    tags=(),
+)
 
 
 def test_a_validation_command_gets_a_minimal_environment_and_its_output_is_redacted(monkeypatch):
@@ -52,7 +72,9 @@ def test_a_validation_command_gets_a_minimal_environment_and_its_output_is_redac
     detail = run_step(named, SPEC, "drt-x", CopyState("available"))["detail"]
     assert "SOME_OTHER_VAR=visible-only-when-named" in detail
     assert SECRET not in detail and "DR_JIRA_TOKEN=***" in detail  # named, so passed, but never kept
-    echo = ValidationStep(name="echo", kind="command", command=["sh", "-c", f"echo {AWS_SECRET}; head -c 100000 /dev/zero | tr '\\0' x"])
+    echo = ValidationStep(
+        name="echo", kind="command", command=["sh", "-c", f"echo {AWS_SECRET}; head -c 100000 /dev/zero | tr '\\0' x"]
+    )
     detail = run_step(echo, SPEC, "drt-x", CopyState("available"))["detail"]
     assert AWS_SECRET not in detail and len(detail) < 2100
 
@@ -78,8 +100,15 @@ def test_a_symlinked_run_lock_is_refused_not_followed(tmp_path):
     assert victim.read_text() == "keep me"
 
 
-@pytest.mark.parametrize("raw,why", [(None, "no expires-at"), ("2026-01-01T00:00:00", "no time zone"),
-                                     ("2026-02-30T00:00:00+00:00", "not an ISO 8601"), ("x" * 5000, "not an ISO")])
+@pytest.mark.parametrize(
+    "raw,why",
+    [
+        (None, "no expires-at"),
+        ("2026-01-01T00:00:00", "no time zone"),
+        ("2026-02-30T00:00:00+00:00", "not an ISO 8601"),
+        ("x" * 5000, "not an ISO"),
+    ],
+)
 def test_an_unreadable_expiry_is_unknown_and_such_a_copy_is_kept_unless_its_run_is_known_over(raw, why):
     from datetime import datetime, timezone
 

@@ -1,5 +1,6 @@
 """The DR simulation: scenario validation, impact analysis on a non-demo estate, the paused tabletop
 resumed through Prefect's API as the UI does, answers files, and opt-in drills."""
+
 from __future__ import annotations
 
 import json
@@ -21,13 +22,24 @@ from tests.conftest import REPO_ROOT, write_runbook
 from tests.estate import build_estate, write_catalog
 
 ANSWERS = {
-    "zone-dark": {"answered_by": "sre-lead@example.org", "decisions": "Declare a zonal incident; page legacy owner.",
-                  "observations": "legacy-db is single-AZ <b>and</b> has no backups.",
-                  "estimated_recovery_minutes": 240, "action_items": ["Make legacy-db Multi-AZ", "Turn on backups for legacy-db"]},
-    "failover-complete": {"answered_by": "dr-champ@example.org", "decisions": "Wait for ledger failover.",
-                          "observations": "Failover took 90 s.", "action_items": []},
-    "all-clear": {"answered_by": "vp-eng@example.org", "decisions": "Fail back next morning.",
-                  "action_items": ["Add a zone-loss game day to the calendar"]},
+    "zone-dark": {
+        "answered_by": "sre-lead@example.org",
+        "decisions": "Declare a zonal incident; page legacy owner.",
+        "observations": "legacy-db is single-AZ <b>and</b> has no backups.",
+        "estimated_recovery_minutes": 240,
+        "action_items": ["Make legacy-db Multi-AZ", "Turn on backups for legacy-db"],
+    },
+    "failover-complete": {
+        "answered_by": "dr-champ@example.org",
+        "decisions": "Wait for ledger failover.",
+        "observations": "Failover took 90 s.",
+        "action_items": [],
+    },
+    "all-clear": {
+        "answered_by": "vp-eng@example.org",
+        "decisions": "Fail back next morning.",
+        "action_items": ["Add a zone-loss game day to the calendar"],
+    },
 }
 
 
@@ -54,8 +66,11 @@ def test_the_scenario_library_has_the_programs_scenarios():
 
 
 def test_scenarios_are_validated_like_runbooks(tmp_path):
-    write_runbook(tmp_path / "scenarios", "bad.yaml",
-                  "id: bad\nname: Bad\nnarrative: x\nblast_radius: {kind: meteor}\ninjects:\n  - {id: a, at: soon, title: t, description: d}\n")
+    write_runbook(
+        tmp_path / "scenarios",
+        "bad.yaml",
+        "id: bad\nname: Bad\nnarrative: x\nblast_radius: {kind: meteor}\ninjects:\n  - {id: a, at: soon, title: t, description: d}\n",
+    )
     with pytest.raises(CatalogError) as caught:
         load_scenarios(tmp_path)
     located = {(p.line, p.field) for p in caught.value.problems}
@@ -76,13 +91,19 @@ def test_region_loss_names_exactly_the_services_without_a_usable_copy(world):
     assert any("no cross-region copy" in reason for reason in impact["payments"]["reasons"])
     assert {f["check"] for f in record["findings"]} == {"simulation.unrecoverable"}
     report = (Path(result["evidence_dir"]) / "report.html").read_text()
-    assert "damages several facilities in us-east-2." in report and "Strikes: <strong>us-east-2 (1 region)</strong>" in report
+    assert (
+        "damages several facilities in us-east-2." in report
+        and "Strikes: <strong>us-east-2 (1 region)</strong>" in report
+    )
 
 
 def test_a_region_loss_scenario_may_name_more_regions(world):
     scenario = Path(world["runbooks"]) / "scenarios" / "region-loss.yaml"
-    scenario.write_text(scenario.read_text().replace("blast_radius: {kind: region}",
-                                                     "blast_radius: {kind: region, regions: [us-east-2, ap-southeast-2]}"))
+    scenario.write_text(
+        scenario.read_text().replace(
+            "blast_radius: {kind: region}", "blast_radius: {kind: region, regions: [us-east-2, ap-southeast-2]}"
+        )
+    )
     result = simulate(world, scenario="region-loss", non_interactive=True)
     assert result["unrecoverable"] == ["chat", "legacy", "payments", "reports"]
     report = (Path(result["evidence_dir"]) / "report.html").read_text()
@@ -103,14 +124,25 @@ def test_az_loss_names_the_single_az_services(world):
 
 
 def test_other_scenarios(world):
-    assert simulate(world, scenario="data-corruption", non_interactive=True)["unrecoverable"] == ["chat", "legacy", "reports"]
+    assert simulate(world, scenario="data-corruption", non_interactive=True)["unrecoverable"] == [
+        "chat",
+        "legacy",
+        "reports",
+    ]
     people = simulate(world, scenario="people-unavailable", non_interactive=True)
     assert "chat" in people["unrecoverable"] and "ledger" not in people["unrecoverable"]
 
 
 def paused_runs(api: str) -> list[dict]:
-    response = httpx.post(f"{api}/flow_runs/filter", json={
-        "flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}, "limit": 10, "offset": 0, "sort": "START_TIME_DESC"})
+    response = httpx.post(
+        f"{api}/flow_runs/filter",
+        json={
+            "flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}},
+            "limit": 10,
+            "offset": 0,
+            "sort": "START_TIME_DESC",
+        },
+    )
     response.raise_for_status()
     return response.json()
 
@@ -148,13 +180,18 @@ def test_the_tabletop_pauses_for_answers_and_resumes_through_the_api(world, pref
     answers_file = world["tmp"] / "answers.yaml"
     answers_file.write_text(yaml.safe_dump({"answers": ANSWERS}))
     from_file = simulate(world, scenario="az-loss", answers=str(answers_file))
-    logs = [json.loads((Path(r["evidence_dir"]) / "results.json").read_text())["details"]["decision_log"]
-            for r in (interactive, from_file)]
+    logs = [
+        json.loads((Path(r["evidence_dir"]) / "results.json").read_text())["details"]["decision_log"]
+        for r in (interactive, from_file)
+    ]
     assert [e["answers"] for e in logs[0]] == [e["answers"] for e in logs[1]]
     record = json.loads((Path(from_file["evidence_dir"]) / "results.json").read_text())
     actions = sorted(f["title"] for f in record["findings"] if f["check"] == "simulation.action_item")
-    assert actions == ["Action: Add a zone-loss game day to the calendar", "Action: Make legacy-db Multi-AZ",
-                       "Action: Turn on backups for legacy-db"]
+    assert actions == [
+        "Action: Add a zone-loss game day to the calendar",
+        "Action: Make legacy-db Multi-AZ",
+        "Action: Turn on backups for legacy-db",
+    ]
 
 
 def recording(monkeypatch) -> list[tuple[str, dict]]:
@@ -164,7 +201,9 @@ def recording(monkeypatch) -> list[tuple[str, dict]]:
     def client(self, service, region, account=None):
         made = original(self, service, region, account)
         if not getattr(made, "_recorded", False):
-            made.meta.events.register("before-parameter-build", lambda model, params, **_: calls.append((model.name, dict(params))))
+            made.meta.events.register(
+                "before-parameter-build", lambda model, params, **_: calls.append((model.name, dict(params)))
+            )
             made._recorded = True
         return made
 
@@ -177,8 +216,14 @@ def test_drills_refuse_without_both_opt_ins(world, monkeypatch):
     with pytest.raises(DrillRefused, match="--allow-disruptive"):
         simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover")
     assert calls == []
-    result = simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True,
-                      services=["payments", "legacy"])
+    result = simulate(
+        world,
+        scenario="az-loss",
+        non_interactive=True,
+        drill="az-failover",
+        allow_disruptive=True,
+        services=["payments", "legacy"],
+    )
     assert {d["status"] for d in result["drills"]} == {"refused"}
     assert not [name for name, _ in calls if not name.startswith(("Describe", "List", "Get"))]
 
@@ -187,13 +232,20 @@ def test_drills_refuse_without_both_opt_ins(world, monkeypatch):
 def test_drills_run_and_measure_with_both_opt_ins(world, strict_aws, monkeypatch):
     monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.01")
     calls = recording(monkeypatch)
-    az = simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True,
-                  services=["ledger"])
+    az = simulate(
+        world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True, services=["ledger"]
+    )
     [failover] = az["drills"]
     assert failover["status"] == "passed" and failover["measured_seconds"] is not None
     assert ("RebootDBInstance", {"DBInstanceIdentifier": "ledger-primary", "ForceFailover": True}) in calls
-    region = simulate(world, scenario="region-loss", non_interactive=True, drill="region-failover",
-                      allow_disruptive=True, services=["ledger"])
+    region = simulate(
+        world,
+        scenario="region-loss",
+        non_interactive=True,
+        drill="region-failover",
+        allow_disruptive=True,
+        services=["ledger"],
+    )
     statuses = {d["resource"].split(":")[0]: d["status"] for d in region["drills"]}
     assert statuses["ebs_volume"] == "passed"
     # The database fails over to the drill's own replica in the DR region (promoted, measured, deleted).
@@ -208,7 +260,10 @@ def test_drills_run_and_measure_with_both_opt_ins(world, strict_aws, monkeypatch
 def test_a_drill_needs_the_resources_own_consent_tag(world, strict_aws, monkeypatch):
     """A runbook alone cannot claim another team's database: shard-use2-1 carries no `dr-drills: allowed`."""
     monkeypatch.setenv("DR_DRILL_POLL_SECONDS", "0.01")
-    write_runbook(Path(world["runbooks"]), "claimer.yaml", """\
+    write_runbook(
+        Path(world["runbooks"]),
+        "claimer.yaml",
+        """\
 service: claimer
 name: Claimer
 tier: 2
@@ -218,10 +273,17 @@ procedure: [x]
 drills: {az_failover: true}
 resources:
   - {kind: rds_instance, id: shard-use2-1, region: us-east-2}
-""")
+""",
+    )
     calls = recording(monkeypatch)
-    result = simulate(world, scenario="az-loss", non_interactive=True, drill="az-failover", allow_disruptive=True,
-                      services=["claimer", "ledger"])
+    result = simulate(
+        world,
+        scenario="az-loss",
+        non_interactive=True,
+        drill="az-failover",
+        allow_disruptive=True,
+        services=["claimer", "ledger"],
+    )
     by_resource = {d["resource"]: d for d in result["drills"]}
     refused = by_resource["rds_instance:us-east-2:shard-use2-1"]
     assert refused["status"] == "refused" and "dr-drills: allowed" in refused["detail"]
@@ -238,16 +300,33 @@ def test_an_az_loss_strikes_one_zone_where_the_most_critical_services_run():
 
     def live(region, *zones):
         spec = runbook().resources[0]
-        return [Observation(spec, 0, [LiveResource("rds_instance", region, f"db-{z}", attrs={"availability_zone": z})
-                                      for z in zones])]
+        return [
+            Observation(
+                spec,
+                0,
+                [LiveResource("rds_instance", region, f"db-{z}", attrs={"availability_zone": z}) for z in zones],
+            )
+        ]
 
-    books = {"core": runbook(service="core", tier=0), "batch": runbook(service="batch", tier=2),
-             "eu": runbook(service="eu", tier=0, resources=[{"kind": "rds_instance", "id": "db", "region": "eu-west-1"}])}
-    observed = {"core": live("us-east-1", "us-east-1b"), "batch": live("us-east-1", "us-east-1a", "us-east-1c"),
-                "eu": live("eu-west-1", "eu-west-1a")}
-    scenario = Scenario.model_validate({"id": "az-loss", "name": "Loss of a zone", "narrative": "x",
-                                        "blast_radius": {"kind": "zone"},
-                                        "injects": [{"id": "a", "at": "0m", "title": "t", "description": "d"}]})
+    books = {
+        "core": runbook(service="core", tier=0),
+        "batch": runbook(service="batch", tier=2),
+        "eu": runbook(service="eu", tier=0, resources=[{"kind": "rds_instance", "id": "db", "region": "eu-west-1"}]),
+    }
+    observed = {
+        "core": live("us-east-1", "us-east-1b"),
+        "batch": live("us-east-1", "us-east-1a", "us-east-1c"),
+        "eu": live("eu-west-1", "eu-west-1a"),
+    }
+    scenario = Scenario.model_validate(
+        {
+            "id": "az-loss",
+            "name": "Loss of a zone",
+            "narrative": "x",
+            "blast_radius": {"kind": "zone"},
+            "injects": [{"id": "a", "at": "0m", "title": "t", "description": "d"}],
+        }
+    )
     # us-east-1 hosts as many Tier 0 services as eu-west-1 and more services in all; there, Tier 0 runs in 1b.
     assert struck_zone(scenario, books, list(books), observed) == ("us-east-1", "us-east-1b")
     assert struck_zone(scenario, books, list(books), observed, region="eu-west-1") == ("eu-west-1", "eu-west-1a")

@@ -1,5 +1,6 @@
 """The interactive tabletop as the DR team runs it: a deployment on a process worker of a real `prefect server`
 that suspends at each inject (its process exits, so the worker is free) and resumes from the form the UI shows."""
+
 from __future__ import annotations
 
 import json
@@ -19,15 +20,24 @@ pytestmark = pytest.mark.slow
 wait_for = deployments.wait_for
 
 ANSWERS = {
-    "corruption-found": {"answered_by": "sre-lead@example.org", "decisions": "Stop writes to the ledger.",
-                         "observations": "Nobody knew who owns the batch job.", "estimated_recovery_minutes": 90,
-                         "action_items": ["Name an owner for the nightly batch job"]},
-    "point-in-time-restore": {"answered_by": "dr-champ@example.org", "decisions": "Restore to 01:55 UTC.",
-                              "action_items": ["Rehearse a point-in-time restore each quarter"]},
+    "corruption-found": {
+        "answered_by": "sre-lead@example.org",
+        "decisions": "Stop writes to the ledger.",
+        "observations": "Nobody knew who owns the batch job.",
+        "estimated_recovery_minutes": 90,
+        "action_items": ["Name an owner for the nightly batch job"],
+    },
+    "point-in-time-restore": {
+        "answered_by": "dr-champ@example.org",
+        "decisions": "Restore to 01:55 UTC.",
+        "action_items": ["Rehearse a point-in-time restore each quarter"],
+    },
 }
 
-TITLES = {"corruption-found": "Support reports wrong data",
-          "point-in-time-restore": "Point-in-time restore to before the event"}
+TITLES = {
+    "corruption-found": "Support reports wrong data",
+    "point-in-time-restore": "Point-in-time restore to before the event",
+}
 
 
 @pytest.fixture
@@ -53,33 +63,71 @@ def children_of(pid: int) -> list[int]:
 def suspended(server: PrefectServer, run_id: str) -> dict | None:
     run = server.get(f"/flow_runs/{run_id}")
     assert run["state"]["type"] not in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"), (
-        run["state"], deployments.log_tail(server))
+        run["state"],
+        deployments.log_tail(server),
+    )
     return run if run["state"]["name"] == "Suspended" else None
 
 
 def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(server, moto_server, tmp_path):
     builder = build_estate(in_process_mock=False)
     catalog = write_catalog(tmp_path / "runbooks")
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": {
-        region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}}}))
+    (catalog / "policy.yaml").write_text(
+        yaml.safe_dump(
+            {"restore": {"isolation": {region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}}}
+        )
+    )
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
     evidence = tmp_path / "evidence"
     env = {"AWS_ENDPOINT_URL": moto_server, "DR_PROJECT_DIR": str(REPO_ROOT)}
     prefect = str(BIN / "prefect")
-    pool = subprocess.run([prefect, "work-pool", "create", "dr-process", "--type", "process"],
-                          env={**server.env, **env}, capture_output=True, text=True, timeout=120)
+    pool = subprocess.run(
+        [prefect, "work-pool", "create", "dr-process", "--type", "process"],
+        env={**server.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert pool.returncode == 0, pool.stdout + pool.stderr
-    deploy = subprocess.run([prefect, "--no-prompt", "deploy", "--name", "annual-dr-simulation"], cwd=REPO_ROOT,
-                            env={**server.env, **env}, capture_output=True, text=True, timeout=180)
+    deploy = subprocess.run(
+        [prefect, "--no-prompt", "deploy", "--name", "annual-dr-simulation"],
+        cwd=REPO_ROOT,
+        env={**server.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
-    worker = server.start(prefect, "worker", "start", "--pool", "dr-process", "--name", "tabletop", "--limit", "1",
-                          log_name="worker-tabletop.log", env_extra=env)
+    worker = server.start(
+        prefect,
+        "worker",
+        "start",
+        "--pool",
+        "dr-process",
+        "--name",
+        "tabletop",
+        "--limit",
+        "1",
+        log_name="worker-tabletop.log",
+        env_extra=env,
+    )
     try:
-        [deployment] = [d for d in server.post("/deployments/filter", {"limit": 50, "offset": 0})
-                        if d["name"] == "annual-dr-simulation"]
-        run = server.post(f"/deployments/{deployment['id']}/create_flow_run", {"parameters": {
-            "runbooks": str(catalog), "evidence": str(evidence), "scenario": "data-corruption",
-            "answer_timeout": 900}})
+        [deployment] = [
+            d
+            for d in server.post("/deployments/filter", {"limit": 50, "offset": 0})
+            if d["name"] == "annual-dr-simulation"
+        ]
+        run = server.post(
+            f"/deployments/{deployment['id']}/create_flow_run",
+            {
+                "parameters": {
+                    "runbooks": str(catalog),
+                    "evidence": str(evidence),
+                    "scenario": "data-corruption",
+                    "answer_timeout": 900,
+                }
+            },
+        )
         for inject in ("corruption-found", "point-in-time-restore"):
             waiting = wait_for(lambda: suspended(server, run["id"]), 150, f"the run to suspend at {inject}")
             # Suspended, not paused: the flow's process has exited, so the worker holds nothing.
@@ -108,9 +156,13 @@ def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(server, 
     record = json.loads(results.read_text())
     assert record["status"] == "completed" and record["run_id"] == run["id"]
     assert [e["answers"]["answered_by"] for e in record["details"]["decision_log"]] == [
-        "sre-lead@example.org", "dr-champ@example.org"]
+        "sre-lead@example.org",
+        "dr-champ@example.org",
+    ]
     html = Path(record["reports"]["report.html"]).read_text()
     assert "Stop writes to the ledger." in html and "Restore to 01:55 UTC." in html
     actions = sorted(f["title"] for f in record["findings"] if f["check"] == "simulation.action_item")
-    assert actions == ["Action: Name an owner for the nightly batch job",
-                       "Action: Rehearse a point-in-time restore each quarter"]
+    assert actions == [
+        "Action: Name an owner for the nightly batch job",
+        "Action: Rehearse a point-in-time restore each quarter",
+    ]

@@ -1,4 +1,5 @@
 """A built wheel (not the checkout) is a working tool: templates, demo catalog and prefect.yaml travel with it."""
+
 from __future__ import annotations
 
 import os
@@ -15,15 +16,34 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work / "dist"), str(REPO)],
-                   check=True, capture_output=True, text=True, cwd=work)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work / "dist"), str(REPO)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
     [wheel] = (work / "dist").glob("dr_runbooks-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "tasks/_shipped/templates/dashboard.html.j2" in names and "tasks/_shipped/prefect.yaml" in names
     assert "tasks/py.typed" in names
     target = work / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                    "--disable-pip-version-check", "--target", str(target), str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
     return target
 
 

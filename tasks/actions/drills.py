@@ -4,6 +4,7 @@ Each drill runs inside `allow_drill` for exactly one operation on one resource, 
 checked both opt-ins (the runbook's `drills:` block and --allow-disruptive) and the resource's own consent
 (`resource_consents`: its drill tag says `allowed`).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,18 +43,17 @@ class DrillResult:
     expected_seconds: float
     rto_target_seconds: float
     measured_seconds: float | None = None
-    status: str = "pending"   # passed | slow | failed | stopped | not-started | refused | skipped
+    status: str = "pending"  # passed | slow | failed | stopped | not-started | refused | skipped
     detail: str = ""
-    check: str | None = None            # the finding this result becomes (tasks/rules/drills.py CHECKS)
+    check: str | None = None  # the finding this result becomes (tasks/rules/drills.py CHECKS)
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
-    downtime_seconds: float | None = None   # as the runbook's probe saw it
+    downtime_seconds: float | None = None  # as the runbook's probe saw it
     data_loss_seconds: float | None = None  # region drills: replica lag or copy age
     timeline: list[dict] = field(default_factory=list)  # decision | action | verification | stop | rollback
 
     def event(self, phase: str, text: str) -> None:
-        self.timeline.append({"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "phase": phase,
-                              "text": text})
+        self.timeline.append({"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "phase": phase, "text": text})
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -83,14 +83,20 @@ class ProbeWatch:
         timeout = self.probe.timeout.total_seconds()
         if self.probe.kind == "endpoint":
             try:
-                with socket.create_connection((self.target.get("endpoint") or "", int(self.target.get("port") or 0)),
-                                              timeout=timeout):
+                with socket.create_connection(
+                    (self.target.get("endpoint") or "", int(self.target.get("port") or 0)), timeout=timeout
+                ):
                     return True
             except (OSError, ValueError):
                 return False
         argv = shlex.split(self.probe.command) if isinstance(self.probe.command, str) else list(self.probe.command)
-        env = {**os.environ, "DR_DRILL_ID": self.member.id, "DR_DRILL_REGION": self.member.region,
-               "DR_DRILL_ENDPOINT": str(self.target.get("endpoint") or ""), "DR_DRILL_PORT": str(self.target.get("port") or "")}
+        env = {
+            **os.environ,
+            "DR_DRILL_ID": self.member.id,
+            "DR_DRILL_REGION": self.member.region,
+            "DR_DRILL_ENDPOINT": str(self.target.get("endpoint") or ""),
+            "DR_DRILL_PORT": str(self.target.get("port") or ""),
+        }
         try:
             return subprocess.run(argv, env=env, capture_output=True, timeout=timeout).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
@@ -116,18 +122,29 @@ def read_state(client, member: LiveResource) -> dict | None:
         if found is None:
             return None
         endpoint = found.get("Endpoint") or {}
-        return {"status": found.get("DBInstanceStatus"), "writer": member.id, "zone": found.get("AvailabilityZone"),
-                "standby_zone": found.get("SecondaryAvailabilityZone"), "endpoint": endpoint.get("Address"),
-                "port": endpoint.get("Port")}
+        return {
+            "status": found.get("DBInstanceStatus"),
+            "writer": member.id,
+            "zone": found.get("AvailabilityZone"),
+            "standby_zone": found.get("SecondaryAvailabilityZone"),
+            "endpoint": endpoint.get("Address"),
+            "port": endpoint.get("Port"),
+        }
     found = rds.get_db_cluster(client, member.id)
     if found is None:
         return None
     members = found.get("DBClusterMembers") or []
     writer = next((m["DBInstanceIdentifier"] for m in members if m.get("IsClusterWriter")), None)
     zone = (rds.get_db_instance(client, writer) or {}).get("AvailabilityZone") if writer else None
-    return {"status": found.get("Status"), "writer": writer, "zone": zone, "members": len(members),
-            "readers": sorted(m["DBInstanceIdentifier"] for m in members if not m.get("IsClusterWriter")),
-            "endpoint": found.get("Endpoint"), "port": found.get("Port")}
+    return {
+        "status": found.get("Status"),
+        "writer": writer,
+        "zone": zone,
+        "members": len(members),
+        "readers": sorted(m["DBInstanceIdentifier"] for m in members if not m.get("IsClusterWriter")),
+        "endpoint": found.get("Endpoint"),
+        "port": found.get("Port"),
+    }
 
 
 def _fail_over(client, member: LiveResource, to_writer: str | None = None) -> None:
@@ -143,8 +160,9 @@ def _fail_over(client, member: LiveResource, to_writer: str | None = None) -> No
             client.failover_db_cluster(**params)
 
 
-def _settled(client, member, before, deadline, poll_seconds, guard: Guardrails | None,
-             grace: float = 60.0) -> tuple[dict | None, str | None]:
+def _settled(
+    client, member, before, deadline, poll_seconds, guard: Guardrails | None, grace: float = 60.0
+) -> tuple[dict | None, str | None]:
     """Wait until the resource is available again after a failover call: (state, why it stopped early).
     A status still `available` and unchanged right after the call is not the end: AWS may take a moment to
     start the failover, so only a change or a transition seen since the call counts, or `grace` seconds of
@@ -168,8 +186,15 @@ def _settled(client, member, before, deadline, poll_seconds, guard: Guardrails |
         time.sleep(poll_seconds)
 
 
-def az_failover(clients: AwsClients, member: LiveResource, result: DrillResult, poll_seconds: float,
-                guard: Guardrails, probe: DrillProbe | None = None, fail_back: bool = False) -> DrillResult:
+def az_failover(
+    clients: AwsClients,
+    member: LiveResource,
+    result: DrillResult,
+    poll_seconds: float,
+    guard: Guardrails,
+    probe: DrillProbe | None = None,
+    fail_back: bool = False,
+) -> DrillResult:
     """Fail over a Multi-AZ instance (reboot with failover) or an Aurora cluster, and prove it: the writer or
     zone changed, within the AZ target, as a client saw it; stop and roll back when a guardrail says so."""
     client = clients.client("rds", member.region, member.account)
@@ -186,8 +211,11 @@ def az_failover(clients: AwsClients, member: LiveResource, result: DrillResult, 
             result.status, result.detail = "skipped", "a cluster needs a reader in another zone to fail over"
             return result
         result.before = before
-        result.event("decision", f"fail over {member.id}: writer {before['writer']} in {before['zone']}"
-                                 + (f", standby in {before['standby_zone']}" if before.get("standby_zone") else ""))
+        result.event(
+            "decision",
+            f"fail over {member.id}: writer {before['writer']} in {before['zone']}"
+            + (f", standby in {before['standby_zone']}" if before.get("standby_zone") else ""),
+        )
         reason = guard.stop_reason(member.region, member.account)
         if reason:
             result.status, result.detail, result.check = "not-started", reason, "drill.stopped"
@@ -197,10 +225,18 @@ def az_failover(clients: AwsClients, member: LiveResource, result: DrillResult, 
             watch = ProbeWatch(probe, before, member).start()
         started = time.monotonic()
         _fail_over(client, member)
-        result.event("action", "RebootDBInstance(ForceFailover=true)" if member.kind == "rds_instance"
-                     else "FailoverDBCluster")
-        after, reason = _settled(client, member, before, started + result.rto_target_seconds, poll_seconds, guard,
-                                 grace=result.expected_seconds)
+        result.event(
+            "action", "RebootDBInstance(ForceFailover=true)" if member.kind == "rds_instance" else "FailoverDBCluster"
+        )
+        after, reason = _settled(
+            client,
+            member,
+            before,
+            started + result.rto_target_seconds,
+            poll_seconds,
+            guard,
+            grace=result.expected_seconds,
+        )
         result.measured_seconds = time.monotonic() - started
         if reason:
             result.status, result.detail, result.check = "stopped", reason, "drill.stopped"
@@ -241,8 +277,13 @@ def _fail_back(client, member, before, result: DrillResult, poll_seconds: float,
     current = result.after or before
     back, reason = _settled(client, member, current, started + result.rto_target_seconds, poll_seconds, None)
     ok = back is not None and not reason and back["writer"] == before["writer"] and back["zone"] == before["zone"]
-    result.event("verification", f"failed back in {time.monotonic() - started:.1f} s: writer {back and back['writer']} "
-                                 f"in {back and back['zone']}" if ok else f"fail-back not verified: {reason or back}")
+    result.event(
+        "verification",
+        f"failed back in {time.monotonic() - started:.1f} s: writer {back and back['writer']} "
+        f"in {back and back['zone']}"
+        if ok
+        else f"fail-back not verified: {reason or back}",
+    )
     if not ok:
         result.status, result.check = "failed", "drill.failed"
         result.detail += "; the fail-back did not restore the original writer and zone"
@@ -262,7 +303,8 @@ def _roll_back(client, member, before, result: DrillResult, poll_seconds: float)
     _fail_over(client, member, to_writer=before["writer"] if member.kind == "rds_cluster" else None)
     back, reason = _settled(client, member, state, deadline, poll_seconds, None)
     if back is not None and not reason and not failover_changed(before, back):
-        result.event("rollback", f"failed back to {before['writer']} in {before['zone']} "
-                                 f"in {time.monotonic() - started:.1f} s")
+        result.event(
+            "rollback", f"failed back to {before['writer']} in {before['zone']} in {time.monotonic() - started:.1f} s"
+        )
     else:
         result.event("rollback", f"rollback not verified: {reason or back}")

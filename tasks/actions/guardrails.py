@@ -1,6 +1,7 @@
 """Guardrails checked before and between every drill step, as AWS FIS has them: stop conditions
 (CloudWatch alarms), a kill switch an operator can flip without Prefect (an SSM parameter), and the run's own
 cancellation (Prefect)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,8 +24,9 @@ class Guardrails:
     cancelled: Callable[[], bool] = lambda: False
 
     def with_alarms(self, extra: list[str]) -> Guardrails:
-        return Guardrails(self.clients, sorted(set(self.alarms) | set(extra)), self.kill_parameter,
-                          self.kill_region, self.cancelled)
+        return Guardrails(
+            self.clients, sorted(set(self.alarms) | set(extra)), self.kill_parameter, self.kill_region, self.cancelled
+        )
 
     def kill_switch(self) -> str | None:
         """Why the kill switch stops drills, or None when it is not engaged (or does not exist)."""
@@ -52,9 +54,11 @@ class Guardrails:
             return None
         cloudwatch = self.clients.client("cloudwatch", region, account)
         try:
-            found = {a["AlarmName"]: a["StateValue"]
-                     for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=self.alarms)
-                     for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])}
+            found = {
+                a["AlarmName"]: a["StateValue"]
+                for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=self.alarms)
+                for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
+            }
         except (ClientError, BotoCoreError) as exc:
             return f"the stop-condition alarms cannot be read ({describe_error(exc)}): stopping to be safe"
         missing = sorted(set(self.alarms) - set(found))

@@ -7,6 +7,7 @@
 * Aurora global switchover: the global cluster's writer moves to a secondary region and back
   (`SwitchoverGlobalCluster`, allowed for this one global cluster); a switchover loses no data by design.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,9 @@ def replica_name(run_id: str, member: LiveResource) -> str:
     return f"drt-{run_id[:8]}-{hashlib.sha256(member.key.encode()).hexdigest()[:10]}-rr"
 
 
-def _wait(read, done, deadline: float, poll: float, guard: Guardrails | None, region: str, account) -> tuple[object, str | None]:
+def _wait(
+    read, done, deadline: float, poll: float, guard: Guardrails | None, region: str, account
+) -> tuple[object, str | None]:
     while True:
         value = read()
         if done(value):
@@ -49,14 +52,27 @@ def replica_lag(clients: AwsClients, region: str, account, identifier: str) -> f
     cloudwatch = clients.client("cloudwatch", region, account)
     now = datetime.now(UTC)
     points = cloudwatch.get_metric_statistics(
-        Namespace="AWS/RDS", MetricName="ReplicaLag", StartTime=now - timedelta(minutes=15),
-        EndTime=now + timedelta(minutes=1), Period=60, Statistics=["Maximum"],
-        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": identifier}])["Datapoints"]
+        Namespace="AWS/RDS",
+        MetricName="ReplicaLag",
+        StartTime=now - timedelta(minutes=15),
+        EndTime=now + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Maximum"],
+        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": identifier}],
+    )["Datapoints"]
     return max(points, key=lambda p: p["Timestamp"])["Maximum"] if points else None
 
 
-def promote_replica(clients: AwsClients, member: LiveResource, dr_region: str, run_id: str, result: DrillResult,
-                    poll: float, guard: Guardrails, isolation: dict | None = None) -> DrillResult:
+def promote_replica(
+    clients: AwsClients,
+    member: LiveResource,
+    dr_region: str,
+    run_id: str,
+    result: DrillResult,
+    poll: float,
+    guard: Guardrails,
+    isolation: dict | None = None,
+) -> DrillResult:
     """Make a replica of `member` in `dr_region`, promote it, measure, delete it (always)."""
     source = rds.get_db_instance(clients.client("rds", member.region, member.account), member.id)
     if source is None:
@@ -75,9 +91,14 @@ def promote_replica(clients: AwsClients, member: LiveResource, dr_region: str, r
             return result
         expires = (datetime.now(UTC) + timedelta(seconds=result.rto_target_seconds) + timedelta(hours=1)).isoformat()
         tags = ownership_tags(run_id, FLOW, expires, member.key)
-        params = dict(DBInstanceIdentifier=name, SourceDBInstanceIdentifier=source["DBInstanceArn"],
-                      SourceRegion=member.region, DBInstanceClass=source.get("DBInstanceClass") or "db.t3.micro",
-                      PubliclyAccessible=False, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        params = dict(
+            DBInstanceIdentifier=name,
+            SourceDBInstanceIdentifier=source["DBInstanceArn"],
+            SourceRegion=member.region,
+            DBInstanceClass=source.get("DBInstanceClass") or "db.t3.micro",
+            PubliclyAccessible=False,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
         if (isolation or {}).get("subnet_group"):  # the restore policy's isolated network in the DR region
             params["DBSubnetGroupName"] = isolation["subnet_group"]
         if (isolation or {}).get("security_group_ids"):
@@ -100,6 +121,7 @@ def promote_replica(clients: AwsClients, member: LiveResource, dr_region: str, r
         def promoted(state):  # the promotion starts with a reboot: only `available` after it counts
             seen["moving"] = seen["moving"] or state != "available"
             return state == "available" and seen["moving"]
+
         _, reason = _wait(status, promoted, deadline, poll, guard, member.region, member.account)
         result.measured_seconds = time.monotonic() - started
         if reason:
@@ -111,9 +133,11 @@ def promote_replica(clients: AwsClients, member: LiveResource, dr_region: str, r
         ok = standalone and result.measured_seconds <= result.rto_target_seconds
         result.status = "passed" if ok else "failed"
         result.check = None if ok else "drill.failed"
-        result.detail = (f"promoted {name} in {dr_region} in {result.measured_seconds:.1f} s "
-                         f"(RTO target {result.rto_target_seconds:.0f} s); data lost: replica lag {lag}"
-                         + ("" if standalone else "; still a replica after promotion"))
+        result.detail = (
+            f"promoted {name} in {dr_region} in {result.measured_seconds:.1f} s "
+            f"(RTO target {result.rto_target_seconds:.0f} s); data lost: replica lag {lag}"
+            + ("" if standalone else "; still a replica after promotion")
+        )
         result.event("verification", result.detail)
     except (ClientError, BotoCoreError) as exc:
         result.status, result.detail, result.check = "failed", describe_error(exc), "drill.failed"
@@ -152,8 +176,9 @@ def global_membership(client, cluster_arn: str) -> dict | None:
     return None
 
 
-def global_switchover(clients: AwsClients, member: LiveResource, result: DrillResult, poll: float,
-                      guard: Guardrails) -> DrillResult:
+def global_switchover(
+    clients: AwsClients, member: LiveResource, result: DrillResult, poll: float, guard: Guardrails
+) -> DrillResult:
     """Switch the global database's writer to a secondary region, verify, and switch back."""
     client = clients.client("rds", member.region, member.account)
     try:
@@ -186,21 +211,32 @@ def global_switchover(clients: AwsClients, member: LiveResource, result: DrillRe
             return result
         result.data_loss_seconds = 0.0  # a switchover synchronizes the secondaries first (no data lost)
         result.after = {"writer": secondary}
-        back, why = _switch(client, ident, writer, time.monotonic() + result.rto_target_seconds, poll, None, member,
-                            result)
+        back, why = _switch(
+            client, ident, writer, time.monotonic() + result.rto_target_seconds, poll, None, member, result
+        )
         ok = not why and seconds <= result.rto_target_seconds
         result.status, result.check = ("passed", None) if ok else ("failed", "drill.failed")
-        result.detail = (f"{ident}: writer moved to {secondary.split(':')[3]} in {seconds:.1f} s and back in "
-                         f"{back:.1f} s (RTO target {result.rto_target_seconds:.0f} s); no data lost by design"
-                         + (f"; switch back: {why}" if why else ""))
+        result.detail = (
+            f"{ident}: writer moved to {secondary.split(':')[3]} in {seconds:.1f} s and back in "
+            f"{back:.1f} s (RTO target {result.rto_target_seconds:.0f} s); no data lost by design"
+            + (f"; switch back: {why}" if why else "")
+        )
     except (ClientError, BotoCoreError) as exc:
         result.status, result.detail, result.check = "failed", describe_error(exc), "drill.failed"
         result.event("stop", f"AWS refused: {describe_error(exc)}")
     return result
 
 
-def _switch(client, ident: str, target: str, deadline: float, poll: float, guard: Guardrails | None,
-            member: LiveResource, result: DrillResult) -> tuple[float, str | None]:
+def _switch(
+    client,
+    ident: str,
+    target: str,
+    deadline: float,
+    poll: float,
+    guard: Guardrails | None,
+    member: LiveResource,
+    result: DrillResult,
+) -> tuple[float, str | None]:
     started = time.monotonic()
     with allow_drill("SwitchoverGlobalCluster", ident):
         client.switchover_global_cluster(GlobalClusterIdentifier=ident, TargetDbClusterIdentifier=target)
@@ -210,8 +246,10 @@ def _switch(client, ident: str, target: str, deadline: float, poll: float, guard
         found = client.describe_global_clusters(GlobalClusterIdentifier=ident)["GlobalClusters"][0]
         writer = next((m["DBClusterArn"] for m in found["GlobalClusterMembers"] if m.get("IsWriter")), None)
         return found.get("Status"), writer
-    state, reason = _wait(read, lambda s: s == ("available", target), deadline, poll, guard, member.region,
-                          member.account)
+
+    state, reason = _wait(
+        read, lambda s: s == ("available", target), deadline, poll, guard, member.region, member.account
+    )
     seconds = time.monotonic() - started
     if not reason:
         result.event("verification", f"{ident} available with writer {target} after {seconds:.1f} s")

@@ -3,6 +3,7 @@
 Teardown runs whatever happens (failure, timeout, cancellation) and is confirmed with a describe. The
 measurement is written to the run's evidence as soon as it exists, so a crash loses nothing finished.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,6 @@ from tasks.rules.restore_plan import (
 FLOW = "backup-restore-test"
 
 
-
 @dataclass
 class RestoreContext:
     run_id: str
@@ -68,26 +68,54 @@ def measurement_path(run_dir: str, target: RestoreTarget) -> str:
 
 def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
     started = now()
-    m = Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
-                    mode=target.mode, region=target.region, source_region=target.source_region, started_at=started,
-                    rto_target_seconds=target.rto_target_seconds, rpo_target_seconds=target.rpo_target_seconds,
-                    instance_class=target.instance_class, **path_fields(target))
+    m = Measurement(
+        service=target.service,
+        tier=target.tier,
+        resource=target.resource,
+        kind=target.kind,
+        mode=target.mode,
+        region=target.region,
+        source_region=target.source_region,
+        started_at=started,
+        rto_target_seconds=target.rto_target_seconds,
+        rpo_target_seconds=target.rpo_target_seconds,
+        instance_class=target.instance_class,
+        **path_fields(target),
+    )
     name = copy_name(ctx.run_id, target) + (f"-{ctx.attempt}" if ctx.attempt > 1 else "")
     isolation_policy = ctx.policy.restore.isolation.get(target.region)
     spec = RestoreSpec(
-        kind=target.kind, mode=target.mode, source_id=target.source_id, source_region=target.source_region,
-        region=target.region, copy_name=name, account=target.account, instance_class=target.instance_class,
-        engine=target.engine, availability_zone=target.availability_zone, restore_time=ctx.restore_time,
+        kind=target.kind,
+        mode=target.mode,
+        source_id=target.source_id,
+        source_region=target.source_region,
+        region=target.region,
+        copy_name=name,
+        account=target.account,
+        instance_class=target.instance_class,
+        engine=target.engine,
+        availability_zone=target.availability_zone,
+        restore_time=ctx.restore_time,
         isolation=Isolation(isolation_policy.subnet_group, tuple(isolation_policy.security_group_ids))
-        if isolation_policy else Isolation(),
-        tags=tuple(ownership_tags(ctx.run_id, ctx.flow, expires_at(started, target, ctx.policy).isoformat(),
-                                  target.resource, ctx.lock).items()))
+        if isolation_policy
+        else Isolation(),
+        tags=tuple(
+            ownership_tags(
+                ctx.run_id, ctx.flow, expires_at(started, target, ctx.policy).isoformat(), target.resource, ctx.lock
+            ).items()
+        ),
+    )
     driver = driver_for(target.kind)
 
     if target.kind in NEEDS_ISOLATION and ctx.policy.restore.require_isolation and isolation_policy is None:
-        return _finish(ctx, target, m, "preflight_failed",
-                       f"no restore isolation (subnet group, security group) configured for {target.region} "
-                       "in the policy's restore.isolation")
+        return _finish(
+            ctx,
+            target,
+            m,
+            "preflight_failed",
+            f"no restore isolation (subnet group, security group) configured for {target.region} "
+            "in the policy's restore.isolation",
+        )
     try:
         point = driver.recovery_point(ctx.clients, spec)
     except NoRecoveryPoint as exc:
@@ -138,8 +166,15 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
 _MISSING_READS = 3
 
 
-def _wait_available(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str, point,
-                    started: datetime, rto_target: float) -> CopyState:
+def _wait_available(
+    ctx: RestoreContext,
+    driver: RestoreDriver,
+    spec: RestoreSpec,
+    copy_id: str,
+    point,
+    started: datetime,
+    rto_target: float,
+) -> CopyState:
     """Poll until the copy is available or failed, or the RTO deadline passes (then it is still `creating`).
     A driver with further steps (`advance`: an Aurora writer once its cluster is available) takes them
     between polls; a step AWS refuses fails the restore with the reason."""
@@ -157,8 +192,12 @@ def _wait_available(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpe
             # Before it was ever seen, allow a few reads for AWS's eventual consistency after the create call.
             misses += 1
             if seen or misses >= _MISSING_READS:
-                return CopyState("failed", copy_id, None,
-                                 {"status": f"gone (deleted by someone else while restoring{'' if seen else '?'})"})
+                return CopyState(
+                    "failed",
+                    copy_id,
+                    None,
+                    {"status": f"gone (deleted by someone else while restoring{'' if seen else '?'})"},
+                )
         else:
             seen = True
         if advance is not None and state.status != "missing":
@@ -230,8 +269,19 @@ def load_measurements(store: EvidenceStore, run_dir: str) -> dict[tuple[str, str
 
 def failed_measurement(target: RestoreTarget, error: BaseException) -> Measurement:
     at = now()
-    return Measurement(service=target.service, tier=target.tier, resource=target.resource, kind=target.kind,
-                       mode=target.mode, region=target.region, source_region=target.source_region, started_at=at,
-                       finished_at=at, rto_target_seconds=target.rto_target_seconds,
-                       rpo_target_seconds=target.rpo_target_seconds, status="failed", **path_fields(target),
-                       error=describe_error(error) if isinstance(error, (ClientError, BotoCoreError)) else str(error))
+    return Measurement(
+        service=target.service,
+        tier=target.tier,
+        resource=target.resource,
+        kind=target.kind,
+        mode=target.mode,
+        region=target.region,
+        source_region=target.source_region,
+        started_at=at,
+        finished_at=at,
+        rto_target_seconds=target.rto_target_seconds,
+        rpo_target_seconds=target.rpo_target_seconds,
+        status="failed",
+        **path_fields(target),
+        error=describe_error(error) if isinstance(error, (ClientError, BotoCoreError)) else str(error),
+    )

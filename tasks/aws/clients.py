@@ -3,6 +3,7 @@
 The standard credential chain and the standard AWS_ENDPOINT_URL apply (moto's server in the demo and
 in whole-process tests). botocore's "standard" retry mode retries throttling, 5xx and timeouts only.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,6 +28,7 @@ SESSION_NAME = "dr-automation"
 class AccountRole:
     """How to reach an account: the role to assume, the ExternalId its trust policy may ask for, and how long
     each set of credentials lasts (API_AssumeRole: DurationSeconds 900 s up to the role's maximum)."""
+
     role_arn: str
     external_id: str | None = None
     duration_seconds: int = 3600
@@ -39,8 +41,9 @@ def account_role(value) -> AccountRole:
     if isinstance(value, str):
         return AccountRole(value)
     duration = getattr(value, "session_duration", None)
-    return AccountRole(value.role, getattr(value, "external_id", None),
-                       int(duration.total_seconds()) if duration else 3600)
+    return AccountRole(
+        value.role, getattr(value, "external_id", None), int(duration.total_seconds()) if duration else 3600
+    )
 
 
 @dataclass
@@ -54,9 +57,12 @@ class AwsClients:
     _refused: dict = field(default_factory=dict, init=False, repr=False)  # account -> why it cannot be used
 
     def config(self) -> Config:
-        return Config(retries={"mode": "standard", "max_attempts": self.max_attempts},
-                      max_pool_connections=self.max_pool_connections,
-                      connect_timeout=10, read_timeout=60)
+        return Config(
+            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            max_pool_connections=self.max_pool_connections,
+            connect_timeout=10,
+            read_timeout=60,
+        )
 
     def refuse(self, account: str | None, reason: str) -> None:
         """This account's credentials failed the run's check: every later call for it fails with the reason."""
@@ -67,8 +73,9 @@ class AwsClients:
         key = (account, region, service)
         with self._lock:
             if account in self._refused:
-                raise AwsError(f"{'account ' + account if account else 'default credentials'}: "
-                               f"{self._refused[account]}")
+                raise AwsError(
+                    f"{'account ' + account if account else 'default credentials'}: {self._refused[account]}"
+                )
             client = self._clients.get(key)
             if client is None:
                 client = self._session(account).client(service, region_name=region, config=self.config())
@@ -87,8 +94,7 @@ class AwsClients:
             if not role:
                 raise AwsError(f"account {account} has no role in the policy's accounts map")
             session = self._assumed(account_role(role))
-        session._session.get_component("response_parser_factory").set_parser_defaults(
-            timestamp_parser=fast_timestamp)
+        session._session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=fast_timestamp)
         self._sessions[account] = session
         return session
 
@@ -104,8 +110,12 @@ class AwsClients:
         def assume() -> dict:
             # No cache of our own: a refresh after ExpiredToken must get new credentials, not the revoked ones.
             creds = sts.assume_role(RoleArn=role.role_arn, **extra)["Credentials"]
-            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
 
         credentials = DeferredRefreshableCredentials(refresh_using=assume, method="assume-role")
         core = botocore.session.Session()
@@ -117,6 +127,7 @@ class AwsClients:
 def _refresh_expired(credentials):
     """A call refused with ExpiredToken (revoked early, or a clock that disagrees) gets fresh credentials and
     one more try; a second refusal is the caller's to report."""
+
     def needs_retry(response=None, request_dict=None, **_):
         if not response or request_dict is None:
             return None
@@ -127,6 +138,7 @@ def _refresh_expired(credentials):
         context["dr_refreshed"] = True
         credentials._protected_refresh(is_mandatory=True)
         return 0  # retry now, signed with the new credentials
+
     return needs_retry
 
 

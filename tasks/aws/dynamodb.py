@@ -1,4 +1,5 @@
 """DynamoDB table and point-in-time-recovery reads."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError

@@ -1,4 +1,5 @@
 """EBS volumes and snapshots."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Classify botocore failures: retry only what is transient, fail loudly on the rest."""
+
 from __future__ import annotations
 
 from botocore.exceptions import (
@@ -10,22 +11,46 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "SlowDown", "RequestThrottled", "PriorRequestNotComplete", "BandwidthLimitExceeded",
-    "EC2ThrottledException", "LimitExceededException",
-})
-ACCESS_DENIED_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
-    "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "OptInRequired",
-})
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestThrottled",
+        "PriorRequestNotComplete",
+        "BandwidthLimitExceeded",
+        "EC2ThrottledException",
+        "LimitExceededException",
+    }
+)
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "OptInRequired",
+    }
+)
 # Temporary credentials past their time: refreshed (tasks/aws/clients.py), not a denial. One that outlives the
 # refresh still means this account cannot be read now: `cannot_use_credentials` covers both.
 EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
 # A garbled body (an HTML 5xx page from a proxy, say) fails parsing before botocore's retry logic sees it.
-_NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
-                   ResponseParserError)
+_NETWORK_ERRORS = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+    ResponseParserError,
+)
 
 
 def error_code(exc: BaseException) -> str:

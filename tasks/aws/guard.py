@@ -7,6 +7,7 @@ Reads pass. A mutating call is refused before it is sent unless
     one operation and identifier (see `allow_drill`).
 Unknown mutating operations are refused: a new call must be added to the table below on purpose.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -94,8 +95,9 @@ def ownership_tags(run_id: str, flow: str, expires_at: str, source: str, lock: s
 def install(client) -> None:
     """Attach the interlock to a boto3 client (AwsClients does this for every client it makes)."""
     service = client.meta.service_model.service_name
-    client.meta.events.register("before-parameter-build",
-                                lambda params, model, **_: _check(client, service, model.name, params))
+    client.meta.events.register(
+        "before-parameter-build", lambda params, model, **_: _check(client, service, model.name, params)
+    )
 
 
 def _check(client, service: str, operation: str, params: dict) -> None:
@@ -121,9 +123,11 @@ def _check(client, service: str, operation: str, params: dict) -> None:
     else:
         ok = _currently_owned(client, service, identifier)
     if not ok:
-        raise UnsafeOperation(f"refused {service}:{operation} on {identifier or '(new resource)'}: "
-                              f"not a resource this tool created (needs the {NAME_PREFIX!r} prefix and the "
-                              f"{OWNER_TAG}={OWNER_VALUE} tag)")
+        raise UnsafeOperation(
+            f"refused {service}:{operation} on {identifier or '(new resource)'}: "
+            f"not a resource this tool created (needs the {NAME_PREFIX!r} prefix and the "
+            f"{OWNER_TAG}={OWNER_VALUE} tag)"
+        )
 
 
 def _identifier(param: str, params: dict) -> str:
@@ -148,18 +152,22 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
         if service == "rds":
             if not identifier.startswith(NAME_PREFIX):
                 return False
-            for describe, key, _arn in (("describe_db_instances", "DBInstances", "DBInstanceArn"),
-                                           ("describe_db_clusters", "DBClusters", "DBClusterArn")):
+            for describe, key, _arn in (
+                ("describe_db_instances", "DBInstances", "DBInstanceArn"),
+                ("describe_db_clusters", "DBClusters", "DBClusterArn"),
+            ):
                 try:
-                    found = getattr(client, describe)(**{("DBInstanceIdentifier" if key == "DBInstances" else
-                                                          "DBClusterIdentifier"): identifier})[key]
+                    found = getattr(client, describe)(
+                        **{("DBInstanceIdentifier" if key == "DBInstances" else "DBClusterIdentifier"): identifier}
+                    )[key]
                 except client.exceptions.ClientError:
                     continue
                 if found:
                     return tag_dict(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
-            for describe, key, param in (("describe_db_snapshots", "DBSnapshots", "DBSnapshotIdentifier"),
-                                         ("describe_db_cluster_snapshots", "DBClusterSnapshots",
-                                          "DBClusterSnapshotIdentifier")):
+            for describe, key, param in (
+                ("describe_db_snapshots", "DBSnapshots", "DBSnapshotIdentifier"),
+                ("describe_db_cluster_snapshots", "DBClusterSnapshots", "DBClusterSnapshotIdentifier"),
+            ):
                 try:
                     found = getattr(client, describe)(**{param: identifier})[key]
                 except client.exceptions.ClientError:
@@ -184,4 +192,3 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
     except client.exceptions.ClientError:
         return False
     return False
-

@@ -4,6 +4,7 @@
 GetCallerIdentity needs no IAM permission, so it fails only when there are no usable credentials (or the role
 cannot be assumed): https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 """
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,13 @@ from tasks.aws.errors import describe_error, is_transient
 from tasks.errors import AwsError, CredentialsError
 
 # What botocore's default chain tries, in its order, for the one-line error when nothing worked.
-CHAIN = ("environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)", "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)",
-         "SSO and the shared files ({profile} in {credentials}, {config})", "container role (ECS/EKS)",
-         "instance role (IMDS)")
+CHAIN = (
+    "environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+    "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)",
+    "SSO and the shared files ({profile} in {credentials}, {config})",
+    "container role (ECS/EKS)",
+    "instance role (IMDS)",
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,9 @@ def resolve(clients, accounts: Iterable[str | None], region: str | None = None) 
 def require_some(identities: dict[str | None, Identity]) -> None:
     """No account usable at all: one `dr: error:` line, before any work."""
     if identities and not any(i.ok for i in identities.values()):
-        reasons = "; ".join(f"{'account ' + a if a else 'default credentials'}: {i.error}"
-                            for a, i in identities.items())
+        reasons = "; ".join(
+            f"{'account ' + a if a else 'default credentials'}: {i.error}" for a, i in identities.items()
+        )
         raise CredentialsError(f"no usable AWS credentials: {reasons}")
 
 

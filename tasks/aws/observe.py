@@ -5,6 +5,7 @@ fleets are read with paged list calls (a hundred databases a request), the regio
 entry are read at the same time (a few threads), and cross-region copies are looked up once per
 destination region for a whole fleet, whatever the number of source regions.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,14 @@ from tasks.rules.ebs_copies import is_copy_of, source_snapshot_id
 MAX_READERS = 8  # (account, region) pairs of one entry read at once
 
 
-def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | None = None,
-            now: datetime | None = None, copy_regions: list[str] | None = None) -> Observation:
+def observe(
+    spec: Resource,
+    index: int,
+    clients: AwsClients,
+    wanted: set[str] | None = None,
+    now: datetime | None = None,
+    copy_regions: list[str] | None = None,
+) -> Observation:
     """`copy_regions` overrides where cross-region copies are looked for (default: expect.copy_regions)."""
     wanted = set(spec.expect.model_fields_set) if wanted is None else wanted
     now = now or datetime.now(timezone.utc)
@@ -39,7 +46,9 @@ def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | 
     for account in spec.all_accounts():
         scoped = spec if account == spec.account else spec.model_copy(update={"account": account, "accounts": None})
         if copy_regions is not None:
-            scoped = scoped.model_copy(update={"expect": scoped.expect.model_copy(update={"copy_regions": copy_regions})})
+            scoped = scoped.model_copy(
+                update={"expect": scoped.expect.model_copy(update={"copy_regions": copy_regions})}
+            )
         reads += [(account, region, scoped) for region in spec.all_regions()]
 
     def read(item):
@@ -50,11 +59,13 @@ def observe(spec: Resource, index: int, clients: AwsClients, wanted: set[str] | 
             return None, exc
 
     # A fleet's copy-region listings do not depend on its members: start them with the region reads.
-    prefetch = {key: load for _, _, scoped in reads for key, load in _copy_listings(scoped, clients, wanted)
-                if spec.id is None}
+    prefetch = {
+        key: load for _, _, scoped in reads for key, load in _copy_listings(scoped, clients, wanted) if spec.id is None
+    }
     if len(reads) + len(prefetch) > 1:
-        with ThreadPoolExecutor(max_workers=min(MAX_READERS, len(reads) + len(prefetch)),
-                                thread_name_prefix="observe") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(MAX_READERS, len(reads) + len(prefetch)), thread_name_prefix="observe"
+        ) as pool:
             for key, load in prefetch.items():
                 pool.submit(shared.get, key, load, quiet=True)
             outcomes = list(pool.map(read, reads))
@@ -114,6 +125,7 @@ def _wanted_copy_regions(spec: Resource, wanted: set[str]) -> list[str]:
 
 # --- RDS instances -------------------------------------------------------------------------------
 
+
 def _read_rds_instances(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("rds", region, spec.account)
     if spec.id is not None:
@@ -122,10 +134,17 @@ def _read_rds_instances(spec, region, clients, wanted, now, shared) -> list[Live
     else:
         raws = [db for db in rds.iter_db_instances(client) if _selected(tag_dict(db.get("TagList")), spec)]
     copies = _copied(spec, {db["DBInstanceIdentifier"] for db in raws}, clients, wanted, shared)
-    return [LiveResource(kind=spec.kind.value, region=region, id=db["DBInstanceIdentifier"], account=spec.account,
-                         attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], {}), now),
-                         tags=tag_dict(db.get("TagList")))
-            for db in raws]
+    return [
+        LiveResource(
+            kind=spec.kind.value,
+            region=region,
+            id=db["DBInstanceIdentifier"],
+            account=spec.account,
+            attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], {}), now),
+            tags=tag_dict(db.get("TagList")),
+        )
+        for db in raws
+    ]
 
 
 def normalize_db_instance(db: dict, copies: dict | set, now: datetime | None = None) -> dict[str, object]:
@@ -163,15 +182,22 @@ def _copy_listings(spec, clients, wanted) -> list[tuple[tuple, Callable[[], list
     for copy_region in _wanted_copy_regions(spec, wanted):
         key = (spec.kind.value, spec.account, copy_region, spec.id)
         if spec.kind == ResourceKind.rds_instance:
+
             def load(region=copy_region):
                 client = clients.client("rds", region, spec.account)
-                return [(s.get("DBInstanceIdentifier"), _data_time(s))
-                        for s in rds.iter_recovery_snapshots(client, instance_id=spec.id)]
+                return [
+                    (s.get("DBInstanceIdentifier"), _data_time(s))
+                    for s in rds.iter_recovery_snapshots(client, instance_id=spec.id)
+                ]
         else:
+
             def load(region=copy_region):
                 client = clients.client("rds", region, spec.account)
-                return [(s.get("DBClusterIdentifier"), _data_time(s))
-                        for s in rds.iter_db_cluster_snapshots(client, cluster_id=spec.id)]
+                return [
+                    (s.get("DBClusterIdentifier"), _data_time(s))
+                    for s in rds.iter_db_cluster_snapshots(client, cluster_id=spec.id)
+                ]
+
         listings.append((key, load))
     return listings
 
@@ -203,11 +229,14 @@ def _keep_newest(times: dict, region: str, when) -> None:
 
 def copy_ages(copies: dict[str, datetime | None], now: datetime) -> dict[str, float | None]:
     """Copy region -> age in seconds of the newest copy's data there (None: AWS reported no time)."""
-    return {region: (None if when is None else max(0.0, (now - when).total_seconds()))
-            for region, when in sorted(copies.items())}
+    return {
+        region: (None if when is None else max(0.0, (now - when).total_seconds()))
+        for region, when in sorted(copies.items())
+    }
 
 
 # --- Aurora clusters -----------------------------------------------------------------------------
+
 
 def _read_rds_clusters(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("rds", region, spec.account)
@@ -217,10 +246,17 @@ def _read_rds_clusters(spec, region, clients, wanted, now, shared) -> list[LiveR
     else:
         raws = [c for c in rds.iter_db_clusters(client) if _selected(tag_dict(c.get("TagList")), spec)]
     found = _copied(spec, {c["DBClusterIdentifier"] for c in raws}, clients, wanted, shared)
-    return [LiveResource(kind=spec.kind.value, region=region, id=c["DBClusterIdentifier"], account=spec.account,
-                         attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], {}), now),
-                         tags=tag_dict(c.get("TagList")))
-            for c in raws]
+    return [
+        LiveResource(
+            kind=spec.kind.value,
+            region=region,
+            id=c["DBClusterIdentifier"],
+            account=spec.account,
+            attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], {}), now),
+            tags=tag_dict(c.get("TagList")),
+        )
+        for c in raws
+    ]
 
 
 def normalize_db_cluster(cluster: dict, copies: dict | set, now: datetime | None = None) -> dict[str, object]:
@@ -242,6 +278,7 @@ def normalize_db_cluster(cluster: dict, copies: dict | set, now: datetime | None
 
 
 # --- S3 ------------------------------------------------------------------------------------------
+
 
 def _read_s3_buckets(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("s3", region, spec.account)
@@ -268,6 +305,7 @@ def _read_s3_buckets(spec, region, clients, wanted, now, shared) -> list[LiveRes
 
 # --- DynamoDB ------------------------------------------------------------------------------------
 
+
 def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("dynamodb", region, spec.account)
     tables = []
@@ -282,18 +320,29 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
     members = []
     for table in tables:
         status = dynamodb.get_pitr_status(client, table["TableName"])
-        members.append(LiveResource(kind=spec.kind.value, region=region, id=table["TableName"], account=spec.account,
-                                    attrs={"pitr": status == "ENABLED",
-                                           # Global table replicas are the table's copies in other regions.
-                                           "copy_regions": sorted(r["RegionName"] for r in table.get("Replicas", [])
-                                                                  if r.get("RegionName") != region),
-                                           # DynamoDB encrypts every table at rest (AWS-owned key by default).
-                                           "encrypted": True,
-                                           "status": table.get("TableStatus")}))
+        members.append(
+            LiveResource(
+                kind=spec.kind.value,
+                region=region,
+                id=table["TableName"],
+                account=spec.account,
+                attrs={
+                    "pitr": status == "ENABLED",
+                    # Global table replicas are the table's copies in other regions.
+                    "copy_regions": sorted(
+                        r["RegionName"] for r in table.get("Replicas", []) if r.get("RegionName") != region
+                    ),
+                    # DynamoDB encrypts every table at rest (AWS-owned key by default).
+                    "encrypted": True,
+                    "status": table.get("TableStatus"),
+                },
+            )
+        )
     return members
 
 
 # --- EBS -----------------------------------------------------------------------------------------
+
 
 def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("ec2", region, spec.account)
@@ -321,13 +370,23 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
     for volume in volumes:
         newest = max((s["StartTime"] for s in snapshots.get(volume["VolumeId"], [])), default=None)
         age = (now - newest).total_seconds() if newest else None
-        members.append(LiveResource(kind=spec.kind.value, region=region, id=volume["VolumeId"], account=spec.account,
-                                    attrs={"encrypted": bool(volume.get("Encrypted")),
-                                           "availability_zone": volume.get("AvailabilityZone"),
-                                           "snapshot_max_age": age, "snapshot_age_seconds": age,
-                                           "copy_regions": sorted(copies.get(volume["VolumeId"], {})),
-                                           "copy_ages": copy_ages(copies.get(volume["VolumeId"], {}), now)},
-                                    tags=tag_dict(volume.get("Tags"))))
+        members.append(
+            LiveResource(
+                kind=spec.kind.value,
+                region=region,
+                id=volume["VolumeId"],
+                account=spec.account,
+                attrs={
+                    "encrypted": bool(volume.get("Encrypted")),
+                    "availability_zone": volume.get("AvailabilityZone"),
+                    "snapshot_max_age": age,
+                    "snapshot_age_seconds": age,
+                    "copy_regions": sorted(copies.get(volume["VolumeId"], {})),
+                    "copy_ages": copy_ages(copies.get(volume["VolumeId"], {}), now),
+                },
+                tags=tag_dict(volume.get("Tags")),
+            )
+        )
     return members
 
 

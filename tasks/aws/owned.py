@@ -1,4 +1,5 @@
 """Find the copies this tool made (by prefix and ownership tag), for sweeps and leak checks."""
+
 from __future__ import annotations
 
 import time
@@ -34,7 +35,7 @@ class OwnedCopy:
     run_id: str
     flow: str
     expires_at: datetime | None
-    lock: str = ""            # the run lock its run held (LOCK_TAG), if any
+    lock: str = ""  # the run lock its run held (LOCK_TAG), if any
     expiry_problem: str = ""  # why expires_at is None: the tag is missing or cannot be read
 
 
@@ -55,8 +56,17 @@ def _copy(kind, identifier, region, account, tags) -> OwnedCopy | None:
     if tags.get(OWNER_TAG) != OWNER_VALUE:
         return None
     expires, problem = parse_expiry(tags.get(EXPIRES_TAG))
-    return OwnedCopy(kind, identifier, region, account, tags.get(RUN_TAG, ""), tags.get(FLOW_TAG, ""), expires,
-                     tags.get(LOCK_TAG, ""), problem)
+    return OwnedCopy(
+        kind,
+        identifier,
+        region,
+        account,
+        tags.get(RUN_TAG, ""),
+        tags.get(FLOW_TAG, ""),
+        expires,
+        tags.get(LOCK_TAG, ""),
+        problem,
+    )
 
 
 def list_owned(clients: AwsClients, region: str, account: str | None = None) -> list[OwnedCopy]:
@@ -66,10 +76,13 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
     cluster_ids = {c["DBClusterIdentifier"] for c in clusters}
     for db in rds.iter_db_instances(client):
         if db["DBInstanceIdentifier"].startswith(NAME_PREFIX) and db.get("DBClusterIdentifier") not in cluster_ids:
-            found.append(_copy("rds_instance", db["DBInstanceIdentifier"], region, account, tag_dict(db.get("TagList"))))
+            found.append(
+                _copy("rds_instance", db["DBInstanceIdentifier"], region, account, tag_dict(db.get("TagList")))
+            )
     for cluster in clusters:
-        found.append(_copy("rds_cluster", cluster["DBClusterIdentifier"], region, account,
-                           tag_dict(cluster.get("TagList"))))
+        found.append(
+            _copy("rds_cluster", cluster["DBClusterIdentifier"], region, account, tag_dict(cluster.get("TagList")))
+        )
     ddb = clients.client("dynamodb", region, account)
     for name in dynamodb.list_table_names(ddb):
         if name.startswith(NAME_PREFIX):
@@ -101,8 +114,9 @@ def _unknown(copy: OwnedCopy) -> bool | None:
     return None
 
 
-def is_orphan(copy: OwnedCopy, now: datetime, current_run_id: str | None = None,
-              liveness: RunLiveness = _unknown) -> bool:
+def is_orphan(
+    copy: OwnedCopy, now: datetime, current_run_id: str | None = None, liveness: RunLiveness = _unknown
+) -> bool:
     """Pure. Never the current run's; once its expiry has passed; before that only when its run is known to
     be finished or crashed. A copy whose liveness and expiry are both unknown is kept (and reported)."""
     if current_run_id and copy.run_id == current_run_id:
@@ -114,14 +128,30 @@ def is_orphan(copy: OwnedCopy, now: datetime, current_run_id: str | None = None,
 
 def _delete(clients: AwsClients, copy: OwnedCopy) -> bool:
     """One teardown step; False while AWS refuses the rest for now (a cluster whose writer is deleting)."""
-    spec = RestoreSpec(kind=copy.kind, mode="", source_id="", source_region=copy.region, region=copy.region,
-                       copy_name=copy.identifier, tags=(), account=copy.account)
+    spec = RestoreSpec(
+        kind=copy.kind,
+        mode="",
+        source_id="",
+        source_region=copy.region,
+        region=copy.region,
+        copy_name=copy.identifier,
+        tags=(),
+        account=copy.account,
+    )
     return driver_for(copy.kind).delete(clients, spec, copy.identifier) is not False
 
 
-def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: str | None = None,
-                  liveness: RunLiveness = _unknown, dry_run: bool = False, wait_seconds: float = 900.0,
-                  poll_seconds: float = 2.0, kept: list[dict] | None = None) -> list[dict]:
+def sweep_regions(
+    clients: AwsClients,
+    regions,
+    at: datetime,
+    current_run_id: str | None = None,
+    liveness: RunLiveness = _unknown,
+    dry_run: bool = False,
+    wait_seconds: float = 900.0,
+    poll_seconds: float = 2.0,
+    kept: list[dict] | None = None,
+) -> list[dict]:
     """Find and (unless dry_run) delete orphans in (account, region) pairs. Deletes pass the interlock.
     Copies kept because their expiry cannot be read are appended to `kept` (to be reported).
 
@@ -134,13 +164,27 @@ def sweep_regions(clients: AwsClients, regions, at: datetime, current_run_id: st
         for copy in list_owned(clients, region, account):
             if not is_orphan(copy, at, current_run_id, liveness):
                 if copy.expiry_problem and kept is not None and copy.run_id != current_run_id:
-                    kept.append({"kind": copy.kind, "id": copy.identifier, "region": region, "account": account,
-                                 "run_id": copy.run_id, "flow": copy.flow,
-                                 "kept": f"expiry unknown ({copy.expiry_problem}) and its run may be alive"})
+                    kept.append(
+                        {
+                            "kind": copy.kind,
+                            "id": copy.identifier,
+                            "region": region,
+                            "account": account,
+                            "run_id": copy.run_id,
+                            "flow": copy.flow,
+                            "kept": f"expiry unknown ({copy.expiry_problem}) and its run may be alive",
+                        }
+                    )
                 continue
-            entry = {"kind": copy.kind, "id": copy.identifier, "region": region, "account": account,
-                     "run_id": copy.run_id, "flow": copy.flow,
-                     "expires_at": copy.expires_at.isoformat() if copy.expires_at else None}
+            entry = {
+                "kind": copy.kind,
+                "id": copy.identifier,
+                "region": region,
+                "account": account,
+                "run_id": copy.run_id,
+                "flow": copy.flow,
+                "expires_at": copy.expires_at.isoformat() if copy.expires_at else None,
+            }
             if not dry_run:
                 pending.append((entry, copy))
             removed.append(entry)

@@ -1,4 +1,5 @@
 """RDS instances, Aurora clusters and their snapshots: paged reads returning botocore's dicts."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -49,7 +50,9 @@ def iter_db_snapshots(client, instance_id: str | None = None, snapshot_type: str
         yield from page["DBSnapshots"]
 
 
-def iter_db_cluster_snapshots(client, cluster_id: str | None = None, snapshot_type: str | None = None) -> Iterator[dict]:
+def iter_db_cluster_snapshots(
+    client, cluster_id: str | None = None, snapshot_type: str | None = None
+) -> Iterator[dict]:
     kwargs = {}
     if cluster_id:
         kwargs["DBClusterIdentifier"] = cluster_id

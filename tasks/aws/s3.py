@@ -1,4 +1,5 @@
 """S3 bucket configuration reads. Each "not configured" error code means "off", not a failure."""
+
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
@@ -26,8 +27,9 @@ def get_replication_destinations(client, bucket: str) -> list[str]:
         if is_not_found(exc, "ReplicationConfigurationNotFoundError"):
             return []
         raise
-    return sorted({rule["Destination"]["Bucket"].split(":::")[-1]
-                   for rule in rules if rule.get("Status", "Enabled") == "Enabled"})
+    return sorted(
+        {rule["Destination"]["Bucket"].split(":::")[-1] for rule in rules if rule.get("Status", "Enabled") == "Enabled"}
+    )
 
 
 def get_default_encryption(client, bucket: str) -> bool:

@@ -1,4 +1,5 @@
 """AWS returns tags as [{"Key": ..., "Value": ...}]; everything here compares them as a dict."""
+
 from __future__ import annotations
 
 

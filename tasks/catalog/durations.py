@@ -1,4 +1,5 @@
 """Durations as people write them in runbooks: 90s, 30m, 4h, 2d, 1w."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Every problem names the file, the line and the field and says what was expected;
 collected (not just the first). An invalid runbook does not stop the others: the review turns it into
 a `runbook.invalid` finding for that service.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,10 +21,6 @@ from tasks.catalog.yaml_source import YamlDocument, format_path, load_yaml
 from tasks.errors import CatalogError, ConfigError, Problem
 
 SCENARIOS_DIR = "scenarios"
-
-
-
-
 
 
 def runbook_files(runbooks_dir: Path, policy_file: Path | None = None) -> list[Path]:
@@ -79,9 +76,21 @@ def load_catalog(runbooks_dir: Path | str, policy_file: Path | str | None = None
             continue
         if runbook.service in catalog.runbooks:
             first = catalog.files[runbook.service]
-            catalog.invalid.append(InvalidRunbook(display, runbook.service, runbook.tier, [Problem(
-                display, doc.line_of(("service",)), "service",
-                f"duplicate service id {runbook.service!r} (already defined in {first})")]))
+            catalog.invalid.append(
+                InvalidRunbook(
+                    display,
+                    runbook.service,
+                    runbook.tier,
+                    [
+                        Problem(
+                            display,
+                            doc.line_of(("service",)),
+                            "service",
+                            f"duplicate service id {runbook.service!r} (already defined in {first})",
+                        )
+                    ],
+                )
+            )
             continue
         catalog.runbooks[runbook.service] = runbook
         catalog.files[runbook.service] = display
@@ -90,7 +99,9 @@ def load_catalog(runbooks_dir: Path | str, policy_file: Path | str | None = None
     return catalog
 
 
-def select_services(catalog: Catalog, tiers: list[int], services: list[str] | None) -> tuple[list[Runbook], list[InvalidRunbook]]:
+def select_services(
+    catalog: Catalog, tiers: list[int], services: list[str] | None
+) -> tuple[list[Runbook], list[InvalidRunbook]]:
     """Valid runbooks and invalid files in scope; an invalid file whose tier is unreadable is kept."""
     known = set(catalog.runbooks) | {bad.service for bad in catalog.invalid}
     unknown = sorted(set(services or []) - known)
@@ -111,7 +122,9 @@ def require_valid(catalog: Catalog) -> Catalog:
 def _validate_runbook(doc: YamlDocument) -> tuple[Runbook | None, list[Problem]]:
     if not isinstance(doc.data, dict):
         kind = "an empty file" if doc.data is None else type(doc.data).__name__
-        return None, [Problem(doc.file, doc.line_of(()), "", f"expected a mapping with service, name, tier...; got {kind}")]
+        return None, [
+            Problem(doc.file, doc.line_of(()), "", f"expected a mapping with service, name, tier...; got {kind}")
+        ]
     try:
         return Runbook.model_validate(doc.data), []
     except ValidationError as exc:
@@ -123,8 +136,10 @@ def _looser_target(name: str, value: timedelta, tier: int, policy: Policy) -> st
     limit: timedelta | None = getattr(tier_policy, name) if tier_policy else None
     if limit is None or value <= limit:
         return None
-    return (f"{format_duration(value)} is looser than tier {tier}'s {name.upper()} of {format_duration(limit)}; "
-            "targets may only be stricter than the tier's")
+    return (
+        f"{format_duration(value)} is looser than tier {tier}'s {name.upper()} of {format_duration(limit)}; "
+        "targets may only be stricter than the tier's"
+    )
 
 
 def _looser_targets(data: object, policy: Policy, doc: YamlDocument) -> list[Problem]:
@@ -170,8 +185,9 @@ def _check_cross_file(catalog: Catalog, docs: dict[str, YamlDocument]) -> None:
             message = _looser_target(name, value, runbook.tier, catalog.policy) if value is not None else None
             if message:
                 flag(service, ("targets", name), message)
-    for cycle in _cycles({s: [d for d in r.dependencies if d in catalog.runbooks and d != s]
-                          for s, r in catalog.runbooks.items()}):
+    for cycle in _cycles(
+        {s: [d for d in r.dependencies if d in catalog.runbooks and d != s] for s, r in catalog.runbooks.items()}
+    ):
         chain = " -> ".join(cycle + [cycle[0]])
         for service in cycle:
             index = catalog.runbooks[service].dependencies.index(cycle[(cycle.index(service) + 1) % len(cycle)])
@@ -190,7 +206,7 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
         stack.append(node)
         for nxt in graph.get(node, []):
             if state.get(nxt) == "active":
-                cycles.append(stack[stack.index(nxt):])
+                cycles.append(stack[stack.index(nxt) :])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -217,6 +233,7 @@ def _guess_tier(doc: YamlDocument | None) -> int | None:
 
 # --- pydantic errors -> Problems --------------------------------------------------------------------
 
+
 def translate_errors(exc: ValidationError, doc: YamlDocument, model: type[BaseModel]) -> list[Problem]:
     problems = set()
     for error in exc.errors(include_url=False):
@@ -234,7 +251,7 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: tuple) -> str:
     kind, got = error["type"], error.get("input")
     field = str(loc[-1]) if loc else ""
     if field == "account" and kind in ("string_type", "string_pattern_mismatch"):
-        return f"expected a 12-digit AWS account id in quotes (\"123456789012\"), got {_describe(got)}"
+        return f'expected a 12-digit AWS account id in quotes ("123456789012"), got {_describe(got)}'
     if field == "tier" and kind in ("int_type", "less_than_equal", "greater_than_equal"):
         return f"expected a tier from 0 to 3, got {_describe(got)}"
     if kind == "missing":

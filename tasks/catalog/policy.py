@@ -1,4 +1,5 @@
 """Tier policy: the program's targets and cadences, overridable by runbooks/policy.yaml."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -70,11 +71,11 @@ class SimulationPolicy(Strict):
 
     multi_az_failover: Duration = timedelta(seconds=120)  # RDS Multi-AZ failover: typically 60-120 s
     restore_estimate: Duration = timedelta(hours=2)
-    pitr_rpo: Duration = timedelta(minutes=5)              # PITR lags the live database by about 5 minutes
+    pitr_rpo: Duration = timedelta(minutes=5)  # PITR lags the live database by about 5 minutes
     replica_switch: Duration = timedelta(minutes=15)
     replica_rpo: Duration = timedelta(minutes=15)
-    stand_in_delay: Duration = timedelta(minutes=30)       # someone new to the runbook is slower
-    answer_timeout: Duration = timedelta(hours=2)          # how long a tabletop waits for each inject's answers
+    stand_in_delay: Duration = timedelta(minutes=30)  # someone new to the runbook is slower
+    answer_timeout: Duration = timedelta(hours=2)  # how long a tabletop waits for each inject's answers
     # The resource's own consent to drills: a drill touches only resources tagged <drill_tag_key>: allowed,
     # besides the runbook's opt-in and --allow-disruptive (a runbook alone cannot claim another team's database).
     drill_tag_key: Annotated[StrictStr, Field(min_length=1, max_length=128)] = "dr-drills"
@@ -101,19 +102,24 @@ class JiraPolicy(Strict):
     project: StrictStr | None = None
     url_env: StrictStr = "DR_JIRA_URL"
     project_env: StrictStr = "DR_JIRA_PROJECT"
-    user_env: StrictStr = "DR_JIRA_USER"      # Cloud: the account email; unset for a Data Center PAT
-    token_env: StrictStr = "DR_JIRA_TOKEN"    # Cloud API token, Data Center PAT or password
-    user_block: StrictStr | None = None       # Prefect Secret block names; a block wins over its env var
+    user_env: StrictStr = "DR_JIRA_USER"  # Cloud: the account email; unset for a Data Center PAT
+    token_env: StrictStr = "DR_JIRA_TOKEN"  # Cloud API token, Data Center PAT or password
+    user_block: StrictStr | None = None  # Prefect Secret block names; a block wins over its env var
     token_block: StrictStr | None = None
     issue_type: StrictStr = "Task"
     # Priority by severity (severity already carries the tier); tier_priorities overrides per tier.
     priorities: dict[Literal["low", "medium", "high", "critical"], StrictStr] = {
-        "critical": "Highest", "high": "High", "medium": "Medium", "low": "Low"}
-    tier_priorities: dict[Annotated[int, Field(ge=0, le=3)],
-                          dict[Literal["low", "medium", "high", "critical"], StrictStr]] = {}
+        "critical": "Highest",
+        "high": "High",
+        "medium": "Medium",
+        "low": "Low",
+    }
+    tier_priorities: dict[
+        Annotated[int, Field(ge=0, le=3)], dict[Literal["low", "medium", "high", "critical"], StrictStr]
+    ] = {}
     label: Annotated[StrictStr, Field(pattern=r"^[^\s]{1,100}$")] = "dr-automation"
-    done_transition: StrictStr = "Done"        # matched against the transition or its target status
-    done_resolution: StrictStr = "Done"        # sent only when the transition screen asks for it
+    done_transition: StrictStr = "Done"  # matched against the transition or its target status
+    done_resolution: StrictStr = "Done"  # sent only when the transition screen asks for it
     reopen_transition: StrictStr = "Reopened"
     on_return: Literal["reopen", "link_new"] = "reopen"
     link_type: StrictStr = "Relates"
@@ -130,8 +136,10 @@ class JiraPolicy(Strict):
     @classmethod
     def _no_inline_credentials(cls, data: object) -> object:
         if isinstance(data, dict) and _SECRET_KEYS & set(data):
-            raise ValueError("credentials are given by reference only: name an environment variable "
-                             "(user_env, token_env) or a Prefect Secret block (user_block, token_block)")
+            raise ValueError(
+                "credentials are given by reference only: name an environment variable "
+                "(user_env, token_env) or a Prefect Secret block (user_block, token_block)"
+            )
         return data
 
     @field_validator("url")
@@ -151,14 +159,18 @@ def check_jira_url(url: str) -> str:
     return url.rstrip("/")
 
 
-IN_REGION = "in-region"   # instance, Availability Zone or data corruption: recovered inside the Region
-REGION = "region"         # the whole Region lost: recovered from the copy in the DR region
+IN_REGION = "in-region"  # instance, Availability Zone or data corruption: recovered inside the Region
+REGION = "region"  # the whole Region lost: recovered from the copy in the DR region
 
 # Region-loss targets (RPO, RTO) per tier where the policy file names none: looser than in-region, since a
 # DR copy is made daily and restoring in another Region means more steps. Tiers 0/1 match copy_max_age.
 _H, _D = timedelta(hours=1), timedelta(days=1)
 REGION_DEFAULTS: dict[int, tuple[timedelta, timedelta]] = {
-    0: (48 * _H, 12 * _H), 1: (48 * _H, 24 * _H), 2: (72 * _H, 72 * _H), 3: (7 * _D, 7 * _D)}
+    0: (48 * _H, 12 * _H),
+    1: (48 * _H, 24 * _H),
+    2: (72 * _H, 72 * _H),
+    3: (7 * _D, 7 * _D),
+}
 
 
 def _default_tiers() -> dict[int, TierPolicy]:
@@ -176,6 +188,7 @@ def _default_tiers() -> dict[int, TierPolicy]:
 class AccountRoleEntry(Strict):
     """`accounts: {ACCOUNT: {role: ARN, external_id: ..., session_duration: 1h}}` (a bare ARN also works).
     API_AssumeRole: DurationSeconds from 900 s up to the role's maximum session duration (at most 12 h)."""
+
     role: StrictStr
     external_id: StrictStr | None = None
     session_duration: Duration = timedelta(hours=1)
@@ -234,4 +247,3 @@ def merged_tiers(overrides: dict) -> dict:
         else:
             merged[tier] = fields
     return merged
-

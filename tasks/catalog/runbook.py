@@ -3,6 +3,7 @@
 Field names are a stable public format: add fields, never rename them. Cross-file rules (unique ids,
 known dependencies, targets no looser than the tier) live in catalog.py, which sees the whole catalog.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -94,10 +95,12 @@ class ValidationStep(Strict):
 
 # Which `expect` attributes make sense for which resource kind.
 EXPECT_BY_KIND: dict[ResourceKind, frozenset[str]] = {
-    ResourceKind.rds_instance: frozenset({"multi_az", "encrypted", "backup_retention_days", "copy_regions",
-                                          "deletion_protection", "engine"}),
-    ResourceKind.rds_cluster: frozenset({"multi_az", "encrypted", "backup_retention_days", "copy_regions",
-                                         "deletion_protection", "engine"}),
+    ResourceKind.rds_instance: frozenset(
+        {"multi_az", "encrypted", "backup_retention_days", "copy_regions", "deletion_protection", "engine"}
+    ),
+    ResourceKind.rds_cluster: frozenset(
+        {"multi_az", "encrypted", "backup_retention_days", "copy_regions", "deletion_protection", "engine"}
+    ),
     ResourceKind.s3_bucket: frozenset({"versioning", "replication_to", "encrypted", "object_lock"}),
     ResourceKind.dynamodb_table: frozenset({"pitr", "encrypted"}),
     ResourceKind.ebs_volume: frozenset({"encrypted", "copy_regions", "snapshot_max_age"}),
@@ -207,9 +210,9 @@ class DrillProbe(Strict):
 class Drills(Strict):
     az_failover: StrictBool = False
     region_failover: StrictBool = False
-    fail_back: StrictBool = False          # after an AZ failover, fail back to the original writer and zone
-    stop_alarms: list[StrictStr] = []      # CloudWatch alarms, besides the policy's, that stop a drill
-    probe: DrillProbe | None = None        # measures client-observed downtime
+    fail_back: StrictBool = False  # after an AZ failover, fail back to the original writer and zone
+    stop_alarms: list[StrictStr] = []  # CloudWatch alarms, besides the policy's, that stop a drill
+    probe: DrillProbe | None = None  # measures client-observed downtime
     blast_radius: BlastRadius | None = None  # default: the policy's
 
 
@@ -228,4 +231,3 @@ class Runbook(Strict):
     resources: list[Resource] = []
     drills: Drills = Drills()
     dr_region: Region | None = None
-

@@ -1,4 +1,5 @@
 """TODO docstring."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -41,7 +42,7 @@ class Inject(Strict):
 class BlastRadius(Strict):
     kind: Literal["zone", "region", "corruption", "dependency", "people"]
     corruption_age: Duration | None = None  # data-corruption: how long before detection the damage began
-    dependency: Slug | None = None           # dependency-loss: which service fails (default: every Tier 0)
+    dependency: Slug | None = None  # dependency-loss: which service fails (default: every Tier 0)
     # region-loss: the regions struck. Default: one, the region that hosts the most critical services'
     # primary resources (a run's --region overrides both).
     regions: list[StrictStr] = []

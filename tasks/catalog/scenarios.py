@@ -1,4 +1,5 @@
 """The scenario library (runbooks/scenarios/*.yaml): validated like runbooks, file/line/field errors."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,11 +30,23 @@ def load_scenarios(runbooks_dir: Path | str) -> dict[str, Scenario]:
                 ids = [inject.id for inject in scenario.injects]
                 for index, inject_id in enumerate(ids):
                     if ids.index(inject_id) != index:
-                        found.append(Problem(doc.file, doc.line_of(("injects", index, "id")), f"injects[{index}].id",
-                                             f"duplicate inject id {inject_id!r}"))
+                        found.append(
+                            Problem(
+                                doc.file,
+                                doc.line_of(("injects", index, "id")),
+                                f"injects[{index}].id",
+                                f"duplicate inject id {inject_id!r}",
+                            )
+                        )
                 if scenario.id in first_file:
-                    found.append(Problem(doc.file, doc.line_of(("id",)), "id",
-                                         f"duplicate scenario id {scenario.id!r} (already defined in {first_file[scenario.id]})"))
+                    found.append(
+                        Problem(
+                            doc.file,
+                            doc.line_of(("id",)),
+                            "id",
+                            f"duplicate scenario id {scenario.id!r} (already defined in {first_file[scenario.id]})",
+                        )
+                    )
                 if not found:
                     scenarios[scenario.id] = scenario
                     first_file[scenario.id] = doc.file

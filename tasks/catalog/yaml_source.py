@@ -4,6 +4,7 @@ The catalog's errors must name the line, so we compose the node graph once, reco
 mapping key and sequence item by path, refuse duplicate keys (safe_load silently keeps the last), and
 construct the data with SafeLoader from the same nodes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import yaml
 from tasks.errors import Problem
 
 MAX_BYTES = 1_000_000  # a runbook is a page of YAML; anything bigger is a mistake or an attack
-MAX_NODES = 100_000    # bounds alias expansion ("billion laughs") before pydantic walks it
+MAX_NODES = 100_000  # bounds alias expansion ("billion laughs") before pydantic walks it
 
 PathKey = tuple[object, ...]
 
@@ -88,8 +89,14 @@ def _index(node, path, lines, problems, display, count) -> None:
     count[0] += 1
     if count[0] > MAX_NODES:
         if count[0] == MAX_NODES + 1:
-            problems.append(Problem(display, node.start_mark.line + 1, format_path(path),
-                                    f"document has more than {MAX_NODES} nodes (alias expansion?)"))
+            problems.append(
+                Problem(
+                    display,
+                    node.start_mark.line + 1,
+                    format_path(path),
+                    f"document has more than {MAX_NODES} nodes (alias expansion?)",
+                )
+            )
         return
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -103,8 +110,11 @@ def _index(node, path, lines, problems, display, count) -> None:
                 _index(value_node, path, lines, problems, display, count)
                 continue
             if key in seen:
-                problems.append(Problem(display, line, format_path(path + (key,)),
-                                        f"duplicate key (first defined on line {seen[key]})"))
+                problems.append(
+                    Problem(
+                        display, line, format_path(path + (key,)), f"duplicate key (first defined on line {seen[key]})"
+                    )
+                )
                 continue
             seen[key] = line
             lines[path + (key,)] = line

@@ -3,6 +3,7 @@
 These helpers create resources that look like a customer's (they are the *subject* of the review, not
 copies the tool makes), so they must only ever run against an emulator on loopback.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ def require_emulator() -> str:
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     host = urlparse(endpoint).hostname if endpoint else None
     if host not in LOOPBACK:
-        raise ConfigError("estate builders only run against an AWS emulator on loopback "
-                          "(AWS_ENDPOINT_URL=http://127.0.0.1:PORT)")
+        raise ConfigError(
+            "estate builders only run against an AWS emulator on loopback (AWS_ENDPOINT_URL=http://127.0.0.1:PORT)"
+        )
     return endpoint
 
 
@@ -46,14 +48,30 @@ class EstateBuilder:
             self._clients[key] = boto3.client(service, region_name=region)
         return self._clients[key]
 
-    def rds_instance(self, region: str, identifier: str, *, multi_az: bool = True, encrypted: bool = True,
-                     retention: int = 30, tags: dict[str, str] | None = None, engine: str = "postgres",
-                     instance_class: str = "db.r6g.large") -> dict:
+    def rds_instance(
+        self,
+        region: str,
+        identifier: str,
+        *,
+        multi_az: bool = True,
+        encrypted: bool = True,
+        retention: int = 30,
+        tags: dict[str, str] | None = None,
+        engine: str = "postgres",
+        instance_class: str = "db.r6g.large",
+    ) -> dict:
         created = self.client("rds", region).create_db_instance(
-            DBInstanceIdentifier=identifier, Engine=engine, DBInstanceClass=instance_class,
-            AllocatedStorage=100, MasterUsername="dbadmin", MasterUserPassword="not-a-secret-0",
-            MultiAZ=multi_az, StorageEncrypted=encrypted, BackupRetentionPeriod=retention,
-            CopyTagsToSnapshot=True, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+            DBInstanceIdentifier=identifier,
+            Engine=engine,
+            DBInstanceClass=instance_class,
+            AllocatedStorage=100,
+            MasterUsername="dbadmin",
+            MasterUserPassword="not-a-secret-0",
+            MultiAZ=multi_az,
+            StorageEncrypted=encrypted,
+            BackupRetentionPeriod=retention,
+            CopyTagsToSnapshot=True,
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
         )["DBInstance"]
         self.settle()
         return created
@@ -68,53 +86,102 @@ class EstateBuilder:
         snapshot = max(snapshots, key=lambda s: s["SnapshotCreateTime"])
         target_id = f"{identifier}-copy-{target_region}"
         self.client("rds", target_region).copy_db_snapshot(
-            SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"], TargetDBSnapshotIdentifier=target_id,
-            SourceRegion=source_region, KmsKeyId="alias/aws/rds", CopyTags=True)
+            SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"],
+            TargetDBSnapshotIdentifier=target_id,
+            SourceRegion=source_region,
+            KmsKeyId="alias/aws/rds",
+            CopyTags=True,
+        )
         self.settle()
         return target_id
 
-    def aurora_cluster(self, region: str, identifier: str, *, members: int = 2, encrypted: bool = True,
-                       retention: int = 30, tags: dict[str, str] | None = None) -> dict:
+    def aurora_cluster(
+        self,
+        region: str,
+        identifier: str,
+        *,
+        members: int = 2,
+        encrypted: bool = True,
+        retention: int = 30,
+        tags: dict[str, str] | None = None,
+    ) -> dict:
         rds = self.client("rds", region)
         cluster = rds.create_db_cluster(
-            DBClusterIdentifier=identifier, Engine="aurora-postgresql", MasterUsername="dbadmin",
-            MasterUserPassword="not-a-secret-0", StorageEncrypted=encrypted, BackupRetentionPeriod=retention,
-            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["DBCluster"]
+            DBClusterIdentifier=identifier,
+            Engine="aurora-postgresql",
+            MasterUsername="dbadmin",
+            MasterUserPassword="not-a-secret-0",
+            StorageEncrypted=encrypted,
+            BackupRetentionPeriod=retention,
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        )["DBCluster"]
         self.settle()  # AWS adds instances only to an `available` cluster
         for index in range(members):
-            rds.create_db_instance(DBInstanceIdentifier=f"{identifier}-{index + 1}", Engine="aurora-postgresql",
-                                   DBInstanceClass="db.r6g.large", DBClusterIdentifier=identifier)
+            rds.create_db_instance(
+                DBInstanceIdentifier=f"{identifier}-{index + 1}",
+                Engine="aurora-postgresql",
+                DBInstanceClass="db.r6g.large",
+                DBClusterIdentifier=identifier,
+            )
         self.settle()
         return cluster
 
     def copy_cluster_snapshot(self, source_region: str, identifier: str, target_region: str) -> str:
         source = self.client("rds", source_region)
-        snapshot = max(source.describe_db_cluster_snapshots(DBClusterIdentifier=identifier)["DBClusterSnapshots"],
-                       key=lambda s: s["SnapshotCreateTime"])
+        snapshot = max(
+            source.describe_db_cluster_snapshots(DBClusterIdentifier=identifier)["DBClusterSnapshots"],
+            key=lambda s: s["SnapshotCreateTime"],
+        )
         target_id = f"{identifier}-copy-{target_region}"
         self.client("rds", target_region).copy_db_cluster_snapshot(
             SourceDBClusterSnapshotIdentifier=snapshot["DBClusterSnapshotArn"],
-            TargetDBClusterSnapshotIdentifier=target_id, SourceRegion=source_region,
-            KmsKeyId="alias/aws/rds", CopyTags=True)
+            TargetDBClusterSnapshotIdentifier=target_id,
+            SourceRegion=source_region,
+            KmsKeyId="alias/aws/rds",
+            CopyTags=True,
+        )
         self.settle()
         return target_id
 
-    def bucket(self, region: str, name: str, *, versioning: bool = True, replicate_to: str | None = None,
-               encrypted: bool = True, tags: dict[str, str] | None = None) -> None:
+    def bucket(
+        self,
+        region: str,
+        name: str,
+        *,
+        versioning: bool = True,
+        replicate_to: str | None = None,
+        encrypted: bool = True,
+        tags: dict[str, str] | None = None,
+    ) -> None:
         s3 = self.client("s3", region)
         kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         s3.create_bucket(Bucket=name, **kwargs)
         if versioning:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         if encrypted:
-            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+                },
+            )
         if replicate_to:
-            s3.put_bucket_replication(Bucket=name, ReplicationConfiguration={
-                "Role": "arn:aws:iam::123456789012:role/s3-replication",
-                "Rules": [{"ID": "dr", "Status": "Enabled", "Priority": 1, "Filter": {},
-                           "DeleteMarkerReplication": {"Status": "Enabled"},
-                           "Destination": {"Bucket": f"arn:aws:s3:::{replicate_to}"}}]})
+            s3.put_bucket_replication(
+                Bucket=name,
+                ReplicationConfiguration={
+                    "Role": "arn:aws:iam::123456789012:role/s3-replication",
+                    "Rules": [
+                        {
+                            "ID": "dr",
+                            "Status": "Enabled",
+                            "Priority": 1,
+                            "Filter": {},
+                            "DeleteMarkerReplication": {"Status": "Enabled"},
+                            "Destination": {"Bucket": f"arn:aws:s3:::{replicate_to}"},
+                        }
+                    ],
+                },
+            )
         if tags:
             s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
 
@@ -123,31 +190,50 @@ class EstateBuilder:
 
     def table(self, region: str, name: str, *, pitr: bool = True, tags: dict[str, str] | None = None) -> None:
         ddb = self.client("dynamodb", region)
-        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                         Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+        ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        )
         self.settle()
         if pitr:
-            ddb.update_continuous_backups(TableName=name,
-                                          PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+            ddb.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
 
-    def volume(self, region: str, name: str, *, encrypted: bool = True, snapshot: bool = True,
-               copy_to: list[str] | None = None, size: int = 100, tags: dict[str, str] | None = None) -> str:
+    def volume(
+        self,
+        region: str,
+        name: str,
+        *,
+        encrypted: bool = True,
+        snapshot: bool = True,
+        copy_to: list[str] | None = None,
+        size: int = 100,
+        tags: dict[str, str] | None = None,
+    ) -> str:
         ec2 = self.client("ec2", region)
         pairs = [{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
-        volume_id = ec2.create_volume(AvailabilityZone=f"{region}a", Size=size, Encrypted=encrypted,
-                                      TagSpecifications=[{"ResourceType": "volume", "Tags": pairs}])["VolumeId"]
+        volume_id = ec2.create_volume(
+            AvailabilityZone=f"{region}a",
+            Size=size,
+            Encrypted=encrypted,
+            TagSpecifications=[{"ResourceType": "volume", "Tags": pairs}],
+        )["VolumeId"]
         self.settle()
         if snapshot:
             snap = ec2.create_snapshot(VolumeId=volume_id, Description=f"daily {name}")["SnapshotId"]
             self.settle()
             for target in copy_to or []:
                 self.client("ec2", target).copy_snapshot(
-                    SourceRegion=region, SourceSnapshotId=snap, Encrypted=encrypted,
+                    SourceRegion=region,
+                    SourceSnapshotId=snap,
+                    Encrypted=encrypted,
                     Description=f"daily {name} (DR copy)",
-                    TagSpecifications=[{"ResourceType": "snapshot",
-                                        "Tags": [{"Key": COPY_SOURCE_TAG, "Value": snap}]}])
+                    TagSpecifications=[{"ResourceType": "snapshot", "Tags": [{"Key": COPY_SOURCE_TAG, "Value": snap}]}],
+                )
             self.settle()
         return volume_id
 
@@ -155,10 +241,14 @@ class EstateBuilder:
         """A private VPC, a DB subnet group and a security group with no ingress: where copies live."""
         ec2 = self.client("ec2", region)
         vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
-        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24",
-                                     AvailabilityZone=f"{region}{zone}")["Subnet"]["SubnetId"]
-                   for i, zone in enumerate("ab")]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24", AvailabilityZone=f"{region}{zone}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, zone in enumerate("ab")
+        ]
         self.client("rds", region).create_db_subnet_group(
-            DBSubnetGroupName=name, DBSubnetGroupDescription="isolated restore copies", SubnetIds=subnets)
+            DBSubnetGroupName=name, DBSubnetGroupDescription="isolated restore copies", SubnetIds=subnets
+        )
         group = ec2.create_security_group(GroupName=name, Description="no ingress", VpcId=vpc)["GroupId"]
         return {"subnet_group": name, "security_group_ids": [group]}

@@ -5,6 +5,7 @@ database fleet), wiki (Aurora), code hosting (RDS + EBS), media attachments (S3)
 (DynamoDB); a Tier 2 image service; a Tier 3 analytics store; in us-east-1, us-west-2 and eu-west-1.
 The README lists every planted gap; the catalog is runbooks/ plus one deliberately broken runbook.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,9 +63,15 @@ def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
         for index in range(1, TENANTS_PER_REGION + 1):
             name = f"tenant-{short}-{index:03d}"
             retention = 0 if name in NO_BACKUP_TENANTS else (7 if name in SHORT_RETENTION_TENANTS else 30)
-            b.rds_instance(region, name, multi_az=name not in SINGLE_AZ_TENANTS, instance_class="db.t4g.medium",
-                           encrypted=name not in UNENCRYPTED_TENANTS, retention=retention,
-                           tags={"service": "issue-tracker-tenants", "tenant": name})
+            b.rds_instance(
+                region,
+                name,
+                multi_az=name not in SINGLE_AZ_TENANTS,
+                instance_class="db.t4g.medium",
+                encrypted=name not in UNENCRYPTED_TENANTS,
+                retention=retention,
+                tags={"service": "issue-tracker-tenants", "tenant": name},
+            )
             if name not in UNCOPIED_TENANTS:
                 b.copy_instance_snapshot(region, name, "us-west-2")
             tenants += 1

@@ -33,6 +33,7 @@ and request hooks.
 Seeding: an estate built for a test stands for one that has existed for a long time; call `settle()` after
 building it so nothing seeded is still in transition.
 """
+
 from __future__ import annotations
 
 import importlib

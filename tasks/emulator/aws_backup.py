@@ -5,6 +5,7 @@ AWS Backup has no recovery points of its own for RDS, EBS and DynamoDB (without 
 makes them with the service, and they appear there with its marks. `record()` makes one as a finished
 backup job (and, with `copy_to`, a copy job) would; the listing rules below keep them where AWS keeps them.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -30,8 +31,9 @@ def install(strict) -> None:
     # specify a SnapshotType value, then both automated and manual snapshots are returned"; `awsbackup`
     # ones only with SnapshotType=awsbackup.
     def make_describe(original):
-        def describe_db_snapshots(self, db_instance_identifier, db_snapshot_identifier=None, snapshot_type=None,
-                                  filters=None):
+        def describe_db_snapshots(
+            self, db_instance_identifier, db_snapshot_identifier=None, snapshot_type=None, filters=None
+        ):
             by_type = snapshot_type is not None or bool((filters or {}).get("snapshot-type"))
             if db_snapshot_identifier is not None and not by_type:
                 # A snapshot named by id (RestoreDBInstanceFromDBSnapshot) is found whatever its type.
@@ -40,7 +42,9 @@ def install(strict) -> None:
             if not by_type and db_snapshot_identifier is None:
                 found = [s for s in found if s.snapshot_type != "awsbackup"]
             return found
+
         return describe_db_snapshots
+
     patch.wrap(rds.RDSBackend, "describe_db_snapshots", make_describe)
 
     # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ListBackups.html: BackupType USER
@@ -61,13 +65,22 @@ def install(strict) -> None:
                 return found
             types = {"USER", "SYSTEM"} if wanted == "ALL" else {wanted}
             return [b for b in found if b.type in types]
+
         return list_backups
+
     patch.wrap(ddb.DynamoDBBackend, "list_backups", make_list)
 
 
-def record(kind: str, region: str, resource_id: str, *, age: timedelta = timedelta(hours=3),
-           copy_to: str | None = None, copy_age: timedelta | None = None,
-           account: str = DEFAULT_ACCOUNT_ID) -> dict[str, str]:
+def record(
+    kind: str,
+    region: str,
+    resource_id: str,
+    *,
+    age: timedelta = timedelta(hours=3),
+    copy_to: str | None = None,
+    copy_age: timedelta | None = None,
+    account: str = DEFAULT_ACCOUNT_ID,
+) -> dict[str, str]:
     """A finished AWS Backup job for `resource_id` (rds_instance | ebs_volume | dynamodb_table) taken `age`
     ago, and with `copy_to` its copy in that region (data as old; `copy_age`: when the copy job ran).
     Returns the ids made: {"point": ..., "copy": ...}."""
@@ -77,8 +90,9 @@ def record(kind: str, region: str, resource_id: str, *, age: timedelta = timedel
     if kind == "rds_instance":
         backend = rds.rds_backends[account][region]
         # RDS names AWS Backup's snapshots awsbackup:job-<id> with SnapshotType awsbackup (API_DBSnapshot).
-        snapshot = backend.create_db_snapshot(resource_id, f"awsbackup:job-{job}", snapshot_type="awsbackup",
-                                              original_created_at=taken)
+        snapshot = backend.create_db_snapshot(
+            resource_id, f"awsbackup:job-{job}", snapshot_type="awsbackup", original_created_at=taken
+        )
         snapshot.created = taken
         made["point"] = snapshot.db_snapshot_identifier
         if copy_to:

@@ -1,4 +1,5 @@
 """Settings of the strict AWS layer: how long things take, how stale backups are, how often AWS says no."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,10 +8,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class StrictConfig:
     # Seconds a resource stays in its transitional state (`creating`, `CREATING`, `pending`, `deleting`).
-    create_seconds: float = 1.0     # CreateDBInstance/Cluster, CreateTable, CreateVolume, Create*Snapshot
-    restore_seconds: float = 1.0    # RDS and DynamoDB restores, a volume made from a snapshot
-    copy_seconds: float = 1.0       # CopyDBSnapshot, CopyDBClusterSnapshot, EC2 CopySnapshot
-    delete_seconds: float = 0.5     # DeleteDBInstance/Cluster, DeleteTable: `deleting`, then gone
+    create_seconds: float = 1.0  # CreateDBInstance/Cluster, CreateTable, CreateVolume, Create*Snapshot
+    restore_seconds: float = 1.0  # RDS and DynamoDB restores, a volume made from a snapshot
+    copy_seconds: float = 1.0  # CopyDBSnapshot, CopyDBClusterSnapshot, EC2 CopySnapshot
+    delete_seconds: float = 0.5  # DeleteDBInstance/Cluster, DeleteTable: `deleting`, then gone
     # Failovers: RebootDBInstance(ForceFailover) / FailoverDBCluster `rebooting`/`failing-over`,
     # PromoteReadReplica `modifying`, SwitchoverGlobalCluster `switching-over`.
     failover_seconds: float = 1.0
@@ -29,8 +30,14 @@ class StrictConfig:
     @classmethod
     def fast(cls, seconds: float = 1.0, **overrides) -> StrictConfig:
         """Every transition takes `seconds` (deletes half that): short enough for a test suite."""
-        values: dict = {"create_seconds": seconds, "restore_seconds": seconds, "copy_seconds": seconds,
-                        "delete_seconds": seconds / 2,
-                        "failover_seconds": seconds, "promote_seconds": seconds, "switchover_seconds": seconds}
+        values: dict = {
+            "create_seconds": seconds,
+            "restore_seconds": seconds,
+            "copy_seconds": seconds,
+            "delete_seconds": seconds / 2,
+            "failover_seconds": seconds,
+            "promote_seconds": seconds,
+            "switchover_seconds": seconds,
+        }
         values.update(overrides)
         return cls(**values)

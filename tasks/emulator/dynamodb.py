@@ -1,4 +1,5 @@
 """DynamoDB: tables that are CREATING and DELETING for a while, and point-in-time recovery as AWS bounds it."""
+
 from __future__ import annotations
 
 import copy
@@ -33,7 +34,9 @@ def install(strict) -> None:
                 if "RestoreSummary" in body:
                     body["RestoreSummary"]["RestoreInProgress"] = True
             return result
+
         return describe
+
     for model in (ddb_table.Table, ddb_table.RestoredTable, ddb_table.RestoredPITTable):
         patch.wrap(model, "describe", make_describe)  # the restored kinds add RestoreSummary after Table's
 
@@ -43,7 +46,9 @@ def install(strict) -> None:
                 table = original(self, *args, **kwargs)
                 life.start(table, seconds)
                 return table
+
             return method
+
         patch.wrap(ddb.DynamoDBBackend, name, make)
 
     timed("create_table", config.create_seconds)
@@ -56,7 +61,9 @@ def install(strict) -> None:
             if when is not None:
                 table.restore_date_time = when  # RestoreSummary.RestoreDateTime: the point restored to
             return table
+
         return restore_table_to_point_in_time
+
     patch.wrap(ddb.DynamoDBBackend, "restore_table_to_point_in_time", make_pitr)
     timed("restore_table_from_backup", config.restore_seconds)
 
@@ -68,13 +75,17 @@ def install(strict) -> None:
             # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html: a table in
             # CREATING or UPDATING state fails with ResourceInUseException.
             if life.busy(table):
-                raise StrictError("ResourceInUseException",
-                                  f"Attempt to change a resource which is still in use: Table is being created: {name}")
+                raise StrictError(
+                    "ResourceInUseException",
+                    f"Attempt to change a resource which is still in use: Table is being created: {name}",
+                )
             if getattr(table, "deletion_protection_enabled", False):
                 return original(self, name)  # moto's own DeletionProtectedException
             life.delete_later(table, config.delete_seconds, lambda: original(self, table.name))
             return table
+
         return delete_table
+
     patch.wrap(ddb.DynamoDBBackend, "delete_table", make_delete)
 
     # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PointInTimeRecoveryDescription.html:
@@ -92,8 +103,11 @@ def install(strict) -> None:
         return description
 
     for name in ("describe_continuous_backups", "update_continuous_backups"):
-        patch.wrap(ddb.DynamoDBBackend, name,
-                   lambda original: lambda self, *args, **kwargs: window(original(self, *args, **kwargs)))
+        patch.wrap(
+            ddb.DynamoDBBackend,
+            name,
+            lambda original: lambda self, *args, **kwargs: window(original(self, *args, **kwargs)),
+        )
 
     @strict.requests.on("dynamodb", "RestoreTableToPointInTime")
     def point_in_time_bounds(response, proceed):
@@ -108,12 +122,15 @@ def install(strict) -> None:
         # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_RestoreTableToPointInTime.html:
         # PointInTimeRecoveryUnavailableException when PITR is not on for the source table.
         if described.get("PointInTimeRecoveryStatus") != "ENABLED":
-            raise StrictError("PointInTimeRecoveryUnavailableException",
-                              f"Point in time recovery is not enabled for table '{source.name}'")
+            raise StrictError(
+                "PointInTimeRecoveryUnavailableException",
+                f"Point in time recovery is not enabled for table '{source.name}'",
+            )
         when, latest = body.get("RestoreDateTime"), body.get("UseLatestRestorableTime")
         if when is not None and latest:
-            raise StrictError("ValidationException",
-                              "Only one of RestoreDateTime or UseLatestRestorableTime can be specified")
+            raise StrictError(
+                "ValidationException", "Only one of RestoreDateTime or UseLatestRestorableTime can be specified"
+            )
         earliest_at = from_epoch(described["EarliestRestorableDateTime"])
         latest_at = from_epoch(described["LatestRestorableDateTime"])
         restore_to = latest_at
@@ -121,9 +138,10 @@ def install(strict) -> None:
             restore_to = naive_utc(when) if isinstance(when, datetime) else from_epoch(float(when))
             # Same page: InvalidRestoreTimeException unless RestoreDateTime lies within the two bounds.
             if not within(restore_to, earliest_at, latest_at):
-                raise StrictError("InvalidRestoreTimeException",
-                                  "RestoreDateTime must be between EarliestRestorableDateTime and "
-                                  "LatestRestorableDateTime")
+                raise StrictError(
+                    "InvalidRestoreTimeException",
+                    "RestoreDateTime must be between EarliestRestorableDateTime and LatestRestorableDateTime",
+                )
         _restore_to.value = restore_to
         try:
             return proceed()

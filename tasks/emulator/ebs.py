@@ -1,4 +1,5 @@
 """EC2/EBS: volumes and snapshots that take time, and snapshot copies that look like AWS's."""
+
 from __future__ import annotations
 
 from moto.ec2.models import elastic_block_store as ebs
@@ -13,8 +14,7 @@ def install(strict) -> None:
 
     # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Volume.html: State creating | available | ...
     volume_status = patch.current(ebs.Volume, "status")
-    patch.set(ebs.Volume, "status",
-              property(lambda self: "creating" if life.busy(self) else volume_status.fget(self)))
+    patch.set(ebs.Volume, "status", property(lambda self: "creating" if life.busy(self) else volume_status.fget(self)))
 
     # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html: State pending | completed | ...
     def snapshot_status(self):
@@ -23,17 +23,21 @@ def install(strict) -> None:
 
     def set_snapshot_status(self, value):
         self.__dict__["_strict_status"] = value
+
     patch.set(ebs.Snapshot, "status", property(snapshot_status, set_snapshot_status))
     patch.set(ebs.Snapshot, "progress", property(lambda self: "0%" if life.busy(self) else "100%"))
-    patch.set(ebs.Snapshot, "volume_id",
-              property(lambda self: self.__dict__.get("_strict_volume_id") or self.volume.id))
+    patch.set(
+        ebs.Snapshot, "volume_id", property(lambda self: self.__dict__.get("_strict_volume_id") or self.volume.id)
+    )
 
     def make_filter(original):
         def get_filter_value(self, filter_name, method_name=None):
             if filter_name == "volume-id":
                 return self.volume_id
             return original(self, filter_name, method_name)
+
         return get_filter_value
+
     patch.wrap(ebs.Snapshot, "get_filter_value", make_filter)
 
     def make_create_volume(original):
@@ -41,7 +45,9 @@ def install(strict) -> None:
             volume = original(self, *args, **kwargs)
             life.start(volume, config.restore_seconds if volume.snapshot_id else config.create_seconds)
             return volume
+
         return create_volume
+
     patch.wrap(ebs.EBSBackend, "create_volume", make_create_volume)
 
     def make_create_snapshot(original):
@@ -49,7 +55,9 @@ def install(strict) -> None:
             snapshot = original(self, *args, **kwargs)
             life.start(snapshot, config.create_seconds)
             return snapshot
+
         return create_snapshot
+
     patch.wrap(ebs.EBSBackend, "create_snapshot", make_create_snapshot)
 
     def make_copy(original):
@@ -61,5 +69,7 @@ def install(strict) -> None:
                 snapshot.description = f"[Copied {source_snapshot_id} from {source_region}]"
             life.start(snapshot, config.copy_seconds)
             return snapshot
+
         return copy_snapshot
+
     patch.wrap(ebs.EBSBackend, "copy_snapshot", make_copy)

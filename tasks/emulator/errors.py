@@ -1,4 +1,5 @@
 """An AWS error as the strict layer raises it; moto serializes it in each service's own protocol."""
+
 from __future__ import annotations
 
 from moto.core.exceptions import ServiceException

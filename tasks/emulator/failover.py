@@ -4,6 +4,7 @@ moto answers RebootDBInstance(ForceFailover) without changing anything, swaps an
 promotes a read replica at once and has no SwitchoverGlobalCluster. A drill that only polls `available`
 passes on moto whether or not anything failed over; these rules make a drill prove it.
 """
+
 from __future__ import annotations
 
 from moto.cloudwatch.models import cloudwatch_backends
@@ -37,6 +38,7 @@ def install(strict) -> None:
 
     def set_secondary(self, value):
         self.__dict__[_SECONDARY] = value
+
     patch.set(rds.DBInstance, "secondary_availability_zone", property(secondary, set_secondary))
 
     @strict.requests.on("rds", "RebootDBInstance")
@@ -49,10 +51,14 @@ def install(strict) -> None:
             # enable force failover if the instance isn't configured for Multi-AZ"; InvalidDBInstanceState when
             # the instance is not available.
             if database.status != "available":
-                raise StrictError("InvalidDBInstanceState", f"DB instance {identifier} is {database.status}, not available.")
+                raise StrictError(
+                    "InvalidDBInstanceState", f"DB instance {identifier} is {database.status}, not available."
+                )
             if force and not database.multi_az:
-                raise StrictError("InvalidParameterCombination",
-                                  f"Cannot force a failover of {identifier}: it is not configured for Multi-AZ.")
+                raise StrictError(
+                    "InvalidParameterCombination",
+                    f"Cannot force a failover of {identifier}: it is not configured for Multi-AZ.",
+                )
         result = proceed()
         if database is not None:
             if force:  # the standby becomes the primary: the zones swap
@@ -68,13 +74,17 @@ def install(strict) -> None:
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverDBCluster.html:
             # InvalidDBClusterStateFault when the cluster is not in a valid state (e.g. already failing over).
             if cluster is not None and cluster.status != "available":
-                raise StrictError("InvalidDBClusterStateFault",
-                                  f"DB cluster {db_cluster_identifier} is {cluster.status}, not available.")
+                raise StrictError(
+                    "InvalidDBClusterStateFault",
+                    f"DB cluster {db_cluster_identifier} is {cluster.status}, not available.",
+                )
             result = original(self, db_cluster_identifier, target_db_instance_identifier)
             # The cluster reports `failing-over` until the promoted replica is the writer and reachable.
             life.start(cluster, config.failover_seconds, "failing-over")
             return result
+
         return failover_db_cluster
+
     patch.wrap(rds.RDSBackend, "failover_db_cluster", make_failover_cluster)
 
     def make_promote(original):
@@ -85,8 +95,9 @@ def install(strict) -> None:
             # identifier "must match the identifier of an existing read replica DB instance"
             # (InvalidDBInstanceState otherwise, or while it is not available).
             if database is not None and (not database.is_replica or database.status != "available"):
-                raise StrictError("InvalidDBInstanceState",
-                                  f"DB instance {identifier} is not an available read replica.")
+                raise StrictError(
+                    "InvalidDBInstanceState", f"DB instance {identifier} is not an available read replica."
+                )
             result = original(self, db_kwargs)
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBInstance.html:
             # ReadReplicaSourceDBInstanceIdentifier is set only "if this DB instance is a read replica".
@@ -96,7 +107,9 @@ def install(strict) -> None:
             # the DB instance before making it available"; the promotion takes minutes.
             life.start(database, config.promote_seconds, "modifying")
             return result
+
         return promote_read_replica
+
     patch.wrap(rds.RDSBackend, "promote_read_replica", make_promote)
 
     def make_replica(original):
@@ -104,12 +117,22 @@ def install(strict) -> None:
             replica = original(self, db_kwargs)
             # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Monitoring.html: RDS publishes
             # ReplicaLag (seconds behind the source) to CloudWatch for each read replica.
-            cloudwatch_backends[self.account_id][self.region_name].put_metric_data("AWS/RDS", [{
-                "MetricName": "ReplicaLag", "Value": float(config.replica_lag_seconds), "Unit": "Seconds",
-                "Timestamp": utcnow(),
-                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": replica.db_instance_identifier}]}])
+            cloudwatch_backends[self.account_id][self.region_name].put_metric_data(
+                "AWS/RDS",
+                [
+                    {
+                        "MetricName": "ReplicaLag",
+                        "Value": float(config.replica_lag_seconds),
+                        "Unit": "Seconds",
+                        "Timestamp": utcnow(),
+                        "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": replica.db_instance_identifier}],
+                    }
+                ],
+            )
             return replica
+
         return create_db_instance_read_replica
+
     patch.wrap(rds.RDSBackend, "create_db_instance_read_replica", make_replica)
 
     # --- Aurora global databases ------------------------------------------------------------------
@@ -119,6 +142,7 @@ def install(strict) -> None:
 
     def set_global_status(self, value):
         self.__dict__["_strict_status"] = value
+
     patch.set(rds.GlobalCluster, "status", property(global_status, set_global_status))
 
     def make_create_global(original):
@@ -129,7 +153,9 @@ def install(strict) -> None:
             for member in found.members[:1]:
                 member.is_writer = True
             return found
+
         return create_global_cluster
+
     patch.wrap(rds.RDSBackend, "create_global_cluster", make_create_global)
 
     @strict.requests.on("rds", "SwitchoverGlobalCluster")
@@ -159,8 +185,9 @@ def install(strict) -> None:
         return response.serialized(ActionResult({"GlobalCluster": found}))
 
     # --- CloudWatch alarms that a drill's own disruption sets off ---------------------------------
-    def fire_alarm(alarm: str, region: str, after: tuple[str, str], seconds: float = 0.0,
-                   account: str | None = None) -> None:
+    def fire_alarm(
+        alarm: str, region: str, after: tuple[str, str], seconds: float = 0.0, account: str | None = None
+    ) -> None:
         """Set `alarm` to ALARM `seconds` after the next `after` (service, action) request, as a real
         alarm on error rates would fire once a failover hurts clients."""
         fired = {"armed": True}
@@ -174,10 +201,14 @@ def install(strict) -> None:
                 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html
                 def go():
                     cloudwatch_backends[owner][region].set_alarm_state(
-                        alarm, "Threshold Crossed: the drill hurt clients", "{}", "ALARM")
+                        alarm, "Threshold Crossed: the drill hurt clients", "{}", "ALARM"
+                    )
+
                 life.later(seconds, go)
             return result
+
         strict.requests.hooks.setdefault(after, []).append(hook)
+
     strict.fire_alarm = fire_alarm
 
 

@@ -5,6 +5,7 @@ time is up; a deletion is recorded and carried out by `reap()` (called before ev
 Objects are tracked by identity in a weak map, never by attributes on them: moto copies model objects'
 `__dict__` into new resources on restores, which would carry the marks along.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Replace attributes on moto's classes and put every original back on uninstall."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """RDS: instances and clusters that take time, refuse what AWS refuses, and keep backups as AWS keeps them."""
+
 from __future__ import annotations
 
 import threading
@@ -29,6 +30,7 @@ def install(strict) -> None:
 
         def set_(self, value):
             self.__dict__[stored] = value
+
         return property(get, set_)
 
     patch.set(rds.DBInstance, "status", timed_status("creating"))
@@ -45,10 +47,12 @@ def install(strict) -> None:
 
     def set_cluster_status(self, value):
         self._status = value
+
     patch.set(rds.DBCluster, "status", property(cluster_status, set_cluster_status))
 
     def timed(name: str, seconds: float, restoring: bool = False):
         """Wrap RDSBackend.name so the resource it returns (and the stored one) starts in transition."""
+
         def make(original):
             def method(self, *args, **kwargs):
                 previous = getattr(_restoring, "on", False)
@@ -62,7 +66,9 @@ def install(strict) -> None:
                 if stored is not None:
                     life.start(stored, seconds)
                 return result
+
             return method
+
         patch.wrap(rds.RDSBackend, name, make)
 
     # --- an instance joins a cluster only when the cluster is available ----------------------------
@@ -73,11 +79,14 @@ def install(strict) -> None:
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
             # InvalidDBClusterStateFault: "The requested operation can't be performed while the cluster is in this state."
             if cluster is not None and cluster.status != "available":
-                raise StrictError("InvalidDBClusterStateFault",
-                                  f"DB cluster {cluster_id} is {cluster.status}; instances can be added "
-                                  "only when it is available.")
+                raise StrictError(
+                    "InvalidDBClusterStateFault",
+                    f"DB cluster {cluster_id} is {cluster.status}; instances can be added only when it is available.",
+                )
             return original(self, db_kwargs)
+
         return create_db_instance
+
     patch.wrap(rds.RDSBackend, "create_db_instance", make_create_instance)
 
     timed("create_db_instance", config.create_seconds)
@@ -99,10 +108,13 @@ def install(strict) -> None:
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceFromDBSnapshot.html
             # InvalidDBSnapshotState: the snapshot must be `available`.
             if snapshot is not None and snapshot.status != "available":
-                raise StrictError("InvalidDBSnapshotState",
-                                  f"Snapshot {from_snapshot_id} is {snapshot.status}, not available.")
+                raise StrictError(
+                    "InvalidDBSnapshotState", f"Snapshot {from_snapshot_id} is {snapshot.status}, not available."
+                )
             return original(self, from_snapshot_id, overrides)
+
         return restore_db_instance_from_db_snapshot
+
     patch.wrap(rds.RDSBackend, "restore_db_instance_from_db_snapshot", make_restore_from_snapshot)
 
     def make_restore_cluster_from_snapshot(original):
@@ -111,10 +123,14 @@ def install(strict) -> None:
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterFromSnapshot.html
             # InvalidDBClusterSnapshotStateFault: the snapshot must be `available`.
             if snapshot is not None and snapshot.status != "available":
-                raise StrictError("InvalidDBClusterSnapshotStateFault",
-                                  f"Cluster snapshot {from_snapshot_id} is {snapshot.status}, not available.")
+                raise StrictError(
+                    "InvalidDBClusterSnapshotStateFault",
+                    f"Cluster snapshot {from_snapshot_id} is {snapshot.status}, not available.",
+                )
             return original(self, from_snapshot_id, overrides)
+
         return restore_db_cluster_from_snapshot
+
     patch.wrap(rds.RDSBackend, "restore_db_cluster_from_snapshot", make_restore_cluster_from_snapshot)
 
     # --- restorable times and point-in-time restores ----------------------------------------------
@@ -126,12 +142,15 @@ def install(strict) -> None:
         if not self.backup_retention_period:
             return None
         return utcnow() - lag
+
     patch.set(rds.DBInstance, "latest_restorable_time", property(instance_latest))
     patch.set(rds.DBCluster, "latest_restorable_time", property(lambda self: utcnow() - lag))
     # The emulator takes every resource as having existed for its whole retention period.
-    patch.set(rds.DBCluster, "earliest_restorable_time",
-              property(lambda self: utcnow() - timedelta(days=self.backup_retention_period or 1),
-                       lambda self, value: None))
+    patch.set(
+        rds.DBCluster,
+        "earliest_restorable_time",
+        property(lambda self: utcnow() - timedelta(days=self.backup_retention_period or 1), lambda self, value: None),
+    )
 
     def make_pitr(original):
         def restore_db_instance_to_point_in_time(self, source_db_identifier, target_db_identifier, overrides):
@@ -141,39 +160,63 @@ def install(strict) -> None:
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html
             # RestoreTime "can't be specified if the UseLatestRestorableTime parameter is enabled".
             if restore_time is not None and use_latest:
-                raise StrictError("InvalidParameterCombination",
-                                  "Cannot specify both RestoreTime and UseLatestRestorableTime.")
+                raise StrictError(
+                    "InvalidParameterCombination", "Cannot specify both RestoreTime and UseLatestRestorableTime."
+                )
             # Same page: PointInTimeRestoreNotEnabled when the source's BackupRetentionPeriod is 0.
             if not source.backup_retention_period:
-                raise StrictError("PointInTimeRestoreNotEnabled",
-                                  f"Automated backups are off for {source_db_identifier} (retention 0).")
+                raise StrictError(
+                    "PointInTimeRestoreNotEnabled",
+                    f"Automated backups are off for {source_db_identifier} (retention 0).",
+                )
             if restore_time is not None:
                 latest = source.latest_restorable_time
                 earliest = utcnow() - timedelta(days=source.backup_retention_period)
                 # Same page: the time must lie between the earliest and latest restorable times, else InvalidRestoreFault.
                 if not within(restore_time, earliest, latest):
-                    raise StrictError("InvalidRestoreFault",
-                                      f"RestoreTime {naive_utc(restore_time).isoformat()}Z is outside the "
-                                      f"restorable range {earliest.isoformat()}Z .. {latest.isoformat()}Z.")
+                    raise StrictError(
+                        "InvalidRestoreFault",
+                        f"RestoreTime {naive_utc(restore_time).isoformat()}Z is outside the "
+                        f"restorable range {earliest.isoformat()}Z .. {latest.isoformat()}Z.",
+                    )
             return original(self, source_db_identifier, target_db_identifier, overrides)
+
         return restore_db_instance_to_point_in_time
+
     patch.wrap(rds.RDSBackend, "restore_db_instance_to_point_in_time", make_pitr)
 
     def make_cluster_pitr(original):
-        def restore_db_cluster_to_point_in_time(self, db_cluster_identifier, source_db_cluster_identifier,
-                                                restore_type="full-copy", restore_to_time=None,
-                                                use_latest_restorable_time=False, **overrides):
+        def restore_db_cluster_to_point_in_time(
+            self,
+            db_cluster_identifier,
+            source_db_cluster_identifier,
+            restore_type="full-copy",
+            restore_to_time=None,
+            use_latest_restorable_time=False,
+            **overrides,
+        ):
             if restore_to_time is not None and not use_latest_restorable_time:
                 source = self.describe_db_clusters(db_cluster_identifier=source_db_cluster_identifier)[0]
                 earliest, latest = source.earliest_restorable_time, source.latest_restorable_time
                 # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterToPointInTime.html
                 # RestoreToTime must be before the latest restorable time (InvalidRestoreFault).
                 if not within(restore_to_time, earliest, latest):
-                    raise StrictError("InvalidRestoreFault",
-                                      f"RestoreToTime is outside {earliest.isoformat()}Z .. {latest.isoformat()}Z.")
-            return original(self, db_cluster_identifier, source_db_cluster_identifier, restore_type,
-                            restore_to_time, use_latest_restorable_time, **overrides)
+                    raise StrictError(
+                        "InvalidRestoreFault",
+                        f"RestoreToTime is outside {earliest.isoformat()}Z .. {latest.isoformat()}Z.",
+                    )
+            return original(
+                self,
+                db_cluster_identifier,
+                source_db_cluster_identifier,
+                restore_type,
+                restore_to_time,
+                use_latest_restorable_time,
+                **overrides,
+            )
+
         return restore_db_cluster_to_point_in_time
+
     patch.wrap(rds.RDSBackend, "restore_db_cluster_to_point_in_time", make_cluster_pitr)
 
     # --- automated snapshots: once a day in the backup window ------------------------------------
@@ -184,16 +227,21 @@ def install(strict) -> None:
     def make_auto_snapshot(original):
         def create_auto_snapshot(self, db_instance_identifier, db_snapshot_identifier):
             database = self.databases.get(db_instance_identifier)
-            if (getattr(_restoring, "on", False) or database is None
-                    or isinstance(database, rds.DBInstanceClustered) or not database.backup_retention_period):
+            if (
+                getattr(_restoring, "on", False)
+                or database is None
+                or isinstance(database, rds.DBInstanceClustered)
+                or not database.backup_retention_period
+            ):
                 return None
             when = last_window_start(database.preferred_backup_window, utcnow())
-            snapshot = original(self, db_instance_identifier,
-                                f"rds:{db_instance_identifier}-{when:%Y-%m-%d-%H-%M}")
+            snapshot = original(self, db_instance_identifier, f"rds:{db_instance_identifier}-{when:%Y-%m-%d-%H-%M}")
             snapshot.created = snapshot.original_snapshot_create_time = when
             life.finish(snapshot)
             return snapshot
+
         return create_auto_snapshot
+
     patch.wrap(rds.RDSBackend, "create_auto_snapshot", make_auto_snapshot)
 
     def make_auto_cluster_snapshot(original):
@@ -206,7 +254,9 @@ def install(strict) -> None:
             snapshot.created = when
             life.finish(snapshot)
             return snapshot
+
         return create_auto_cluster_snapshot
+
     patch.wrap(rds.RDSBackend, "create_auto_cluster_snapshot", make_auto_cluster_snapshot)
 
     # --- copies name their source as AWS does ------------------------------------------------------
@@ -219,54 +269,85 @@ def install(strict) -> None:
                 copy.source_db_snapshot_identifier = source_db_snapshot_identifier
                 copy.source_region = source_db_snapshot_identifier.split(":")[3]
             return copy
+
         return copy_db_snapshot
+
     patch.wrap(rds.RDSBackend, "copy_db_snapshot", make_copy)
 
     def make_cluster_copy(original):
-        def copy_db_cluster_snapshot(self, source_db_cluster_snapshot_identifier,
-                                     target_db_cluster_snapshot_identifier, *args, **kwargs):
+        def copy_db_cluster_snapshot(
+            self, source_db_cluster_snapshot_identifier, target_db_cluster_snapshot_identifier, *args, **kwargs
+        ):
             source = _find(lambda: self.get_db_cluster_snapshot(source_db_cluster_snapshot_identifier))
-            copy = original(self, source_db_cluster_snapshot_identifier, target_db_cluster_snapshot_identifier,
-                            *args, **kwargs)
+            copy = original(
+                self, source_db_cluster_snapshot_identifier, target_db_cluster_snapshot_identifier, *args, **kwargs
+            )
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBClusterSnapshot.html:
             # SourceDBClusterSnapshotArn is the ARN of the snapshot it was copied from.
             copy.source_db_cluster_snapshot_arn = (
-                source_db_cluster_snapshot_identifier if source_db_cluster_snapshot_identifier.startswith("arn:")
-                else getattr(source, "arn", None))
+                source_db_cluster_snapshot_identifier
+                if source_db_cluster_snapshot_identifier.startswith("arn:")
+                else getattr(source, "arn", None)
+            )
             return copy
+
         return copy_db_cluster_snapshot
+
     patch.wrap(rds.RDSBackend, "copy_db_cluster_snapshot", make_cluster_copy)
 
     # --- deletes -----------------------------------------------------------------------------------
     def make_delete_instance(original):
-        def delete_db_instance(self, db_instance_identifier, final_db_snapshot_identifier=None,
-                               skip_final_snapshot=False, delete_automated_backups=True):
+        def delete_db_instance(
+            self,
+            db_instance_identifier,
+            final_db_snapshot_identifier=None,
+            skip_final_snapshot=False,
+            delete_automated_backups=True,
+        ):
             database = self.databases.get(db_instance_identifier)
             if database is None:
-                return original(self, db_instance_identifier, final_db_snapshot_identifier, skip_final_snapshot,
-                                delete_automated_backups)
+                return original(
+                    self,
+                    db_instance_identifier,
+                    final_db_snapshot_identifier,
+                    skip_final_snapshot,
+                    delete_automated_backups,
+                )
             if life.deleting(database):
-                raise StrictError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted.")
+                raise StrictError(
+                    "InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted."
+                )
             if database.deletion_protection:
-                raise StrictError("InvalidParameterCombination",
-                                  "Cannot delete protected DB Instance, please disable deletion protection and try again.")
+                raise StrictError(
+                    "InvalidParameterCombination",
+                    "Cannot delete protected DB Instance, please disable deletion protection and try again.",
+                )
             # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html: without
             # SkipFinalSnapshot a FinalDBSnapshotIdentifier is required, and the two can't be combined
             # (neither applies to an Aurora cluster's instances).
             if not isinstance(database, rds.DBInstanceClustered):
                 if skip_final_snapshot and final_db_snapshot_identifier:
-                    raise StrictError("InvalidParameterCombination",
-                                      "Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.")
+                    raise StrictError(
+                        "InvalidParameterCombination",
+                        "Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.",
+                    )
                 if not skip_final_snapshot and not final_db_snapshot_identifier:
-                    raise StrictError("InvalidParameterCombination",
-                                      "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+                    raise StrictError(
+                        "InvalidParameterCombination",
+                        "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
+                    )
                 if final_db_snapshot_identifier:
                     self.create_db_snapshot(db_instance_identifier, final_db_snapshot_identifier)
             database.status = "deleting"
-            life.delete_later(database, config.delete_seconds,
-                              lambda: original(self, db_instance_identifier, None, True, delete_automated_backups))
+            life.delete_later(
+                database,
+                config.delete_seconds,
+                lambda: original(self, db_instance_identifier, None, True, delete_automated_backups),
+            )
             return database
+
         return delete_db_instance
+
     patch.wrap(rds.RDSBackend, "delete_db_instance", make_delete_instance)
 
     @strict.requests.on("rds", "DeleteDBCluster")
@@ -276,11 +357,14 @@ def install(strict) -> None:
         # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBCluster.html: SkipFinalSnapshot
         # defaults to false, and then FinalDBSnapshotIdentifier must be given (not both).
         if skip and final:
-            raise StrictError("InvalidParameterCombination",
-                              "Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier.")
+            raise StrictError(
+                "InvalidParameterCombination", "Cannot specify both SkipFinalSnapshot and FinalDBSnapshotIdentifier."
+            )
         if not skip and not final:
-            raise StrictError("InvalidParameterCombination",
-                              "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+            raise StrictError(
+                "InvalidParameterCombination",
+                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
+            )
         return proceed()
 
     def make_delete_cluster(original):
@@ -289,22 +373,30 @@ def install(strict) -> None:
             if cluster is None:
                 return original(self, cluster_identifier, snapshot_name)
             if life.deleting(cluster):
-                raise StrictError("InvalidDBClusterStateFault", f"DB cluster {cluster_identifier} is already being deleted.")
+                raise StrictError(
+                    "InvalidDBClusterStateFault", f"DB cluster {cluster_identifier} is already being deleted."
+                )
             if cluster.deletion_protection:
-                raise StrictError("InvalidParameterCombination",
-                                  "Cannot delete protected Cluster, please disable deletion protection and try again.")
+                raise StrictError(
+                    "InvalidParameterCombination",
+                    "Cannot delete protected Cluster, please disable deletion protection and try again.",
+                )
             # Same page: InvalidDBClusterStateFault while the cluster still has instances (a member that is
             # itself `deleting` still counts until it is gone).
             if cluster.members:
-                raise StrictError("InvalidDBClusterStateFault",
-                                  f"Cluster {cluster_identifier} still contains DB instances: "
-                                  + ", ".join(m.db_instance_identifier for m in cluster.members))
+                raise StrictError(
+                    "InvalidDBClusterStateFault",
+                    f"Cluster {cluster_identifier} still contains DB instances: "
+                    + ", ".join(m.db_instance_identifier for m in cluster.members),
+                )
             if snapshot_name:
                 self.create_db_cluster_snapshot(cluster_identifier, snapshot_name)
             cluster.status = "deleting"
             life.delete_later(cluster, config.delete_seconds, lambda: original(self, cluster_identifier, None))
             return cluster
+
         return delete_db_cluster
+
     patch.wrap(rds.RDSBackend, "delete_db_cluster", make_delete_cluster)
 
 

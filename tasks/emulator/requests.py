@@ -3,6 +3,7 @@
 Every query/JSON API moto serves (RDS, EC2, DynamoDB, STS, ...) passes through `BaseResponse.call_action`,
 both under in-process `mock_aws()` and in `ThreadedMotoServer`; S3 has its own dispatcher and is not covered.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,9 +34,11 @@ class RequestRules:
 
     def on(self, service: str, action: str) -> Callable[[Hook], Hook]:
         """Register `hook(response, proceed)` around one API action; it may raise StrictError."""
+
         def register(hook: Hook) -> Hook:
             self.hooks.setdefault((service, action), []).append(hook)
             return hook
+
         return register
 
     def install(self, patcher) -> None:
@@ -44,6 +47,7 @@ class RequestRules:
         def make(original):
             def call_action(response: BaseResponse):
                 return rules.call(response, lambda: original(response))
+
             return call_action
 
         patcher.wrap(BaseResponse, "call_action", make)

@@ -1,4 +1,5 @@
 """STS: assumed-role credentials that expire."""
+
 from __future__ import annotations
 
 import datetime
@@ -17,6 +18,7 @@ def install(strict) -> None:
             # last DurationSeconds (default 3600); a configured lifetime stands in for it in tests.
             if lifetime is not None:
                 self.expiration = utcnow() + datetime.timedelta(seconds=lifetime)
+
         return __init__
 
     strict.patcher.wrap(sts_models.AssumedRole, "__init__", make)

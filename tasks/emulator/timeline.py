@@ -1,4 +1,5 @@
 """Pure time arithmetic for the rules: backup windows and restorable ranges (no moto, no clock of its own)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -1,5 +1,6 @@
 """Writing a local file so that a reader sees the old content or the new, never a part: one helper for the
 evidence store and the ledger."""
+
 from __future__ import annotations
 
 import os

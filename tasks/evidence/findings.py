@@ -3,6 +3,7 @@
 The fingerprint depends only on (service, resource, check, subject): never on time or wording, so the
 same gap found next quarter maps onto the same ticket.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,6 @@ class Check:
     severity: str  # severity for a Tier 1 service; other tiers shift it (see severity_for)
     title: str
     remediation: str
-
 
 
 def severity_rank(severity: str) -> int:
@@ -48,7 +48,6 @@ class Finding(BaseModel):
     remediation: str
     evidence: dict[str, object] = {}
     ticket: str | None = None
-
 
 
 _TIER_SHIFT = {0: 1, 1: 0, 2: -1, 3: -2}
@@ -88,14 +87,29 @@ class CheckSet(Mapping[str, Check]):
         shift = _TIER_SHIFT.get(tier if tier is not None else 1, 0)
         return SEVERITIES[max(0, min(len(SEVERITIES) - 1, base + shift))]
 
-    def make(self, check_id: str, *, service: str, tier: int | None, detail: str,
-             resource: str = SERVICE_LEVEL, subject: str = "", title: str | None = None,
-             evidence: dict[str, object] | None = None) -> Finding:
+    def make(
+        self,
+        check_id: str,
+        *,
+        service: str,
+        tier: int | None,
+        detail: str,
+        resource: str = SERVICE_LEVEL,
+        subject: str = "",
+        title: str | None = None,
+        evidence: dict[str, object] | None = None,
+    ) -> Finding:
         check = self[check_id]
         return Finding(
             fingerprint=fingerprint(service, resource, check_id, subject),
-            service=service, tier=tier, resource=resource, check=check_id, subject=subject,
+            service=service,
+            tier=tier,
+            resource=resource,
+            check=check_id,
+            subject=subject,
             severity=self.severity_for(check_id, tier),
             title=title or (f"{check.title}: {subject}" if subject else check.title),
-            detail=detail, remediation=check.remediation, evidence=evidence or {},
+            detail=detail,
+            remediation=check.remediation,
+            evidence=evidence or {},
         )

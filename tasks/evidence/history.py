@@ -1,5 +1,6 @@
 """Read the evidence history compactly: one summary per run, from summary.json or, for runs written
 before summaries existed, from results.json (parsed fully once, then reduced to the same shape)."""
+
 from __future__ import annotations
 
 import logging

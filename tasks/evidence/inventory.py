@@ -1,4 +1,5 @@
 """What was observed live for each resource a runbook documents (plain data, no AWS types)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,5 +43,6 @@ class Observation:
         """Resource keys (key prefixes for fleets) whose tickets this run must not resolve."""
         if self.errors and not self.unread:
             return {self.spec.label()}  # the whole entry failed, not one account or region
-        return {resource_key(self.spec.kind.value, region, self.spec.id or "", account)
-                for account, region in self.unread}
+        return {
+            resource_key(self.spec.kind.value, region, self.spec.id or "", account) for account, region in self.unread
+        }

@@ -4,6 +4,7 @@ stored. Pure: the rules compute from these, the stores persist them.
 The states are `Literal`s so a typo is a validation error when evidence is written or read, and every page
 that lists them (dashboard, events, reports) uses the same names.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from tasks.evidence.findings import Finding
 RunStatus = Literal["running", "completed", "failed", "crashed"]
 ServiceState = Literal["pass", "gaps", "invalid", "not_assessed"]
 KindName = Literal["rds_instance", "rds_cluster", "dynamodb_table", "ebs_volume", "s3_bucket"]
-MeasurementStatus = Literal["pending", "passed", "failed", "timeout", "validation_failed", "no_recovery_point",
-                            "preflight_failed"]
+MeasurementStatus = Literal[
+    "pending", "passed", "failed", "timeout", "validation_failed", "no_recovery_point", "preflight_failed"
+]
 Cleanup = Literal["none", "deleted", "left"]
 TicketState = Literal["open", "closed"]
 
@@ -94,17 +96,40 @@ class RunRecord(BaseModel):
 SUMMARY_VERSION = 1
 
 
-
-
 def run_summary(record: RunRecord) -> dict[str, Any]:
     """What later reports need from a run, without finding details, validation output or errors."""
-    data = record.model_dump(mode="json", include={"flow", "run_id", "run_url", "started_at", "finished_at",
-                                                   "status", "parameters", "services", "evidence_dir",
-                                                   "reports", "fleets", "tracker"})
+    data = record.model_dump(
+        mode="json",
+        include={
+            "flow",
+            "run_id",
+            "run_url",
+            "started_at",
+            "finished_at",
+            "status",
+            "parameters",
+            "services",
+            "evidence_dir",
+            "reports",
+            "fleets",
+            "tracker",
+        },
+    )
     data["summary_version"] = SUMMARY_VERSION
-    data["measurements"] = [m.model_dump(mode="json", include=set(MeasurementSummary.model_fields)) for m in record.measurements]
-    data["findings"] = [{"service": f.service, "tier": f.tier, "check": f.check, "severity": f.severity,
-                         "title": f.title, "ticket": f.ticket} for f in record.findings]
+    data["measurements"] = [
+        m.model_dump(mode="json", include=set(MeasurementSummary.model_fields)) for m in record.measurements
+    ]
+    data["findings"] = [
+        {
+            "service": f.service,
+            "tier": f.tier,
+            "check": f.check,
+            "severity": f.severity,
+            "title": f.title,
+            "ticket": f.ticket,
+        }
+        for f in record.findings
+    ]
     return data
 
 
@@ -150,9 +175,9 @@ class RunSummary:
     evidence_dir: str | None = None
     reports: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
-    services: list[dict[str, Any]] = field(default_factory=list)      # {service, tier, status, findings}
+    services: list[dict[str, Any]] = field(default_factory=list)  # {service, tier, status, findings}
     measurements: list[MeasurementSummary] = field(default_factory=list)
-    findings: list[dict[str, Any]] = field(default_factory=list)      # {service, tier, check, severity, title, ticket}
+    findings: list[dict[str, Any]] = field(default_factory=list)  # {service, tier, check, severity, title, ticket}
     fleets: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -182,12 +207,20 @@ def summary_from_dict(data: dict[str, Any]) -> RunSummary:
     if started is None:
         raise ValueError("a run summary without started_at")
     return RunSummary(
-        flow=data["flow"], run_id=data["run_id"], started_at=started, status=data["status"],
-        finished_at=utc(data.get("finished_at")), run_url=data.get("run_url"),
-        evidence_dir=data.get("evidence_dir"), reports=data.get("reports") or {},
-        parameters=data.get("parameters") or {}, services=data.get("services") or [],
-        measurements=[MeasurementSummary.model_validate(m) for m in data.get("measurements") or []], findings=data.get("findings") or [],
-        fleets=data.get("fleets") or {})
+        flow=data["flow"],
+        run_id=data["run_id"],
+        started_at=started,
+        status=data["status"],
+        finished_at=utc(data.get("finished_at")),
+        run_url=data.get("run_url"),
+        evidence_dir=data.get("evidence_dir"),
+        reports=data.get("reports") or {},
+        parameters=data.get("parameters") or {},
+        services=data.get("services") or [],
+        measurements=[MeasurementSummary.model_validate(m) for m in data.get("measurements") or []],
+        findings=data.get("findings") or [],
+        fleets=data.get("fleets") or {},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ dies, so taking it proves that no other run of the flow that used this lock (thi
 directory) is alive. `exclusive_run` yields the lock's id, which copies carry: a sweep holding the same lock
 may treat them as orphans, and nothing else. Remote stores take no lock and yield None.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -59,13 +60,13 @@ def exclusive_run(evidence: str, flow: str, run_id: str, wait_seconds: float = 0
                 if time.monotonic() >= deadline:
                     handle.seek(0)
                     holder = handle.read().strip() or "unknown"
-                    raise RunInProgress(f"another {flow} run is in progress ({holder}); "
-                                        "wait for it or use --wait") from None
+                    raise RunInProgress(
+                        f"another {flow} run is in progress ({holder}); wait for it or use --wait"
+                    ) from None
                 time.sleep(0.5)
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(),
-                                 "since": now_text()}))
+        handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(), "since": now_text()}))
         handle.flush()
         yield lock_id(path)
     finally:

@@ -11,6 +11,7 @@ Object Lock (audit immutability): set DR_EVIDENCE_LOCK_DAYS (and optionally DR_E
 GOVERNANCE by default, or COMPLIANCE) and every object written gets that retention. The bucket must have
 been created with Object Lock enabled; the writability check says so before any AWS work starts.
 """
+
 from __future__ import annotations
 
 import mimetypes
@@ -37,7 +38,7 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     """s3://bucket/some/prefix -> ("bucket", "some/prefix"); the prefix may be empty."""
     if not url.startswith("s3://"):
         raise ConfigError(f"not an s3:// location: {url!r}")
-    bucket, _, prefix = url[len("s3://"):].partition("/")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
     prefix = prefix.strip("/")
     if not bucket or any(part in ("..", ".") for part in prefix.split("/") if prefix):
         raise ConfigError(f"expected s3://bucket/prefix, got {url!r}")
@@ -89,8 +90,9 @@ class S3EvidenceStore:
         if self._client is None:
             # Plain boto3 on purpose (see the module docstring); standard retries for throttling and 5xx.
             self._client = boto3.session.Session().client(
-                "s3", config=Config(retries={"mode": "standard", "max_attempts": 8},
-                                    connect_timeout=10, read_timeout=60))
+                "s3",
+                config=Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=60),
+            )
         return self._client
 
     def key(self, relpath: str) -> str:
@@ -116,8 +118,10 @@ class S3EvidenceStore:
             except BotoCoreError as exc:
                 raise EvidenceUnusable(f"evidence bucket {self.bucket} is not reachable: {exc}") from None
             if not enabled:
-                raise EvidenceUnusable(f"{LOCK_DAYS_ENV} is set but bucket {self.bucket} has no Object Lock; "
-                                    "create the bucket with Object Lock enabled or unset the retention")
+                raise EvidenceUnusable(
+                    f"{LOCK_DAYS_ENV} is set but bucket {self.bucket} has no Object Lock; "
+                    "create the bucket with Object Lock enabled or unset the retention"
+                )
         stamp = f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {socket.gethostname()}\n"
         self.write_bytes(PROBE_KEY, stamp.encode(), check=True)
 
@@ -136,11 +140,14 @@ class S3EvidenceStore:
         try:
             # A PUT replaces the object atomically: a reader sees the old or the new version, never a part.
             # Object Lock requires an integrity checksum on the request; SHA-256 is also kept by S3.
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=redact_bytes(data), ChecksumAlgorithm="SHA256",
-                                   **extra)
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=redact_bytes(data), ChecksumAlgorithm="SHA256", **extra
+            )
         except (ClientError, BotoCoreError) as exc:
             what = "is not writable" if check else f"cannot store {key}"
-            raise (EvidenceUnusable if check else EvidenceError)(f"evidence bucket s3://{self.bucket}/{self.prefix} {what}: {_describe(exc)}") from None
+            raise (EvidenceUnusable if check else EvidenceError)(
+                f"evidence bucket s3://{self.bucket}/{self.prefix} {what}: {_describe(exc)}"
+            ) from None
         return f"s3://{self.bucket}/{key}"
 
     def read_bytes(self, relpath: str) -> bytes | None:

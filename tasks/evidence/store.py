@@ -6,6 +6,7 @@ with ticket keys at the end; a reader never sees a half-written file. summary.js
 (statuses, compact measurements and findings, no detail text) written whenever a run ends, so the
 dashboard reads years of history without parsing every finding; it is derived data and may be deleted.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,11 @@ class LocalEvidenceStore:
         """Immediate subdirectories (run directories of a flow) without walking every file below them."""
         base = self.path(prefix)
         try:
-            return sorted(f"{prefix.rstrip('/')}/{entry.name}" for entry in os.scandir(base)
-                          if entry.is_dir() and not entry.name.startswith("."))
+            return sorted(
+                f"{prefix.rstrip('/')}/{entry.name}"
+                for entry in os.scandir(base)
+                if entry.is_dir() and not entry.name.startswith(".")
+            )
         except (FileNotFoundError, NotADirectoryError):
             return []
 
@@ -100,8 +104,13 @@ def list_dirs(store: EvidenceStore, prefix: str) -> list[str]:
     if fast is not None:
         return fast(prefix)
     base = prefix.rstrip("/") + "/"
-    return sorted({base + rel[len(base):].split("/", 1)[0] for rel in store.list_prefix(prefix)
-                   if rel.startswith(base) and "/" in rel[len(base):]})
+    return sorted(
+        {
+            base + rel[len(base) :].split("/", 1)[0]
+            for rel in store.list_prefix(prefix)
+            if rel.startswith(base) and "/" in rel[len(base) :]
+        }
+    )
 
 
 def run_dir(flow: str, run_id: str, started_at: datetime) -> str:
@@ -123,8 +132,9 @@ class RunEvidence:
         location = self.store.write_bytes(f"{self.dir}/results.json", data)
         if self.record.status != "running":
             # Every save of an ended run (completed, failed, crashed) refreshes the summary, so the two agree.
-            self.store.write_bytes(f"{self.dir}/{SUMMARY_FILE}",
-                                   json.dumps(run_summary(self.record), separators=(",", ":")).encode())
+            self.store.write_bytes(
+                f"{self.dir}/{SUMMARY_FILE}", json.dumps(run_summary(self.record), separators=(",", ":")).encode()
+            )
         return location
 
     def write_report(self, name: str, text: str) -> str:
@@ -136,16 +146,13 @@ class RunEvidence:
 SUMMARY_FILE = "summary.json"
 
 
-
-
 def parse_record(store: EvidenceStore, relpath: str, raw: bytes) -> RunRecord | None:
     """A historical results.json, or None with a warning naming it when it does not parse (a run killed
     mid-write, a truncated copy): one broken old run must not fail every later run."""
     try:
         return RunRecord.model_validate_json(raw)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        logger.warning("skipped %s/%s: not a valid run record (%s)", store.location, relpath,
-                       str(exc).splitlines()[0])
+        logger.warning("skipped %s/%s: not a valid run record (%s)", store.location, relpath, str(exc).splitlines()[0])
         return None
 
 

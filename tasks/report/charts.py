@@ -4,6 +4,7 @@ The templates (macros.html.j2: line_chart, bar_chart, ratio_chart) draw them, so
 script, no font or file from the network, and prints as it shows. Values may be None (no data that
 quarter): lines break there and bars are left out.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,7 @@ def _nice_max(value: float) -> float:
         return 1.0
     exponent = math.floor(math.log10(value))
     for step in (1, 1.2, 1.5, 2, 2.5, 5, 10):  # 1.2 and 1.5: a value just over 100% gets a 120% axis, not 200%
-        candidate = step * 10 ** exponent
+        candidate = step * 10**exponent
         if candidate >= value - 1e-9:
             return candidate
     return 10 ** (exponent + 1)
@@ -33,9 +34,18 @@ def _r(value: float) -> float:
     return round(value, 1)
 
 
-def line_chart(labels: list[str], series: list[tuple[str, list[float | None]]], *, unit: str = "",
-               y_max: float | None = None, target: float | None = None, target_label: str = "target",
-               width: int = 640, height: int = 220, title: str = "") -> dict:
+def line_chart(
+    labels: list[str],
+    series: list[tuple[str, list[float | None]]],
+    *,
+    unit: str = "",
+    y_max: float | None = None,
+    target: float | None = None,
+    target_label: str = "target",
+    width: int = 640,
+    height: int = 220,
+    title: str = "",
+) -> dict:
     """Lines over categories (quarters). unit "%" shows fractions (0.85) as percentages."""
     left, right, top, bottom = 48, 12, 14, 30
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -67,17 +77,35 @@ def line_chart(labels: list[str], series: list[tuple[str, list[float | None]]], 
         if current:
             segments.append(current)
         paths = ["M" + " L".join(f"{p['x']} {p['y']}" for p in seg) for seg in segments]
-        drawn.append({"name": name, "cls": SERIES_CLASSES[index % len(SERIES_CLASSES)], "points": points,
-                      "paths": paths})
-    return {"kind": "line", "title": title, "width": width, "height": height, "left": left, "top": top,
-            "plot_w": plot_w, "plot_h": plot_h, "bottom_y": top + plot_h,
-            "xlabels": [{"x": _r(x(i)), "label": label} for i, label in enumerate(labels)],
-            "ticks": ticks, "series": drawn,
-            "target": {"y": _r(y(target)), "label": target_label} if target is not None and target <= y_top else None}
+        drawn.append(
+            {"name": name, "cls": SERIES_CLASSES[index % len(SERIES_CLASSES)], "points": points, "paths": paths}
+        )
+    return {
+        "kind": "line",
+        "title": title,
+        "width": width,
+        "height": height,
+        "left": left,
+        "top": top,
+        "plot_w": plot_w,
+        "plot_h": plot_h,
+        "bottom_y": top + plot_h,
+        "xlabels": [{"x": _r(x(i)), "label": label} for i, label in enumerate(labels)],
+        "ticks": ticks,
+        "series": drawn,
+        "target": {"y": _r(y(target)), "label": target_label} if target is not None and target <= y_top else None,
+    }
 
 
-def bar_chart(labels: list[str], series: list[tuple[str, list[float | None]]], *, unit: str = "",
-              width: int = 640, height: int = 220, title: str = "") -> dict:
+def bar_chart(
+    labels: list[str],
+    series: list[tuple[str, list[float | None]]],
+    *,
+    unit: str = "",
+    width: int = 640,
+    height: int = 220,
+    title: str = "",
+) -> dict:
     """Grouped vertical bars over categories (e.g. tickets opened and closed per quarter)."""
     left, right, top, bottom = 48, 12, 14, 30
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -92,20 +120,47 @@ def bar_chart(labels: list[str], series: list[tuple[str, list[float | None]]], *
             if v is None:
                 continue
             h = plot_h * min(v, y_top) / y_top
-            bars.append({"x": _r(left + group * i + group * 0.15 + bar_w * s_index), "y": _r(top + plot_h - h),
-                         "w": _r(bar_w), "h": _r(h), "value": v, "text": _fmt(v, unit), "label": labels[i],
-                         "series": name, "cls": SERIES_CLASSES[s_index % len(SERIES_CLASSES)]})
-    return {"kind": "bar", "title": title, "width": width, "height": height, "left": left, "top": top,
-            "plot_w": plot_w, "plot_h": plot_h, "bottom_y": top + plot_h,
-            "xlabels": [{"x": _r(left + group * (i + 0.5)), "label": label} for i, label in enumerate(labels)],
-            "ticks": [{"y": _r(top + plot_h * (1 - j / 4)), "label": _fmt(y_top * j / 4, unit)} for j in range(5)],
-            "series": [{"name": name, "cls": SERIES_CLASSES[i % len(SERIES_CLASSES)]}
-                       for i, (name, _) in enumerate(series)],
-            "bars": bars}
+            bars.append(
+                {
+                    "x": _r(left + group * i + group * 0.15 + bar_w * s_index),
+                    "y": _r(top + plot_h - h),
+                    "w": _r(bar_w),
+                    "h": _r(h),
+                    "value": v,
+                    "text": _fmt(v, unit),
+                    "label": labels[i],
+                    "series": name,
+                    "cls": SERIES_CLASSES[s_index % len(SERIES_CLASSES)],
+                }
+            )
+    return {
+        "kind": "bar",
+        "title": title,
+        "width": width,
+        "height": height,
+        "left": left,
+        "top": top,
+        "plot_w": plot_w,
+        "plot_h": plot_h,
+        "bottom_y": top + plot_h,
+        "xlabels": [{"x": _r(left + group * (i + 0.5)), "label": label} for i, label in enumerate(labels)],
+        "ticks": [{"y": _r(top + plot_h * (1 - j / 4)), "label": _fmt(y_top * j / 4, unit)} for j in range(5)],
+        "series": [
+            {"name": name, "cls": SERIES_CLASSES[i % len(SERIES_CLASSES)]} for i, (name, _) in enumerate(series)
+        ],
+        "bars": bars,
+    }
 
 
-def ratio_chart(items: list[dict], *, series: tuple[str, ...] = ("RTO", "RPO"), width: int = 640,
-                row_h: int = 36, cap: float = 3.0, title: str = "") -> dict:
+def ratio_chart(
+    items: list[dict],
+    *,
+    series: tuple[str, ...] = ("RTO", "RPO"),
+    width: int = 640,
+    row_h: int = 36,
+    cap: float = 3.0,
+    title: str = "",
+) -> dict:
     """Horizontal bars of achieved / target per item (service), one bar per series, a line at 100%.
 
     items: [{"label": str, "values": [{"ratio": float | None, "text": str}, ...] one per series}].
@@ -128,14 +183,33 @@ def ratio_chart(items: list[dict], *, series: tuple[str, ...] = ("RTO", "RPO"), 
         for s_index, value in enumerate(item["values"]):
             ratio = value["ratio"]
             over = ratio is not None and ratio > 1.0
-            bars.append({"x": left, "y": _r(y0 + bar_h * s_index), "h": _r(bar_h - 1),
-                         "w": _r(x(ratio) - left) if ratio is not None else 0.0,
-                         "ratio": ratio, "text": value["text"], "series": series[s_index],
-                         "cls": ("failed" if ratio is None else "over" if over else "ok") + f" {SERIES_CLASSES[s_index]}",
-                         "clipped": ratio is not None and ratio > x_top,
-                         "label_x": _r(x(ratio) + 4) if ratio is not None else left + 4})
+            bars.append(
+                {
+                    "x": left,
+                    "y": _r(y0 + bar_h * s_index),
+                    "h": _r(bar_h - 1),
+                    "w": _r(x(ratio) - left) if ratio is not None else 0.0,
+                    "ratio": ratio,
+                    "text": value["text"],
+                    "series": series[s_index],
+                    "cls": ("failed" if ratio is None else "over" if over else "ok") + f" {SERIES_CLASSES[s_index]}",
+                    "clipped": ratio is not None and ratio > x_top,
+                    "label_x": _r(x(ratio) + 4) if ratio is not None else left + 4,
+                }
+            )
         rows.append({"label": item["label"], "y": _r(y0 + (row_h - 8) / 2 + 4), "bars": bars})
     ticks = [{"x": _r(x(x_top * j / 4)), "label": f"{x_top * j / 4 * 100:.0f}%"} for j in range(5)]
-    return {"kind": "ratio", "title": title, "width": width, "height": height, "left": left, "top": top,
-            "plot_w": plot_w, "bottom_y": height - bottom, "rows": rows, "ticks": ticks,
-            "target_x": _r(x(1.0)), "series": [{"name": name, "cls": SERIES_CLASSES[i]} for i, name in enumerate(series)]}
+    return {
+        "kind": "ratio",
+        "title": title,
+        "width": width,
+        "height": height,
+        "left": left,
+        "top": top,
+        "plot_w": plot_w,
+        "bottom_y": height - bottom,
+        "rows": rows,
+        "ticks": ticks,
+        "target_x": _r(x(1.0)),
+        "series": [{"name": name, "cls": SERIES_CLASSES[i]} for i, name in enumerate(series)],
+    }

@@ -1,5 +1,6 @@
 """Post-test reports for people, pure: a fleet's hundred restores or impact lines become one line per
 service and path with counts, the worst figure and a few named examples."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -20,13 +21,14 @@ def _ident(resource: str) -> str:
 
 # --- the simulation's impact table ----------------------------------------------------------------
 
+
 @dataclass
 class PathGroup:
-    path: str | None                 # None: no recovery path
+    path: str | None  # None: no recovery path
     source: str
     count: int
     examples: list[str]
-    reasons: list[tuple[str, int]]   # (reason without the member's id, how many members share it)
+    reasons: list[tuple[str, int]]  # (reason without the member's id, how many members share it)
 
 
 def group_paths(paths: list[dict]) -> list[PathGroup]:
@@ -43,10 +45,18 @@ def group_paths(paths: list[dict]) -> list[PathGroup]:
                 continue
             ident = _ident(_get(p, "resource"))
             # "tenant-7 has no cross-region copy" x 60 reads as one reason with a count.
-            reasons[reason[len(ident):].strip() if len(members) > 1 and reason.startswith(ident + " ") else reason] += 1
-        out.append(PathGroup(path=path, source=source or "", count=len(members),
-                             examples=[_ident(_get(p, "resource")) for p in members[:EXAMPLES]],
-                             reasons=sorted(reasons.items(), key=lambda r: (-r[1], r[0]))))
+            reasons[
+                reason[len(ident) :].strip() if len(members) > 1 and reason.startswith(ident + " ") else reason
+            ] += 1
+        out.append(
+            PathGroup(
+                path=path,
+                source=source or "",
+                count=len(members),
+                examples=[_ident(_get(p, "resource")) for p in members[:EXAMPLES]],
+                reasons=sorted(reasons.items(), key=lambda r: (-r[1], r[0])),
+            )
+        )
     out.sort(key=lambda g: (g.path is not None, -g.count, g.path or ""))
     return out
 
@@ -59,13 +69,14 @@ def row_reasons(row: dict) -> list[str]:
 
 # --- the restore report ---------------------------------------------------------------------------
 
+
 @dataclass
 class PathFigures:
     mode: str
     region: str
     count: int = 0
     failed: int = 0
-    rto_seconds: float | None = None     # the worst measured (None: none measured)
+    rto_seconds: float | None = None  # the worst measured (None: none measured)
     rto_target_seconds: float | None = None
     rpo_seconds: float | None = None
     rpo_target_seconds: float | None = None
@@ -109,11 +120,14 @@ def restore_groups(measurements: list) -> list[ServiceRestores]:
         key = (service, _get(m, "mode"), _get(m, "region"))
         figures = paths.get(key)
         if figures is None:
-            figures = paths[key] = PathFigures(_get(m, "mode"), _get(m, "region"),
-                                               rto_target_seconds=_get(m, "rto_target_seconds"),
-                                               rpo_target_seconds=_get(m, "rpo_target_seconds"),
-                                               judged_against=judged_against(m),
-                                               rpo_judged=_get(m, "rpo_judged") is not False)
+            figures = paths[key] = PathFigures(
+                _get(m, "mode"),
+                _get(m, "region"),
+                rto_target_seconds=_get(m, "rto_target_seconds"),
+                rpo_target_seconds=_get(m, "rpo_target_seconds"),
+                judged_against=judged_against(m),
+                rpo_judged=_get(m, "rpo_judged") is not False,
+            )
             group.paths.append(figures)
         figures.count += 1
         figures.failed += not _get(m, "passed")
@@ -132,18 +146,21 @@ def restore_groups(measurements: list) -> list[ServiceRestores]:
     return sorted(services.values(), key=lambda g: (g.tier if g.tier is not None else 9, g.service))
 
 
-def sampling_note(sample: str | None, fleets: dict[str, list[str]], measurements: list,
-                  rotation_quarters: int) -> list[str]:
+def sampling_note(
+    sample: str | None, fleets: dict[str, list[str]], measurements: list, rotation_quarters: int
+) -> list[str]:
     """How the restores were chosen, in sentences: fleets sampled (how many of how many), the rest in full."""
     tested: dict[str, set[str]] = defaultdict(set)
     for m in measurements:
         tested[_get(m, "service")].add(_get(m, "resource"))
     lines = []
     if sample:
-        lines.append(f"Fleets (resources selected by tags) were sampled: {sample} of each fleet per run, and for "
-                     f"Tiers 0 and 1 at least enough that every member is tested within {rotation_quarters} "
-                     f"quarter(s). Members never tested come first, then the least recently tested, taking turns "
-                     f"across regions.")
+        lines.append(
+            f"Fleets (resources selected by tags) were sampled: {sample} of each fleet per run, and for "
+            f"Tiers 0 and 1 at least enough that every member is tested within {rotation_quarters} "
+            f"quarter(s). Members never tested come first, then the least recently tested, taking turns "
+            f"across regions."
+        )
     elif fleets:
         lines.append("Every member of every fleet was restored (no sample was asked for).")
     for key, members in sorted(fleets.items()):
@@ -152,8 +169,10 @@ def sampling_note(sample: str | None, fleets: dict[str, list[str]], measurements
         lines.append(f"{service}: {chosen} of {len(members)} fleet member(s) restored ({label}).")
     singles = sorted({_get(m, "service") for m in measurements} - {k.partition("|")[0] for k in fleets})
     if singles:
-        lines.append("Resources named one by one in the runbooks were all restored"
-                     f" ({', '.join(singles[:10])}{' and more' if len(singles) > 10 else ''}).")
+        lines.append(
+            "Resources named one by one in the runbooks were all restored"
+            f" ({', '.join(singles[:10])}{' and more' if len(singles) > 10 else ''})."
+        )
     if not lines:
         lines.append("No restore was planned.")
     return lines

@@ -3,6 +3,7 @@
 Everything else is text: the input is escaped first, so no HTML, link or image from a runbook or a
 finding gets through; only `code`, **strong** and *emphasis* (or _emphasis_) become markup.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,7 @@ def _segments(text: str) -> list[tuple[bool, str]]:
     out, at = [], 0
     for match in _CODE.finditer(text):
         if match.start() > at:
-            out.append((False, text[at:match.start()]))
+            out.append((False, text[at : match.start()]))
         out.append((True, match.group(1)))
         at = match.end()
     if at < len(text):

@@ -1,4 +1,5 @@
 """Render reports from templates/: autoescaped HTML and Markdown, undefined names are errors."""
+
 from __future__ import annotations
 
 import re
@@ -74,7 +75,7 @@ def environment() -> Environment:
     env.filters["duration"] = format_duration
     env.filters["day"] = _day
     env.filters["pct"] = _pct
-    env.filters["inline"] = inline_html                            # our remediation texts' code and emphasis
+    env.filters["inline"] = inline_html  # our remediation texts' code and emphasis
     env.filters["md_inline"] = lambda v: inline_markdown(v, md_escape)
     env.filters["by_severity"] = by_severity
     env.filters["group_paths"] = group_paths

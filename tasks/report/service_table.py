@@ -5,6 +5,7 @@ object per value, an attribute lookup per name). This writes the HTML the templa
 byte for byte on the benchmark's estate when it moved) with plain strings; templates/dashboard.html.j2
 inserts it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,8 +19,14 @@ from tasks.rules.dashboard import Control, ServiceRow
 
 def esc(value: object) -> str:
     """markupsafe's escaping (same entities), without a Markup object per value."""
-    return (str(value).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
-            .replace("'", "&#39;").replace('"', "&#34;"))
+    return (
+        str(value)
+        .replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
 
 
 class _Days:
@@ -45,24 +52,32 @@ def _control_cell(c: Control, row: ServiceRow, href: Callable[[str | None], str 
     out = [f'<td class="{c.name}{" is-overdue" if c.overdue else ""}">']
     if c.last is not None:
         result = esc(c.result)
-        out.append(f'<span class="nw">{_dated(day(c.last), href(c.link))} '
-                   f'<span class="badge {result}">{result.replace("_", " ")}</span></span>')
+        out.append(
+            f'<span class="nw">{_dated(day(c.last), href(c.link))} '
+            f'<span class="badge {result}">{result.replace("_", " ")}</span></span>'
+        )
         f = row.figures
         if c.name == "restore" and f.restores:
             if f.rto_seconds is not None:
-                rto = f'<span class="{"bad" if f.rto_ratio > 1 else "good"}">{esc(format_duration(f.rto_seconds))}</span>'
+                rto = (
+                    f'<span class="{"bad" if f.rto_ratio > 1 else "good"}">{esc(format_duration(f.rto_seconds))}</span>'
+                )
             else:
                 rto = '<span class="bad">failed</span>'
             if f.rpo_seconds is not None:
-                rpo = f'<span class="{"bad" if f.rpo_ratio > 1 else "good"}">{esc(format_duration(f.rpo_seconds))}</span>'
+                rpo = (
+                    f'<span class="{"bad" if f.rpo_ratio > 1 else "good"}">{esc(format_duration(f.rpo_seconds))}</span>'
+                )
             else:
                 rpo = "n/a"
             region = ' <span class="meta" title="judged against the Region-loss target">(Region loss)</span>'
-            out.append(f'<span class="sub nw">RTO {rto} / {esc(format_duration(f.rto_target_seconds))}'
-                       f'{region if f.rto_disruption == "region" else ""}\n'
-                       f' · RPO {rpo} / {esc(format_duration(f.rpo_target_seconds))}'
-                       f'{region if f.rpo_disruption == "region" else ""}</span>\n'
-                       f'<span class="sub nw" data-figure="restores">{f.passed} of {f.restores} passed</span>')
+            out.append(
+                f'<span class="sub nw">RTO {rto} / {esc(format_duration(f.rto_target_seconds))}'
+                f"{region if f.rto_disruption == 'region' else ''}\n"
+                f" · RPO {rpo} / {esc(format_duration(f.rpo_target_seconds))}"
+                f"{region if f.rpo_disruption == 'region' else ''}</span>\n"
+                f'<span class="sub nw" data-figure="restores">{f.passed} of {f.restores} passed</span>'
+            )
     if c.detail:
         out.append(f'<span class="sub"><code>{esc(c.detail)}</code></span>')
     if c.last is None:
@@ -79,12 +94,16 @@ def _audit_cell(a: Control, href: Callable[[str | None], str | None], day: _Days
     if a.last is None:
         return '<td class="audit"><span class="sub">not audited yet</span></td>\n'
     result = esc(a.result)
-    out = [f'<td class="audit"><span class="nw">{_dated(day(a.last), href(a.link))} '
-           f'<span class="badge {result}">{result.replace("_", " ")}</span></span>']
+    out = [
+        f'<td class="audit"><span class="nw">{_dated(day(a.last), href(a.link))} '
+        f'<span class="badge {result}">{result.replace("_", " ")}</span></span>'
+    ]
     if a.checks is not None:
         failing = f', <span class="bad">{a.failing} failing</span>' if a.failing else ""
-        out.append(f'<span class="sub" data-figure="audit-checks">{a.checks - a.failing} of {a.checks} check(s) pass'
-                   f'{failing}</span>')
+        out.append(
+            f'<span class="sub" data-figure="audit-checks">{a.checks - a.failing} of {a.checks} check(s) pass'
+            f"{failing}</span>"
+        )
     elif a.failing:
         out.append(f'<span class="sub bad">{a.failing} gap(s)</span>')
     out.append("</td>\n")
@@ -97,12 +116,14 @@ def service_rows_html(rows: list[ServiceRow], href: Callable[[str | None], str |
     for r in rows:
         service, status = esc(r.service), esc(r.status)
         tier = r.tier if r.tier is not None else None
-        out.append(f'<tr class="svc t{"x" if tier is None else tier} st-{status}" id="svc-{service}" '
-                   f'data-service="{service}" data-status="{status}">\n'
-                   f'<td class="svc-name"><span class="nw"><strong>{service}</strong> '
-                   f'<span class="tier">T{"?" if tier is None else tier}</span></span>'
-                   f'<span class="sub">{esc(r.info.name)}</span></td>\n'
-                   f'<td class="st" title="{esc("; ".join(r.reasons))}"><span class="badge {status}">{status}</span>')
+        out.append(
+            f'<tr class="svc t{"x" if tier is None else tier} st-{status}" id="svc-{service}" '
+            f'data-service="{service}" data-status="{status}">\n'
+            f'<td class="svc-name"><span class="nw"><strong>{service}</strong> '
+            f'<span class="tier">T{"?" if tier is None else tier}</span></span>'
+            f'<span class="sub">{esc(r.info.name)}</span></td>\n'
+            f'<td class="st" title="{esc("; ".join(r.reasons))}"><span class="badge {status}">{status}</span>'
+        )
         if r.why:
             out.append(f'<span class="sub">{esc("; ".join(r.why))}</span>')
         out.append("</td>\n")
@@ -112,11 +133,14 @@ def service_rows_html(rows: list[ServiceRow], href: Callable[[str | None], str |
         tk = r.tickets
         if tk.open:
             past = f'<span class="overdue">{tk.past_sla} past SLA</span>' if tk.past_sla else ""
-            tickets = (f'{tk.open} open<span class="sub">oldest {esc(tk.oldest_key)} ({tk.oldest_age_days} d)</span>'
-                       f"{past}")
+            tickets = (
+                f'{tk.open} open<span class="sub">oldest {esc(tk.oldest_key)} ({tk.oldest_age_days} d)</span>{past}'
+            )
         else:
             tickets = "none"
-        out.append(f'<td data-figure="tickets">{tickets}</td>\n'
-                   f'<td>{esc(r.info.owner or "—")}<span class="sub">{esc(r.info.champion or "no champion")}</span></td>\n'
-                   "</tr>\n")
+        out.append(
+            f'<td data-figure="tickets">{tickets}</td>\n'
+            f'<td>{esc(r.info.owner or "—")}<span class="sub">{esc(r.info.champion or "no champion")}</span></td>\n'
+            "</tr>\n"
+        )
     return Markup("".join(out))

@@ -4,6 +4,7 @@ Pages: index.html (the dashboard), pack-<quarter>.html and pack-<quarter>.md (th
 quarterly pack). The flow (flows/dashboard.py) calls these steps as tasks; bench/dashboard.py and the
 tests call build_site() directly.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,8 @@ from tasks.rules.dashboard import (
 from tasks.rules.quarters import Quarter
 from tasks.tracker.history import read_tickets
 
-RATIO_CHART_SERVICES = 20   # the per-service chart shows the Tier 0/1 services furthest from target
-LIST_LIMIT = 50             # long lists in the pack stop here and say how many more there are
+RATIO_CHART_SERVICES = 20  # the per-service chart shows the Tier 0/1 services furthest from target
+LIST_LIMIT = 50  # long lists in the pack stop here and say how many more there are
 
 
 @dataclass
@@ -51,20 +52,27 @@ class Inputs:
 class Site:
     dashboard: Dashboard
     pack: Pack
-    pages: dict[str, str] = field(default_factory=dict)        # file name -> text
-    locations: dict[str, str] = field(default_factory=dict)    # file name -> where it was written
+    pages: dict[str, str] = field(default_factory=dict)  # file name -> text
+    locations: dict[str, str] = field(default_factory=dict)  # file name -> where it was written
 
 
-def load_inputs(evidence: str, runbooks: str = "runbooks", policy: str | None = None,
-                tracker: str = "ledger") -> Inputs:
+def load_inputs(
+    evidence: str, runbooks: str = "runbooks", policy: str | None = None, tracker: str = "ledger"
+) -> Inputs:
     catalog = load_catalog(runbooks, policy)
     store = open_store(evidence)
-    return Inputs(services=services_from_catalog(catalog), policy=catalog.policy,
-                  history=load_dashboard_history(store), tickets=read_tickets(tracker, evidence, catalog.policy),
-                  evidence=store.location, tracker=tracker)
+    return Inputs(
+        services=services_from_catalog(catalog),
+        policy=catalog.policy,
+        history=load_dashboard_history(store),
+        tickets=read_tickets(tracker, evidence, catalog.policy),
+        evidence=store.location,
+        tracker=tracker,
+    )
 
 
 # --- view helpers ---------------------------------------------------------------------------------
+
 
 def report_href(evidence_dir: str | None, out: str) -> str | None:
     """A link from the site to a run's report.html: relative when both are local directories."""
@@ -91,20 +99,41 @@ def _labels(trends: list[QuarterStats]) -> list[str]:
 def trend_charts(trends: list[QuarterStats], width: int = 560) -> dict:
     labels = _labels(trends)
     return {
-        "compliance": line_chart(labels, [("Tier 0/1 compliant", [t.compliance for t in trends]),
-                                          ("restores meeting targets", [t.restore_pass_rate for t in trends]),
-                                          ("reviews without gaps", [t.review_pass_rate for t in trends])],
-                                 unit="%", y_max=1.0, width=width,
-                                 title="Compliance and pass rates by quarter"),
-        "rto": line_chart(labels, [("median RTO achieved", [t.rto_median for t in trends]),
-                                   ("median RPO achieved", [t.rpo_median for t in trends])],
-                          unit="%", target=1.0, target_label="target (100%)", width=width,
-                          title="Achieved RTO and RPO as a share of target, by quarter"),
+        "compliance": line_chart(
+            labels,
+            [
+                ("Tier 0/1 compliant", [t.compliance for t in trends]),
+                ("restores meeting targets", [t.restore_pass_rate for t in trends]),
+                ("reviews without gaps", [t.review_pass_rate for t in trends]),
+            ],
+            unit="%",
+            y_max=1.0,
+            width=width,
+            title="Compliance and pass rates by quarter",
+        ),
+        "rto": line_chart(
+            labels,
+            [
+                ("median RTO achieved", [t.rto_median for t in trends]),
+                ("median RPO achieved", [t.rpo_median for t in trends]),
+            ],
+            unit="%",
+            target=1.0,
+            target_label="target (100%)",
+            width=width,
+            title="Achieved RTO and RPO as a share of target, by quarter",
+        ),
         # A quarter before the first evidence has no bars (no data), where a quarter with data may have 0.
-        "tickets": bar_chart(labels, [("opened", [t.tickets_opened if t.has_data else None for t in trends]),
-                                      ("closed", [t.tickets_closed if t.has_data else None for t in trends]),
-                                      ("open at quarter end", [t.open_at_end if t.has_data else None for t in trends])],
-                             width=width, title="DR tickets by quarter"),
+        "tickets": bar_chart(
+            labels,
+            [
+                ("opened", [t.tickets_opened if t.has_data else None for t in trends]),
+                ("closed", [t.tickets_closed if t.has_data else None for t in trends]),
+                ("open at quarter end", [t.open_at_end if t.has_data else None for t in trends]),
+            ],
+            width=width,
+            title="DR tickets by quarter",
+        ),
     }
 
 
@@ -119,13 +148,29 @@ def service_ratio_chart(rows: list[ServiceRow], limit: int = RATIO_CHART_SERVICE
     items = []
     for row in chosen:
         f = row.figures
-        items.append({"label": row.service, "values": [
-            {"ratio": f.rto_ratio,
-             "text": (f"RTO {format_duration(f.rto_seconds)} of {format_duration(f.rto_target_seconds)} target"
-                      if f.rto_ratio is not None else f"RTO not measured: {f.failed} restore(s) failed")},
-            {"ratio": f.rpo_ratio,
-             "text": (f"RPO {format_duration(f.rpo_seconds)} of {format_duration(f.rpo_target_seconds)} target"
-                      if f.rpo_ratio is not None else "RPO not measured")}]})
+        items.append(
+            {
+                "label": row.service,
+                "values": [
+                    {
+                        "ratio": f.rto_ratio,
+                        "text": (
+                            f"RTO {format_duration(f.rto_seconds)} of {format_duration(f.rto_target_seconds)} target"
+                            if f.rto_ratio is not None
+                            else f"RTO not measured: {f.failed} restore(s) failed"
+                        ),
+                    },
+                    {
+                        "ratio": f.rpo_ratio,
+                        "text": (
+                            f"RPO {format_duration(f.rpo_seconds)} of {format_duration(f.rpo_target_seconds)} target"
+                            if f.rpo_ratio is not None
+                            else "RPO not measured"
+                        ),
+                    },
+                ],
+            }
+        )
     more = len(tested) - len(chosen)
     title = "Achieved RTO and RPO against target, last restore test per service (Tiers 0–1"
     title += f", the {len(chosen)} furthest from target of {len(tested)})" if more > 0 else ")"
@@ -134,16 +179,31 @@ def service_ratio_chart(rows: list[ServiceRow], limit: int = RATIO_CHART_SERVICE
 
 # --- rendering ------------------------------------------------------------------------------------
 
+
 def pack_name(quarter: Quarter, ext: str) -> str:
     return f"pack-{quarter.id}.{ext}"
 
 
-def render_site(inputs: Inputs, out: str, now: datetime | None = None, quarter: Quarter | None = None,
-                tiers: list[int] | None = None, quarters: int = 8) -> Site:
+def render_site(
+    inputs: Inputs,
+    out: str,
+    now: datetime | None = None,
+    quarter: Quarter | None = None,
+    tiers: list[int] | None = None,
+    quarters: int = 8,
+) -> Site:
     now = now or datetime.now(timezone.utc)
     quarter = quarter or Quarter.of(now)
-    dashboard, pack = build(inputs.services, inputs.history, inputs.tickets, inputs.policy, now, quarter=quarter,
-                            quarters=quarters, tiers=tiers)
+    dashboard, pack = build(
+        inputs.services,
+        inputs.history,
+        inputs.tickets,
+        inputs.policy,
+        now,
+        quarter=quarter,
+        quarters=quarters,
+        tiers=tiers,
+    )
     links: dict[str | None, str | None] = {}  # a few runs are linked from thousands of rows
 
     def href(evidence_dir: str | None) -> str | None:
@@ -151,19 +211,30 @@ def render_site(inputs: Inputs, out: str, now: datetime | None = None, quarter: 
             links[evidence_dir] = report_href(evidence_dir, out)
         return links[evidence_dir]
 
-    common = dict(evidence=inputs.evidence, tracker=inputs.tracker, tiers_filter=tiers, href=href,
-                  pack_html=pack_name(pack.quarter, "html"), pack_md=pack_name(pack.quarter, "md"),
-                  limit=LIST_LIMIT)
+    common = dict(
+        evidence=inputs.evidence,
+        tracker=inputs.tracker,
+        tiers_filter=tiers,
+        href=href,
+        pack_html=pack_name(pack.quarter, "html"),
+        pack_md=pack_name(pack.quarter, "md"),
+        limit=LIST_LIMIT,
+    )
     site = Site(dashboard=dashboard, pack=pack)
     tiers_present = sorted({r.tier for r in dashboard.rows if r.tier is not None})
-    site.pages["index.html"] = render("dashboard.html.j2", d=dashboard, charts=trend_charts(dashboard.trends),
-                                      ratio=service_ratio_chart(dashboard.rows), tiers_present=tiers_present,
-                                      service_rows=service_rows_html(dashboard.rows, href),
-                                      **common)
+    site.pages["index.html"] = render(
+        "dashboard.html.j2",
+        d=dashboard,
+        charts=trend_charts(dashboard.trends),
+        ratio=service_ratio_chart(dashboard.rows),
+        tiers_present=tiers_present,
+        service_rows=service_rows_html(dashboard.rows, href),
+        **common,
+    )
     pack_charts = trend_charts(pack.trends, width=460)
-    site.pages[pack_name(pack.quarter, "html")] = render("pack.html.j2", p=pack, charts=pack_charts,
-                                                         ratio=service_ratio_chart(pack.rows, limit=12, width=460),
-                                                         **common)
+    site.pages[pack_name(pack.quarter, "html")] = render(
+        "pack.html.j2", p=pack, charts=pack_charts, ratio=service_ratio_chart(pack.rows, limit=12, width=460), **common
+    )
     site.pages[pack_name(pack.quarter, "md")] = render("pack.md.j2", p=pack, **common)
     return site
 
@@ -176,9 +247,16 @@ def write_site(site: Site, out: str) -> dict[str, str]:
     return site.locations
 
 
-def build_site(evidence: str, out: str, runbooks: str = "runbooks", policy: str | None = None,
-               tracker: str = "ledger", quarter: Quarter | None = None, tiers: list[int] | None = None,
-               now: datetime | None = None) -> Site:
+def build_site(
+    evidence: str,
+    out: str,
+    runbooks: str = "runbooks",
+    policy: str | None = None,
+    tracker: str = "ledger",
+    quarter: Quarter | None = None,
+    tiers: list[int] | None = None,
+    now: datetime | None = None,
+) -> Site:
     """Everything the flow does, without Prefect: for the benchmark, tests and scripts."""
     inputs = load_inputs(evidence, runbooks, policy, tracker)
     site = render_site(inputs, out, now=now, quarter=quarter, tiers=tiers)
@@ -188,13 +266,19 @@ def build_site(evidence: str, out: str, runbooks: str = "runbooks", policy: str 
 
 def status_table(rows: list[ServiceRow], limit: int = 500) -> list[dict]:
     """The dashboard's rows for a Prefect table artifact: worst first within Tiers 0/1 first."""
-    return [{"service": r.service, "tier": r.tier, "status": r.status,
-             "last review": r.review.last.strftime("%Y-%m-%d") if r.review.last else "never",
-             "review due": "overdue" if r.review.overdue else r.review.due.strftime("%Y-%m-%d"),
-             "last restore test": r.restore.last.strftime("%Y-%m-%d") if r.restore.last else "never",
-             "restore due": "overdue" if r.restore.overdue else r.restore.due.strftime("%Y-%m-%d"),
-             "last simulation": r.simulation.last.strftime("%Y-%m-%d") if r.simulation.last else "never",
-             "open tickets": r.tickets.open, "past SLA": r.tickets.past_sla,
-             "reasons": "; ".join(r.reasons)} for r in rows[:limit]]
-
-
+    return [
+        {
+            "service": r.service,
+            "tier": r.tier,
+            "status": r.status,
+            "last review": r.review.last.strftime("%Y-%m-%d") if r.review.last else "never",
+            "review due": "overdue" if r.review.overdue else r.review.due.strftime("%Y-%m-%d"),
+            "last restore test": r.restore.last.strftime("%Y-%m-%d") if r.restore.last else "never",
+            "restore due": "overdue" if r.restore.overdue else r.restore.due.strftime("%Y-%m-%d"),
+            "last simulation": r.simulation.last.strftime("%Y-%m-%d") if r.simulation.last else "never",
+            "open tickets": r.tickets.open,
+            "past SLA": r.tickets.past_sla,
+            "reasons": "; ".join(r.reasons),
+        }
+        for r in rows[:limit]
+    ]

@@ -3,6 +3,7 @@
 Anything outside the rules layer that makes or explains a finding (flows, trackers, reports, tests) uses
 this module, so a check id means the same whatever was imported first.
 """
+
 from __future__ import annotations
 
 from tasks.rules import drills, impact, posture, restore_plan, review

@@ -12,6 +12,7 @@ Definitions (documented in docs/dashboard.md):
   * Compliant at time T: every control has run within its cadence before T and its last result passed.
   * A ticket is past SLA when it has been open longer than its tier's ticket_sla.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -51,8 +52,8 @@ TIER_WEIGHT = {0: 4.0, 1: 3.0, 2: 1.5, 3: 1.0}
 # --- quarters -------------------------------------------------------------------------------------
 
 
-
 # --- inputs ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceInfo:
@@ -67,10 +68,17 @@ class ServiceInfo:
 
 def services_from_catalog(catalog: Catalog) -> list[ServiceInfo]:
     """The catalog's services (valid and invalid runbooks) as the dashboard lists them."""
-    services = [ServiceInfo(service=rb.service, name=rb.name, tier=rb.tier, owner=rb.owner,
-                            champion=rb.dr_champion,
-                            fleets=tuple(f"{rb.service}|{spec.label()}" for spec in rb.resources if spec.is_fleet))
-                for rb in catalog.runbooks.values()]
+    services = [
+        ServiceInfo(
+            service=rb.service,
+            name=rb.name,
+            tier=rb.tier,
+            owner=rb.owner,
+            champion=rb.dr_champion,
+            fleets=tuple(f"{rb.service}|{spec.label()}" for spec in rb.resources if spec.is_fleet),
+        )
+        for rb in catalog.runbooks.values()
+    ]
     known = {s.service for s in services}
     for bad in catalog.invalid:
         if bad.service not in known:
@@ -94,7 +102,8 @@ class Cadence:
 def cadences(policy: Policy) -> dict[int | None, Cadence]:
     table: dict[int | None, Cadence] = {
         tier: Cadence(t.review_every, t.restore_test_every, t.simulation_every, t.ticket_sla)
-        for tier, t in policy.tiers.items()}
+        for tier, t in policy.tiers.items()
+    }
     # A runbook too broken to name its tier is held to Tier 1's cadence (as severity does).
     table[None] = table.get(1) or next(iter(table.values()))
     return table
@@ -112,12 +121,12 @@ class Control:
     name: str
     last: datetime | None = None
     result: str | None = None
-    due: datetime | None = None   # None: never run, due now
+    due: datetime | None = None  # None: never run, due now
     overdue: bool = True
-    link: str | None = None       # the run's evidence location (its report.html is there)
-    detail: str = ""              # e.g. the simulation scenario
-    checks: int | None = None     # audit: checks run on the service's resources (None: not counted)
-    failing: int = 0              # audit: findings (one per failing check and resource)
+    link: str | None = None  # the run's evidence location (its report.html is there)
+    detail: str = ""  # e.g. the simulation scenario
+    checks: int | None = None  # audit: checks run on the service's resources (None: not counted)
+    failing: int = 0  # audit: findings (one per failing check and resource)
 
     @property
     def passed(self) -> bool:
@@ -128,21 +137,29 @@ class Control:
 class RestoreFigures:
     restores: int = 0
     passed: int = 0
-    failed: int = 0               # attempted restores with no measured RTO (failed, timed out)
+    failed: int = 0  # attempted restores with no measured RTO (failed, timed out)
     rto_seconds: float | None = None
     rto_target_seconds: float | None = None
     rpo_seconds: float | None = None
     rpo_target_seconds: float | None = None
-    rto_disruption: str = "in-region"   # which disruption's target each worst figure was judged against
+    rto_disruption: str = "in-region"  # which disruption's target each worst figure was judged against
     rpo_disruption: str = "in-region"
 
     @property
     def rto_ratio(self) -> float | None:
-        return self.rto_seconds / self.rto_target_seconds if self.rto_seconds is not None and self.rto_target_seconds else None
+        return (
+            self.rto_seconds / self.rto_target_seconds
+            if self.rto_seconds is not None and self.rto_target_seconds
+            else None
+        )
 
     @property
     def rpo_ratio(self) -> float | None:
-        return self.rpo_seconds / self.rpo_target_seconds if self.rpo_seconds is not None and self.rpo_target_seconds else None
+        return (
+            self.rpo_seconds / self.rpo_target_seconds
+            if self.rpo_seconds is not None and self.rpo_target_seconds
+            else None
+        )
 
 
 @dataclass(slots=True)
@@ -165,7 +182,7 @@ class ServiceRow:
     audit: Control = field(default_factory=lambda: Control("audit", overdue=False))
     status: str = "ok"
     reasons: list[str] = field(default_factory=list)
-    why: list[str] = field(default_factory=list)   # the reasons that decided the status (the rest are lesser)
+    why: list[str] = field(default_factory=list)  # the reasons that decided the status (the rest are lesser)
     risk: float = 0.0
 
     @property
@@ -191,8 +208,9 @@ def control_from(name: str, entry: Entry | None, every: timedelta, as_of: dateti
     at, status, run = entry
     due = at + every
     detail = str(run.parameters.get("scenario") or "") if name == "simulation" else ""
-    return Control(name=name, last=at, result=status, due=due, overdue=due < as_of, link=run.evidence_dir,
-                   detail=detail)
+    return Control(
+        name=name, last=at, result=status, due=due, overdue=due < as_of, link=run.evidence_dir, detail=detail
+    )
 
 
 def restore_figures(measurements: list[MeasurementSummary]) -> RestoreFigures:
@@ -260,9 +278,11 @@ def is_failure(control: Control) -> bool:
     return result not in ("pass", "gaps", "not_assessed", "skipped")
 
 
-FAILURE_CONDITIONS = {"restore": ("restore_failed", "last restore test failed or missed a target"),
-                      "simulation": ("simulation_unrecoverable", "unrecoverable in the last DR simulation"),
-                      "review": ("runbook_invalid", "runbook invalid")}
+FAILURE_CONDITIONS = {
+    "restore": ("restore_failed", "last restore test failed or missed a target"),
+    "simulation": ("simulation_unrecoverable", "unrecoverable in the last DR simulation"),
+    "review": ("runbook_invalid", "runbook invalid"),
+}
 
 
 LATE_WEIGHT = {"restore": 3, "simulation": 2}  # risk of a control never run or past due, by control
@@ -271,7 +291,7 @@ LATE_WEIGHT = {"restore": 3, "simulation": 2}  # risk of a control never run or 
 def judge_row(row: ServiceRow) -> None:
     """Overall status (the rule in tasks/rules/status.py), the reasons for it, and a risk score that ranks
     rows for the top risks."""
-    found: list[tuple[str, str]] = []   # (condition, reason)
+    found: list[tuple[str, str]] = []  # (condition, reason)
     risk = 0.0
 
     def add(condition: str, reason: str, weight: float) -> None:
@@ -305,12 +325,17 @@ def judge_row(row: ServiceRow) -> None:
     row.risk = risk * (TIER_WEIGHT.get(row.tier, 3.0) if row.tier is not None else 3.0)
 
 
-def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], tickets_by_service: dict[str, list[TicketRecord]],
-               table: dict[int | None, Cadence], as_of: datetime) -> list[ServiceRow]:
+def build_rows(
+    services: list[ServiceInfo],
+    state: dict[str, dict[str, Entry]],
+    tickets_by_service: dict[str, list[TicketRecord]],
+    table: dict[int | None, Cadence],
+    as_of: datetime,
+) -> list[ServiceRow]:
     sla = {tier: c.ticket_sla for tier, c in table.items()}
     figures_cache: dict[tuple[str, str], RestoreFigures] = {}
     by_run: dict[str, dict[str, list[MeasurementSummary]]] = {}
-    audited: dict[str, dict[str, dict[str, Any]]] = {}   # audit run id -> service -> its status entry
+    audited: dict[str, dict[str, dict[str, Any]]] = {}  # audit run id -> service -> its status entry
     rows = []
     for info in services:
         cadence = table.get(info.tier, table[None])
@@ -328,20 +353,29 @@ def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
             if key not in figures_cache:
                 figures_cache[key] = restore_figures(by_run[run.run_id].get(info.service, []))
             figures = figures_cache[key]
-        row = ServiceRow(info=info,
-                         review=control_from("review", entries["review"], cadence.review, as_of),
-                         restore=control_from("restore", restore_entry, cadence.restore, as_of),
-                         simulation=control_from("simulation", entries["simulation"], cadence.simulation, as_of),
-                         figures=figures,
-                         tickets=summarize_tickets(tickets_by_service.get(info.service, []), sla, as_of))
+        row = ServiceRow(
+            info=info,
+            review=control_from("review", entries["review"], cadence.review, as_of),
+            restore=control_from("restore", restore_entry, cadence.restore, as_of),
+            simulation=control_from("simulation", entries["simulation"], cadence.simulation, as_of),
+            figures=figures,
+            tickets=summarize_tickets(tickets_by_service.get(info.service, []), sla, as_of),
+        )
         audit_entry = state["audit"].get(info.service)
         if audit_entry is not None:
             at, status, run = audit_entry
             if run.run_id not in audited:
                 audited[run.run_id] = {s["service"]: s for s in run.services}
             entry = audited[run.run_id][info.service]
-            row.audit = Control("audit", last=at, result=status, overdue=False, link=run.evidence_dir,
-                                checks=entry.get("checks"), failing=int(entry.get("findings") or 0))
+            row.audit = Control(
+                "audit",
+                last=at,
+                result=status,
+                overdue=False,
+                link=run.evidence_dir,
+                checks=entry.get("checks"),
+                failing=int(entry.get("findings") or 0),
+            )
         judge_row(row)
         rows.append(row)
     order: dict[str, int] = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -351,9 +385,14 @@ def build_rows(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
 
 # --- history sweep --------------------------------------------------------------------------------
 
+
 def _control_runs(history: dict[str, list[RunSummary]]) -> list[tuple[datetime, str, RunSummary]]:
-    events = [(run.started_at, control, run) for control, flow in SWEPT_FLOWS.items()
-              for run in history.get(flow, []) if run.completed]
+    events = [
+        (run.started_at, control, run)
+        for control, flow in SWEPT_FLOWS.items()
+        for run in history.get(flow, [])
+        if run.completed
+    ]
     events.sort(key=lambda e: e[0])
     return events
 
@@ -361,14 +400,19 @@ def _control_runs(history: dict[str, list[RunSummary]]) -> list[tuple[datetime, 
 def _apply(state: dict[str, dict[str, Entry]], control: str, run: RunSummary) -> None:
     target, at = state[control], run.started_at
     # The simulation records an unrecoverable service as "gaps"; its finding says what it is.
-    unrecoverable = ({f.get("service") for f in run.findings if f.get("check") == UNRECOVERABLE}
-                     if control == "simulation" else set())
+    unrecoverable = (
+        {f.get("service") for f in run.findings if f.get("check") == UNRECOVERABLE}
+        if control == "simulation"
+        else set()
+    )
     for s in run.services:
         status = "unrecoverable" if s["service"] in unrecoverable else s.get("status", "unknown")
         target[s["service"]] = (at, status, run)
 
 
-def sweep_states(history: dict[str, list[RunSummary]], checkpoints: list[datetime]) -> list[dict[str, dict[str, Entry]]]:
+def sweep_states(
+    history: dict[str, list[RunSummary]], checkpoints: list[datetime]
+) -> list[dict[str, dict[str, Entry]]]:
     """Each control's (and the audit's) latest entry per service as of each checkpoint (ascending), in one pass."""
     events = _control_runs(history)
     state: dict[str, dict[str, Entry]] = {name: {} for name in SWEPT_FLOWS}
@@ -381,8 +425,9 @@ def sweep_states(history: dict[str, list[RunSummary]], checkpoints: list[datetim
     return snapshots
 
 
-def compliance(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], table: dict[int | None, Cadence],
-               as_of: datetime) -> tuple[int, int]:
+def compliance(
+    services: list[ServiceInfo], state: dict[str, dict[str, Entry]], table: dict[int | None, Cadence], as_of: datetime
+) -> tuple[int, int]:
     """(compliant, total) over Tier 0/1 services at a point in time."""
     compliant = total = 0
     for info in services:
@@ -402,12 +447,13 @@ def compliance(services: list[ServiceInfo], state: dict[str, dict[str, Entry]], 
 
 # --- fleet coverage -------------------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class FleetCoverage:
     service: str
     tier: int | None
-    fleet: str                # the runbook's fleet label (kind, regions, tag selector)
-    members: int | None       # None: no restore test has inventoried this fleet yet
+    fleet: str  # the runbook's fleet label (kind, regions, tag selector)
+    members: int | None  # None: no restore test has inventoried this fleet yet
     tested: int = 0
     passed: int = 0
     inventoried_at: datetime | None = None
@@ -417,14 +463,15 @@ class FleetCoverage:
         return self.tested / self.members if self.members else None
 
 
-def fleet_coverage(services: list[ServiceInfo], restore_runs: list[RunSummary], window_start: datetime,
-                   as_of: datetime) -> list[FleetCoverage]:
+def fleet_coverage(
+    services: list[ServiceInfo], restore_runs: list[RunSummary], window_start: datetime, as_of: datetime
+) -> list[FleetCoverage]:
     """Per fleet: how many of its current members were restore-tested since window_start."""
     wanted = {key: info for info in services for key in info.fleets}
     if not wanted:
         return []
     membership: dict[str, tuple[datetime, list[str]]] = {}
-    latest: dict[str, bool] = {}   # member -> passed, from its newest test in the window
+    latest: dict[str, bool] = {}  # member -> passed, from its newest test in the window
     for run in sorted(restore_runs, key=lambda r: r.started_at, reverse=True):
         if run.started_at > as_of:
             continue
@@ -448,13 +495,17 @@ def fleet_coverage(services: list[ServiceInfo], restore_runs: list[RunSummary], 
             continue
         at, members = membership[key]
         tested = [m for m in members if m in latest]
-        rows.append(FleetCoverage(info.service, info.tier, label, len(members), len(tested),
-                                  sum(1 for m in tested if latest[m]), at))
+        rows.append(
+            FleetCoverage(
+                info.service, info.tier, label, len(members), len(tested), sum(1 for m in tested if latest[m]), at
+            )
+        )
     rows.sort(key=lambda f: (f.tier if f.tier is not None else 9, f.share if f.share is not None else -1, f.service))
     return rows
 
 
 # --- trends ---------------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class QuarterStats:
@@ -467,7 +518,7 @@ class QuarterStats:
     reviews_passed: int = 0
     restores: int = 0
     restores_passed: int = 0
-    rto_median: float | None = None   # achieved / target
+    rto_median: float | None = None  # achieved / target
     rpo_median: float | None = None
     simulations: int = 0
     unrecoverable: int = 0
@@ -476,8 +527,8 @@ class QuarterStats:
     tickets_closed: int = 0
     open_at_end: int = 0
     past_sla_at_end: int = 0
-    has_data: bool = True     # False: the quarter ended before the first evidence (no data, not zero)
-    review_runs: list[RunSummary] = field(default_factory=list)      # the runs each figure counts
+    has_data: bool = True  # False: the quarter ended before the first evidence (no data, not zero)
+    review_runs: list[RunSummary] = field(default_factory=list)  # the runs each figure counts
     restore_runs: list[RunSummary] = field(default_factory=list)
     simulation_runs: list[RunSummary] = field(default_factory=list)
 
@@ -494,9 +545,15 @@ class QuarterStats:
         return self.restores_passed / self.restores if self.restores else None
 
 
-def quarter_stats(quarters: list[Quarter], snapshots: list[dict[str, Any]], services: list[ServiceInfo],
-                  history: dict[str, list[RunSummary]], tickets: list[TicketRecord], table: dict[int | None, Cadence],
-                  now: datetime) -> list[QuarterStats]:
+def quarter_stats(
+    quarters: list[Quarter],
+    snapshots: list[dict[str, Any]],
+    services: list[ServiceInfo],
+    history: dict[str, list[RunSummary]],
+    tickets: list[TicketRecord],
+    table: dict[int | None, Cadence],
+    now: datetime,
+) -> list[QuarterStats]:
     stats = {q: QuarterStats(q, min(q.end, now), q.end > now) for q in quarters}
     ratios: dict[Quarter, tuple[list[float], list[float]]] = {q: ([], []) for q in quarters}
     first, last_end = quarters[0].start, quarters[-1].end
@@ -544,8 +601,14 @@ def quarter_stats(quarters: list[Quarter], snapshots: list[dict[str, Any]], serv
     # Per ticket once: (opened, open until, past SLA from); open until is far future while it is open.
     # The same test as is_open, without a call per ticket per quarter (16,000 tickets x 8 quarters).
     never = datetime.max.replace(tzinfo=timezone.utc)
-    spans = [(t.opened_at, never if t.status == "open" else (t.closed_at or t.opened_at),
-              t.opened_at + sla.get(t.tier, sla[None])) for t in tickets]
+    spans = [
+        (
+            t.opened_at,
+            never if t.status == "open" else (t.closed_at or t.opened_at),
+            t.opened_at + sla.get(t.tier, sla[None]),
+        )
+        for t in tickets
+    ]
     for q, snapshot in zip(quarters, snapshots):
         st = stats[q]
         st.compliant, st.services = compliance(services, snapshot, table, st.as_of)
@@ -559,10 +622,12 @@ def quarter_stats(quarters: list[Quarter], snapshots: list[dict[str, Any]], serv
 
 # --- the dashboard and the pack -------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class TicketSplit:
     """Every open ticket counted once: on services in view, on the programme itself, on services the
     catalog no longer lists."""
+
     services: int = 0
     program: int = 0
     other: int = 0
@@ -581,7 +646,7 @@ class Dashboard:
     window_start: datetime
     counts: dict[str, int]
     risks: list[ServiceRow] = field(default_factory=list)
-    open_tickets: list[TicketRecord] = field(default_factory=list)       # most severe first, then oldest
+    open_tickets: list[TicketRecord] = field(default_factory=list)  # most severe first, then oldest
     ticket_rows: list[tuple[str, TicketSummary]] = field(default_factory=list)  # program / not in the catalog
     legend: list[tuple[Status, str]] = field(default_factory=legend)
 
@@ -614,13 +679,14 @@ class RestoreTally:
 @dataclass(slots=True)
 class TierPosture:
     """The backup posture audit over one tier, from each service's newest audit up to the pack's date."""
+
     tier: int | None
     services: int = 0
     audited: int = 0
-    clean: int = 0                  # audited without gaps
+    clean: int = 0  # audited without gaps
     checks: int = 0
     failing: int = 0
-    by_check: list[tuple[str, int]] = field(default_factory=list)   # failing check -> resources, worst first
+    by_check: list[tuple[str, int]] = field(default_factory=list)  # failing check -> resources, worst first
     last: datetime | None = None
     last_link: str | None = None
 
@@ -631,11 +697,11 @@ class Pack:
     as_of: datetime
     partial: bool
     generated_at: datetime
-    rows: list[ServiceRow]            # every service as of the quarter's end
+    rows: list[ServiceRow]  # every service as of the quarter's end
     compliant: int
     critical: int
     previous_compliance: float | None
-    overdue: list[tuple[ServiceRow, str, datetime | None]]   # (row, control label, due)
+    overdue: list[tuple[ServiceRow, str, datetime | None]]  # (row, control label, due)
     past_sla: list[TicketRecord]
     risks: list[ServiceRow]
     trends: list[QuarterStats]
@@ -680,8 +746,9 @@ def _status_counts(rows: list[ServiceRow], split: TicketSplit, past_sla: int) ->
     return counts
 
 
-def split_tickets(tickets: list[TicketRecord], in_view: set[str], catalog: set[str]) -> tuple[
-        list[TicketRecord], list[TicketRecord], list[TicketRecord]]:
+def split_tickets(
+    tickets: list[TicketRecord], in_view: set[str], catalog: set[str]
+) -> tuple[list[TicketRecord], list[TicketRecord], list[TicketRecord]]:
     """(on services in view, on the programme, on services no longer in the catalog). Tickets of catalog
     services outside a tier filter are in none of them."""
     mine, program, other = [], [], []
@@ -716,9 +783,17 @@ def _past_sla(tickets: list[TicketRecord], sla: dict[int | None, timedelta], as_
     return [t for t in tickets if is_open(t, as_of) and t.opened_at + sla.get(t.tier, sla[None]) < as_of]
 
 
-def build(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tickets: list[TicketRecord],
-          policy: Policy, now: datetime, quarter: Quarter | None = None, quarters: int = 8,
-          tiers: list[int] | None = None, top: int = 10) -> tuple[Dashboard, Pack]:
+def build(
+    services: list[ServiceInfo],
+    history: dict[str, list[RunSummary]],
+    tickets: list[TicketRecord],
+    policy: Policy,
+    now: datetime,
+    quarter: Quarter | None = None,
+    quarters: int = 8,
+    tiers: list[int] | None = None,
+    top: int = 10,
+) -> tuple[Dashboard, Pack]:
     """The dashboard (as of now) and the quarterly pack (as of the quarter's end), from one pass over
     the history: both share the sweep, and the rows and trends when the pack's quarter is the current one."""
     catalog = {s.service for s in services}
@@ -743,30 +818,50 @@ def build(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tic
     trends = quarter_stats(dash_span, [snapshots[q] for q in dash_span], services, history, counted, table, now)
     window_start = now - timedelta(days=91.3125 * policy.restore.rotation_quarters)
     split = _open_split(counted, service_ids, now)
-    ticket_rows = [] if tiers is not None else [
-        (label, summarize_tickets(group, sla, now)) for label, group in (("DR program", program),
-                                                                          ("not in the catalog", other))
-        if group or label == "DR program"]
-    dashboard = Dashboard(generated_at=now, rows=rows, trends=trends, window_start=window_start,
-                          coverage=fleet_coverage(services, history.get(RESTORE_FLOW, []), window_start, now),
-                          counts=_status_counts(rows, split, len(_past_sla(counted, sla, now))),
-                          risks=top_risks(rows, top),
-                          open_tickets=tickets_by_severity([t for t in counted if is_open(t, now)]),
-                          ticket_rows=ticket_rows)
+    ticket_rows = (
+        []
+        if tiers is not None
+        else [
+            (label, summarize_tickets(group, sla, now))
+            for label, group in (("DR program", program), ("not in the catalog", other))
+            if group or label == "DR program"
+        ]
+    )
+    dashboard = Dashboard(
+        generated_at=now,
+        rows=rows,
+        trends=trends,
+        window_start=window_start,
+        coverage=fleet_coverage(services, history.get(RESTORE_FLOW, []), window_start, now),
+        counts=_status_counts(rows, split, len(_past_sla(counted, sla, now))),
+        risks=top_risks(rows, top),
+        open_tickets=tickets_by_severity([t for t in counted if is_open(t, now)]),
+        ticket_rows=ticket_rows,
+    )
 
     as_of = min(quarter.end - timedelta(microseconds=1), now)
     pack_rows = rows if as_of == now else build_rows(services, snapshots[quarter], by_service, table, as_of)
-    pack_trends = trends if pack_span == dash_span else quarter_stats(
-        pack_span, [snapshots[q] for q in pack_span], services, history, counted, table, now)
-    return dashboard, _pack(quarter, as_of, now, pack_rows, pack_trends, services, history, counted, table,
-                            top, filtered=tiers is not None)
+    pack_trends = (
+        trends
+        if pack_span == dash_span
+        else quarter_stats(pack_span, [snapshots[q] for q in pack_span], services, history, counted, table, now)
+    )
+    return dashboard, _pack(
+        quarter, as_of, now, pack_rows, pack_trends, services, history, counted, table, top, filtered=tiers is not None
+    )
 
 
-
-
-def build_pack(services: list[ServiceInfo], history: dict[str, list[RunSummary]], tickets: list[TicketRecord],
-               policy: Policy, now: datetime, quarter: Quarter, quarters: int = 8, top: int = 10,
-               tiers: list[int] | None = None) -> Pack:
+def build_pack(
+    services: list[ServiceInfo],
+    history: dict[str, list[RunSummary]],
+    tickets: list[TicketRecord],
+    policy: Policy,
+    now: datetime,
+    quarter: Quarter,
+    quarters: int = 8,
+    top: int = 10,
+    tiers: list[int] | None = None,
+) -> Pack:
     """The steering committee's quarterly pack, judged as of the quarter's end (or now, if it has not ended)."""
     return build(services, history, tickets, policy, now, quarter=quarter, quarters=quarters, tiers=tiers, top=top)[1]
 
@@ -800,19 +895,30 @@ def tier_posture(rows: list[ServiceRow], audits: list[RunSummary]) -> list[TierP
                 failing[row.tier][str(f.get("check"))] += 1
     for tier, checks in failing.items():
         tiers[tier].by_check = sorted(checks.items(), key=lambda c: (-c[1], c[0]))
-    return sorted(tiers.values(), key=lambda t: (t.tier if t.tier is not None else 9))
+    return sorted(tiers.values(), key=lambda t: t.tier if t.tier is not None else 9)
 
 
-def _pack(quarter: Quarter, as_of: datetime, now: datetime, rows: list[ServiceRow], trends: list[QuarterStats],
-          services: list[ServiceInfo], history: dict[str, list[RunSummary]], tickets: list[TicketRecord],
-          table: dict[int | None, Cadence], top: int, filtered: bool) -> Pack:
+def _pack(
+    quarter: Quarter,
+    as_of: datetime,
+    now: datetime,
+    rows: list[ServiceRow],
+    trends: list[QuarterStats],
+    services: list[ServiceInfo],
+    history: dict[str, list[RunSummary]],
+    tickets: list[TicketRecord],
+    table: dict[int | None, Cadence],
+    top: int,
+    filtered: bool,
+) -> Pack:
     critical = [r for r in rows if r.tier in CRITICAL_TIERS]
     this = next((t for t in trends if t.quarter == quarter), None)
     earlier = [t for t in trends if t.quarter < quarter]
     # Only a previous quarter with evidence is something to compare with (no data is not 0%).
     previous = earlier[-1].compliance if earlier and earlier[-1].has_data else None
-    overdue = [(r, CONTROL_LABELS[c.name], c.due) for r in critical for c in (r.review, r.restore, r.simulation)
-               if c.overdue]
+    overdue = [
+        (r, CONTROL_LABELS[c.name], c.due) for r in critical for c in (r.review, r.restore, r.simulation) if c.overdue
+    ]
     sla = {tier: c.ticket_sla for tier, c in table.items()}
     past_sla = tickets_by_severity(_past_sla(tickets, sla, as_of))
     service_ids = {s.service for s in services}
@@ -821,21 +927,46 @@ def _pack(quarter: Quarter, as_of: datetime, now: datetime, rows: list[ServiceRo
         if quarter.start <= run.started_at < quarter.end and run.started_at <= now:
             in_scope = [s for s in run.services if s["service"] in service_ids] if filtered else run.services
             findings = [f for f in run.findings if f.get("service") in service_ids] if filtered else run.findings
-            simulations.append(SimulationOutcome(
-                run=run, scenario=str(run.parameters.get("scenario") or "unnamed"), services=len(in_scope),
-                passed=sum(1 for s in in_scope if s.get("status") == "pass"),
-                unrecoverable=[f for f in findings if f.get("check") == UNRECOVERABLE],
-                action_items=[f for f in findings if f.get("check") == ACTION_ITEM]))
+            simulations.append(
+                SimulationOutcome(
+                    run=run,
+                    scenario=str(run.parameters.get("scenario") or "unnamed"),
+                    services=len(in_scope),
+                    passed=sum(1 for s in in_scope if s.get("status") == "pass"),
+                    unrecoverable=[f for f in findings if f.get("check") == UNRECOVERABLE],
+                    action_items=[f for f in findings if f.get("check") == ACTION_ITEM],
+                )
+            )
     opened = tickets_by_severity([t for t in tickets if quarter.start <= t.opened_at < quarter.end])
-    closed = tickets_by_severity([t for t in tickets if t.status == "closed" and t.closed_at is not None
-                                  and quarter.start <= t.closed_at < quarter.end])
+    closed = tickets_by_severity(
+        [
+            t
+            for t in tickets
+            if t.status == "closed" and t.closed_at is not None and quarter.start <= t.closed_at < quarter.end
+        ]
+    )
     open_now = tickets_by_severity([t for t in tickets if is_open(t, as_of)])
     compliant = sum(1 for r in critical if r.info.valid and r.compliant)
     posture = tier_posture(rows, history.get(AUDIT_FLOW, []))
-    return Pack(quarter=quarter, as_of=as_of, partial=quarter.end > now, generated_at=now, rows=rows,
-                compliant=compliant, critical=len(critical), previous_compliance=previous, overdue=overdue,
-                past_sla=past_sla, risks=top_risks(rows, top), trends=trends, simulations=simulations,
-                opened=opened, closed=closed, open_tickets=open_now,
-                ticket_split=_open_split(tickets, service_ids, as_of),
-                restores=RestoreTally(this.restores, this.restores_passed) if this else RestoreTally(),
-                posture=[p for p in posture if p.audited or p.services], legend=legend())
+    return Pack(
+        quarter=quarter,
+        as_of=as_of,
+        partial=quarter.end > now,
+        generated_at=now,
+        rows=rows,
+        compliant=compliant,
+        critical=len(critical),
+        previous_compliance=previous,
+        overdue=overdue,
+        past_sla=past_sla,
+        risks=top_risks(rows, top),
+        trends=trends,
+        simulations=simulations,
+        opened=opened,
+        closed=closed,
+        open_tickets=open_now,
+        ticket_split=_open_split(tickets, service_ids, as_of),
+        restores=RestoreTally(this.restores, this.restores_passed) if this else RestoreTally(),
+        posture=[p for p in posture if p.audited or p.services],
+        legend=legend(),
+    )

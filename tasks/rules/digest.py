@@ -1,6 +1,7 @@
 """What a post-test report says first, pure: what was tested, what failed and why, what to do; and the
 orderings every page shares (most severe first, then oldest, ticket keys by number).
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,15 @@ def _get(item: Any, name: str) -> Any:
 
 def by_severity(findings: list[_T]) -> list[_T]:
     """Findings most severe first, then the oldest ticket (lowest number), then service and resource."""
-    return sorted(findings, key=lambda f: (severity_rank(_get(f, "severity")), key_order(_get(f, "ticket")),
-                                           str(_get(f, "service")), str(_get(f, "resource"))))
+    return sorted(
+        findings,
+        key=lambda f: (
+            severity_rank(_get(f, "severity")),
+            key_order(_get(f, "ticket")),
+            str(_get(f, "service")),
+            str(_get(f, "resource")),
+        ),
+    )
 
 
 def tickets_by_severity(tickets: list[TicketRecord]) -> list[TicketRecord]:
@@ -56,7 +64,7 @@ class Failure:
 
 @dataclass
 class Digest:
-    tested: str                        # one sentence: what this run tested
+    tested: str  # one sentence: what this run tested
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. the tracker was down
 
@@ -74,9 +82,15 @@ def digest(tested: str, findings: list[Any], notes: list[str] | None = None) -> 
     for check, items in grouped.items():
         worst = min(items, key=lambda f: severity_rank(_get(f, "severity")))
         known = VOCABULARY.get(check)
-        failures.append(Failure(check=check, severity=_get(worst, "severity"),
-                                title=known.title if known else str(_get(worst, "title")), count=len(items),
-                                services=sorted({str(_get(f, "service")) for f in items}),
-                                remediation=str(_get(worst, "remediation") or (known.remediation if known else ""))))
+        failures.append(
+            Failure(
+                check=check,
+                severity=_get(worst, "severity"),
+                title=known.title if known else str(_get(worst, "title")),
+                count=len(items),
+                services=sorted({str(_get(f, "service")) for f in items}),
+                remediation=str(_get(worst, "remediation") or (known.remediation if known else "")),
+            )
+        )
     failures.sort(key=lambda x: (severity_rank(x.severity), -x.count, x.check))
     return Digest(tested=tested, failures=failures, notes=list(notes or []))

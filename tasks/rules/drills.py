@@ -1,5 +1,6 @@
 """Pure decisions for technical drills: how many fleet members a drill may touch, and whether a failover
 really happened and was fast enough."""
+
 from __future__ import annotations
 
 import math
@@ -9,13 +10,25 @@ from typing import TypeVar
 from tasks.evidence.findings import Check, CheckSet
 
 CHECKS = CheckSet(
-    Check("drill.failover_unproven", "high", "A failover drill did not change the writer or zone",
-          "The failover call returned but the same writer serves in the same zone: check Multi-AZ, the standby "
-          "and the cluster's replicas, then re-run the drill."),
-    Check("drill.failed", "high", "A DR drill failed or missed its target",
-          "Read the drill's timeline in the after-action report; fix what it names and re-run the drill."),
-    Check("drill.stopped", "medium", "A DR drill was stopped by a guardrail",
-          "A stop condition (alarm, kill switch, cancellation) ended the drill: find why it fired, then re-run."),
+    Check(
+        "drill.failover_unproven",
+        "high",
+        "A failover drill did not change the writer or zone",
+        "The failover call returned but the same writer serves in the same zone: check Multi-AZ, the standby "
+        "and the cluster's replicas, then re-run the drill.",
+    ),
+    Check(
+        "drill.failed",
+        "high",
+        "A DR drill failed or missed its target",
+        "Read the drill's timeline in the after-action report; fix what it names and re-run the drill.",
+    ),
+    Check(
+        "drill.stopped",
+        "medium",
+        "A DR drill was stopped by a guardrail",
+        "A stop condition (alarm, kill switch, cancellation) ended the drill: find why it fired, then re-run.",
+    ),
 )
 
 T = TypeVar("T")
@@ -39,11 +52,16 @@ def failover_changed(before: dict[str, object], after: dict[str, object]) -> boo
     return before.get("writer") != after.get("writer") or before.get("zone") != after.get("zone")
 
 
-def judge_failover(before: dict[str, object], after: dict[str, object], seconds: float, target_seconds: float) -> tuple[str, str, str | None]:
+def judge_failover(
+    before: dict[str, object], after: dict[str, object], seconds: float, target_seconds: float
+) -> tuple[str, str, str | None]:
     """(status, detail, check) for a finished failover: unproven beats slow beats passed."""
     if not failover_changed(before, after):
-        return ("failed", f"the failover did not change the writer ({after.get('writer')}) or zone "
-                          f"({after.get('zone')})", "drill.failover_unproven")
+        return (
+            "failed",
+            f"the failover did not change the writer ({after.get('writer')}) or zone ({after.get('zone')})",
+            "drill.failover_unproven",
+        )
     moved = f"{before.get('writer')}@{before.get('zone')} -> {after.get('writer')}@{after.get('zone')}"
     if seconds > target_seconds:
         return "slow", f"{moved}; available again after {seconds:.0f} s, target {target_seconds:.0f} s", "drill.failed"

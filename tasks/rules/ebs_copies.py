@@ -6,6 +6,7 @@ What survives a real copy is the source snapshot's id: recorded in a tag by the 
 or in AWS's default description. The audit (tasks/aws/observe.py) and the restore test
 (tasks/aws/restore/ebs_volume.py) both decide with `is_copy_of`.
 """
+
 from __future__ import annotations
 
 import re

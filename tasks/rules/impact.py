@@ -1,5 +1,6 @@
 """Impact analysis for a DR scenario, pure: who is hit, which recovery path applies, whether it meets
 the targets. Expectations come from the latest measured restores where there are any, else the policy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,11 +15,19 @@ from tasks.evidence.inventory import LiveResource, Observation
 from tasks.evidence.records import Measurement
 
 CHECKS = CheckSet(
-    Check("simulation.unrecoverable", "high", "Service cannot meet its targets in a DR scenario",
-          "Close the gap named in the reason (Multi-AZ, a cross-region copy, PITR, a faster dependency, an "
-          "executable runbook) and re-run the simulation."),
-    Check("simulation.action_item", "medium", "DR simulation action item",
-          "Agreed in the tabletop exercise; the owner named in the item follows it up."),
+    Check(
+        "simulation.unrecoverable",
+        "high",
+        "Service cannot meet its targets in a DR scenario",
+        "Close the gap named in the reason (Multi-AZ, a cross-region copy, PITR, a faster dependency, an "
+        "executable runbook) and re-run the simulation.",
+    ),
+    Check(
+        "simulation.action_item",
+        "medium",
+        "DR simulation action item",
+        "Agreed in the tabletop exercise; the owner named in the item follows it up.",
+    ),
 )
 make_finding = CHECKS.make
 
@@ -27,11 +36,11 @@ make_finding = CHECKS.make
 class ResourceImpact:
     resource: str
     kind: str
-    path: str | None                  # None: no recovery path
+    path: str | None  # None: no recovery path
     rto_seconds: float | None = None
     rpo_seconds: float | None = None  # None: data loss not judged (inherent to the scenario)
-    source: str = "policy"            # measured | policy | live
-    reason: str | None = None         # why there is no path, or why the figures miss the target
+    source: str = "policy"  # measured | policy | live
+    reason: str | None = None  # why there is no path, or why the figures miss the target
 
 
 @dataclass
@@ -59,11 +68,15 @@ class ServiceImpact:
     def reasons(self) -> list[str]:
         out = [r.reason for r in self.resources if r.reason]
         if self.expected_rto is not None and self.expected_rto > self.rto_target_seconds:
-            out.append(f"expected recovery {format_duration(self.expected_rto)} is over the RTO target "
-                       f"{format_duration(self.rto_target_seconds)}")
+            out.append(
+                f"expected recovery {format_duration(self.expected_rto)} is over the RTO target "
+                f"{format_duration(self.rto_target_seconds)}"
+            )
         if self.expected_rpo is not None and self.expected_rpo > self.rpo_target_seconds:
-            out.append(f"expected data loss {format_duration(self.expected_rpo)} is over the RPO target "
-                       f"{format_duration(self.rpo_target_seconds)}")
+            out.append(
+                f"expected data loss {format_duration(self.expected_rpo)} is over the RPO target "
+                f"{format_duration(self.rpo_target_seconds)}"
+            )
         return list(dict.fromkeys(out))
 
     @property
@@ -105,8 +118,9 @@ def primary_region(runbook: Runbook) -> str | None:
     return runbook.resources[0].all_regions()[0] if runbook.resources else None
 
 
-def struck_regions(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str],
-                   region: str | None = None) -> list[str]:
+def struck_regions(
+    scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str], region: str | None = None
+) -> list[str]:
     """The regions a region-loss strikes: the run's --region, else the scenario's `regions`, else one
     region: where the most Tier 0 (then Tier 0/1, then any) services have their primary resources."""
     if region:
@@ -126,9 +140,14 @@ def struck_regions(scenario: Scenario, runbooks: dict[str, Runbook], selected: l
     return ranked[:1]
 
 
-def struck_zone(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str],
-                live: dict[str, list[Observation]], zone: str | None = None,
-                region: str | None = None) -> tuple[str | None, str | None]:
+def struck_zone(
+    scenario: Scenario,
+    runbooks: dict[str, Runbook],
+    selected: list[str],
+    live: dict[str, list[Observation]],
+    zone: str | None = None,
+    region: str | None = None,
+) -> tuple[str | None, str | None]:
     """(region, zone) an az-loss strikes: one zone, as its narrative says. The run's --zone (its region named
     by --region or read from the zone's name), else in the run's --region or the region a region-loss would
     strike, the zone holding zonal resources of the most Tier 0 (then Tier 0/1, then any) services."""
@@ -138,8 +157,12 @@ def struck_zone(scenario: Scenario, runbooks: dict[str, Runbook], selected: list
     weight: dict[str, list[int]] = {}
     for service in selected:
         tier = runbooks[service].tier
-        zones: set[str] = {str(m.attrs["availability_zone"]) for obs in live.get(service, []) for m in obs.members
-                           if m.region == home and m.attrs.get("availability_zone")}
+        zones: set[str] = {
+            str(m.attrs["availability_zone"])
+            for obs in live.get(service, [])
+            for m in obs.members
+            if m.region == home and m.attrs.get("availability_zone")
+        }
         for az in zones:
             counts = weight.setdefault(az, [0, 0, 0])
             counts[0] += tier == 0
@@ -149,19 +172,33 @@ def struck_zone(scenario: Scenario, runbooks: dict[str, Runbook], selected: list
     return home, (ranked[0] if ranked else None)
 
 
-def _restore(member: LiveResource, modes: tuple[str, ...], measured: Measured, policy: Policy, path: str,
-             rpo_default: float | None) -> ResourceImpact:
+def _restore(
+    member: LiveResource,
+    modes: tuple[str, ...],
+    measured: Measured,
+    policy: Policy,
+    path: str,
+    rpo_default: float | None,
+) -> ResourceImpact:
     for mode in modes:
         m = measured.get((member.key, mode))
         if m is not None:
-            return ResourceImpact(member.key, member.kind, path, m.rto_seconds,
-                                  m.rpo_seconds if rpo_default is not None else None, "measured")
-    return ResourceImpact(member.key, member.kind, path, policy.simulation.restore_estimate.total_seconds(),
-                          rpo_default, "policy")
+            return ResourceImpact(
+                member.key,
+                member.kind,
+                path,
+                m.rto_seconds,
+                m.rpo_seconds if rpo_default is not None else None,
+                "measured",
+            )
+    return ResourceImpact(
+        member.key, member.kind, path, policy.simulation.restore_estimate.total_seconds(), rpo_default, "policy"
+    )
 
 
-def _zone_loss(runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy,
-               zone: str) -> ResourceImpact | None:
+def _zone_loss(
+    runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy, zone: str
+) -> ResourceImpact | None:
     zonal = member.kind in ("rds_instance", "ebs_volume")
     if member.kind in ("s3_bucket", "dynamodb_table"):
         return None  # regional services survive a zone
@@ -172,12 +209,22 @@ def _zone_loss(runbook: Runbook, member: LiveResource, measured: Measured, polic
         if member.attrs.get("multi_az"):
             return ResourceImpact(member.key, member.kind, "Multi-AZ failover", failover, 0.0, "policy")
         if policy.needs_multi_az(runbook.tier):
-            return ResourceImpact(member.key, member.kind, None, reason=f"{member.id} is single-AZ "
-                                  f"(Tier {runbook.tier} must survive a zone loss without a restore)")
+            return ResourceImpact(
+                member.key,
+                member.kind,
+                None,
+                reason=f"{member.id} is single-AZ (Tier {runbook.tier} must survive a zone loss without a restore)",
+            )
         if not member.attrs.get("backup_retention_days"):
             return ResourceImpact(member.key, member.kind, None, reason=f"{member.id} is single-AZ with no backups")
-        return _restore(member, ("pitr-latest", "snapshot"), measured, policy, "point-in-time restore in another zone",
-                        policy.simulation.pitr_rpo.total_seconds())
+        return _restore(
+            member,
+            ("pitr-latest", "snapshot"),
+            measured,
+            policy,
+            "point-in-time restore in another zone",
+            policy.simulation.pitr_rpo.total_seconds(),
+        )
     age = member.attrs.get("snapshot_age_seconds")
     if age is None:
         return ResourceImpact(member.key, member.kind, None, reason=f"{member.id} has no snapshot to restore from")
@@ -190,31 +237,46 @@ def _region_loss(runbook: Runbook, member: LiveResource, measured: Measured, pol
     copies = member.attrs.get("copy_regions") or []
     if member.kind == "s3_bucket":
         if member.attrs.get("replication_to"):
-            return ResourceImpact(member.key, member.kind, f"serve from replica {member.attrs['replication_to'][0]}",
-                                  policy.simulation.replica_switch.total_seconds(),
-                                  policy.simulation.replica_rpo.total_seconds(), "policy")
-        return ResourceImpact(member.key, member.kind, None, reason=f"{member.id} has no cross-region copy (no replication)")
+            return ResourceImpact(
+                member.key,
+                member.kind,
+                f"serve from replica {member.attrs['replication_to'][0]}",
+                policy.simulation.replica_switch.total_seconds(),
+                policy.simulation.replica_rpo.total_seconds(),
+                "policy",
+            )
+        return ResourceImpact(
+            member.key, member.kind, None, reason=f"{member.id} has no cross-region copy (no replication)"
+        )
     if not copies:
         return ResourceImpact(member.key, member.kind, None, reason=f"{member.id} has no cross-region copy")
-    impact = _restore(member, ("snapshot-dr",), measured, policy, f"restore the copy in {copies[0]}",
-                      None)
+    impact = _restore(member, ("snapshot-dr",), measured, policy, f"restore the copy in {copies[0]}", None)
     m = measured.get((member.key, "snapshot-dr"))
     impact.rpo_seconds = m.rpo_seconds if m is not None else None
     return impact
 
 
-def _corruption(runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy,
-                age: float | None) -> ResourceImpact:
+def _corruption(
+    runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy, age: float | None
+) -> ResourceImpact:
     kind = member.kind
     if kind in ("rds_instance", "rds_cluster"):
         if not member.attrs.get("backup_retention_days"):
             return ResourceImpact(member.key, kind, None, reason=f"{member.id} has no PITR (automated backups off)")
-        return _restore(member, ("pitr-time", "pitr-latest", "snapshot"), measured, policy,
-                        "point-in-time restore to before the event", None)
+        return _restore(
+            member,
+            ("pitr-time", "pitr-latest", "snapshot"),
+            measured,
+            policy,
+            "point-in-time restore to before the event",
+            None,
+        )
     if kind == "dynamodb_table":
         if not member.attrs.get("pitr"):
             return ResourceImpact(member.key, kind, None, reason=f"{member.id} has no PITR")
-        return _restore(member, ("pitr-time", "pitr-latest"), measured, policy, "point-in-time restore to before the event", None)
+        return _restore(
+            member, ("pitr-time", "pitr-latest"), measured, policy, "point-in-time restore to before the event", None
+        )
     if kind == "s3_bucket":
         if not member.attrs.get("versioning"):
             return ResourceImpact(member.key, kind, None, reason=f"{member.id} has no object versions (versioning off)")
@@ -229,8 +291,13 @@ def _own_recovery(observations: list[Observation], measured: Measured, policy: P
     worst = 0.0
     for obs in observations:
         for member in obs.members:
-            worst = max(worst, _restore(member, ("snapshot", "pitr-latest", "object-version"), measured, policy,
-                                        "restore", None).rto_seconds or 0.0)
+            worst = max(
+                worst,
+                _restore(
+                    member, ("snapshot", "pitr-latest", "object-version"), measured, policy, "restore", None
+                ).rto_seconds
+                or 0.0,
+            )
     return worst
 
 
@@ -246,15 +313,28 @@ def dependents(catalog_runbooks: dict[str, Runbook], failed: set[str]) -> set[st
     return hit
 
 
-def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str], policy: Policy,
-            live: dict[str, list[Observation]], measured: dict[tuple[str, str], Measurement], today: date,
-            zone: str | None = None, region: str | None = None) -> list[ServiceImpact]:
+def analyse(
+    scenario: Scenario,
+    runbooks: dict[str, Runbook],
+    selected: list[str],
+    policy: Policy,
+    live: dict[str, list[Observation]],
+    measured: dict[tuple[str, str], Measurement],
+    today: date,
+    zone: str | None = None,
+    region: str | None = None,
+) -> list[ServiceImpact]:
     kind = scenario.blast_radius.kind
-    failed_deps = ({scenario.blast_radius.dependency} if scenario.blast_radius.dependency
-                   else {s for s, rb in runbooks.items() if rb.tier == 0})
+    failed_deps = (
+        {scenario.blast_radius.dependency}
+        if scenario.blast_radius.dependency
+        else {s for s, rb in runbooks.items() if rb.tier == 0}
+    )
     hit_by_dependency = dependents(runbooks, failed_deps) if kind == "dependency" else set()
     struck = struck_regions(scenario, runbooks, selected, region) if kind == "region" else []
-    zone_region, struck_az = struck_zone(scenario, runbooks, selected, live, zone, region) if kind == "zone" else (None, None)
+    zone_region, struck_az = (
+        struck_zone(scenario, runbooks, selected, live, zone, region) if kind == "zone" else (None, None)
+    )
     rows = []
     for service in selected:
         runbook = runbooks[service]
@@ -263,12 +343,13 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
         assessed = all(obs.assessed for obs in observations)
         members = [m for obs in observations for m in obs.members]
         strike_region = zone_region if kind == "zone" else region or primary_region(runbook)
-        row = ServiceImpact(service, runbook.tier, False, strike_region or "-", rto_target, rpo_target, assessed=assessed)
+        row = ServiceImpact(
+            service, runbook.tier, False, strike_region or "-", rto_target, rpo_target, assessed=assessed
+        )
         if kind == "zone":
             in_region = [m for m in members if m.region == strike_region]
             row.strike = f"{strike_region} zone {struck_az or '(primary)'}"
-            row.resources = [i for m in in_region
-                             if (i := _zone_loss(runbook, m, measured, policy, struck_az or ""))]
+            row.resources = [i for m in in_region if (i := _zone_loss(runbook, m, measured, policy, struck_az or ""))]
         elif kind == "region":
             row.strike = ", ".join(struck) or "-"
             row.resources = [_region_loss(runbook, m, measured, policy) for m in members if m.region in struck]
@@ -283,13 +364,20 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
                 row.resources = [ResourceImpact(f"service:{service}", "service", "restore its own data", own, None)]
             elif service in hit_by_dependency:
                 chain = sorted(failed_deps)
-                wait = max((_own_recovery(live.get(d, []), measured, policy) for d in failed_deps
-                            if d in runbooks), default=policy.simulation.restore_estimate.total_seconds())
-                row.resources = [ResourceImpact(f"service:{service}", "service", f"wait for {', '.join(chain)}", wait,
-                                                None, reason=None)]
+                wait = max(
+                    (_own_recovery(live.get(d, []), measured, policy) for d in failed_deps if d in runbooks),
+                    default=policy.simulation.restore_estimate.total_seconds(),
+                )
+                row.resources = [
+                    ResourceImpact(
+                        f"service:{service}", "service", f"wait for {', '.join(chain)}", wait, None, reason=None
+                    )
+                ]
                 if wait > rto_target:
-                    row.resources[0].reason = (f"dependency {', '.join(chain)} recovers in {format_duration(wait)}, "
-                                               f"over this service's RTO of {format_duration(rto_target)}")
+                    row.resources[0].reason = (
+                        f"dependency {', '.join(chain)} recovers in {format_duration(wait)}, "
+                        f"over this service's RTO of {format_duration(rto_target)}"
+                    )
         elif kind == "people":
             row.strike = "owner and DR champion unavailable"
             reasons = []
@@ -302,18 +390,39 @@ def analyse(scenario: Scenario, runbooks: dict[str, Runbook], selected: list[str
             if reviewed is None or (today - reviewed).days > cadence.days:
                 reasons.append("the runbook is out of date (review overdue)")
             own = _own_recovery(observations, measured, policy) + policy.simulation.stand_in_delay.total_seconds()
-            row.resources = [ResourceImpact(f"service:{service}", "service", "a stand-in follows the runbook", own, None,
-                                            reason="; ".join(reasons) or None)]
+            row.resources = [
+                ResourceImpact(
+                    f"service:{service}",
+                    "service",
+                    "a stand-in follows the runbook",
+                    own,
+                    None,
+                    reason="; ".join(reasons) or None,
+                )
+            ]
         row.affected = bool(row.resources)
         rows.append(row)
     return rows
 
 
 def unrecoverable_findings(scenario: Scenario, rows: list[ServiceImpact]) -> list[Finding]:
-    return [make_finding("simulation.unrecoverable", service=row.service, tier=row.tier,
-                         resource=f"scenario:{scenario.id}", title=f"Cannot recover from {scenario.name.lower()}",
-                         detail=f"{scenario.name} ({row.strike}): " + "; ".join(row.reasons) + ".",
-                         evidence={"scenario": scenario.id, "reasons": row.reasons, "expected_rto": row.expected_rto,
-                                   "expected_rpo": row.expected_rpo, "rto_target": row.rto_target_seconds,
-                                   "rpo_target": row.rpo_target_seconds})
-            for row in rows if row.status == "unrecoverable"]
+    return [
+        make_finding(
+            "simulation.unrecoverable",
+            service=row.service,
+            tier=row.tier,
+            resource=f"scenario:{scenario.id}",
+            title=f"Cannot recover from {scenario.name.lower()}",
+            detail=f"{scenario.name} ({row.strike}): " + "; ".join(row.reasons) + ".",
+            evidence={
+                "scenario": scenario.id,
+                "reasons": row.reasons,
+                "expected_rto": row.expected_rto,
+                "expected_rpo": row.expected_rpo,
+                "rto_target": row.rto_target_seconds,
+                "rpo_target": row.rpo_target_seconds,
+            },
+        )
+        for row in rows
+        if row.status == "unrecoverable"
+    ]

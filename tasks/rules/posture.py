@@ -1,4 +1,5 @@
 """The backup posture audit's rules: pure checks of live configuration against the tier policy."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,43 +13,109 @@ from tasks.evidence.findings import Check, CheckSet, Finding
 from tasks.evidence.inventory import LiveResource, Observation
 
 CHECKS = CheckSet(
-    Check("backup.disabled", "critical", "Automated backups are off",
-          "Enable automated backups (a retention period of at least the policy's days)."),
-    Check("backup.retention_below_policy", "high", "Backup retention below policy",
-          "Raise the backup retention period to the policy's minimum."),
-    Check("backup.unencrypted", "high", "Storage not encrypted at rest",
-          "Restore into an encrypted copy (snapshot copy with a KMS key) and cut over; RDS cannot encrypt in place."),
-    Check("backup.single_az", "high", "Not Multi-AZ",
-          "Convert to a Multi-AZ deployment (or add a reader in another zone for Aurora)."),
-    Check("backup.stale_recovery_point", "high", "Newest recovery point older than the RPO",
-          "Check that automated backups and point-in-time recovery are running."),
-    Check("backup.no_cross_region_copy", "high", "No copy in another region",
-          "Copy snapshots to the DR region (or enable cross-region automated backup replication / a replica)."),
-    Check("backup.stale_cross_region_copy", "high", "Newest cross-region copy older than policy",
-          "Check the copy schedule (snapshot copy job, AWS Backup copy rule) to the DR region; the copy there is "
-          "what a region loss restores from."),
-    Check("backup.not_assessed", "high", "Resource could not be assessed",
-          "Grant the tool read access in that account and region (see docs/safety.md)."),
-    Check("s3.versioning_disabled", "high", "S3 versioning is off",
-          "Enable versioning so overwritten or deleted objects can be recovered."),
-    Check("s3.replication_missing", "high", "S3 replication is not configured",
-          "Configure replication to a bucket in the DR region."),
-    Check("dynamodb.pitr_disabled", "high", "DynamoDB point-in-time recovery is off",
-          "Enable point-in-time recovery on the table."),
-    Check("ebs.snapshot_stale", "medium", "No recent EBS snapshot",
-          "Schedule snapshots (e.g. Data Lifecycle Manager) at least as often as the policy requires."),
-    Check("ebs.no_cross_region_copy", "high", "EBS snapshots not copied to another region",
-          "Copy snapshots to the DR region on a schedule."),
+    Check(
+        "backup.disabled",
+        "critical",
+        "Automated backups are off",
+        "Enable automated backups (a retention period of at least the policy's days).",
+    ),
+    Check(
+        "backup.retention_below_policy",
+        "high",
+        "Backup retention below policy",
+        "Raise the backup retention period to the policy's minimum.",
+    ),
+    Check(
+        "backup.unencrypted",
+        "high",
+        "Storage not encrypted at rest",
+        "Restore into an encrypted copy (snapshot copy with a KMS key) and cut over; RDS cannot encrypt in place.",
+    ),
+    Check(
+        "backup.single_az",
+        "high",
+        "Not Multi-AZ",
+        "Convert to a Multi-AZ deployment (or add a reader in another zone for Aurora).",
+    ),
+    Check(
+        "backup.stale_recovery_point",
+        "high",
+        "Newest recovery point older than the RPO",
+        "Check that automated backups and point-in-time recovery are running.",
+    ),
+    Check(
+        "backup.no_cross_region_copy",
+        "high",
+        "No copy in another region",
+        "Copy snapshots to the DR region (or enable cross-region automated backup replication / a replica).",
+    ),
+    Check(
+        "backup.stale_cross_region_copy",
+        "high",
+        "Newest cross-region copy older than policy",
+        "Check the copy schedule (snapshot copy job, AWS Backup copy rule) to the DR region; the copy there is "
+        "what a region loss restores from.",
+    ),
+    Check(
+        "backup.not_assessed",
+        "high",
+        "Resource could not be assessed",
+        "Grant the tool read access in that account and region (see docs/safety.md).",
+    ),
+    Check(
+        "s3.versioning_disabled",
+        "high",
+        "S3 versioning is off",
+        "Enable versioning so overwritten or deleted objects can be recovered.",
+    ),
+    Check(
+        "s3.replication_missing",
+        "high",
+        "S3 replication is not configured",
+        "Configure replication to a bucket in the DR region.",
+    ),
+    Check(
+        "dynamodb.pitr_disabled",
+        "high",
+        "DynamoDB point-in-time recovery is off",
+        "Enable point-in-time recovery on the table.",
+    ),
+    Check(
+        "ebs.snapshot_stale",
+        "medium",
+        "No recent EBS snapshot",
+        "Schedule snapshots (e.g. Data Lifecycle Manager) at least as often as the policy requires.",
+    ),
+    Check(
+        "ebs.no_cross_region_copy",
+        "high",
+        "EBS snapshots not copied to another region",
+        "Copy snapshots to the DR region on a schedule.",
+    ),
 )
 make_finding = CHECKS.make
 
-POSTURE_ATTRIBUTES = {"multi_az", "encrypted", "backup_retention_days", "copy_regions", "versioning",
-                      "replication_to", "pitr", "snapshot_max_age"}
+POSTURE_ATTRIBUTES = {
+    "multi_az",
+    "encrypted",
+    "backup_retention_days",
+    "copy_regions",
+    "versioning",
+    "replication_to",
+    "pitr",
+    "snapshot_max_age",
+}
 AUDIT_CHECK_PREFIXES = ("backup.", "s3.", "dynamodb.", "ebs.")
 
 
-def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: datetime,
-                 copy_regions: list[str], ran: list[str] | None = None) -> list[Finding]:
+def audit_member(
+    runbook: Runbook,
+    policy: Policy,
+    live: LiveResource,
+    now: datetime,
+    copy_regions: list[str],
+    ran: list[str] | None = None,
+) -> list[Finding]:
     """The member's gaps; `ran`, if given, collects every check evaluated (passing or not), so pages can
     say "5 of 7 checks pass" and not only count the failures."""
     found: list[Finding] = []
@@ -57,8 +124,17 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
     ran = ran if ran is not None else []
 
     def gap(check: str, detail: str, subject: str = "", **evidence: object) -> None:
-        found.append(make_finding(check, service=runbook.service, tier=tier, resource=live.key, subject=subject,
-                                  detail=f"{live.kind} {live.id} ({live.region}): {detail}", evidence=evidence))
+        found.append(
+            make_finding(
+                check,
+                service=runbook.service,
+                tier=tier,
+                resource=live.key,
+                subject=subject,
+                detail=f"{live.kind} {live.id} ({live.region}): {detail}",
+                evidence=evidence,
+            )
+        )
 
     _, rpo = policy.targets_for(runbook)
     if live.kind in ("rds_instance", "rds_cluster"):
@@ -69,15 +145,26 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
         else:
             ran += ["backup.retention_below_policy", "backup.stale_recovery_point"]
             if retention < policy.backups.retention_days:
-                gap("backup.retention_below_policy", f"backups kept {retention} days; the policy requires "
-                    f"{policy.backups.retention_days}.", retention_days=retention, required=policy.backups.retention_days)
+                gap(
+                    "backup.retention_below_policy",
+                    f"backups kept {retention} days; the policy requires {policy.backups.retention_days}.",
+                    retention_days=retention,
+                    required=policy.backups.retention_days,
+                )
             latest = attrs.get("latest_restorable_time")
             age = (now - latest).total_seconds() if latest else None
             if age is None or age > rpo.total_seconds():
-                gap("backup.stale_recovery_point",
-                    ("no latest restorable time is reported" if age is None else
-                     f"the latest restorable time is {format_duration(age)} old") +
-                    f"; the RPO target is {format_duration(rpo)}.", age_seconds=age, rpo_seconds=rpo.total_seconds())
+                gap(
+                    "backup.stale_recovery_point",
+                    (
+                        "no latest restorable time is reported"
+                        if age is None
+                        else f"the latest restorable time is {format_duration(age)} old"
+                    )
+                    + f"; the RPO target is {format_duration(rpo)}.",
+                    age_seconds=age,
+                    rpo_seconds=rpo.total_seconds(),
+                )
         ran += ["backup.unencrypted"] * policy.backups.encryption + ["backup.single_az"] * policy.needs_multi_az(tier)
         ran += ["backup.no_cross_region_copy"] * policy.needs_cross_region_copy(tier)
         if policy.backups.encryption and not attrs.get("encrypted"):
@@ -86,8 +173,11 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
             gap("backup.single_az", f"Tier {tier} requires Multi-AZ; this is single-AZ.")
         if policy.needs_cross_region_copy(tier) and not attrs.get("copy_regions"):
             looked = ", ".join(copy_regions) if copy_regions else "no DR region documented (set dr_region)"
-            gap("backup.no_cross_region_copy", f"no snapshot copy or replica in another region (looked in: {looked}).",
-                regions_checked=copy_regions)
+            gap(
+                "backup.no_cross_region_copy",
+                f"no snapshot copy or replica in another region (looked in: {looked}).",
+                regions_checked=copy_regions,
+            )
         stale_copies(policy, tier, attrs, copy_regions, ran, gap)
     elif live.kind == "s3_bucket":
         ran += ["s3.versioning_disabled"] + ["s3.replication_missing"] * policy.needs_cross_region_copy(tier)
@@ -105,9 +195,12 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
         ran += ["ebs.snapshot_stale"] + ["ebs.no_cross_region_copy"] * policy.needs_cross_region_copy(tier)
         ran += ["backup.unencrypted"] * policy.backups.encryption
         if age is None or age > limit:
-            gap("ebs.snapshot_stale", ("no snapshot exists" if age is None else f"the newest snapshot is "
-                f"{format_duration(age)} old") + f"; the policy requires one every {format_duration(limit)}.",
-                age_seconds=age)
+            gap(
+                "ebs.snapshot_stale",
+                ("no snapshot exists" if age is None else f"the newest snapshot is {format_duration(age)} old")
+                + f"; the policy requires one every {format_duration(limit)}.",
+                age_seconds=age,
+            )
         if policy.needs_cross_region_copy(tier) and not attrs.get("copy_regions"):
             gap("ebs.no_cross_region_copy", "no snapshot copy in another region.", regions_checked=copy_regions)
         stale_copies(policy, tier, attrs, copy_regions, ran, gap)
@@ -116,8 +209,9 @@ def audit_member(runbook: Runbook, policy: Policy, live: LiveResource, now: date
     return found
 
 
-def stale_copies(policy: Policy, tier: int, attrs: dict[str, Any], copy_regions: list[str], ran: list[str],
-                 gap: Callable[..., None]) -> None:
+def stale_copies(
+    policy: Policy, tier: int, attrs: dict[str, Any], copy_regions: list[str], ran: list[str], gap: Callable[..., None]
+) -> None:
     """backup.stale_cross_region_copy for each required region whose newest copy is older than the policy's
     copy_max_age. A region with no copy at all is the no-copy checks' business; an age AWS did not report
     is not guessed at."""
@@ -130,22 +224,39 @@ def stale_copies(policy: Policy, tier: int, attrs: dict[str, Any], copy_regions:
     for region in required:
         age = ages.get(region)
         if age is not None and age > limit:
-            gap("backup.stale_cross_region_copy",
+            gap(
+                "backup.stale_cross_region_copy",
                 f"the newest copy in {region} is {format_duration(age)} old; the policy allows "
                 f"{format_duration(limit)} (copy_max_age).",
-                subject=region, region=region, age_seconds=age, copy_max_age_seconds=limit)
+                subject=region,
+                region=region,
+                age_seconds=age,
+                copy_max_age_seconds=limit,
+            )
 
 
-def audit_observation(runbook: Runbook, policy: Policy, observation: Observation, now: datetime,
-                      copy_regions: list[str], ran: list[str] | None = None) -> list[Finding]:
+def audit_observation(
+    runbook: Runbook,
+    policy: Policy,
+    observation: Observation,
+    now: datetime,
+    copy_regions: list[str],
+    ran: list[str] | None = None,
+) -> list[Finding]:
     found = []
     ran = ran if ran is not None else []
     if observation.errors:
         ran.append("backup.not_assessed")
-        found.append(make_finding("backup.not_assessed", service=runbook.service, tier=runbook.tier,
-                                  resource=observation.spec.label(),
-                                  detail="could not be read: " + "; ".join(observation.errors),
-                                  evidence={"errors": observation.errors}))
+        found.append(
+            make_finding(
+                "backup.not_assessed",
+                service=runbook.service,
+                tier=runbook.tier,
+                resource=observation.spec.label(),
+                detail="could not be read: " + "; ".join(observation.errors),
+                evidence={"errors": observation.errors},
+            )
+        )
     for member in observation.members:
         found += audit_member(runbook, policy, member, now, copy_regions, ran)
     return found

@@ -1,4 +1,5 @@
 """Restore-test decisions, all pure: what to restore, how to name it, how a measurement is judged."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,18 +18,42 @@ from tasks.evidence.inventory import LiveResource
 from tasks.evidence.records import Measurement
 
 CHECKS = CheckSet(
-    Check("restore.failed", "high", "Restore test failed",
-          "Fix the cause in the detail (missing backups, permissions, quotas) and re-run the restore test."),
-    Check("restore.rto_exceeded", "high", "Restore slower than the RTO target",
-          "Shorten the restore path (bigger class, snapshot copy closer, automation) or renegotiate the tier."),
-    Check("restore.rpo_exceeded", "high", "Recovery point older than the RPO target",
-          "Check automated backups / PITR and snapshot schedules so the newest recovery point is within RPO."),
-    Check("restore.validation_failed", "high", "Restored copy failed validation",
-          "Investigate the failing validation step against a restored copy; the backup may be unusable."),
-    Check("restore.cleanup_failed", "critical", "Restore copy was not deleted",
-          "Delete the copy named in the detail (or run `dr sweep`) and check the tool's delete permissions."),
-    Check("restore.preflight_failed", "medium", "Restore test could not start",
-          "Configure what the detail names (e.g. restore isolation for the region) and re-run."),
+    Check(
+        "restore.failed",
+        "high",
+        "Restore test failed",
+        "Fix the cause in the detail (missing backups, permissions, quotas) and re-run the restore test.",
+    ),
+    Check(
+        "restore.rto_exceeded",
+        "high",
+        "Restore slower than the RTO target",
+        "Shorten the restore path (bigger class, snapshot copy closer, automation) or renegotiate the tier.",
+    ),
+    Check(
+        "restore.rpo_exceeded",
+        "high",
+        "Recovery point older than the RPO target",
+        "Check automated backups / PITR and snapshot schedules so the newest recovery point is within RPO.",
+    ),
+    Check(
+        "restore.validation_failed",
+        "high",
+        "Restored copy failed validation",
+        "Investigate the failing validation step against a restored copy; the backup may be unusable.",
+    ),
+    Check(
+        "restore.cleanup_failed",
+        "critical",
+        "Restore copy was not deleted",
+        "Delete the copy named in the detail (or run `dr sweep`) and check the tool's delete permissions.",
+    ),
+    Check(
+        "restore.preflight_failed",
+        "medium",
+        "Restore test could not start",
+        "Configure what the detail names (e.g. restore isolation for the region) and re-run.",
+    ),
 )
 make_finding = CHECKS.make
 
@@ -50,19 +75,19 @@ class RestoreTarget:
     tier: int
     kind: str
     mode: str
-    resource: str            # the source's resource key
+    resource: str  # the source's resource key
     source_id: str
     source_region: str
-    region: str              # where the copy is made
+    region: str  # where the copy is made
     account: str | None
     rto_target_seconds: float
     rpo_target_seconds: float
     instance_class: str | None = None
     engine: str | None = None
     availability_zone: str | None = None
-    disruption: str = IN_REGION   # what this path recovers from: the targets above are that disruption's
-    judge_rpo: bool = True        # False: the RPO is measured and shown, but another path answers for it
-    judged_against: str = ""      # the report's words for the above
+    disruption: str = IN_REGION  # what this path recovers from: the targets above are that disruption's
+    judge_rpo: bool = True  # False: the RPO is measured and shown, but another path answers for it
+    judged_against: str = ""  # the report's words for the above
 
     @property
     def key(self) -> str:
@@ -93,6 +118,7 @@ def sample_size(total: int, sample: tuple[str, float] | None, rotation_quarters:
 
 def choose_members(members: list[LiveResource], count: int, last_tested: dict[str, datetime]) -> list[LiveResource]:
     """Never-tested first, then least recently tested; spread across regions by taking turns."""
+
     def priority(member: LiveResource) -> tuple[bool, datetime, str]:
         tested = last_tested.get(member.key)
         stable = hashlib.sha256(member.key.encode()).hexdigest()
@@ -146,8 +172,11 @@ def recovery_path(kind: str, mode: str, pitr: bool) -> tuple[str, bool, str]:
     if mode in ("pitr-latest", "pitr-time"):
         return IN_REGION, True, f"{label}: RPO = start - latest restorable time"
     if kind == "s3_bucket":
-        return IN_REGION, False, (f"{label}: RPO = age of the newest object version, not judged "
-                                  "(versioning keeps every write)")
+        return (
+            IN_REGION,
+            False,
+            (f"{label}: RPO = age of the newest object version, not judged (versioning keeps every write)"),
+        )
     if pitr:
         return IN_REGION, False, f"{label}: RPO = snapshot age, not judged (point-in-time recovery covers it)"
     if kind == "ebs_volume":
@@ -155,13 +184,22 @@ def recovery_path(kind: str, mode: str, pitr: bool) -> tuple[str, bool, str]:
     return IN_REGION, True, f"{label}: RPO = snapshot age (no point-in-time recovery)"
 
 
-def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, copy_regions: list[str],
-                       restore_time: datetime | None) -> list[RestoreTarget]:
+def targets_for_member(
+    runbook: Runbook, policy: Policy, member: LiveResource, copy_regions: list[str], restore_time: datetime | None
+) -> list[RestoreTarget]:
     instance_class = policy.restore.instance_class.get(runbook.tier) or member.attrs.get("instance_class")
-    base: dict[str, Any] = dict(service=runbook.service, tier=runbook.tier, kind=member.kind, resource=member.key,
-                source_id=member.id, source_region=member.region, account=member.account,
-                instance_class=instance_class,
-                engine=member.attrs.get("engine"), availability_zone=member.attrs.get("availability_zone"))
+    base: dict[str, Any] = dict(
+        service=runbook.service,
+        tier=runbook.tier,
+        kind=member.kind,
+        resource=member.key,
+        source_id=member.id,
+        source_region=member.region,
+        account=member.account,
+        instance_class=instance_class,
+        engine=member.attrs.get("engine"),
+        availability_zone=member.attrs.get("availability_zone"),
+    )
     pitr = has_pitr(member.kind, member.attrs)
 
     def target(mode: str, region: str) -> RestoreTarget:
@@ -171,8 +209,16 @@ def targets_for_member(runbook: Runbook, policy: Policy, member: LiveResource, c
             # EBS has only snapshots, and the policy sets how often (snapshot_max_age, daily by default): the
             # audit holds a volume to that, and so does its restore.
             rpo = max(rpo, policy.backups.snapshot_max_age.total_seconds())
-        return RestoreTarget(mode=mode, region=region, rto_target_seconds=rto, rpo_target_seconds=rpo,
-                             disruption=disruption, judge_rpo=judge_rpo, judged_against=label, **base)
+        return RestoreTarget(
+            mode=mode,
+            region=region,
+            rto_target_seconds=rto,
+            rpo_target_seconds=rpo,
+            disruption=disruption,
+            judge_rpo=judge_rpo,
+            judged_against=label,
+            **base,
+        )
 
     targets = [target(mode, member.region) for mode in MODES[member.kind]]
     if restore_time is not None and member.kind in PITR_TIME_KINDS:
@@ -211,36 +257,77 @@ def findings_for(m: Measurement) -> list[Finding]:
     subject = f"{m.mode}@{m.region}"
     common: dict[str, Any] = dict(service=m.service, tier=m.tier, resource=m.resource, subject=subject)
     where = f"{m.kind} {m.resource.split(':')[-1]} ({m.mode} restore in {m.region})"
-    evidence: dict[str, object] = {"rto_seconds": m.rto_seconds, "rto_target_seconds": m.rto_target_seconds,
-                "rpo_seconds": m.rpo_seconds, "rpo_target_seconds": m.rpo_target_seconds,
-                "disruption": m.disruption, "rpo_judged": m.rpo_judged, "judged_against": m.judged_against,
-                "recovery_point": m.recovery_point, "recovery_mechanism": m.recovery_mechanism,
-                "copy_id": m.copy_id, "status": m.status}
+    evidence: dict[str, object] = {
+        "rto_seconds": m.rto_seconds,
+        "rto_target_seconds": m.rto_target_seconds,
+        "rpo_seconds": m.rpo_seconds,
+        "rpo_target_seconds": m.rpo_target_seconds,
+        "disruption": m.disruption,
+        "rpo_judged": m.rpo_judged,
+        "judged_against": m.judged_against,
+        "recovery_point": m.recovery_point,
+        "recovery_mechanism": m.recovery_mechanism,
+        "copy_id": m.copy_id,
+        "status": m.status,
+    }
     scope = "region-loss " if m.disruption == REGION else "in-region "
     found: list[Finding] = []
     if m.status in ("failed", "no_recovery_point"):
         found.append(make_finding("restore.failed", detail=f"{where}: {m.error}", evidence=evidence, **common))
     elif m.status == "preflight_failed":
-        found.append(make_finding("restore.preflight_failed", detail=f"{where}: {m.error}", evidence=evidence, **common))
+        found.append(
+            make_finding("restore.preflight_failed", detail=f"{where}: {m.error}", evidence=evidence, **common)
+        )
     elif m.status == "timeout":
-        found.append(make_finding("restore.rto_exceeded", evidence=evidence, **common, detail=(
-            f"{where}: not available within the {scope}RTO target of {format_duration(m.rto_target_seconds)}; "
-            "stopped at the deadline and torn down.")))
+        found.append(
+            make_finding(
+                "restore.rto_exceeded",
+                evidence=evidence,
+                **common,
+                detail=(
+                    f"{where}: not available within the {scope}RTO target of {format_duration(m.rto_target_seconds)}; "
+                    "stopped at the deadline and torn down."
+                ),
+            )
+        )
     elif m.rto_seconds is not None and m.rto_seconds > m.rto_target_seconds:
-        found.append(make_finding("restore.rto_exceeded", evidence=evidence, **common, detail=(
-            f"{where}: restored and validated in {format_duration(m.rto_seconds)}, over the {scope}RTO target of "
-            f"{format_duration(m.rto_target_seconds)}.")))
+        found.append(
+            make_finding(
+                "restore.rto_exceeded",
+                evidence=evidence,
+                **common,
+                detail=(
+                    f"{where}: restored and validated in {format_duration(m.rto_seconds)}, over the {scope}RTO target of "
+                    f"{format_duration(m.rto_target_seconds)}."
+                ),
+            )
+        )
     if m.status == "validation_failed":
         failed = [step for step in m.validation if not step.get("passed")]
         names = ", ".join(f"{s['name']} ({s.get('detail', '')})" for s in failed)
-        found.append(make_finding("restore.validation_failed", detail=f"{where}: failed {names}", evidence=evidence,
-                                  **common))
+        found.append(
+            make_finding("restore.validation_failed", detail=f"{where}: failed {names}", evidence=evidence, **common)
+        )
     if rpo_exceeded(m):
         made = f", made by {m.recovery_mechanism}" if m.recovery_mechanism else ""
-        found.append(make_finding("restore.rpo_exceeded", evidence=evidence, **common, detail=(
-            f"{where}: the newest recovery point ({m.recovery_point}{made}) is {format_duration(m.rpo_seconds)} "
-            f"old, over the {scope}RPO target of {format_duration(m.rpo_target_seconds)}.")))
+        found.append(
+            make_finding(
+                "restore.rpo_exceeded",
+                evidence=evidence,
+                **common,
+                detail=(
+                    f"{where}: the newest recovery point ({m.recovery_point}{made}) is {format_duration(m.rpo_seconds)} "
+                    f"old, over the {scope}RPO target of {format_duration(m.rpo_target_seconds)}."
+                ),
+            )
+        )
     if m.cleanup == "left":
-        found.append(make_finding("restore.cleanup_failed", evidence=evidence, **common, detail=(
-            f"{where}: the copy {m.copy_id} in {m.region} still exists after teardown.")))
+        found.append(
+            make_finding(
+                "restore.cleanup_failed",
+                evidence=evidence,
+                **common,
+                detail=(f"{where}: the copy {m.copy_id} in {m.region} still exists after teardown."),
+            )
+        )
     return found

@@ -1,4 +1,5 @@
 """The documentation review's decisions: completeness, currency, accuracy. Pure functions."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,26 +13,63 @@ from tasks.evidence.findings import Check, CheckSet, Finding
 from tasks.evidence.inventory import Observation
 
 CHECKS = CheckSet(
-    Check("runbook.invalid", "high", "Runbook does not validate",
-          "Fix the runbook so `dr validate` passes; until then nothing else about the service is checked."),
-    Check("runbook.owner_missing", "high", "No service owner named",
-          "Name the service owner accountable for RTO/RPO in `owner`."),
-    Check("runbook.champion_missing", "medium", "No DR champion named",
-          "Name the team's DR champion in `dr_champion`."),
-    Check("runbook.procedure_missing", "high", "No restore procedure documented",
-          "Write the ordered restore steps in `procedure`."),
-    Check("runbook.validation_missing", "medium", "No validation steps for restored copies",
-          "Add `validation` steps (at least a status check) so restore tests can prove the copy works."),
-    Check("runbook.stale", "medium", "Runbook review overdue",
-          "Review the runbook with the owner and update `documentation.last_reviewed`."),
-    Check("runbook.resource_not_found", "high", "Documented resource not found in AWS",
-          "Correct the resource id/selector in the runbook, or restore the missing resource."),
-    Check("runbook.drift", "medium", "Runbook does not match the live configuration",
-          "Either change the live configuration to what the runbook promises or correct the runbook."),
-    Check("runbook.not_assessed", "high", "Resource could not be assessed",
-          "Grant the tool read access (see docs/safety.md) or fix the account's role mapping."),
-    Check("runbook.resources_missing", "high", "No resources documented",
-          "List the service's databases, buckets, tables and volumes under `resources`."),
+    Check(
+        "runbook.invalid",
+        "high",
+        "Runbook does not validate",
+        "Fix the runbook so `dr validate` passes; until then nothing else about the service is checked.",
+    ),
+    Check(
+        "runbook.owner_missing",
+        "high",
+        "No service owner named",
+        "Name the service owner accountable for RTO/RPO in `owner`.",
+    ),
+    Check(
+        "runbook.champion_missing", "medium", "No DR champion named", "Name the team's DR champion in `dr_champion`."
+    ),
+    Check(
+        "runbook.procedure_missing",
+        "high",
+        "No restore procedure documented",
+        "Write the ordered restore steps in `procedure`.",
+    ),
+    Check(
+        "runbook.validation_missing",
+        "medium",
+        "No validation steps for restored copies",
+        "Add `validation` steps (at least a status check) so restore tests can prove the copy works.",
+    ),
+    Check(
+        "runbook.stale",
+        "medium",
+        "Runbook review overdue",
+        "Review the runbook with the owner and update `documentation.last_reviewed`.",
+    ),
+    Check(
+        "runbook.resource_not_found",
+        "high",
+        "Documented resource not found in AWS",
+        "Correct the resource id/selector in the runbook, or restore the missing resource.",
+    ),
+    Check(
+        "runbook.drift",
+        "medium",
+        "Runbook does not match the live configuration",
+        "Either change the live configuration to what the runbook promises or correct the runbook.",
+    ),
+    Check(
+        "runbook.not_assessed",
+        "high",
+        "Resource could not be assessed",
+        "Grant the tool read access (see docs/safety.md) or fix the account's role mapping.",
+    ),
+    Check(
+        "runbook.resources_missing",
+        "high",
+        "No resources documented",
+        "List the service's databases, buckets, tables and volumes under `resources`.",
+    ),
 )
 make_finding = CHECKS.make
 
@@ -41,9 +79,13 @@ REVIEW_CHECK_PREFIX = "runbook."
 def invalid_runbook_finding(bad: InvalidRunbook) -> Finding:
     lines = "\n".join(f"- {problem}" for problem in bad.problems[:20])
     more = f"\n- ... and {len(bad.problems) - 20} more" if len(bad.problems) > 20 else ""
-    return make_finding("runbook.invalid", service=bad.service, tier=bad.tier,
-                        detail=f"{bad.file} has {len(bad.problems)} problem(s):\n{lines}{more}",
-                        evidence={"file": bad.file, "problems": [str(p) for p in bad.problems]})
+    return make_finding(
+        "runbook.invalid",
+        service=bad.service,
+        tier=bad.tier,
+        detail=f"{bad.file} has {len(bad.problems)} problem(s):\n{lines}{more}",
+        evidence={"file": bad.file, "problems": [str(p) for p in bad.problems]},
+    )
 
 
 def check_completeness(runbook: Runbook, policy: Policy) -> list[Finding]:
@@ -59,8 +101,10 @@ def check_completeness(runbook: Runbook, policy: Policy) -> list[Finding]:
     if not [step for step in runbook.procedure if step.strip()]:
         gap("runbook.procedure_missing", "The runbook has no restore procedure steps.")
     if runbook.tier in policy.review_tiers_requiring_validation and not runbook.validation:
-        gap("runbook.validation_missing",
-            f"Tier {runbook.tier} runbooks must list validation steps for restored copies; this one has none.")
+        gap(
+            "runbook.validation_missing",
+            f"Tier {runbook.tier} runbooks must list validation steps for restored copies; this one has none.",
+        )
     if not runbook.resources:
         gap("runbook.resources_missing", "The runbook documents no AWS resources.")
     return found
@@ -69,8 +113,11 @@ def check_completeness(runbook: Runbook, policy: Policy) -> list[Finding]:
 def check_currency(runbook: Runbook, policy: Policy, today: date) -> list[Finding]:
     cadence = policy.tier(runbook.tier).review_every
     reviewed = runbook.documentation.last_reviewed if runbook.documentation else None
-    evidence: dict[str, object] = {"last_reviewed": reviewed.isoformat() if reviewed else None,
-                "review_every_days": cadence.days, "as_of": today.isoformat()}
+    evidence: dict[str, object] = {
+        "last_reviewed": reviewed.isoformat() if reviewed else None,
+        "review_every_days": cadence.days,
+        "as_of": today.isoformat(),
+    }
     if reviewed is None:
         detail = "The runbook has never been reviewed (no documentation.last_reviewed)."
     elif reviewed > today:
@@ -80,38 +127,63 @@ def check_currency(runbook: Runbook, policy: Policy, today: date) -> list[Findin
         if age <= cadence.days:
             return []
         due = reviewed + cadence
-        detail = (f"Last reviewed {reviewed} ({age} days ago); Tier {runbook.tier} runbooks are reviewed "
-                  f"every {cadence.days} days, so the review was due {due}.")
+        detail = (
+            f"Last reviewed {reviewed} ({age} days ago); Tier {runbook.tier} runbooks are reviewed "
+            f"every {cadence.days} days, so the review was due {due}."
+        )
         evidence["age_days"] = age
-    return [make_finding("runbook.stale", service=runbook.service, tier=runbook.tier, detail=detail,
-                         evidence=evidence)]
+    return [make_finding("runbook.stale", service=runbook.service, tier=runbook.tier, detail=detail, evidence=evidence)]
 
 
 def check_accuracy(runbook: Runbook, observation: Observation) -> list[Finding]:
     spec, found = observation.spec, []
     if observation.errors:
-        found.append(make_finding(
-            "runbook.not_assessed", service=runbook.service, tier=runbook.tier, resource=spec.label(),
-            detail=f"resources[{observation.index}] could not be read: " + "; ".join(observation.errors),
-            evidence={"errors": observation.errors}))
+        found.append(
+            make_finding(
+                "runbook.not_assessed",
+                service=runbook.service,
+                tier=runbook.tier,
+                resource=spec.label(),
+                detail=f"resources[{observation.index}] could not be read: " + "; ".join(observation.errors),
+                evidence={"errors": observation.errors},
+            )
+        )
     if not observation.members and not observation.errors:
         tags = spec.select.tags if spec.select else {}
-        what = (f"No {spec.kind.value} matches tags {tags} in {', '.join(spec.all_regions())}"
-                if spec.is_fleet else f"{spec.kind.value} {spec.id!r} does not exist in {spec.region}")
-        found.append(make_finding("runbook.resource_not_found", service=runbook.service, tier=runbook.tier,
-                                  resource=spec.label(), detail=what + f" (resources[{observation.index}]).",
-                                  evidence={"kind": spec.kind.value, "regions": spec.all_regions()}))
+        what = (
+            f"No {spec.kind.value} matches tags {tags} in {', '.join(spec.all_regions())}"
+            if spec.is_fleet
+            else f"{spec.kind.value} {spec.id!r} does not exist in {spec.region}"
+        )
+        found.append(
+            make_finding(
+                "runbook.resource_not_found",
+                service=runbook.service,
+                tier=runbook.tier,
+                resource=spec.label(),
+                detail=what + f" (resources[{observation.index}]).",
+                evidence={"kind": spec.kind.value, "regions": spec.all_regions()},
+            )
+        )
     for member in observation.members:
         for attribute, documented in sorted(spec.expect.declared().items()):
             live = member.attrs.get(attribute)
             if _matches(attribute, documented, live):
                 continue
-            found.append(make_finding(
-                "runbook.drift", service=runbook.service, tier=runbook.tier, resource=member.key,
-                subject=attribute,
-                detail=(f"{member.kind} {member.id} ({member.region}): {attribute} is documented as "
-                        f"{_show(attribute, documented)} but is {_show(attribute, live)} live."),
-                evidence={"attribute": attribute, "documented": _plain(documented), "live": _plain(live)}))
+            found.append(
+                make_finding(
+                    "runbook.drift",
+                    service=runbook.service,
+                    tier=runbook.tier,
+                    resource=member.key,
+                    subject=attribute,
+                    detail=(
+                        f"{member.kind} {member.id} ({member.region}): {attribute} is documented as "
+                        f"{_show(attribute, documented)} but is {_show(attribute, live)} live."
+                    ),
+                    evidence={"attribute": attribute, "documented": _plain(documented), "live": _plain(live)},
+                )
+            )
     return found
 
 

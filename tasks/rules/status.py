@@ -4,6 +4,7 @@ The dashboard and the pack judge every service with `status_of`, the dashboard f
 its result, and the legends on the pages and in docs/dashboard.md are generated from RULE, so what
 the page says a status means is what decided it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,25 +16,36 @@ STATUS_ORDER: tuple[Status, ...] = ("failing", "overdue", "attention", "ok")
 
 @dataclass(frozen=True)
 class Condition:
-    key: str     # what judge_row reports when it finds the condition
-    text: str    # how the legend states it
+    key: str  # what judge_row reports when it finds the condition
+    text: str  # how the legend states it
 
 
 # Worst first: a service takes the first status any of whose conditions holds.
 RULE: tuple[tuple[Status, tuple[Condition, ...]], ...] = (
-    ("failing", (
-        Condition("runbook_invalid", "its runbook is invalid"),
-        Condition("restore_failed", "its last restore test failed a restore or missed an RTO or RPO target"),
-        Condition("simulation_unrecoverable", "its last DR simulation found it unrecoverable"),
-    )),
-    ("overdue", (
-        Condition("control_overdue", "a documentation review, restore test or DR simulation is past due or never ran"),
-        Condition("ticket_past_sla", "a DR ticket is open past its tier's SLA"),
-    )),
-    ("attention", (
-        Condition("control_gaps", "its last documentation review found gaps, or a control could not assess it"),
-        Condition("tickets_open", "it has open DR tickets"),
-    )),
+    (
+        "failing",
+        (
+            Condition("runbook_invalid", "its runbook is invalid"),
+            Condition("restore_failed", "its last restore test failed a restore or missed an RTO or RPO target"),
+            Condition("simulation_unrecoverable", "its last DR simulation found it unrecoverable"),
+        ),
+    ),
+    (
+        "overdue",
+        (
+            Condition(
+                "control_overdue", "a documentation review, restore test or DR simulation is past due or never ran"
+            ),
+            Condition("ticket_past_sla", "a DR ticket is open past its tier's SLA"),
+        ),
+    ),
+    (
+        "attention",
+        (
+            Condition("control_gaps", "its last documentation review found gaps, or a control could not assess it"),
+            Condition("tickets_open", "it has open DR tickets"),
+        ),
+    ),
     ("ok", ()),
 )
 CONDITIONS = {c.key: status for status, conditions in RULE for c in conditions}

@@ -1,4 +1,5 @@
 """The tracker interface every backend implements, and the values passed across it."""
+
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
@@ -37,8 +38,7 @@ class Scope:
             return False
         if any(ticket.resource.startswith(skipped) for skipped in self.skipped_resources):
             return False
-        return any(ticket.service == service and ticket.check.startswith(prefix)
-                   for service, prefix in self.assessed)
+        return any(ticket.service == service and ticket.check.startswith(prefix) for service, prefix in self.assessed)
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,18 @@ class SyncResult:
     error: str | None = None
 
     def summary(self) -> dict[str, object]:
-        return {"backend": self.backend, "created": len(self.created), "kept": len(self.kept),
-                "escalated": len(self.escalated), "reopened": len(self.reopened),
-                "resolved": len(self.resolved), "deferred": self.deferred, "replayed": self.replayed,
-                "failed": len(self.failed), "error": self.error}
+        return {
+            "backend": self.backend,
+            "created": len(self.created),
+            "kept": len(self.kept),
+            "escalated": len(self.escalated),
+            "reopened": len(self.reopened),
+            "resolved": len(self.resolved),
+            "deferred": self.deferred,
+            "replayed": self.replayed,
+            "failed": len(self.failed),
+            "error": self.error,
+        }
 
 
 class Tracker(Protocol):

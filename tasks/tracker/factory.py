@@ -1,4 +1,5 @@
 """Choose a tracker backend by name (`--tracker ledger|jira`)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,10 @@ def check_tracker(name: str, evidence: str | Path) -> None:
         raise ConfigError(f"unknown tracker {name!r} (choose from: {', '.join(TRACKERS)})")
     # The ledger is a local file: with S3 evidence its tickets would land on whichever host ran the flow.
     if name == "ledger" and str(evidence).startswith("s3://"):
-        raise ConfigError(f"the ledger tracker keeps tickets in a local file and cannot use the evidence store "
-                          f"{evidence}; use a local --evidence directory or --tracker jira")
+        raise ConfigError(
+            f"the ledger tracker keeps tickets in a local file and cannot use the evidence store "
+            f"{evidence}; use a local --evidence directory or --tracker jira"
+        )
 
 
 def check_state(name: str, evidence: str | Path) -> None:

@@ -4,6 +4,7 @@ Readers are registered by tracker name. The local ledger is read from the eviden
 (<evidence>/tracker/ledger.json); Jira is asked with one paged search for this tool's label (open and closed
 tickets), configured as the review's sync is (the policy's jira section and its environment variables).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,11 +22,20 @@ def ledger_tickets(data: dict) -> list[TicketRecord]:
     """The ledger's JSON (tasks/tracker/ledger.py) as ticket records; pure."""
     tickets = []
     for entry in (data or {}).get("tickets", {}).values():
-        tickets.append(TicketRecord(
-            key=entry["key"], service=entry["service"], tier=entry.get("tier"), severity=entry["severity"],
-            status=entry["status"], opened_at=utc(entry["opened_at"]), closed_at=utc(entry.get("closed_at")),
-            title=entry.get("title", ""), check=entry.get("check", ""),
-            resource=entry.get("resource", "")))
+        tickets.append(
+            TicketRecord(
+                key=entry["key"],
+                service=entry["service"],
+                tier=entry.get("tier"),
+                severity=entry["severity"],
+                status=entry["status"],
+                opened_at=utc(entry["opened_at"]),
+                closed_at=utc(entry.get("closed_at")),
+                title=entry.get("title", ""),
+                check=entry.get("check", ""),
+                resource=entry.get("resource", ""),
+            )
+        )
     return tickets
 
 
@@ -59,5 +69,7 @@ TICKET_READERS: dict[str, Callable[[str, Policy | None], list[TicketRecord]]] = 
 def read_tickets(tracker: str, evidence: str, policy: Policy | None = None) -> list[TicketRecord]:
     reader = TICKET_READERS.get(tracker)
     if reader is None:
-        raise ConfigError(f"cannot read tickets from tracker {tracker!r} (readers: {', '.join(sorted(TICKET_READERS))})")
+        raise ConfigError(
+            f"cannot read tickets from tracker {tracker!r} (readers: {', '.join(sorted(TICKET_READERS))})"
+        )
     return reader(evidence, policy)

@@ -3,6 +3,7 @@
 Credentials are held as references (an environment variable name or a Prefect Secret block name) and
 resolved only when the client is built, so a settings object can be logged or passed around safely.
 """
+
 from __future__ import annotations
 
 import os
@@ -101,12 +102,24 @@ def load_settings(policy: Policy | None = None, environ: Mapping[str, str] | Non
         raise ConfigError(f"no Jira token: set {token_ref} (or jira.token_block in the policy)")
     tiers = policy.tiers if policy is not None else Policy().tiers
     return JiraSettings(
-        url=url, project=project, token_ref=token_ref, user_ref=user_ref, issue_type=jp.issue_type,
-        priorities=dict(jp.priorities), tier_priorities={t: dict(m) for t, m in jp.tier_priorities.items()},
-        label=jp.label, done_transition=jp.done_transition, done_resolution=jp.done_resolution,
-        reopen_transition=jp.reopen_transition, on_return=jp.on_return, link_type=jp.link_type,
-        page_size=jp.page_size, timeout=(jp.connect_timeout_seconds, jp.read_timeout_seconds),
-        retries=jp.retries, backoff_seconds=jp.backoff_seconds, max_backoff_seconds=jp.max_backoff_seconds,
+        url=url,
+        project=project,
+        token_ref=token_ref,
+        user_ref=user_ref,
+        issue_type=jp.issue_type,
+        priorities=dict(jp.priorities),
+        tier_priorities={t: dict(m) for t, m in jp.tier_priorities.items()},
+        label=jp.label,
+        done_transition=jp.done_transition,
+        done_resolution=jp.done_resolution,
+        reopen_transition=jp.reopen_transition,
+        on_return=jp.on_return,
+        link_type=jp.link_type,
+        page_size=jp.page_size,
+        timeout=(jp.connect_timeout_seconds, jp.read_timeout_seconds),
+        retries=jp.retries,
+        backoff_seconds=jp.backoff_seconds,
+        max_backoff_seconds=jp.max_backoff_seconds,
         max_retry_after_seconds=jp.max_retry_after_seconds,
         ticket_sla={tier: tp.ticket_sla for tier, tp in tiers.items()},
     )

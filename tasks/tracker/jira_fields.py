@@ -4,6 +4,7 @@ Labels identify a ticket to the tool: the tool label, one `dr-fp-<fingerprint>` 
 scope decisions need (tier, check, service, severity, resource). Bodies use Jira wiki markup, which
 REST v2 accepts on both Cloud and Data Center.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,14 @@ from tasks.evidence.records import TicketRecord, utc
 from tasks.tracker.base import RunContext, ServiceRouting, Ticket
 from tasks.tracker.jira_config import JiraSettings
 
-FP, TIER, CHECK, SERVICE, SEVERITY, RESOURCE = ("dr-fp-", "dr-tier-", "dr-check-", "dr-service-",
-                                                "dr-severity-", "dr-resource-")
+FP, TIER, CHECK, SERVICE, SEVERITY, RESOURCE = (
+    "dr-fp-",
+    "dr-tier-",
+    "dr-check-",
+    "dr-service-",
+    "dr-severity-",
+    "dr-resource-",
+)
 MAX_LABEL = 255
 MAX_SUMMARY = 250
 
@@ -32,8 +39,7 @@ def labels_for(finding: Finding, tool_label: str) -> list[str]:
         labels.append(f"{TIER}{finding.tier}")
     # Labels cannot hold spaces; quote() keeps resource ids readable and reversible.
     resource = RESOURCE + quote(finding.resource, safe=":/[]=,+-_.@")
-    labels += [CHECK + finding.check, SERVICE + finding.service, SEVERITY + finding.severity,
-               resource[:MAX_LABEL]]
+    labels += [CHECK + finding.check, SERVICE + finding.service, SEVERITY + finding.severity, resource[:MAX_LABEL]]
     return labels
 
 
@@ -45,10 +51,16 @@ def parse_labels(labels: list[str]) -> dict[str, str]:
     """The tool's facts back from a ticket's labels; a missing one is simply absent."""
     facts: dict[str, str] = {}
     for label in labels:
-        for prefix, name in ((FP, "fingerprint"), (TIER, "tier"), (CHECK, "check"), (SERVICE, "service"),
-                             (SEVERITY, "severity"), (RESOURCE, "resource")):
+        for prefix, name in (
+            (FP, "fingerprint"),
+            (TIER, "tier"),
+            (CHECK, "check"),
+            (SERVICE, "service"),
+            (SEVERITY, "severity"),
+            (RESOURCE, "resource"),
+        ):
             if label.startswith(prefix) and name not in facts:
-                value = label[len(prefix):]
+                value = label[len(prefix) :]
                 facts[name] = unquote(value) if name == "resource" else value
     return facts
 
@@ -60,12 +72,18 @@ def ticket_from_issue(issue: dict, browse_url: str) -> Ticket | None:
     if "fingerprint" not in facts:
         return None
     category = (((fields.get("status") or {}).get("statusCategory")) or {}).get("key")
-    return Ticket(key=issue["key"], fingerprint=facts["fingerprint"], service=facts.get("service", ""),
-                  check=facts.get("check", ""), resource=facts.get("resource", SERVICE_LEVEL),
-                  # No severity label (someone removed it): assume the highest, so it never escalates.
-                  severity=facts.get("severity") if facts.get("severity") in SEVERITIES else SEVERITIES[-1],
-                  status="closed" if category == "done" else "open", title=fields.get("summary") or "",
-                  url=f"{browse_url}/browse/{issue['key']}")
+    return Ticket(
+        key=issue["key"],
+        fingerprint=facts["fingerprint"],
+        service=facts.get("service", ""),
+        check=facts.get("check", ""),
+        resource=facts.get("resource", SERVICE_LEVEL),
+        # No severity label (someone removed it): assume the highest, so it never escalates.
+        severity=facts.get("severity") if facts.get("severity") in SEVERITIES else SEVERITIES[-1],
+        status="closed" if category == "done" else "open",
+        title=fields.get("summary") or "",
+        url=f"{browse_url}/browse/{issue['key']}",
+    )
 
 
 def ticket_record(issue: dict, browse_url: str) -> TicketRecord | None:
@@ -76,13 +94,21 @@ def ticket_record(issue: dict, browse_url: str) -> TicketRecord | None:
     fields = issue.get("fields") or {}
     tier = parse_labels(fields.get("labels") or []).get("tier")
     closed = utc(fields.get("resolutiondate")) if ticket.status == "closed" else None
-    return TicketRecord(key=ticket.key, service=ticket.service, tier=int(tier) if tier and tier.isdigit() else None,
-                        severity=ticket.severity, status=ticket.status, opened_at=utc(fields["created"]),
-                        # A Done ticket without a resolution date (a workflow that sets none) closed at some
-                        # unknown time: counted closed from when it was opened, never as open.
-                        closed_at=closed or (utc(fields["created"]) if ticket.status == "closed" else None),
-                        title=ticket.title, check=ticket.check, url=ticket.url,
-                        resource=ticket.resource)
+    return TicketRecord(
+        key=ticket.key,
+        service=ticket.service,
+        tier=int(tier) if tier and tier.isdigit() else None,
+        severity=ticket.severity,
+        status=ticket.status,
+        opened_at=utc(fields["created"]),
+        # A Done ticket without a resolution date (a workflow that sets none) closed at some
+        # unknown time: counted closed from when it was opened, never as open.
+        closed_at=closed or (utc(fields["created"]) if ticket.status == "closed" else None),
+        title=ticket.title,
+        check=ticket.check,
+        url=ticket.url,
+        resource=ticket.resource,
+    )
 
 
 def priority_for(settings: JiraSettings, tier: int | None, severity: str) -> str | None:
@@ -98,7 +124,7 @@ def due_date(settings: JiraSettings, tier: int | None, today: date) -> str | Non
 def summary(finding: Finding) -> str:
     where = "" if finding.resource == SERVICE_LEVEL else f" ({finding.resource})"
     text = f"[DR] {finding.service}: {finding.title}{where}"
-    return text if len(text) <= MAX_SUMMARY else text[:MAX_SUMMARY - 1] + "…"
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
 
 
 # Jira wiki markup: macros {..}, links [..|..], images !..!, tables |, effects * _ ^ ~; a backslash makes
@@ -126,44 +152,76 @@ def _run_line(context: RunContext) -> str:
     return line + (f"; evidence: {_mono(context.evidence_dir)}" if context.evidence_dir else "")
 
 
-def description(finding: Finding, context: RunContext, routing: ServiceRouting | None,
-                assignee_note: str | None = None, previous: Ticket | None = None) -> str:
+def description(
+    finding: Finding,
+    context: RunContext,
+    routing: ServiceRouting | None,
+    assignee_note: str | None = None,
+    previous: Ticket | None = None,
+) -> str:
     tier = "unknown tier" if finding.tier is None else f"Tier {finding.tier}"
     runbook = context.runbook_files.get(finding.service)
     parts = [
-        "h3. What was found", wiki_text(finding.detail), "",
+        "h3. What was found",
+        wiki_text(finding.detail),
+        "",
         f"*Service:* {wiki_text(finding.service)} ({tier})" + (f" — runbook {_mono(runbook)}" if runbook else ""),
         f"*Resource:* {_mono(finding.resource)}",
-        f"*Check:* {finding.check} — severity {finding.severity}", "",
-        "h3. Evidence", _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)), "",
-        "h3. Remediation", finding.remediation, "",
-        "h3. Run", _run_line(context), "",
+        f"*Check:* {finding.check} — severity {finding.severity}",
+        "",
+        "h3. Evidence",
+        _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
+        "",
+        "h3. Remediation",
+        finding.remediation,
+        "",
+        "h3. Run",
+        _run_line(context),
+        "",
     ]
     if routing is not None and (routing.champion or routing.owner):
-        parts.append(f"*DR champion:* {wiki_text(routing.champion or 'none named')}; *owner:* {wiki_text(routing.owner or 'none named')}")
+        parts.append(
+            f"*DR champion:* {wiki_text(routing.champion or 'none named')}; *owner:* {wiki_text(routing.owner or 'none named')}"
+        )
     if assignee_note:
         parts.append(f"_{assignee_note}_")
     if previous is not None:
         parts.append(f"This gap was tracked before in {previous.key}, which was closed; it has come back.")
-    parts.append(f"_Filed by DR automation. The dr-* labels tie this ticket to fingerprint "
-                 f"{finding.fingerprint}; keep them._")
+    parts.append(
+        f"_Filed by DR automation. The dr-* labels tie this ticket to fingerprint {finding.fingerprint}; keep them._"
+    )
     return "\n".join(parts)
 
 
 def escalation_comment(ticket: Ticket, finding: Finding, context: RunContext) -> str:
-    return "\n".join([f"Severity raised from {ticket.severity} to {finding.severity}.", wiki_text(finding.detail),
-                      "Evidence:", _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
-                      f"Found by {_run_line(context)}."])
+    return "\n".join(
+        [
+            f"Severity raised from {ticket.severity} to {finding.severity}.",
+            wiki_text(finding.detail),
+            "Evidence:",
+            _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
+            f"Found by {_run_line(context)}.",
+        ]
+    )
 
 
 def reopen_comment(finding: Finding, context: RunContext) -> str:
-    return "\n".join(["The gap has come back, so this ticket is reopened.", wiki_text(finding.detail), "Evidence:",
-                      _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
-                      f"Found by {_run_line(context)}."])
+    return "\n".join(
+        [
+            "The gap has come back, so this ticket is reopened.",
+            wiki_text(finding.detail),
+            "Evidence:",
+            _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
+            f"Found by {_run_line(context)}.",
+        ]
+    )
 
 
 def resolve_comment(ticket: Ticket, context: RunContext) -> str:
-    return "\n".join([
-        "The gap is no longer present: a re-test of the same scope passed.",
-        f"{context.flow} assessed {wiki_text(ticket.service)} ({ticket.check}, {_mono(ticket.resource)}) and did not find it.",
-        f"Evidence: {_run_line(context)}."])
+    return "\n".join(
+        [
+            "The gap is no longer present: a re-test of the same scope passed.",
+            f"{context.flow} assessed {wiki_text(ticket.service)} ({ticket.check}, {_mono(ticket.resource)}) and did not find it.",
+            f"Evidence: {_run_line(context)}.",
+        ]
+    )

@@ -5,6 +5,7 @@ Why private: the public API re-reads an issue after every update and has no curs
 requirement is capped below the next minor release, and tests/test_jira_private.py checks these members on the
 installed version, so an upgrade that changes them fails the suite instead of the first production sync.
 """
+
 from __future__ import annotations
 
 import json

@@ -11,6 +11,7 @@ retries `TrackerUnavailable` is raised and the sync moves the rest to the outbox
 `TrackerError` for that one operation. The library's own retries are off: it re-sends POSTs after a
 connection error, which could file a ticket twice; we look the fingerprint up before re-sending a create.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,9 +53,15 @@ def jql_quote(value: str) -> str:
 class JiraTracker:
     name = "jira"
 
-    def __init__(self, settings: JiraSettings, outbox: Outbox | None = None, *,
-                 hooks: list[Callable] | None = None, sleep: Callable[[float], None] = time.sleep,
-                 environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        settings: JiraSettings,
+        outbox: Outbox | None = None,
+        *,
+        hooks: list[Callable] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
+    ):
         self.settings = settings
         self.outbox = outbox
         self.stats: Counter = Counter()  # open_pages, lookup_pages, creates, requests
@@ -63,10 +70,10 @@ class JiraTracker:
         self._environ = environ
         self._client = None
         self._secrets: list[str] = []
-        self._labels: dict[str, list[str]] = {}       # ticket key -> labels as last seen
-        self._created: dict[str, str] = {}            # ticket key -> created timestamp
-        self._found: dict[str, Ticket | None] = {}    # fingerprint -> newest ticket; None = none exists
-        self._users: dict[str, dict | None] = {}      # email -> assignee field value
+        self._labels: dict[str, list[str]] = {}  # ticket key -> labels as last seen
+        self._created: dict[str, str] = {}  # ticket key -> created timestamp
+        self._found: dict[str, Ticket | None] = {}  # fingerprint -> newest ticket; None = none exists
+        self._users: dict[str, dict | None] = {}  # email -> assignee field value
 
     # --- client and transport -------------------------------------------------------------------
 
@@ -79,16 +86,25 @@ class JiraTracker:
             self._secrets = [credentials.token]
             if credentials.user:
                 self._secrets.append(base64.b64encode(f"{credentials.user}:{credentials.token}".encode()).decode())
-            auth = ({"basic_auth": (credentials.user, credentials.token)} if credentials.user
-                    else {"token_auth": credentials.token})
+            auth = (
+                {"basic_auth": (credentials.user, credentials.token)}
+                if credentials.user
+                else {"token_auth": credentials.token}
+            )
             self._client = self._call("connect", lambda: self._connect(auth))
         return self._client
 
     def _connect(self, auth: dict):
         from jira import JIRA
 
-        client = JIRA(server=self.settings.url, options={"check_update": False}, get_server_info=False,
-                      max_retries=0, timeout=self.settings.timeout, **auth)
+        client = JIRA(
+            server=self.settings.url,
+            options={"check_update": False},
+            get_server_info=False,
+            max_retries=0,
+            timeout=self.settings.timeout,
+            **auth,
+        )
         jira_private.add_response_hooks(client, [self._count, *self._hooks])
         jira_private.set_server_version(client, client.server_info())
         return client
@@ -127,7 +143,7 @@ class JiraTracker:
                         return found
 
     def _retry_delay(self, exc: Exception, attempt: int) -> float | None:
-        backoff = min(self.settings.max_backoff_seconds, self.settings.backoff_seconds * 2 ** attempt)
+        backoff = min(self.settings.max_backoff_seconds, self.settings.backoff_seconds * 2**attempt)
         backoff *= random.uniform(0.5, 1.0)  # jitter: parallel runs do not retry in lockstep
         if isinstance(exc, TRANSIENT):
             return backoff
@@ -177,8 +193,9 @@ class JiraTracker:
                 params = {"jql": jql, "fields": fields, "maxResults": size}
                 if token:
                     params["nextPageToken"] = token
-                page = self._call("search", lambda p=params: jira_private.get_json(client, "search/jql", p,
-                                                                                   base=CLOUD_SEARCH_BASE))
+                page = self._call(
+                    "search", lambda p=params: jira_private.get_json(client, "search/jql", p, base=CLOUD_SEARCH_BASE)
+                )
                 self.stats[counter] += 1
                 issues += page.get("issues") or []
                 token = page.get("nextPageToken")
@@ -228,7 +245,7 @@ class JiraTracker:
     def prefetch(self, fingerprints: list[str]) -> None:
         missing = [fp for fp in dict.fromkeys(fingerprints) if fp not in self._found]
         for start in range(0, len(missing), LOOKUP_CHUNK):
-            self._lookup(missing[start:start + LOOKUP_CHUNK])
+            self._lookup(missing[start : start + LOOKUP_CHUNK])
 
     def _lookup(self, fingerprints: list[str]) -> None:
         labels = ", ".join(jql_quote(jf.fingerprint_label(fp)) for fp in fingerprints)
@@ -236,7 +253,11 @@ class JiraTracker:
         newest: dict[str, Ticket] = {}
         for issue in self._search(jql, "lookup_pages"):
             ticket = self._remember(issue)
-            if ticket is not None and ticket.fingerprint in fingerprints and self._newer(ticket, newest.get(ticket.fingerprint)):
+            if (
+                ticket is not None
+                and ticket.fingerprint in fingerprints
+                and self._newer(ticket, newest.get(ticket.fingerprint))
+            ):
                 newest[ticket.fingerprint] = ticket
         for fp in fingerprints:  # only after the search succeeded: absence is then a fact
             self._found[fp] = newest.get(fp)
@@ -276,16 +297,29 @@ class JiraTracker:
 
         def landed() -> Ticket | None:  # the last attempt may have created it before failing
             found = self._find_fresh(finding.fingerprint)
-            return found if found is not None and found.status == "open" and found.key != getattr(previous, "key", None) else None
+            return (
+                found
+                if found is not None and found.status == "open" and found.key != getattr(previous, "key", None)
+                else None
+            )
 
-        issue = self._call("create", lambda: client.create_issue(fields=copy.deepcopy(fields), prefetch=False),
-                           before_retry=landed)
+        issue = self._call(
+            "create", lambda: client.create_issue(fields=copy.deepcopy(fields), prefetch=False), before_retry=landed
+        )
         if isinstance(issue, Ticket):
             return issue
         self.stats["creates"] += 1
-        ticket = Ticket(key=issue.key, fingerprint=finding.fingerprint, service=finding.service,
-                        check=finding.check, resource=finding.resource, severity=finding.severity,
-                        status="open", title=fields["summary"], url=f"{settings.url}/browse/{issue.key}")
+        ticket = Ticket(
+            key=issue.key,
+            fingerprint=finding.fingerprint,
+            service=finding.service,
+            check=finding.check,
+            resource=finding.resource,
+            severity=finding.severity,
+            status="open",
+            title=fields["summary"],
+            url=f"{settings.url}/browse/{issue.key}",
+        )
         self._labels[ticket.key] = fields["labels"]
         self._created[ticket.key] = datetime.now(timezone.utc).isoformat()
         self._found[finding.fingerprint] = ticket
@@ -355,14 +389,22 @@ class JiraTracker:
         client = self.client
         offered = self._call("transitions", lambda: client.transitions(key, expand="transitions.fields"))
         wanted = name.casefold()
-        chosen = next((t for t in offered if wanted in (str(t.get("name", "")).casefold(),
-                                                        str((t.get("to") or {}).get("name", "")).casefold())), None)
+        chosen = next(
+            (
+                t
+                for t in offered
+                if wanted in (str(t.get("name", "")).casefold(), str((t.get("to") or {}).get("name", "")).casefold())
+            ),
+            None,
+        )
         if chosen is None:
             if self._status_category(key) == ("done" if to_done else "open"):
                 return  # already there (a person moved it, or an earlier attempt landed)
             names = ", ".join(str(t.get("name")) for t in offered) or "none"
-            raise TrackerError(f"{key}: no transition {name!r} available (offered: {names}); "
-                               f"set jira.{'done' if to_done else 'reopen'}_transition in the policy")
+            raise TrackerError(
+                f"{key}: no transition {name!r} available (offered: {names}); "
+                f"set jira.{'done' if to_done else 'reopen'}_transition in the policy"
+            )
         fields = {}
         if to_done and "resolution" in (chosen.get("fields") or {}):
             fields["resolution"] = {"name": self.settings.done_resolution}
@@ -370,8 +412,9 @@ class JiraTracker:
         def landed():
             return True if self._status_category(key) == ("done" if to_done else "open") else None
 
-        self._call("transition", lambda: client.transition_issue(key, str(chosen["id"]), fields=fields),
-                   before_retry=landed)
+        self._call(
+            "transition", lambda: client.transition_issue(key, str(chosen["id"]), fields=fields), before_retry=landed
+        )
 
     def _status_category(self, key: str) -> str:
         client = self.client
@@ -396,8 +439,14 @@ class JiraTracker:
     def _find_user(self, person: str) -> dict | None:
         client, cloud = self.client, self.is_cloud
         try:
-            users = self._call("user search", lambda: client.search_users(query=person, maxResults=10) if cloud
-                               else client.search_users(user=person, maxResults=10))
+            users = self._call(
+                "user search",
+                lambda: (
+                    client.search_users(query=person, maxResults=10)
+                    if cloud
+                    else client.search_users(user=person, maxResults=10)
+                ),
+            )
         except TrackerUnavailable:
             raise
         except TrackerError as exc:
@@ -427,4 +476,3 @@ def retry_after(response) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
     except (TypeError, ValueError):
         return None
-

@@ -3,6 +3,7 @@
 It is the default tracker and the record the dashboard reads when no Jira is configured. Writes are
 atomic and serialised with a file lock so two runs at once cannot lose each other's tickets.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -19,7 +20,7 @@ from tasks.tracker.base import RunContext, Ticket
 
 LEDGER_FILE = "ledger.json"
 READ_FIELDS = ("key", "service", "severity", "status", "opened_at")  # what the dashboard reads
-SYNC_FIELDS = READ_FIELDS + ("fingerprint",)                          # and what a sync matches on
+SYNC_FIELDS = READ_FIELDS + ("fingerprint",)  # and what a sync matches on
 
 
 def check_ledger(data: object, fields: tuple[str, ...] = SYNC_FIELDS) -> dict:
@@ -30,7 +31,6 @@ def check_ledger(data: object, fields: tuple[str, ...] = SYNC_FIELDS) -> dict:
         if not isinstance(ticket, dict) or any(f not in ticket for f in fields):
             raise ValueError(f"ticket {key!r} lacks one of {', '.join(fields)}")
     return data
-
 
 
 class LedgerTracker:
@@ -69,8 +69,9 @@ class LedgerTracker:
         try:
             return check_ledger(json.loads(self.path.read_text()))
         except (OSError, ValueError) as exc:
-            raise StateCorrupt(f"ledger {self.path} is unreadable: {exc}; fix or restore it "
-                               f"(nothing was changed)") from None
+            raise StateCorrupt(
+                f"ledger {self.path} is unreadable: {exc}; fix or restore it (nothing was changed)"
+            ) from None
 
     def _write(self) -> None:
         write_atomic(self.path, json.dumps(self._data, indent=1, sort_keys=True).encode())
@@ -111,10 +112,19 @@ class LedgerTracker:
         key = f"DR-{data['next']}"
         data["next"] += 1
         data["tickets"][key] = {
-            "key": key, "fingerprint": finding.fingerprint, "service": finding.service, "tier": finding.tier,
-            "check": finding.check, "resource": finding.resource, "severity": finding.severity,
-            "title": finding.title, "detail": finding.detail, "remediation": finding.remediation,
-            "status": "open", "opened_at": now_text(), "closed_at": None,
+            "key": key,
+            "fingerprint": finding.fingerprint,
+            "service": finding.service,
+            "tier": finding.tier,
+            "check": finding.check,
+            "resource": finding.resource,
+            "severity": finding.severity,
+            "title": finding.title,
+            "detail": finding.detail,
+            "remediation": finding.remediation,
+            "status": "open",
+            "opened_at": now_text(),
+            "closed_at": None,
             "history": [self._event("opened", context, finding.detail)],
         }
         self._dirty = True
@@ -126,8 +136,9 @@ class LedgerTracker:
 
     def _escalate(self, data: dict, ticket: Ticket, finding: Finding, context: RunContext) -> Ticket:
         entry = data["tickets"][ticket.key]
-        entry["history"].append(self._event("escalated", context,
-                                            f"severity {entry['severity']} -> {finding.severity}: {finding.detail}"))
+        entry["history"].append(
+            self._event("escalated", context, f"severity {entry['severity']} -> {finding.severity}: {finding.detail}")
+        )
         entry["severity"] = finding.severity
         self._dirty = True
         return _ticket(entry)
@@ -156,11 +167,24 @@ class LedgerTracker:
 
     @staticmethod
     def _event(event: str, context: RunContext, detail: str) -> dict:
-        return {"at": now_text(), "event": event, "flow": context.flow, "run_id": context.run_id,
-                "evidence": context.evidence_dir, "detail": detail}
+        return {
+            "at": now_text(),
+            "event": event,
+            "flow": context.flow,
+            "run_id": context.run_id,
+            "evidence": context.evidence_dir,
+            "detail": detail,
+        }
 
 
 def _ticket(entry: dict) -> Ticket:
-    return Ticket(key=entry["key"], fingerprint=entry["fingerprint"], service=entry["service"],
-                  check=entry["check"], resource=entry["resource"], severity=entry["severity"],
-                  status=entry["status"], title=entry["title"])
+    return Ticket(
+        key=entry["key"],
+        fingerprint=entry["fingerprint"],
+        service=entry["service"],
+        check=entry["check"],
+        resource=entry["resource"],
+        severity=entry["severity"],
+        status=entry["status"],
+        title=entry["title"],
+    )

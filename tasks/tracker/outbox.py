@@ -9,6 +9,7 @@ replaying one converges whatever part of it already reached Jira:
 
 A later run that assessed the same fingerprints supersedes older entries: its evidence is newer.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -26,7 +27,6 @@ from tasks.tracker.base import RunContext, Scope, ServiceRouting, Ticket
 OUTBOX_PATH = "tracker/jira-outbox.json"
 
 
-
 class Outbox:
     def __init__(self, store: EvidenceStore, path: str = OUTBOX_PATH):
         self.store = store
@@ -39,13 +39,16 @@ class Outbox:
         try:
             entries = json.loads(raw)["entries"]
             # Each entry is checked too: a truncated or hand-edited file is never read as empty.
-            if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("kind"), str)
-                                                        for e in entries):
+            if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("kind"), str) for e in entries
+            ):
                 raise ValueError("expected 'entries' to be a list of objects with a 'kind'")
             return entries
         except (ValueError, KeyError, TypeError) as exc:
-            raise StateCorrupt(f"outbox {self.store.location}/{self.path} is unreadable: {exc}; fix or restore "
-                               f"it (nothing was changed)") from None
+            raise StateCorrupt(
+                f"outbox {self.store.location}/{self.path} is unreadable: {exc}; fix or restore "
+                f"it (nothing was changed)"
+            ) from None
 
     def save(self, entries: list[dict]) -> None:
         self.store.write_bytes(self.path, json.dumps({"version": 1, "entries": entries}, indent=1).encode())
@@ -69,6 +72,7 @@ class Outbox:
 
 # --- pure helpers ---------------------------------------------------------------------------------
 
+
 def context_to_dict(context: RunContext) -> dict:
     return asdict(context)
 
@@ -87,24 +91,41 @@ def scope_to_dict(scope: Scope) -> dict:
 
 def scope_from_dict(data: dict) -> Scope:
     only = data.get("only_resources")
-    return Scope(assessed=frozenset(tuple(pair) for pair in data["assessed"]),
-                 skipped_resources=frozenset(data.get("skipped_resources", [])),
-                 only_resources=frozenset(only) if only is not None else None)
+    return Scope(
+        assessed=frozenset(tuple(pair) for pair in data["assessed"]),
+        skipped_resources=frozenset(data.get("skipped_resources", [])),
+        only_resources=frozenset(only) if only is not None else None,
+    )
 
 
 def open_entry(finding: Finding, context: RunContext) -> dict:
-    return {"kind": "open", "fingerprint": finding.fingerprint, "finding": finding.model_dump(mode="json"),
-            "context": context_to_dict(context), "queued_at": now_text()}
+    return {
+        "kind": "open",
+        "fingerprint": finding.fingerprint,
+        "finding": finding.model_dump(mode="json"),
+        "context": context_to_dict(context),
+        "queued_at": now_text(),
+    }
 
 
 def resolved_entry(ticket: Ticket, context: RunContext) -> dict:
-    return {"kind": "resolved", "fingerprint": ticket.fingerprint, "ticket": asdict(ticket),
-            "context": context_to_dict(context), "queued_at": now_text()}
+    return {
+        "kind": "resolved",
+        "fingerprint": ticket.fingerprint,
+        "ticket": asdict(ticket),
+        "context": context_to_dict(context),
+        "queued_at": now_text(),
+    }
 
 
 def sync_entry(findings: list[Finding], scope: Scope, context: RunContext) -> dict:
-    return {"kind": "sync", "findings": [f.model_dump(mode="json") for f in findings],
-            "scope": scope_to_dict(scope), "context": context_to_dict(context), "queued_at": now_text()}
+    return {
+        "kind": "sync",
+        "findings": [f.model_dump(mode="json") for f in findings],
+        "scope": scope_to_dict(scope),
+        "context": context_to_dict(context),
+        "queued_at": now_text(),
+    }
 
 
 def entries_from_ops(ops: list, context: RunContext) -> list[dict]:
@@ -123,8 +144,9 @@ def pending_count(entries: list[dict]) -> int:
 
 
 def _covered(scope: Scope, service: str, check: str, resource: str) -> bool:
-    return scope.covers(Ticket(key="", fingerprint="", service=service, check=check, resource=resource,
-                               severity="low", status="open"))
+    return scope.covers(
+        Ticket(key="", fingerprint="", service=service, check=check, resource=resource, severity="low", status="open")
+    )
 
 
 def supersede(entries: list[dict], fingerprints: set[str], scope: Scope) -> list[dict]:
@@ -133,12 +155,16 @@ def supersede(entries: list[dict], fingerprints: set[str], scope: Scope) -> list
     for entry in entries:
         if entry["kind"] == "sync":
             old = scope_from_dict(entry["scope"])
-            findings = [f for f in entry["findings"] if f["fingerprint"] not in fingerprints
-                        and not _covered(scope, f["service"], f["check"], f["resource"])]
+            findings = [
+                f
+                for f in entry["findings"]
+                if f["fingerprint"] not in fingerprints and not _covered(scope, f["service"], f["check"], f["resource"])
+            ]
             assessed = old.assessed - scope.assessed
             if assessed or findings:
-                narrowed = Scope(assessed=assessed, skipped_resources=old.skipped_resources,
-                                 only_resources=old.only_resources)
+                narrowed = Scope(
+                    assessed=assessed, skipped_resources=old.skipped_resources, only_resources=old.only_resources
+                )
                 kept.append({**entry, "findings": findings, "scope": scope_to_dict(narrowed)})
             continue
         item = entry["finding"] if entry["kind"] == "open" else entry["ticket"]

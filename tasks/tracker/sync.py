@@ -1,4 +1,5 @@
 """Decide and apply what a run's findings mean for tickets: create, keep, escalate, reopen, resolve."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -99,8 +100,9 @@ def _sync_with_outbox(tracker: Tracker, findings: list[Finding], scope: Scope, c
     return result
 
 
-def _replay(tracker: Tracker, entries: list[dict], snapshot: dict[str, Ticket],
-            result: SyncResult) -> tuple[list[dict], str | None]:
+def _replay(
+    tracker: Tracker, entries: list[dict], snapshot: dict[str, Ticket], result: SyncResult
+) -> tuple[list[dict], str | None]:
     prefetch = getattr(tracker, "prefetch", None)
     wanted = {f["fingerprint"] for e in entries for f in (e.get("findings") or [e.get("finding") or {}]) if f}
     if prefetch is not None and wanted - set(snapshot):
@@ -119,12 +121,13 @@ def _replay(tracker: Tracker, entries: list[dict], snapshot: dict[str, Ticket],
             ops = [Operation("resolve", ticket.fingerprint, ticket=ticket)] if ticket else []
         undone, error = _apply(tracker, ops, context, snapshot, result)
         if error is not None:
-            return ob.entries_from_ops(undone, context) + entries[index + 1:], error
+            return ob.entries_from_ops(undone, context) + entries[index + 1 :], error
     return [], None
 
 
-def _apply(tracker: Tracker, ops: list[Operation], context: RunContext, snapshot: dict[str, Ticket],
-           result: SyncResult) -> tuple[list[Operation], str | None]:
+def _apply(
+    tracker: Tracker, ops: list[Operation], context: RunContext, snapshot: dict[str, Ticket], result: SyncResult
+) -> tuple[list[Operation], str | None]:
     """Apply in order, keeping `snapshot` (fingerprint -> open ticket) current. A refused operation is
     recorded and skipped; an unreachable tracker stops here and returns what is left undone."""
     creates = [op.fingerprint for op in ops if op.action == "create"]

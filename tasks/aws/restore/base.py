@@ -4,6 +4,7 @@
 Every mutating call goes through the interlock in tasks/aws/guard.py, so a copy must carry the `drt-`
 prefix and the ownership tags, and only such copies can be deleted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,11 +24,11 @@ class Isolation:
 
 @dataclass(frozen=True)
 class RestoreSpec:
-    kind: str                 # rds_instance | rds_cluster | dynamodb_table | s3_bucket | ebs_volume
-    mode: str                 # snapshot | snapshot-dr | pitr-latest | pitr-time | object-version
+    kind: str  # rds_instance | rds_cluster | dynamodb_table | s3_bucket | ebs_volume
+    mode: str  # snapshot | snapshot-dr | pitr-latest | pitr-time | object-version
     source_id: str
     source_region: str
-    region: str               # where the copy is made (the source region, or the DR region)
+    region: str  # where the copy is made (the source region, or the DR region)
     copy_name: str
     tags: tuple[tuple[str, str], ...]
     account: str | None = None
@@ -44,8 +45,8 @@ class RestoreSpec:
 
 @dataclass
 class RecoveryPoint:
-    identifier: str           # snapshot id, version id, or "latest"/ISO time for point-in-time
-    time: datetime | None     # the moment the data is from (for RPO)
+    identifier: str  # snapshot id, version id, or "latest"/ISO time for point-in-time
+    time: datetime | None  # the moment the data is from (for RPO)
     detail: dict[str, Any] = field(default_factory=dict)
     mechanism: str | None = None  # what made it: RDS automated backups, AWS Backup, manual snapshot, ...
 
@@ -71,8 +72,15 @@ def newest_available(snapshots: list[dict[str, Any]], time_key: str) -> dict[str
     return max(ready, key=lambda s: s[time_key]) if ready else None
 
 
-RDS_FAILED = {"failed", "incompatible-restore", "incompatible-parameters", "incompatible-network",
-               "restore-error", "storage-full", "inaccessible-encryption-credentials"}
+RDS_FAILED = {
+    "failed",
+    "incompatible-restore",
+    "incompatible-parameters",
+    "incompatible-network",
+    "restore-error",
+    "storage-full",
+    "inaccessible-encryption-credentials",
+}
 
 
 def rpo_from_point(point: RecoveryPoint, started: datetime, mode: str) -> float | None:
@@ -106,8 +114,9 @@ class RestoreDriver(Protocol):
 
     def start(self, clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str: ...
 
-    def state(self, clients: AwsClients, spec: RestoreSpec, copy_id: str,
-              point: RecoveryPoint | None = None) -> CopyState: ...
+    def state(
+        self, clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None
+    ) -> CopyState: ...
 
     def delete(self, clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool: ...
 

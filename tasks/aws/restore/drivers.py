@@ -1,4 +1,5 @@
 """The restore driver for each resource kind: the only place that maps a kind to its module."""
+
 from __future__ import annotations
 
 from tasks.aws.restore import (

@@ -1,4 +1,5 @@
 """DynamoDB table: restore from a backup or to a point in time."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,8 +39,9 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     client = clients.client("dynamodb", spec.region, spec.account)
     kwargs = {"UseLatestRestorableTime": True} if spec.mode != "pitr-time" else {"RestoreDateTime": spec.restore_time}
-    table = client.restore_table_to_point_in_time(SourceTableName=spec.source_id, TargetTableName=spec.copy_name,
-                                                  **kwargs)["TableDescription"]
+    table = client.restore_table_to_point_in_time(
+        SourceTableName=spec.source_id, TargetTableName=spec.copy_name, **kwargs
+    )["TableDescription"]
     client.tag_resource(ResourceArn=table["TableArn"], Tags=spec.tag_list)
     return spec.copy_name
 

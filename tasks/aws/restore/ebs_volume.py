@@ -1,4 +1,5 @@
 """EBS volume: create a volume from the newest snapshot (or its DR-region copy)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,13 +28,21 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
         # A copy keeps only its source snapshot's id (tasks/rules/ebs_copies.py): match it against the
         # source volume's snapshots in the source region.
         source = clients.client("ec2", spec.source_region, spec.account)
-        sources = {s["SnapshotId"] for s in source.describe_snapshots(OwnerIds=["self"], Filters=[
-            {"Name": "volume-id", "Values": [spec.source_id]}])["Snapshots"]}
-        snapshots = [s for s in client.describe_snapshots(OwnerIds=["self"])["Snapshots"]
-                     if is_copy_of(s, spec.source_id, sources)]
+        sources = {
+            s["SnapshotId"]
+            for s in source.describe_snapshots(
+                OwnerIds=["self"], Filters=[{"Name": "volume-id", "Values": [spec.source_id]}]
+            )["Snapshots"]
+        }
+        snapshots = [
+            s
+            for s in client.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+            if is_copy_of(s, spec.source_id, sources)
+        ]
     else:
-        snapshots = client.describe_snapshots(OwnerIds=["self"], Filters=[
-            {"Name": "volume-id", "Values": [spec.source_id]}])["Snapshots"]
+        snapshots = client.describe_snapshots(
+            OwnerIds=["self"], Filters=[{"Name": "volume-id", "Values": [spec.source_id]}]
+        )["Snapshots"]
     ready = [s for s in snapshots if s.get("State") == "completed"]
     if not ready:
         raise NoRecoveryPoint(f"no completed snapshot of {spec.source_id} in {spec.region}")
@@ -44,9 +53,14 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     client = clients.client("ec2", spec.region, spec.account)
     zone = spec.availability_zone if spec.region == spec.source_region and spec.availability_zone else f"{spec.region}a"
-    volume = client.create_volume(SnapshotId=point.identifier, AvailabilityZone=zone, VolumeType="gp3",
-                                  TagSpecifications=[{"ResourceType": "volume",
-                                                      "Tags": spec.tag_list + [{"Key": "Name", "Value": spec.copy_name}]}])
+    volume = client.create_volume(
+        SnapshotId=point.identifier,
+        AvailabilityZone=zone,
+        VolumeType="gp3",
+        TagSpecifications=[
+            {"ResourceType": "volume", "Tags": spec.tag_list + [{"Key": "Name", "Value": spec.copy_name}]}
+        ],
+    )
     return volume["VolumeId"]
 
 

@@ -1,4 +1,5 @@
 """Aurora / RDS DB cluster: restore from a cluster snapshot, then (once the cluster is available) add a writer."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,8 +31,11 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     newest = newest_available(snapshots, "SnapshotCreateTime")
     if newest is None:
         raise NoRecoveryPoint(f"no available cluster snapshot of {spec.source_id} in {spec.region}")
-    return RecoveryPoint(newest["DBClusterSnapshotIdentifier"], newest["SnapshotCreateTime"],
-                         {"snapshot_type": newest.get("SnapshotType")})
+    return RecoveryPoint(
+        newest["DBClusterSnapshotIdentifier"],
+        newest["SnapshotCreateTime"],
+        {"snapshot_type": newest.get("SnapshotType")},
+    )
 
 
 def writer_id(copy_id: str) -> str:
@@ -42,8 +46,13 @@ def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     """Restore the cluster only: AWS adds an instance only to an `available` cluster, so the writer comes
     from `advance` once the cluster is ready."""
     client = rds_client(clients, spec)
-    kwargs = {"DBClusterIdentifier": spec.copy_name, "SnapshotIdentifier": point.identifier,
-              "Engine": spec.engine or "aurora-postgresql", "Tags": spec.tag_list, "DeletionProtection": False}
+    kwargs = {
+        "DBClusterIdentifier": spec.copy_name,
+        "SnapshotIdentifier": point.identifier,
+        "Engine": spec.engine or "aurora-postgresql",
+        "Tags": spec.tag_list,
+        "DeletionProtection": False,
+    }
     if spec.isolation.subnet_group:
         kwargs["DBSubnetGroupName"] = spec.isolation.subnet_group
     if spec.isolation.security_group_ids:
@@ -58,9 +67,13 @@ def advance(clients: AwsClients, spec: RestoreSpec, copy_id: str, current: CopyS
     if current.detail.get("status") != "available" or current.detail.get("writer") != "missing":
         return
     rds_client(clients, spec).create_db_instance(
-        DBInstanceIdentifier=writer_id(copy_id), DBClusterIdentifier=copy_id,
-        Engine=spec.engine or "aurora-postgresql", DBInstanceClass=spec.instance_class or "db.r6g.large",
-        PubliclyAccessible=False, Tags=spec.tag_list)
+        DBInstanceIdentifier=writer_id(copy_id),
+        DBClusterIdentifier=copy_id,
+        Engine=spec.engine or "aurora-postgresql",
+        DBInstanceClass=spec.instance_class or "db.r6g.large",
+        PubliclyAccessible=False,
+        Tags=spec.tag_list,
+    )
 
 
 def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None) -> CopyState:
@@ -76,9 +89,17 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
         mapped = "available"
     else:
         mapped = "creating"
-    return CopyState(mapped, cluster.get("Endpoint"), cluster.get("Port"),
-                     {"status": statuses[0], "writer": statuses[1], "engine": cluster.get("Engine"),
-                      "members": [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers", [])]})
+    return CopyState(
+        mapped,
+        cluster.get("Endpoint"),
+        cluster.get("Port"),
+        {
+            "status": statuses[0],
+            "writer": statuses[1],
+            "engine": cluster.get("Engine"),
+            "members": [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers", [])],
+        },
+    )
 
 
 # Answers that mean "not now": the instance or cluster is in a state that refuses a delete (still creating,
@@ -108,8 +129,9 @@ def _request(call, **kwargs) -> bool:
     try:
         call(**kwargs)
     except ClientError as exc:
-        if is_not_found(exc, "DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault",
-                        "DBClusterNotFound"):
+        if is_not_found(
+            exc, "DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "DBClusterNotFound"
+        ):
             return True
         if is_not_found(exc, *_NOT_YET):
             return False

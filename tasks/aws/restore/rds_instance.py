@@ -1,4 +1,5 @@
 """RDS DB instance: restore from a snapshot (or its DR-region copy) or to a point in time."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,8 +39,12 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
             raise NoRecoveryPoint(f"no available snapshot of {spec.source_id} {where}")
         # A copy keeps the moment the data is from as OriginalSnapshotCreateTime.
         when = newest.get("OriginalSnapshotCreateTime") or newest["SnapshotCreateTime"]
-        return RecoveryPoint(newest["DBSnapshotIdentifier"], when, {"snapshot_type": newest.get("SnapshotType")},
-                             mechanism=rds.snapshot_mechanism(newest))
+        return RecoveryPoint(
+            newest["DBSnapshotIdentifier"],
+            when,
+            {"snapshot_type": newest.get("SnapshotType")},
+            mechanism=rds.snapshot_mechanism(newest),
+        )
     db = rds.get_db_instance(client, spec.source_id)
     if db is None:
         raise NoRecoveryPoint(f"{spec.source_id} not found in {spec.region}")
@@ -55,24 +60,36 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     client = rds_client(clients, spec)
-    common = {"DBInstanceClass": spec.instance_class, "PubliclyAccessible": False, "DeletionProtection": False,
-              "MultiAZ": False, "Tags": spec.tag_list}
+    common = {
+        "DBInstanceClass": spec.instance_class,
+        "PubliclyAccessible": False,
+        "DeletionProtection": False,
+        "MultiAZ": False,
+        "Tags": spec.tag_list,
+    }
     if spec.isolation.subnet_group:
         common["DBSubnetGroupName"] = spec.isolation.subnet_group
     if spec.isolation.security_group_ids:
         common["VpcSecurityGroupIds"] = list(spec.isolation.security_group_ids)
     common = {k: v for k, v in common.items() if v is not None}
     if spec.mode in ("snapshot", "snapshot-dr"):
-        client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=spec.copy_name,
-                                                    DBSnapshotIdentifier=point.identifier, **common)
+        client.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier=spec.copy_name, DBSnapshotIdentifier=point.identifier, **common
+        )
     elif spec.mode == "pitr-latest":
-        client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=spec.source_id,
-                                                    TargetDBInstanceIdentifier=spec.copy_name,
-                                                    UseLatestRestorableTime=True, **common)
+        client.restore_db_instance_to_point_in_time(
+            SourceDBInstanceIdentifier=spec.source_id,
+            TargetDBInstanceIdentifier=spec.copy_name,
+            UseLatestRestorableTime=True,
+            **common,
+        )
     else:
-        client.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier=spec.source_id,
-                                                    TargetDBInstanceIdentifier=spec.copy_name,
-                                                    RestoreTime=spec.restore_time, **common)
+        client.restore_db_instance_to_point_in_time(
+            SourceDBInstanceIdentifier=spec.source_id,
+            TargetDBInstanceIdentifier=spec.copy_name,
+            RestoreTime=spec.restore_time,
+            **common,
+        )
     return spec.copy_name
 
 
@@ -83,17 +100,26 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
     status = db.get("DBInstanceStatus", "")
     endpoint = db.get("Endpoint") or {}
     mapped = "available" if status == "available" else ("failed" if status in RDS_FAILED else "creating")
-    return CopyState(mapped, endpoint.get("Address"), endpoint.get("Port"),
-                     {"status": status, "engine": db.get("Engine"), "class": db.get("DBInstanceClass"),
-                      "publicly_accessible": bool(db.get("PubliclyAccessible", False))})
+    return CopyState(
+        mapped,
+        endpoint.get("Address"),
+        endpoint.get("Port"),
+        {
+            "status": status,
+            "engine": db.get("Engine"),
+            "class": db.get("DBInstanceClass"),
+            "publicly_accessible": bool(db.get("PubliclyAccessible", False)),
+        },
+    )
 
 
 def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:
     """True once the delete is accepted (or it is gone); False while the instance's state refuses it
     (InvalidDBInstanceState; the teardown asks again)."""
     try:
-        rds_client(clients, spec).delete_db_instance(DBInstanceIdentifier=copy_id, SkipFinalSnapshot=True,
-                                                     DeleteAutomatedBackups=True)
+        rds_client(clients, spec).delete_db_instance(
+            DBInstanceIdentifier=copy_id, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+        )
     except ClientError as exc:
         if is_not_found(exc, "InvalidDBInstanceState", "InvalidDBInstanceStateFault"):
             return False

@@ -1,4 +1,5 @@
 """S3 bucket: copy the object versions as of the recovery point into a new bucket."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,9 +36,12 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     # The newest version listed is the latest state the bucket can be recovered to (as LatestRestorableTime
     # is for PITR): versioning keeps every write, so nothing written before it is lost.
     newest = max(v["LastModified"] for v in versions)
-    return RecoveryPoint(chosen["VersionId"], chosen["LastModified"],
-                         {"key": chosen["Key"], "etag": chosen.get("ETag"), "newest_version_time": newest},
-                         mechanism="S3 versioning")
+    return RecoveryPoint(
+        chosen["VersionId"],
+        chosen["LastModified"],
+        {"key": chosen["Key"], "etag": chosen.get("ETag"), "newest_version_time": newest},
+        mechanism="S3 versioning",
+    )
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
@@ -46,8 +50,11 @@ def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     client.create_bucket(Bucket=spec.copy_name, **create)
     client.put_bucket_tagging(Bucket=spec.copy_name, Tagging={"TagSet": spec.tag_list})
     key = point.detail["key"]
-    client.copy_object(Bucket=spec.copy_name, Key=f"restore/{key}",
-                       CopySource={"Bucket": spec.source_id, "Key": key, "VersionId": point.identifier})
+    client.copy_object(
+        Bucket=spec.copy_name,
+        Key=f"restore/{key}",
+        CopySource={"Bucket": spec.source_id, "Key": key, "VersionId": point.identifier},
+    )
     return spec.copy_name
 
 
@@ -64,8 +71,11 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
         key = point.detail["key"]
         original = client.get_object(Bucket=spec.source_id, Key=key, VersionId=point.identifier)["Body"].read()
         restored = client.get_object(Bucket=copy_id, Key=f"restore/{key}")["Body"].read()
-        detail = {"key": key, "source_sha256": hashlib.sha256(original).hexdigest(),
-                  "restored_sha256": hashlib.sha256(restored).hexdigest()}
+        detail = {
+            "key": key,
+            "source_sha256": hashlib.sha256(original).hexdigest(),
+            "restored_sha256": hashlib.sha256(restored).hexdigest(),
+        }
         detail["checksum_match"] = detail["source_sha256"] == detail["restored_sha256"]
     return CopyState("available", f"s3://{copy_id}/restore/", None, detail)
 
