@@ -161,10 +161,13 @@ def service_routing(catalog) -> dict[str, ServiceRouting]:
     return routing
 
 
-def record_findings(run: RunEvidence, findings: list[Finding]) -> None:
+def record_findings(run: RunEvidence, findings: list[Finding], final: bool = True) -> None:
+    """Findings on disk before anything else can fail. An interim save (final=False) says nothing on the
+    console, so a run that saves twice does not print two different counts."""
     run.record.findings = sorted(findings, key=lambda f: (f.service, f.check, f.resource, f.subject))
     run.save()
-    _console.phase(f"{run.record.flow}: {len(findings)} finding(s) recorded in the evidence")
+    if final:
+        _console.phase(f"{run.record.flow}: {len(findings)} finding(s) recorded in the evidence")
 
 
 def file_tickets(

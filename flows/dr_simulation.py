@@ -316,7 +316,7 @@ def _simulate(
         for r in rows
     ]
     findings = unrecoverable_findings(scenario, rows)
-    record_findings(run, findings)  # the analysis is on disk before the tabletop starts
+    record_findings(run, findings, final=False)  # the analysis is on disk before the tabletop starts
     logger.info(
         "%s: %d service(s) affected, %d cannot meet their targets",
         scenario.id,
