@@ -8,6 +8,8 @@ from datetime import timedelta
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 EXPECTED = "a duration like 90s, 30m, 4h, 2d or 1w"
+# Far beyond any RPO, RTO or review period, and small enough that now +/- it never overflows a datetime.
+MAX_SECONDS = 100 * 365 * 86400
 
 
 def parse_duration(value: object) -> timedelta:
@@ -21,6 +23,8 @@ def parse_duration(value: object) -> timedelta:
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"expected a positive duration, got {value!r}")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"expected a duration of at most 5200w (100 years), got {value[:40]!r}")
     return timedelta(seconds=seconds)
 
 
