@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from tests.conftest import REPO_ROOT
@@ -28,13 +29,31 @@ EXPECTED = [
     ("alias-bomb.yaml", None, "", "nodes"),
     ("not-utf8.yaml", None, "", "not UTF-8"),
     ("huge.yaml", None, "", "the limit is 1000000"),
+    # Values YAML resolves but Python refuses: a line each, never a traceback.
+    ("impossible-date.yaml", 5, "documentation.last_reviewed", "not a valid date: '2026-02-30'"),
+    ("hex-key.yaml", 4, "0x1", "key '0x1' is read by YAML 1.1 as a number"),
+    ("sexagesimal-key.yaml", 5, "targets.1:20", "key '1:20' is read by YAML 1.1 as a number"),
+    ("huge-integer.yaml", 3, "tier", "not a valid number"),
+    ("huge-duration.yaml", 4, "targets.rto", "expected a duration of at most 100 years"),
+    ("nul-byte.yaml", 2, "", "NUL byte"),
+    # Made at run time: only regular files are read (a FIFO would hang, /dev/zero would fill memory).
+    ("fifo.yaml", None, "", "not a regular file"),
+    ("zero.yaml", None, "", "not a regular file"),
 ]
+
+
+def plant_special_files(directory):
+    os.mkfifo(directory / "fifo.yaml")
+    (directory / "zero.yaml").symlink_to("/dev/zero")
+    (directory / "scenarios").mkdir(exist_ok=True)  # the scenario library is read the same way
+    os.mkfifo(directory / "scenarios" / "fifo.yaml")
 
 
 def test_every_bad_input_is_reported_precisely(tmp_path):
     corpus = tmp_path / "runbooks"
     shutil.copytree(CORPUS, corpus)
     (corpus / "huge.yaml").write_text("service: huge\nname: Huge\ntier: 1\n" + "# filler line\n" * 90_000)
+    plant_special_files(corpus)
     run = dr("validate", "--runbooks", str(corpus))
     assert run.returncode == 2
     assert "Traceback" not in run.stdout + run.stderr

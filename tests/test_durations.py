@@ -20,7 +20,9 @@ def test_parses_the_documented_units(text, expected):
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["4", "4 hours", "h", "-1h", "0m", 30, True, None, "4x"])
+@pytest.mark.parametrize(
+    "bad", ["4", "4 hours", "h", "-1h", "0m", 30, True, None, "4x", "99999999999999w", "5300w", "9" * 400 + "s"]
+)
 def test_rejects_anything_else_with_the_expected_form(bad):
     with pytest.raises(ValueError, match="expected a|positive"):
         parse_duration(bad)

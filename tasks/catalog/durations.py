@@ -24,7 +24,7 @@ def parse_duration(value: object) -> timedelta:
     if seconds <= 0:
         raise ValueError(f"expected a positive duration, got {value!r}")
     if seconds > MAX_SECONDS:
-        raise ValueError(f"expected a duration of at most 5200w (100 years), got {value[:40]!r}")
+        raise ValueError(f"expected a duration of at most 100 years, got {value[:40]!r}")
     return timedelta(seconds=seconds)
 
 
