@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from prefect import flow, get_run_logger
 from prefect.exceptions import Pause
 from prefect.input import RunInput
@@ -36,6 +35,7 @@ from tasks.aws.clients import AwsClients
 from tasks.catalog.load import load_catalog, select_services
 from tasks.catalog.scenario import ROLES
 from tasks.catalog.scenarios import load_scenarios
+from tasks.catalog.yaml_source import load_yaml
 from tasks.errors import ConfigError, DrError
 from tasks.evidence.records import ServiceStatus
 from tasks.evidence.store import load_history
@@ -86,10 +86,11 @@ def check_drill_opt_ins(drill: str | None, allow_disruptive: bool) -> None:
 def load_answers(path: str | None) -> dict[str, dict]:
     if not path:
         return {}
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read answers file {path}: {exc}") from None
+    # Read like a runbook: regular files only, capped, bad values as file:line errors (never a hang or crash).
+    doc, problems = load_yaml(Path(path))
+    if problems:
+        raise ConfigError("; ".join(str(problem) for problem in problems))
+    data = doc.data or {}
     answers = data.get("answers", data) if isinstance(data, dict) else None
     if not isinstance(answers, dict):
         raise ConfigError(f"{path}: expected a mapping of inject id to answers")

@@ -86,3 +86,19 @@ def test_review_and_audit_report_bad_runbooks_without_crashing(tmp_path, prefect
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
+
+
+def test_an_answers_file_is_read_like_a_runbook(tmp_path):
+    import pytest
+
+    from flows.dr_simulation import load_answers
+    from tasks.errors import ConfigError
+
+    fifo = tmp_path / "answers.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_answers(str(fifo))  # refused at once, not waited on
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("answers:\n  az-1:\n    when: 2026-02-30\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:3: answers.az-1.when: not a valid date"):
+        load_answers(str(bad))
