@@ -421,3 +421,37 @@ def test_a_copy_deleted_under_a_running_restore_fails_at_once(world, monkeypatch
     gone = [m for m in record["measurements"] if m["status"] == "failed" and "deleted by someone else" in m["error"]]
     assert len(gone) == 1 and not gone[0]["passed"]
     assert time.monotonic() - started < 60  # not the hour-long RTO
+
+
+@pytest.mark.strict(restore_seconds=20)
+def test_a_restore_test_with_20_second_restores_survives_sweeps_from_other_stores(world, tmp_path):
+    """Issue 14's done-when: while a restore test's copies take 20 s to restore, a sweep from another evidence
+    directory and one from an s3:// store run; neither deletes a live copy and every restore passes."""
+    import threading
+
+    outcome: dict = {}
+    run = threading.Thread(
+        target=lambda: outcome.update(
+            backup_restore_test(
+                runbooks=world["runbooks"],
+                evidence=world["evidence"],
+                services=["ledger"],
+                poll_seconds=0.5,
+                concurrency=5,
+            )
+        )
+    )
+    run.start()
+    deadline = time.monotonic() + 60
+    while not leftovers() and time.monotonic() < deadline:  # the copies exist and are still restoring
+        time.sleep(0.5)
+    live = {c.identifier for c in leftovers()}
+    assert live, "the restore test made no copy within 60 s"
+    swept = [
+        orphan_sweep(runbooks=world["runbooks"], evidence=store)["copies"]
+        for store in (str(tmp_path / "another-evidence"), "s3://drt-evidence-store/elsewhere")
+    ]
+    run.join(timeout=300)
+    assert swept == [[], []]
+    assert outcome["restores"] == 5 and outcome["passed"] == 5, outcome
+    assert leftovers() == []
