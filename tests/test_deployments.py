@@ -200,7 +200,8 @@ def test_fan_out_runs_children_on_both_workers(server, moto_server, tmp_path):
         "  - kind: rds_instance\n    select: {tags: {fleet: spread}}\n"
         f"    regions: [{', '.join(regions)}]\n",
     )
-    env = {"AWS_ENDPOINT_URL": moto_server, "DR_PROJECT_DIR": str(REPO_ROOT)}
+    # Unbuffered: the workers' logs are read while they still run (block-buffered output showed nothing under load).
+    env = {"AWS_ENDPOINT_URL": moto_server, "DR_PROJECT_DIR": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
     prefect = str(BIN / "prefect")
     pool = subprocess.run(
         [prefect, "work-pool", "create", "dr-process", "--type", "process"],
