@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -60,15 +61,9 @@ def path_fields(target: RestoreTarget) -> dict:
     return {"disruption": target.disruption, "rpo_judged": target.judge_rpo, "judged_against": target.judged_against}
 
 
-def measurement_path(run_dir: str, target: RestoreTarget) -> str:
-    # Per service too: two runbooks documenting one database each keep their own measurement.
-    digest = hashlib.sha256("\0".join((target.service, target.key)).encode()).hexdigest()[:16]
-    return f"{run_dir}/measurements/{digest}.json"
-
-
-def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
-    started = now()
-    m = Measurement(
+def new_measurement(target: RestoreTarget, started: datetime, **fields: Any) -> Measurement:
+    """A measurement of `target` started at `started`: the target's identity, path and goals, plus `fields`."""
+    return Measurement(
         service=target.service,
         tier=target.tier,
         resource=target.resource,
@@ -79,9 +74,20 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
         started_at=started,
         rto_target_seconds=target.rto_target_seconds,
         rpo_target_seconds=target.rpo_target_seconds,
-        instance_class=target.instance_class,
         **path_fields(target),
+        **fields,
     )
+
+
+def measurement_path(run_dir: str, target: RestoreTarget) -> str:
+    # Per service too: two runbooks documenting one database each keep their own measurement.
+    digest = hashlib.sha256("\0".join((target.service, target.key)).encode()).hexdigest()[:16]
+    return f"{run_dir}/measurements/{digest}.json"
+
+
+def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
+    started = now()
+    m = new_measurement(target, started, instance_class=target.instance_class)
     name = copy_name(ctx.run_id, target) + (f"-{ctx.attempt}" if ctx.attempt > 1 else "")
     isolation_policy = ctx.policy.restore.isolation.get(target.region)
     spec = RestoreSpec(
@@ -269,19 +275,10 @@ def load_measurements(store: EvidenceStore, run_dir: str) -> dict[tuple[str, str
 
 def failed_measurement(target: RestoreTarget, error: BaseException) -> Measurement:
     at = now()
-    return Measurement(
-        service=target.service,
-        tier=target.tier,
-        resource=target.resource,
-        kind=target.kind,
-        mode=target.mode,
-        region=target.region,
-        source_region=target.source_region,
-        started_at=at,
+    return new_measurement(
+        target,
+        at,
         finished_at=at,
-        rto_target_seconds=target.rto_target_seconds,
-        rpo_target_seconds=target.rpo_target_seconds,
         status="failed",
-        **path_fields(target),
         error=describe_error(error) if isinstance(error, (ClientError, BotoCoreError)) else str(error),
     )
