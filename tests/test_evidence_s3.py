@@ -12,6 +12,7 @@ from tasks.errors import ConfigError, EvidenceError
 from tasks.evidence.s3 import PROBE_KEY, S3EvidenceStore, lock_settings, parse_s3_url
 from tasks.evidence.store import LocalEvidenceStore, open_store
 from tests.conftest import write_runbook
+from tests.jira_server import jira820  # noqa: F401  (fixture)
 
 BUCKET = "acme-dr-evidence"  # the customer's own bucket: not drt-*, so the safety interlock would refuse it
 HOSTILE = '<script>alert("x")</script>'
@@ -108,8 +109,9 @@ def test_retention_on_a_bucket_without_object_lock_fails_before_any_work(aws):
         S3EvidenceStore("no-such-bucket", "p").check_writable()
 
 
-def test_documentation_review_and_dashboard_with_evidence_in_s3(aws, prefect_harness, tmp_path, monkeypatch):
-    """A whole flow run writes its evidence to S3 with retention; the dashboard reads it back from there."""
+def test_documentation_review_and_dashboard_with_evidence_in_s3(aws, prefect_harness, tmp_path, monkeypatch, jira820):
+    """A whole flow run writes its evidence to S3 with retention, files its ticket in Jira (the ledger is a local
+    file and is refused with S3 evidence); the dashboard reads the evidence back from S3."""
     from flows.dashboard import dr_dashboard
     from flows.documentation_review import documentation_review
 
@@ -133,12 +135,15 @@ resources:
 """,
     )
     evidence = f"s3://{BUCKET}/dr/evidence"
-    result = documentation_review(runbooks=str(catalog), evidence=evidence)
+    with pytest.raises(ConfigError, match="ledger tracker keeps tickets in a local file"):
+        documentation_review(runbooks=str(catalog), evidence=evidence)
+    assert all_keys() == []  # refused before any evidence was written
+    result = documentation_review(runbooks=str(catalog), evidence=evidence, tracker="jira")
     run_prefix = result["evidence_dir"].removeprefix(f"s3://{BUCKET}/")
     assert result["evidence_dir"].startswith(f"{evidence}/documentation-review/")
     assert result["report"] == f"{result['evidence_dir']}/report.html"
-    # The ledger needs a local directory: the run completes and says why no ticket was filed.
-    assert "local evidence directory" in result["tracker"]["error"]
+    [ticket] = jira820.tool_issues()
+    assert "orders-table" in json.dumps(ticket, default=str)
 
     s3 = boto3.client("s3", region_name="us-east-1")
     keys = all_keys()
@@ -152,7 +157,7 @@ resources:
     report = s3.get_object(Bucket=BUCKET, Key=f"{run_prefix}/report.html")["Body"].read().decode()
     assert "<script>" not in report and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Orders" in report
 
-    site = dr_dashboard(evidence=evidence, runbooks=str(catalog), tracker="ledger")
+    site = dr_dashboard(evidence=evidence, runbooks=str(catalog), tracker="jira")
     assert site["index"] == f"{evidence}/dashboard/index.html" and site["services"] == 1
     index = s3.get_object(Bucket=BUCKET, Key="dr/evidence/dashboard/index.html")["Body"].read().decode()
     assert "gaps" in index and "&lt;script&gt;" in index and "<script" not in index
