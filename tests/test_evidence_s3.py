@@ -12,7 +12,7 @@ from tasks.errors import ConfigError, EvidenceError
 from tasks.evidence.s3 import PROBE_KEY, S3EvidenceStore, lock_settings, parse_s3_url
 from tasks.evidence.store import LocalEvidenceStore, open_store
 from tests.conftest import write_runbook
-from tests.jira_server import jira820  # noqa: F401  (fixture)
+from tests.jira_server import jira820
 
 BUCKET = "acme-dr-evidence"  # the customer's own bucket: not drt-*, so the safety interlock would refuse it
 HOSTILE = '<script>alert("x")</script>'
