@@ -35,7 +35,7 @@ from flows._scale import (
     run_children,
 )
 from flows.plans import last_tested, plan_targets, restore_plan
-from flows.sweeping import liveness
+from flows.sweeping import known_runs, liveness
 from tasks.actions.restore import (
     FLOW,
     RestoreContext,
@@ -279,6 +279,10 @@ def _restore_test(
     run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
     concurrency, evidence, tracker = flow_run.concurrency, flow_run.evidence, flow_run.tracker
     store = run.store
+    if lock:
+        # Recorded so that a later sweep holding this lock can tie our untagged copies (by name) to a dead run.
+        run.record.details["lock"] = lock
+        run.save()
     check_credentials(run, clients, valid)
     records = load_history(store, FLOW_NAME)  # read once: resume, rotation and the trend all come from it
     previous = (
@@ -303,6 +307,7 @@ def _restore_test(
         current_run_id=run.record.run_id,
         liveness=liveness(frozenset({lock}) if lock else frozenset()),
         kept=kept,
+        known_runs=known_runs(records + load_history(store, FLOW_NAME + PART_SUFFIX)),
     )
     for entry in kept:
         logger.warning("kept %s %s in %s: %s", entry["kind"], entry["id"], entry["region"], entry["kept"])

@@ -12,10 +12,14 @@ import os
 import uuid
 from datetime import datetime, timezone
 
+from flows._scale import PART_SUFFIX
 from tasks.actions.restore import FLOW as RESTORE_FLOW
 from tasks.aws.clients import AwsClients
-from tasks.aws.owned import OwnedCopy, RunLiveness, sweep_regions
+from tasks.aws.owned import KnownRuns, OwnedCopy, RunLiveness, sweep_regions
+from tasks.evidence.records import RunRecord
 from tasks.evidence.runlock import RunInProgress, exclusive_run
+from tasks.evidence.store import load_history, open_store
+from tasks.rules.restore_plan import run_prefix
 
 
 def catalog_regions(catalog) -> list[tuple[str | None, str]]:
@@ -76,17 +80,44 @@ def liveness(
     return check
 
 
+def known_runs(records: list[RunRecord]) -> KnownRuns:
+    """The restore tests an evidence store recorded, by the run prefix their copies' names carry, with the run
+    lock each held (recorded as details.lock): how a copy that never got its tags is tied to its run."""
+    runs: dict[str, tuple[str, str]] = {}
+    shared: set[str] = set()
+    for record in records:
+        prefix = run_prefix(record.run_id)
+        if prefix in runs and runs[prefix][0] != record.run_id:
+            shared.add(prefix)  # two runs, one prefix: neither can be told from a copy's name
+        runs[prefix] = (record.run_id, str(record.details.get("lock") or ""))
+    return {prefix: run for prefix, run in runs.items() if prefix not in shared}
+
+
+def recorded_runs(evidence: str, logger) -> KnownRuns:
+    """known_runs of the restore tests (and their fanned-out children) in an evidence store."""
+    try:
+        store = open_store(evidence)
+        records = load_history(store, RESTORE_FLOW) + load_history(store, RESTORE_FLOW + PART_SUFFIX)
+    except Exception as exc:  # the sweep goes on; untagged copies then stay unidentified (kept, reported)
+        logger.warning("cannot read the restore tests recorded in %s: %s", evidence, exc)
+        return {}
+    return known_runs(records)
+
+
 def sweep(clients: AwsClients, pairs, evidence: str, dry_run: bool, logger) -> dict:
     at = datetime.now(timezone.utc)
     kept: list[dict] = []
+    runs = recorded_runs(evidence, logger)
     try:
         # Holding the restore test's run lock proves dead only the runs that held this same lock.
         with exclusive_run(evidence, RESTORE_FLOW, "orphan-sweep") as lock:
             held = frozenset({lock}) if lock else frozenset()
-            found = sweep_regions(clients, pairs, at, liveness=liveness(held), dry_run=dry_run, kept=kept)
+            found = sweep_regions(
+                clients, pairs, at, liveness=liveness(held), dry_run=dry_run, kept=kept, known_runs=runs
+            )
     except RunInProgress:
         logger.info("a restore test is running here: its copies are kept")
-        found = sweep_regions(clients, pairs, at, liveness=liveness(), dry_run=dry_run, kept=kept)
+        found = sweep_regions(clients, pairs, at, liveness=liveness(), dry_run=dry_run, kept=kept, known_runs=runs)
     for entry in kept:
         logger.warning("kept %s %s in %s: %s", entry["kind"], entry["id"], entry["region"], entry["kept"])
     return {"dry_run": dry_run, "copies": found, "kept": kept, "regions": [r for _, r in pairs]}

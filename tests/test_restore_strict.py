@@ -125,3 +125,144 @@ def test_a_teardown_the_interlock_refuses_ends_at_once_as_left(aws, strict_aws, 
     )
     assert status == "left" and "refused" in reason
     assert time.monotonic() - started < 5  # not polled until the 30-minute cleanup timeout
+
+
+def untagged_copies(*names: str) -> None:
+    """What a crash between RestoreTableToPointInTime (it takes no tags) and TagResource leaves."""
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    for name in names:
+        ddb.restore_table_to_point_in_time(SourceTableName="orders", TargetTableName=name, UseLatestRestorableTime=True)
+
+
+def test_untagged_dynamodb_copies_are_found_by_name_and_kept_while_their_run_may_be_alive(aws, strict_aws):
+    from tasks.aws.owned import list_owned, sweep_regions
+
+    EstateBuilder(in_process_mock=True).table(REGION, "orders", pitr=True)
+    untagged_copies("drt-crashed1-0123456789abcd", "drt-crashed1-0123456789abcd-2", "drt-lookalike", "drt-x-0123")
+    owned = {c.identifier: c for c in list_owned(AwsClients(), REGION)}
+    assert set(owned) == {"drt-crashed1-0123456789abcd", "drt-crashed1-0123456789abcd-2"}  # names we make only
+    assert owned["drt-crashed1-0123456789abcd"].untagged and owned["drt-crashed1-0123456789abcd"].run_id == "crashed1"
+
+    kept: list[dict] = []
+    now = datetime.now(UTC)
+    # No run known by that prefix: whether it is alive cannot be told, so nothing goes, and that is reported.
+    assert sweep_regions(AwsClients(), [(None, REGION)], now, liveness=lambda c: None, kept=kept) == []
+    assert {k["id"] for k in kept} == {"drt-crashed1-0123456789abcd", "drt-crashed1-0123456789abcd-2"}
+    assert "no tags" in kept[0]["kept"]
+    # Known but alive (another host's run, says Prefect): kept too.
+    alive = sweep_regions(
+        AwsClients(),
+        [(None, REGION)],
+        now,
+        liveness=lambda c: True,
+        known_runs={"crashed1": ("crashed1-5a6b-run", "")},
+        poll_seconds=0.1,
+    )
+    assert alive == []
+
+
+def test_untagged_dynamodb_copies_of_a_dead_run_are_swept_even_while_creating(aws, strict_aws):
+    from tasks.aws.owned import sweep_regions
+
+    EstateBuilder(in_process_mock=True).table(REGION, "orders", pitr=True)
+    untagged_copies("drt-crashed1-0123456789abcd", "drt-current1-abcdef01234567")
+    held = "lock-held-here"
+    # The dead run's record (from the evidence store) names the lock it held; this sweep holds that lock.
+    liveness = lambda c: False if c.lock == held else None  # noqa: E731
+    asked: list[str] = []
+
+    def recorded(copy):
+        asked.append(copy.run_id)
+        return liveness(copy)
+
+    swept = sweep_regions(
+        AwsClients(),
+        [(None, REGION)],
+        datetime.now(UTC),
+        current_run_id="current1-9999-run",
+        liveness=recorded,
+        known_runs={"crashed1": ("crashed1-0000-run", held), "current1": ("current1-9999-run", held)},
+        poll_seconds=0.1,
+        wait_seconds=20,
+    )
+    # The strict layer holds the restored table CREATING for a second: DeleteTable is refused
+    # (ResourceInUseException) and asked again until AWS accepts it. The current run's copy is never touched.
+    assert [(c["id"], c["run_id"], c["deleted"], c.get("untagged")) for c in swept] == [
+        ("drt-crashed1-0123456789abcd", "crashed1-0000-run", True, True)
+    ]
+    assert asked == ["crashed1-0000-run"]
+    raw = boto3.client("dynamodb", region_name=REGION)
+    status = lambda name: raw.describe_table(TableName=name)["Table"]["TableStatus"]  # noqa: E731
+    assert status("drt-crashed1-0123456789abcd") == "DELETING" and status("drt-current1-abcdef01234567") != "DELETING"
+
+
+def test_an_untagged_copy_takes_the_run_of_a_tagged_copy_of_the_same_run():
+    from tasks.aws.owned import OwnedCopy, identify_untagged
+
+    tagged = OwnedCopy("rds_instance", "drt-abcd1234-00", REGION, None, "abcd1234-ffff", "f", None, "lock-1")
+    untagged = OwnedCopy(
+        "dynamodb_table", "drt-abcd1234-0123456789abcd", REGION, None, "abcd1234", "", None, untagged=True
+    )
+    other = OwnedCopy(
+        "dynamodb_table", "drt-ffff0000-0123456789abcd", REGION, None, "ffff0000", "", None, untagged=True
+    )
+    out = identify_untagged([tagged, untagged, other], {})
+    assert (out[1].run_id, out[1].lock) == ("abcd1234-ffff", "lock-1")
+    assert out[2] == other  # nothing known of that prefix
+    # Two runs sharing one prefix: neither is assumed.
+    assert identify_untagged([untagged], {})[0] == untagged
+    twice = identify_untagged([tagged, untagged], {"abcd1234": ("abcd1234-eeee", "lock-2")})
+    assert twice[1].run_id == "abcd1234"
+
+
+def test_known_runs_drops_a_prefix_two_recorded_runs_share():
+    from flows.sweeping import known_runs
+    from tasks.evidence.records import RunRecord
+
+    at = datetime.now(UTC)
+    records = [
+        RunRecord(flow="backup-restore-test", run_id="aaaa1111-1", started_at=at, details={"lock": "L"}),
+        RunRecord(flow="backup-restore-test", run_id="bbbb2222-1", started_at=at),
+        RunRecord(flow="backup-restore-test", run_id="bbbb2222-2", started_at=at),
+    ]
+    assert known_runs(records) == {"aaaa1111": ("aaaa1111-1", "L")}
+
+
+def test_the_interlock_deletes_an_untagged_table_only_when_named_as_a_copy(aws, strict_aws):
+    from tasks.aws.guard import UnsafeOperation
+
+    EstateBuilder(in_process_mock=True).table(REGION, "orders", pitr=True)
+    untagged_copies("drt-crashed1-0123456789abcd", "drt-lookalike", "drt-tagged12-0123456789abcd")
+    raw = boto3.client("dynamodb", region_name=REGION)
+    arn = raw.describe_table(TableName="drt-tagged12-0123456789abcd")["Table"]["TableArn"]
+    raw.tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "payments"}])  # someone else's tags
+    time.sleep(1.5)  # past CREATING
+    ddb = AwsClients().client("dynamodb", REGION)
+    for refused in ("drt-lookalike", "drt-tagged12-0123456789abcd", "orders"):
+        with pytest.raises(UnsafeOperation):
+            ddb.delete_table(TableName=refused)
+    ddb.delete_table(TableName="drt-crashed1-0123456789abcd")
+
+
+def test_the_sweep_ties_an_untagged_copy_to_a_crashed_run_recorded_in_its_evidence_store(aws, strict_aws, tmp_path):
+    import logging
+    from pathlib import Path
+
+    from flows.sweeping import sweep
+    from tasks.evidence.records import RunRecord
+    from tasks.evidence.runlock import lock_id
+    from tasks.evidence.store import RunEvidence, open_store
+
+    EstateBuilder(in_process_mock=True).table(REGION, "orders", pitr=True)
+    evidence = tmp_path / "evidence"
+    lock = lock_id(Path(evidence) / "backup-restore-test" / ".run.lock")
+    store = open_store(str(evidence))
+    for run_id, held in (("crashed1-0000-run", lock), ("elsewhr1-0000-run", "another-host-lock")):
+        record = RunRecord(flow="backup-restore-test", run_id=run_id, started_at=datetime.now(UTC))
+        record.details["lock"] = held
+        RunEvidence(store, record).save()  # status "running": the process died
+    untagged_copies("drt-crashed1-0123456789abcd", "drt-elsewhr1-0123456789abcd")
+    result = sweep(AwsClients(), [(None, REGION)], str(evidence), False, logging.getLogger("test"))
+    # This sweep holds the lock the crashed run held, so that run is dead; the other one's lock is not held here.
+    assert [(c["id"], c["deleted"]) for c in result["copies"]] == [("drt-crashed1-0123456789abcd", True)]
+    assert [k["id"] for k in result["kept"]] == ["drt-elsewhr1-0123456789abcd"]

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from tasks.aws.tags import tag_dict
 from tasks.errors import DrError
+from tasks.rules.restore_plan import run_of_copy_name
 
 NAME_PREFIX = "drt-"
 OWNER_TAG = "dr-automation:owner"
@@ -179,7 +180,10 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
             if not identifier.startswith(NAME_PREFIX):
                 return False
             arn = client.describe_table(TableName=identifier)["Table"]["TableArn"]
-            return tag_dict(client.list_tags_of_resource(ResourceArn=arn).get("Tags")).get(OWNER_TAG) == OWNER_VALUE
+            tags = tag_dict(client.list_tags_of_resource(ResourceArn=arn).get("Tags"))
+            # RestoreTableToPointInTime takes no tags (API_RestoreTableToPointInTime): a crash before TagResource
+            # leaves a copy with none. Only a table named exactly as copies are named and with no tags at all.
+            return tags.get(OWNER_TAG) == OWNER_VALUE or (not tags and run_of_copy_name(identifier) is not None)
         if service == "ec2":
             volumes = client.describe_volumes(VolumeIds=[identifier])["Volumes"]
             tags = tag_dict(volumes[0].get("Tags")) if volumes else {}

@@ -1,10 +1,15 @@
-"""Find the copies this tool made (by prefix and ownership tag), for sweeps and leak checks."""
+"""Find the copies this tool made (by prefix and ownership tag), for sweeps and leak checks.
+
+DynamoDB copies are also found by name alone: RestoreTableToPointInTime takes no tags, so a crash between the
+restore and TagResource leaves a table named as a copy (drt-<run prefix>-<hash>) with no tags at all. Such a
+copy is tied to its run through the run prefix in its name, and swept by the same rule as any other: only once
+its run is known to be over (the run lock it held is held here, or Prefect says the run is final)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from botocore.exceptions import ClientError
@@ -24,6 +29,7 @@ from tasks.aws.guard import (
 from tasks.aws.restore.base import RestoreSpec
 from tasks.aws.restore.drivers import driver_for
 from tasks.aws.tags import tag_dict
+from tasks.rules.restore_plan import run_of_copy_name, run_prefix
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,13 @@ class OwnedCopy:
     expires_at: datetime | None
     lock: str = ""  # the run lock its run held (LOCK_TAG), if any
     expiry_problem: str = ""  # why expires_at is None: the tag is missing or cannot be read
+    # Known by its name only (a DynamoDB copy never tagged): run_id is the run prefix in the name until a run
+    # with that prefix is identified (see identify_untagged).
+    untagged: bool = False
+
+
+# Where an untagged copy's run is identified from: run prefix -> (full run id, lock it held or "").
+KnownRuns = Mapping[str, tuple[str, str]]
 
 
 def parse_expiry(raw: str | None) -> tuple[datetime | None, str]:
@@ -69,6 +82,39 @@ def _copy(kind, identifier, region, account, tags) -> OwnedCopy | None:
     )
 
 
+def _untagged(kind: str, identifier: str, region: str, account: str | None, run: str) -> OwnedCopy:
+    why = "no tags (restored but never tagged: its run stopped before TagResource)"
+    return OwnedCopy(kind, identifier, region, account, run, "", None, "", why, untagged=True)
+
+
+def identify_untagged(copies: list[OwnedCopy], known: KnownRuns) -> list[OwnedCopy]:
+    """Pure. Each untagged copy with the full run id and lock of the one run its name's prefix points to: a
+    tagged copy of that run found in the same sweep, else `known` (the evidence store's restore tests). A
+    prefix shared by two runs identifies neither; the copy then stays unidentified (and is kept)."""
+    runs: dict[str, set[tuple[str, str]]] = {}
+    for copy in copies:
+        if not copy.untagged and copy.run_id:
+            runs.setdefault(run_prefix(copy.run_id), set()).add((copy.run_id, copy.lock))
+    for prefix, run in known.items():
+        runs.setdefault(prefix, set()).add(run)
+    out = []
+    for copy in copies:
+        candidates = runs.get(copy.run_id, set()) if copy.untagged else set()
+        run_ids = {run_id for run_id, _ in candidates}
+        if len(run_ids) == 1:
+            locks = {lock for _, lock in candidates if lock}
+            copy = replace(copy, run_id=run_ids.pop(), lock=locks.pop() if len(locks) == 1 else "")
+        out.append(copy)
+    return out
+
+
+def is_current(copy: OwnedCopy, current_run_id: str | None) -> bool:
+    """Pure. The copy belongs to the running run (an untagged one: its name carries the run's prefix)."""
+    if not current_run_id:
+        return False
+    return copy.run_id == current_run_id or (copy.untagged and copy.run_id == run_prefix(current_run_id))
+
+
 def list_owned(clients: AwsClients, region: str, account: str | None = None) -> list[OwnedCopy]:
     found: list[OwnedCopy] = []
     client = clients.client("rds", region, account)
@@ -88,7 +134,12 @@ def list_owned(clients: AwsClients, region: str, account: str | None = None) -> 
         if name.startswith(NAME_PREFIX):
             table = dynamodb.get_table(ddb, name)
             if table:
-                found.append(_copy("dynamodb_table", name, region, account, dynamodb.get_tags(ddb, table["TableArn"])))
+                tags = dynamodb.get_tags(ddb, table["TableArn"])
+                run = run_of_copy_name(name)
+                if not tags and run is not None:
+                    found.append(_untagged("dynamodb_table", name, region, account, run))
+                else:
+                    found.append(_copy("dynamodb_table", name, region, account, tags))
     for volume in ec2.iter_volumes_tagged(clients.client("ec2", region, account), {OWNER_TAG: OWNER_VALUE}):
         if not tag_dict(volume.get("Tags")).get("Name", "").startswith(NAME_PREFIX):
             continue  # the owner tag alone is no proof (see the interlock)
@@ -119,7 +170,7 @@ def is_orphan(
 ) -> bool:
     """Pure. Never the current run's; once its expiry has passed; before that only when its run is known to
     be finished or crashed. A copy whose liveness and expiry are both unknown is kept (and reported)."""
-    if current_run_id and copy.run_id == current_run_id:
+    if is_current(copy, current_run_id):
         return False
     if copy.expires_at is not None and copy.expires_at <= now:
         return True
@@ -151,43 +202,49 @@ def sweep_regions(
     wait_seconds: float = 900.0,
     poll_seconds: float = 2.0,
     kept: list[dict] | None = None,
+    known_runs: KnownRuns | None = None,
 ) -> list[dict]:
     """Find and (unless dry_run) delete orphans in (account, region) pairs. Deletes pass the interlock.
     Copies kept because their expiry cannot be read are appended to `kept` (to be reported).
 
     A copy whose delete takes steps (an Aurora cluster only once its writer is gone) is asked again every
     `poll_seconds`, all such copies together, for at most `wait_seconds`; one still pending then is reported
-    not deleted, and the next sweep finishes it."""
+    not deleted, and the next sweep finishes it.
+
+    Untagged DynamoDB copies are tied to their run by identify_untagged (tagged copies of every swept region,
+    then `known_runs`); a DynamoDB table still CREATING refuses DeleteTable and is asked again the same way."""
     removed = []
     pending: list[tuple[dict, OwnedCopy]] = []
-    for account, region in regions:
-        for copy in list_owned(clients, region, account):
-            if not is_orphan(copy, at, current_run_id, liveness):
-                if copy.expiry_problem and kept is not None and copy.run_id != current_run_id:
-                    kept.append(
-                        {
-                            "kind": copy.kind,
-                            "id": copy.identifier,
-                            "region": region,
-                            "account": account,
-                            "run_id": copy.run_id,
-                            "flow": copy.flow,
-                            "kept": f"expiry unknown ({copy.expiry_problem}) and its run may be alive",
-                        }
-                    )
-                continue
-            entry = {
-                "kind": copy.kind,
-                "id": copy.identifier,
-                "region": region,
-                "account": account,
-                "run_id": copy.run_id,
-                "flow": copy.flow,
-                "expires_at": copy.expires_at.isoformat() if copy.expires_at else None,
-            }
-            if not dry_run:
-                pending.append((entry, copy))
-            removed.append(entry)
+    listed = [copy for account, region in regions for copy in list_owned(clients, region, account)]
+    for copy in identify_untagged(listed, known_runs or {}):
+        account, region = copy.account, copy.region
+        if not is_orphan(copy, at, current_run_id, liveness):
+            if copy.expiry_problem and kept is not None and not is_current(copy, current_run_id):
+                kept.append(
+                    {
+                        "kind": copy.kind,
+                        "id": copy.identifier,
+                        "region": region,
+                        "account": account,
+                        "run_id": copy.run_id,
+                        "flow": copy.flow,
+                        "kept": f"expiry unknown ({copy.expiry_problem}) and its run may be alive",
+                    }
+                )
+            continue
+        entry = {
+            "kind": copy.kind,
+            "id": copy.identifier,
+            "region": region,
+            "account": account,
+            "run_id": copy.run_id,
+            "flow": copy.flow,
+            "expires_at": copy.expires_at.isoformat() if copy.expires_at else None,
+            **({"untagged": True} if copy.untagged else {}),
+        }
+        if not dry_run:
+            pending.append((entry, copy))
+        removed.append(entry)
     deadline = time.monotonic() + wait_seconds
     while pending:
         waiting = []

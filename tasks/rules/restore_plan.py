@@ -230,11 +230,26 @@ def targets_for_member(
     return targets
 
 
+def run_prefix(run_id: str) -> str:
+    """The part of a run id a copy's name carries: its first 8 letters and digits, lower-cased."""
+    return re.sub(r"[^a-z0-9]", "", run_id.lower())[:8]
+
+
+# Every name copy_name makes (a retried restore adds "-<attempt>"): how a copy that carries no tags is known.
+COPY_NAME = re.compile(r"drt-([a-z0-9]{1,8})-[0-9a-f]{14}(?:-[0-9]+)?")
+
+
+def run_of_copy_name(name: str) -> str | None:
+    """The run prefix in a copy's name, or None when the name is not one copy_name makes."""
+    match = COPY_NAME.fullmatch(name)
+    return match.group(1) if match else None
+
+
 def copy_name(run_id: str, target: RestoreTarget) -> str:
     """drt-<run>-<hash>: valid for RDS, DynamoDB and S3 names. The hash covers the whole run id, the service,
     and the target (resource key with account, mode and region), so two runbooks documenting one shared
     database each get their own copy and never tear down the other's."""
-    run = re.sub(r"[^a-z0-9]", "", run_id.lower())[:8]
+    run = run_prefix(run_id)
     unique = "\0".join((run_id, target.service, target.account or "", target.key))
     return f"drt-{run}-{hashlib.sha256(unique.encode()).hexdigest()[:14]}"
 
