@@ -27,7 +27,8 @@ def prefect_harness():
     """One real Prefect API server for the whole session (flow runs, artifacts, states)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    # Generous: on two busy cores the temporary server has taken over a minute to answer.
+    with prefect_test_harness(server_startup_timeout=180):
         from prefect.settings import PREFECT_API_URL
 
         yield PREFECT_API_URL.value()

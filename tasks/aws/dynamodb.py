@@ -18,8 +18,13 @@ def get_table(client, name: str) -> dict | None:
 
 
 def get_pitr_status(client, name: str) -> str:
+    return get_pitr(client, name).get("PointInTimeRecoveryStatus", "DISABLED")
+
+
+def get_pitr(client, name: str) -> dict:
+    """The table's PointInTimeRecoveryDescription (status, and EarliestRestorableDateTime while enabled)."""
     description = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-    return description.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus", "DISABLED")
+    return description.get("PointInTimeRecoveryDescription", {})
 
 
 def list_table_names(client) -> list[str]:

@@ -319,7 +319,9 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
                 tables.append(table)
     members = []
     for table in tables:
-        status = dynamodb.get_pitr_status(client, table["TableName"])
+        pitr = dynamodb.get_pitr(client, table["TableName"])
+        status = pitr.get("PointInTimeRecoveryStatus", "DISABLED")
+        earliest = pitr.get("EarliestRestorableDateTime")
         members.append(
             LiveResource(
                 kind=spec.kind.value,
@@ -328,6 +330,10 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
                 account=spec.account,
                 attrs={
                     "pitr": status == "ENABLED",
+                    # How far back PITR reaches (API_PointInTimeRecoveryDescription: the recovery period, 1-35 days).
+                    "pitr_window_seconds": (now - earliest).total_seconds()
+                    if status == "ENABLED" and earliest
+                    else None,
                     # Global table replicas are the table's copies in other regions.
                     "copy_regions": sorted(
                         r["RegionName"] for r in table.get("Replicas", []) if r.get("RegionName") != region
@@ -368,8 +374,8 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
                     _keep_newest(copies[volume_id], copy_region, when)
     members = []
     for volume in volumes:
-        newest = max((s["StartTime"] for s in snapshots.get(volume["VolumeId"], [])), default=None)
-        age = (now - newest).total_seconds() if newest else None
+        taken = [s["StartTime"] for s in snapshots.get(volume["VolumeId"], [])]
+        age = (now - max(taken)).total_seconds() if taken else None
         members.append(
             LiveResource(
                 kind=spec.kind.value,
@@ -381,6 +387,8 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
                     "availability_zone": volume.get("AvailabilityZone"),
                     "snapshot_max_age": age,
                     "snapshot_age_seconds": age,
+                    # A corruption is undone only from a snapshot older than the damage.
+                    "oldest_snapshot_age_seconds": (now - min(taken)).total_seconds() if taken else None,
                     "copy_regions": sorted(copies.get(volume["VolumeId"], {})),
                     "copy_ages": copy_ages(copies.get(volume["VolumeId"], {}), now),
                 },

@@ -259,10 +259,18 @@ def _region_loss(runbook: Runbook, member: LiveResource, measured: Measured, pol
 def _corruption(
     runbook: Runbook, member: LiveResource, measured: Measured, policy: Policy, age: float | None
 ) -> ResourceImpact:
+    """Recover by going back to before the damage began, `age` seconds ago: only a recovery point that old
+    undoes it (PITR within its window, a snapshot taken before the event)."""
     kind = member.kind
+    before = f"before the damage began {format_duration(age)} ago" if age else "before the event"
     if kind in ("rds_instance", "rds_cluster"):
-        if not member.attrs.get("backup_retention_days"):
+        days = member.attrs.get("backup_retention_days")
+        if not days:
             return ResourceImpact(member.key, kind, None, reason=f"{member.id} has no PITR (automated backups off)")
+        if age and age > float(days) * 86400:  # RDS restores to any time within the backup retention period
+            return ResourceImpact(
+                member.key, kind, None, reason=f"{member.id}'s {days}-day PITR window does not reach {before}"
+            )
         return _restore(
             member,
             ("pitr-time", "pitr-latest", "snapshot"),
@@ -274,6 +282,14 @@ def _corruption(
     if kind == "dynamodb_table":
         if not member.attrs.get("pitr"):
             return ResourceImpact(member.key, kind, None, reason=f"{member.id} has no PITR")
+        window = member.attrs.get("pitr_window_seconds")
+        if age and isinstance(window, (int, float)) and age > window:
+            return ResourceImpact(
+                member.key,
+                kind,
+                None,
+                reason=f"{member.id}'s PITR reaches back {format_duration(window)}, not {before}",
+            )
         return _restore(
             member, ("pitr-time", "pitr-latest"), measured, policy, "point-in-time restore to before the event", None
         )
@@ -281,8 +297,16 @@ def _corruption(
         if not member.attrs.get("versioning"):
             return ResourceImpact(member.key, kind, None, reason=f"{member.id} has no object versions (versioning off)")
         return _restore(member, ("object-version",), measured, policy, "restore prior object versions", None)
-    if member.attrs.get("snapshot_age_seconds") is None:
+    oldest = member.attrs.get("oldest_snapshot_age_seconds", member.attrs.get("snapshot_age_seconds"))
+    if oldest is None:
         return ResourceImpact(member.key, kind, None, reason=f"{member.id} has no snapshot from before the event")
+    if age and isinstance(oldest, (int, float)) and oldest < age:
+        return ResourceImpact(
+            member.key,
+            kind,
+            None,
+            reason=f"{member.id}'s oldest snapshot is {format_duration(oldest)} old, none from {before}",
+        )
     return _restore(member, ("snapshot",), measured, policy, "volume from a snapshot before the event", None)
 
 
