@@ -111,7 +111,45 @@ def test_restore_uses_aws_backup_points_and_judges_each_path_against_its_disrupt
     ebs_dr = by_path[("ebs_volume", "snapshot-dr", DR)]
     assert ebs_dr["passed"] and ebs_dr["recovery_point"] == estate["spool"]["copy"]
     assert ebs_dr["recovery_mechanism"] == "AWS Backup"
+    # The table's AWS Backup backup (BackupType AWS_BACKUP) is restored too, with RestoreTableFromBackup; PITR
+    # covers the in-region RPO, so its two-hour age is shown, not judged.
+    table = by_path[("dynamodb_table", "snapshot", SOURCE)]
+    assert table["passed"] and table["recovery_mechanism"] == "AWS Backup" and table["rpo_judged"] is False
+    assert ":table/orders-events/backup/" in table["recovery_point"] and table["rpo_seconds"] > 7000
+    assert by_path[("dynamodb_table", "pitr-latest", SOURCE)]["recovery_mechanism"] == (
+        "DynamoDB point-in-time recovery"
+    )
     rpo_findings = {f["subject"] for f in record["findings"] if f["check"] == "restore.rpo_exceeded"}
     assert rpo_findings == {f"snapshot-dr@{DR}"}
     report = (Path(summary["evidence_dir"]) / "report.md").read_text()
     assert "Region loss: RPO = age of the DR copy's data" in report and "AWS Backup" in report
+
+
+def test_a_table_without_pitr_is_restored_from_its_aws_backup_backup_and_the_audit_names_it(
+    prefect_harness, aws, strict_aws, tmp_path
+):
+    builder = EstateBuilder(in_process_mock=True)
+    builder.table(SOURCE, "orders-events", pitr=False)
+    strict_aws.settle()
+    made = strict_aws.aws_backup("dynamodb_table", SOURCE, "orders-events", age=timedelta(minutes=30))
+    boto3.client("dynamodb", region_name=SOURCE).create_backup(TableName="orders-events", BackupName="older-user")
+    strict_aws.settle()
+    catalog = tmp_path / "runbooks"
+    text = runbook_text().split("resources:")[0] + (
+        f"resources:\n  - {{kind: dynamodb_table, id: orders-events, region: {SOURCE}}}\n"
+    )
+    write_runbook(catalog, "orders.yaml", text)
+    common = {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence")}
+
+    audit = results(backup_posture_audit(**common))
+    [finding] = [f for f in audit["findings"] if f["check"] == "dynamodb.pitr_disabled"]
+    assert "newest backup (DynamoDB on-demand backup)" in finding["detail"]  # the user's, made just now
+    assert {b["mechanism"] for b in finding["evidence"]["backups"]} == {"AWS Backup", "DynamoDB on-demand backup"}
+
+    record = results(backup_restore_test(**common, concurrency=1, poll_seconds=0.05))
+    by_mode = {m["mode"]: m for m in record["measurements"] if m["kind"] == "dynamodb_table"}
+    assert by_mode["pitr-latest"]["status"] == "no_recovery_point"
+    snapshot = by_mode["snapshot"]
+    # The newest backup is the user's (seconds old); without PITR its age is judged against the in-region RPO.
+    assert snapshot["passed"] and snapshot["rpo_judged"] is True and snapshot["cleanup"] == "deleted"
+    assert snapshot["recovery_mechanism"] == "DynamoDB on-demand backup" and snapshot["recovery_point"] != made["point"]

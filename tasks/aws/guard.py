@@ -59,6 +59,7 @@ MUTATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("rds", "FailoverDBCluster"): ("DBClusterIdentifier", "owned"),
     ("rds", "SwitchoverGlobalCluster"): ("GlobalClusterIdentifier", "owned"),  # only ever as an allowed drill
     ("dynamodb", "RestoreTableToPointInTime"): ("TargetTableName", "prefix"),
+    ("dynamodb", "RestoreTableFromBackup"): ("TargetTableName", "prefix"),  # takes no tags either
     ("dynamodb", "TagResource"): ("ResourceArn", "prefix"),
     ("dynamodb", "DeleteTable"): ("TableName", "owned"),
     ("ec2", "CreateVolume"): ("", "create"),

@@ -322,6 +322,16 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
         pitr = dynamodb.get_pitr(client, table["TableName"])
         status = pitr.get("PointInTimeRecoveryStatus", "DISABLED")
         earliest = pitr.get("EarliestRestorableDateTime")
+        # On-demand backups (yours or AWS Backup's) are recovery points too: the audit reports them and the
+        # restore test restores the newest.
+        backups = [
+            {
+                "arn": b["BackupArn"],
+                "mechanism": dynamodb.BACKUP_MECHANISMS.get(b.get("BackupType", ""), b.get("BackupType", "")),
+                "age_seconds": (now - b["BackupCreationDateTime"]).total_seconds(),
+            }
+            for b in dynamodb.newest_backups(client, table["TableName"])
+        ]
         members.append(
             LiveResource(
                 kind=spec.kind.value,
@@ -341,6 +351,7 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
                     # DynamoDB encrypts every table at rest (AWS-owned key by default).
                     "encrypted": True,
                     "status": table.get("TableStatus"),
+                    "backups": backups,
                 },
             )
         )

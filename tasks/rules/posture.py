@@ -188,7 +188,14 @@ def audit_member(
     elif live.kind == "dynamodb_table":
         ran += ["dynamodb.pitr_disabled"] * policy.backups.pitr
         if policy.backups.pitr and not attrs.get("pitr"):
-            gap("dynamodb.pitr_disabled", "point-in-time recovery is off.")
+            backups = attrs.get("backups") or []
+            newest = (
+                f" The newest backup ({backups[0]['mechanism']}) is {format_duration(backups[0]['age_seconds'])} "
+                "old: it can be restored, but only to when it was taken."
+                if backups
+                else " No on-demand or AWS Backup backup exists either."
+            )
+            gap("dynamodb.pitr_disabled", "point-in-time recovery is off." + newest, backups=backups)
     elif live.kind == "ebs_volume":
         age = attrs.get("snapshot_age_seconds")
         limit = policy.backups.snapshot_max_age.total_seconds()

@@ -221,6 +221,9 @@ def targets_for_member(
         )
 
     targets = [target(mode, member.region) for mode in MODES[member.kind]]
+    if member.kind == "dynamodb_table" and member.attrs.get("backups"):
+        # An on-demand backup (AWS Backup's or the owner's) is a second recovery path: restored too.
+        targets.append(target("snapshot", member.region))
     if restore_time is not None and member.kind in PITR_TIME_KINDS:
         targets.append(target("pitr-time", member.region))
     if member.kind in DR_REGION_KINDS and policy.needs_cross_region_copy(runbook.tier):

@@ -20,8 +20,13 @@ KIND = "dynamodb_table"
 NAMED_COPY = True
 
 
+PITR = "DynamoDB point-in-time recovery"
+
+
 def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     client = clients.client("dynamodb", spec.region, spec.account)
+    if spec.mode == "snapshot":
+        return _newest_backup(client, spec)
     try:
         description = client.describe_continuous_backups(TableName=spec.source_id)["ContinuousBackupsDescription"]
     except ClientError as exc:
@@ -32,16 +37,41 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     if pitr.get("PointInTimeRecoveryStatus") != "ENABLED":
         raise NoRecoveryPoint(f"point-in-time recovery is off for table {spec.source_id}")
     if spec.mode == "pitr-time":
-        return RecoveryPoint(spec.restore_time.isoformat(), spec.restore_time)
-    return RecoveryPoint("latest", pitr.get("LatestRestorableDateTime"))
+        return RecoveryPoint(spec.restore_time.isoformat(), spec.restore_time, mechanism=PITR)
+    return RecoveryPoint("latest", pitr.get("LatestRestorableDateTime"), mechanism=PITR)
+
+
+def _newest_backup(client, spec: RestoreSpec) -> RecoveryPoint:
+    """The newest on-demand backup: AWS Backup's (BackupType AWS_BACKUP) or the owner's (USER)."""
+    from tasks.aws import dynamodb
+
+    try:
+        backups = dynamodb.newest_backups(client, spec.source_id)
+    except ClientError as exc:
+        if is_not_found(exc, "TableNotFoundException", "ResourceNotFoundException"):
+            raise NoRecoveryPoint(f"table {spec.source_id} not found in {spec.region}") from None
+        raise
+    if not backups:
+        raise NoRecoveryPoint(f"no available on-demand or AWS Backup backup of table {spec.source_id}")
+    newest = backups[0]
+    mechanism = dynamodb.BACKUP_MECHANISMS.get(newest.get("BackupType", ""), newest.get("BackupType"))
+    return RecoveryPoint(newest["BackupArn"], newest["BackupCreationDateTime"], mechanism=mechanism)
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     client = clients.client("dynamodb", spec.region, spec.account)
-    kwargs = {"UseLatestRestorableTime": True} if spec.mode != "pitr-time" else {"RestoreDateTime": spec.restore_time}
-    table = client.restore_table_to_point_in_time(
-        SourceTableName=spec.source_id, TargetTableName=spec.copy_name, **kwargs
-    )["TableDescription"]
+    if spec.mode == "snapshot":
+        # API_RestoreTableFromBackup takes the backup's ARN, whoever made it (AWS Backup's included).
+        table = client.restore_table_from_backup(TargetTableName=spec.copy_name, BackupArn=point.identifier)[
+            "TableDescription"
+        ]
+    else:
+        kwargs = (
+            {"UseLatestRestorableTime": True} if spec.mode != "pitr-time" else {"RestoreDateTime": spec.restore_time}
+        )
+        table = client.restore_table_to_point_in_time(
+            SourceTableName=spec.source_id, TargetTableName=spec.copy_name, **kwargs
+        )["TableDescription"]
     client.tag_resource(ResourceArn=table["TableArn"], Tags=spec.tag_list)
     return spec.copy_name
 
