@@ -28,11 +28,13 @@ from flows._run import (
 )
 from flows._tasks import read_posture
 from tasks.actions.drills import DRILL_TAG_VALUE, DrillResult, az_failover, resource_consents
+from tasks.actions.fis_drills import run_experiment
 from tasks.actions.guardrails import Guardrails
 from tasks.actions.region_drills import global_switchover, promote_replica
 from tasks.actions.restore import RestoreContext, perform_restore
 from tasks.aws.clients import AwsClients
 from tasks.catalog.load import load_catalog, select_services
+from tasks.catalog.runbook import FisDrill
 from tasks.catalog.scenario import ROLES
 from tasks.catalog.scenarios import load_scenarios
 from tasks.catalog.yaml_source import load_yaml
@@ -492,6 +494,10 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
         tag_key = sim.drill_tag_key
         radius = runbook.drills.blast_radius or sim.blast_radius
         service_guard = guard.with_alarms(runbook.drills.stop_alarms)
+        config = getattr(runbook.drills, field)
+        if isinstance(config, FisDrill):  # FIS runs it: one experiment for the service, its template decides what
+            results.append(_fis_drill(drill, run, runbook, config, clients, rto, poll, service_guard, tag_key, logger))
+            continue
         for fleet in fleets:
             consenting = []
             for member in fleet:
@@ -528,6 +534,35 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
                     _region_failover(run, catalog, runbook, member, clients, result, poll, service_guard)
                 results.append(result)
     return results
+
+
+def _fis_drill(drill, run, runbook, config, clients, rto, poll, guard, tag_key, logger) -> DrillResult:
+    first = runbook.resources[0] if runbook.resources else None
+    region = config.region or (first.all_regions()[0] if first else None)
+    account = config.account or (first.all_accounts()[0] if first else None)
+    result = DrillResult(drill, runbook.service, f"fis:{config.fis_template}", 0.0, rto)
+    killed = guard.kill_switch()
+    if killed:
+        result.status, result.detail, result.check = "not-started", killed, "drill.stopped"
+        result.event("stop", f"not started: {killed}")
+        return result
+    if region is None:
+        result.status, result.detail = "failed", "no region for the FIS template (give drills.<drill>.region)"
+        result.check = "drill.failed"
+        return result
+    logger.warning("DRILL: FIS experiment from %s (%s)", config.fis_template, runbook.service)
+    return run_experiment(
+        clients,
+        config.fis_template,
+        region,
+        account,
+        run.record.run_id,
+        result,
+        poll,
+        guard,
+        tag_key,
+        config.timeout.total_seconds(),
+    )
 
 
 def _region_failover(run, catalog, runbook, member, clients, result: DrillResult, poll: float, guard) -> None:

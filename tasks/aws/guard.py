@@ -58,6 +58,8 @@ MUTATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("rds", "RebootDBInstance"): ("DBInstanceIdentifier", "owned"),
     ("rds", "FailoverDBCluster"): ("DBClusterIdentifier", "owned"),
     ("rds", "SwitchoverGlobalCluster"): ("GlobalClusterIdentifier", "owned"),  # only ever as an allowed drill
+    ("fis", "StartExperiment"): ("experimentTemplateId", "owned"),  # only ever as an allowed drill
+    ("fis", "StopExperiment"): ("id", "owned"),  # only ever as an allowed drill (stopping our own experiment)
     ("dynamodb", "RestoreTableToPointInTime"): ("TargetTableName", "prefix"),
     ("dynamodb", "RestoreTableFromBackup"): ("TargetTableName", "prefix"),  # takes no tags either
     ("dynamodb", "TagResource"): ("ResourceArn", "prefix"),

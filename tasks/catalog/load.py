@@ -252,6 +252,8 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: tuple) -> str:
     field = str(loc[-1]) if loc else ""
     if field == "account" and kind in ("string_type", "string_pattern_mismatch"):
         return f'expected a 12-digit AWS account id in quotes ("123456789012"), got {_describe(got)}'
+    if field == "fis_template" and kind == "string_pattern_mismatch":
+        return f"expected an AWS FIS experiment template id (1-64 characters, no spaces), got {got!r}"
     if field == "tier" and kind in ("int_type", "less_than_equal", "greater_than_equal"):
         return f"expected a tier from 0 to 3, got {_describe(got)}"
     if kind == "missing":

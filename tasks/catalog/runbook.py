@@ -15,10 +15,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StrictStr,
+    Tag,
     model_validator,
 )
 
@@ -207,9 +209,36 @@ class DrillProbe(Strict):
         return self
 
 
+# https://docs.aws.amazon.com/fis/latest/APIReference/API_ExperimentTemplate.html: id, "Maximum length of 64.
+# Pattern: [\S]+".
+FisTemplateId = Annotated[StrictStr, Field(pattern=r"^\S{1,64}$")]
+
+
+class FisDrill(Strict):
+    """Run the drill as an AWS FIS experiment from this template and read its result. The template decides
+    what is disrupted, so it must carry the drill consent tag itself (`dr-drills: allowed`)."""
+
+    fis_template: FisTemplateId
+    region: Region | None = None  # the template's region (default: the runbook's first resource's)
+    account: AccountId | None = None  # the template's account (default: the runbook's first resource's)
+    timeout: Duration = timedelta(hours=1)  # stop the experiment if it has not ended by then
+
+
+def _drill_shape(value: object) -> str:
+    return "fis[mapping]" if isinstance(value, dict | FisDrill) else "flag[bool]"
+
+
+# true/false, or {fis_template: ...} to run the drill through AWS FIS. Tagged so that a bad value gets the errors
+# of the shape it was written in (the tags carry brackets, which error paths leave out).
+DrillOptIn = Annotated[
+    Annotated[StrictBool, Tag("flag[bool]")] | Annotated[FisDrill, Tag("fis[mapping]")],
+    Discriminator(_drill_shape),
+]
+
+
 class Drills(Strict):
-    az_failover: StrictBool = False
-    region_failover: StrictBool = False
+    az_failover: DrillOptIn = False
+    region_failover: DrillOptIn = False
     fail_back: StrictBool = False  # after an AZ failover, fail back to the original writer and zone
     stop_alarms: list[StrictStr] = []  # CloudWatch alarms, besides the policy's, that stop a drill
     probe: DrillProbe | None = None  # measures client-observed downtime

@@ -18,6 +18,8 @@ Rules (each cites its AWS API reference page where it is implemented):
   shows `rebooting`; FailoverDBCluster shows `failing-over`; PromoteReadReplica `modifying`; read replicas
   report ReplicaLag; SwitchoverGlobalCluster swaps the global writer (`switching-over`); `fire_alarm`
   sets a CloudWatch alarm off after a given request, as a drill's own disruption would.
+- fis.py: AWS FIS experiments run for a while, end `completed` or `failed` as planned per template
+  (`fis_outcome`), stop when a stop-condition alarm is in ALARM, and show `stopping` before `stopped`.
 - dynamodb.py: tables CREATING then ACTIVE, DELETING then gone; DeleteTable while CREATING is refused;
   PITR restores need PITR on and a time within the restorable range.
 - ebs.py: volumes `creating`, snapshots and copies `pending`; copies carry vol-ffffffff and
@@ -46,7 +48,7 @@ from tasks.emulator.patching import Patcher
 
 __all__ = ["StrictAws", "StrictConfig", "current", "settle"]
 
-RULES = ["rds", "failover", "dynamodb", "ebs", "sts", "aws_backup"]
+RULES = ["rds", "failover", "fis", "dynamodb", "ebs", "sts", "aws_backup"]
 
 _current: StrictAws | None = None
 _install_lock = threading.Lock()

@@ -17,6 +17,10 @@ class StrictConfig:
     failover_seconds: float = 1.0
     promote_seconds: float = 1.0
     switchover_seconds: float = 1.0
+    # AWS FIS: an experiment runs this long, then ends as planned (StrictAws.fis_outcome); a stop takes
+    # experiment_stop_seconds (`stopping`, then `stopped`).
+    experiment_seconds: float = 1.0
+    experiment_stop_seconds: float = 0.2
     replica_lag_seconds: float = 2.0  # the ReplicaLag each new read replica reports (CloudWatch, AWS/RDS)
     # How far LatestRestorableTime (RDS) / LatestRestorableDateTime (DynamoDB) trails now.
     restorable_lag_seconds: float = 300.0
@@ -38,6 +42,7 @@ class StrictConfig:
             "failover_seconds": seconds,
             "promote_seconds": seconds,
             "switchover_seconds": seconds,
+            "experiment_seconds": seconds,
         }
         values.update(overrides)
         return cls(**values)
