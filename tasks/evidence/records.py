@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.evidence.findings import Finding
 
-RunStatus = Literal["running", "completed", "failed", "crashed"]
+# timed_out / abandoned: a suspended tabletop that Prefect ended while it waited for answers; cancelled: a run
+# stopped through Prefect (a drill stops between steps and rolls back first).
+RunStatus = Literal["running", "completed", "failed", "crashed", "timed_out", "abandoned", "cancelled"]
 ServiceState = Literal["pass", "gaps", "invalid", "not_assessed"]
 KindName = Literal["rds_instance", "rds_cluster", "dynamodb_table", "ebs_volume", "s3_bucket"]
 MeasurementStatus = Literal[
