@@ -30,6 +30,7 @@ from flows._scale import (
     split,
 )
 from flows._tasks import read_posture
+from tasks.aws.backup_vaults import describe_vault
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.catalog.load import load_catalog, select_services
@@ -39,6 +40,8 @@ from tasks.evidence.records import ServiceStatus
 from tasks.rules.checks import make_finding
 from tasks.rules.posture import AUDIT_CHECK_PREFIXES, audit_observation
 from tasks.rules.restore_plan import copy_regions_for
+from tasks.rules.vaults import PROGRAM, audit_vault, vault_places, vault_resource
+from tasks.rules.vaults import checks_run as vault_checks
 from tasks.tracker import Scope
 
 FLOW_NAME = "backup-posture-audit"
@@ -105,6 +108,37 @@ def backup_posture_audit(
         raise
 
 
+def vault_findings(catalog, valid, clients: AwsClients, at, logger) -> tuple[list, int, set[str]]:
+    """The policy's aws_backup vault read in each (account, region) it applies to: findings, checks run, and
+    the vaults that could not be read (their tickets are left alone)."""
+    section = catalog.policy.aws_backup
+    if section is None:
+        return [], 0, set()
+    findings, ran, skipped = [], 0, set()
+    for account, region in vault_places(section, valid):
+        resource = vault_resource(account, region, section.vault)
+        try:
+            vault = describe_vault(clients.client("backup", region, account), section.vault)
+        except Exception as exc:  # AccessDenied, an unmapped account...: not assessed, never a pass
+            findings.append(
+                make_finding(
+                    "backup.not_assessed",
+                    service=PROGRAM,
+                    tier=None,
+                    resource=resource,
+                    detail=f"AWS Backup vault {section.vault} ({region}) could not be read: {describe_error(exc)}",
+                    evidence={"errors": [describe_error(exc)]},
+                )
+            )
+            skipped.add(resource)
+            ran += 1
+            continue
+        findings += audit_vault(section, account, region, vault, at)
+        ran += len(vault_checks(section))
+    logger.info("AWS Backup vault %s: %d finding(s) in %d region(s)", section.vault, len(findings), ran)
+    return findings, ran, skipped
+
+
 def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
     run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
     concurrency, evidence, tracker = flow_run.concurrency, flow_run.evidence, flow_run.tracker
@@ -132,6 +166,11 @@ def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
         checks[runbook.service] = checks.get(runbook.service, 0) + len(ran)
         findings += service_findings
         skipped |= observation.unreadable()
+    if not child:
+        vaults, vault_checks_run, unread = vault_findings(catalog, valid, clients, at, logger)
+        findings += vaults
+        skipped |= unread
+        checks[PROGRAM] = vault_checks_run
     run.record.services = service_statuses(valid, findings, checks)
     record_findings(run, findings)
     logger.info("%d finding(s) over %d resource(s) in %d service(s)", len(findings), resources, len(valid))
@@ -192,6 +231,10 @@ def _audit_fanned_out(flow_run: FlowRun, work: list, deployment: object, paramet
             checks[status.service] = checks.get(status.service, 0) + (status.checks or 0)
         skipped |= set(record.details.get("skipped", []))
         resources += int(record.details.get("resources", 0))
+    clients = AwsClients(accounts=dict(catalog.policy.accounts))
+    vaults, checks[PROGRAM], unread = vault_findings(catalog, valid, clients, now(), logger)
+    findings += vaults
+    skipped |= unread
     run.record.services = service_statuses(valid, findings, checks)
     record_findings(run, findings)
     return _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker)
@@ -214,8 +257,9 @@ def service_statuses(valid, findings, checks: dict[str, int]) -> list[ServiceSta
 
 
 def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence, tracker) -> dict:
+    vault_scope = {(PROGRAM, "backup.")} if catalog.policy.aws_backup else set()
     scope = Scope(
-        assessed=frozenset((rb.service, prefix) for rb in valid for prefix in AUDIT_CHECK_PREFIXES),
+        assessed=frozenset({(rb.service, prefix) for rb in valid for prefix in AUDIT_CHECK_PREFIXES} | vault_scope),
         skipped_resources=frozenset(skipped),
     )
     file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
@@ -223,6 +267,8 @@ def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence
     for finding in findings:
         by_check[finding.check] = by_check.get(finding.check, 0) + 1
     checks = sum(s.checks or 0 for s in run.record.services)
+    if catalog.policy.aws_backup:
+        checks += len(vault_places(catalog.policy.aws_backup, valid)) * len(vault_checks(catalog.policy.aws_backup))
     tested = (
         f"the backup configuration of {resources} resource(s) in {len(valid)} service(s) against the tier "
         f"policy: {checks} check(s), {checks - len(findings)} passing"

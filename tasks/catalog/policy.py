@@ -48,6 +48,18 @@ class BackupPolicy(Strict):
     copy_max_age: Duration = timedelta(days=2)
 
 
+class AwsBackupPolicy(Strict):
+    """Where AWS Backup keeps the estate's recovery points, and what its vault must enforce. The audit reads
+    the vault (DescribeBackupVault) in each region it names, by default every region the audited services'
+    resources and DR copies are in."""
+
+    vault: Annotated[StrictStr, Field(min_length=2, max_length=50, pattern=r"^[a-zA-Z0-9\-_]+$")]
+    require_lock: StrictBool = True  # AWS Backup Vault Lock (governance or compliance mode)
+    # The lock's MinRetentionDays must be at least this (API_PutBackupVaultLockConfiguration: 1 .. 36500).
+    min_retention_days: Annotated[StrictInt, Field(ge=1, le=36500)] | None = None
+    regions: list[Region] = []
+
+
 class IsolationPolicy(Strict):
     subnet_group: StrictStr | None = None
     security_group_ids: list[StrictStr] = []
@@ -204,6 +216,7 @@ class AccountRoleEntry(Strict):
 class Policy(Strict):
     tiers: dict[Annotated[int, Field(ge=0, le=3)], TierPolicy] = Field(default_factory=_default_tiers)
     backups: BackupPolicy = BackupPolicy()
+    aws_backup: AwsBackupPolicy | None = None
     restore: RestorePolicy = RestorePolicy()
     simulation: SimulationPolicy = SimulationPolicy()
     accounts: dict[AccountId, StrictStr | AccountRoleEntry] = {}

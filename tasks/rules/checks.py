@@ -6,9 +6,9 @@ this module, so a check id means the same whatever was imported first.
 
 from __future__ import annotations
 
-from tasks.rules import drills, impact, posture, restore_plan, review
+from tasks.rules import drills, impact, posture, restore_plan, review, vaults
 
-VOCABULARY = review.CHECKS.union(posture.CHECKS, restore_plan.CHECKS, impact.CHECKS, drills.CHECKS)
+VOCABULARY = review.CHECKS.union(posture.CHECKS, restore_plan.CHECKS, impact.CHECKS, drills.CHECKS, vaults.CHECKS)
 
 make_finding = VOCABULARY.make
 severity_for = VOCABULARY.severity_for

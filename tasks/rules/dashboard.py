@@ -36,6 +36,7 @@ from tasks.evidence.records import (
 from tasks.rules.digest import tickets_by_severity
 from tasks.rules.quarters import Quarter
 from tasks.rules.status import CONDITIONS, STATUS_ORDER, Status, legend, status_of
+from tasks.rules.vaults import PROGRAM  # the programme's own tickets: action items, vault gaps
 
 CRITICAL_TIERS = (0, 1)
 CONTROLS = ("review", "restore", "simulation")
@@ -45,7 +46,6 @@ CONTROL_LABELS = {"review": "documentation review", "restore": "restore test", "
 # The overall status rule (worst first) is tasks/rules/status.py; judge_row finds its conditions.
 UNRECOVERABLE = "simulation.unrecoverable"
 ACTION_ITEM = "simulation.action_item"
-PROGRAM = "dr-program"  # the service id of the programme's own tickets (simulation action items)
 TIER_WEIGHT = {0: 4.0, 1: 3.0, 2: 1.5, 3: 1.0}
 
 
