@@ -25,7 +25,7 @@ Rules (each cites its AWS API reference page where it is implemented):
 - ebs.py: volumes `creating`, snapshots and copies `pending`; copies carry vol-ffffffff and
   "[Copied snap-… from region]".
 - sts.py + requests.py: assumed-role credentials expire (ExpiredToken); a configurable share of calls
-  is throttled.
+  is throttled (`throttle(share)` or StrictConfig.throttle_share), S3's too (503 SlowDown).
 - aws_backup.py: recovery points made by AWS Backup as RDS (SnapshotType awsbackup, listed only when asked
   for), EC2 (description and aws:backup:source-resource tag, kept on copies) and DynamoDB (BackupType
   AWS_BACKUP, listed only when asked for) show them.
@@ -121,6 +121,12 @@ class StrictAws:
         from tasks.emulator.aws_backup import record
 
         return record(kind, region, resource_id, **kwargs)
+
+    def throttle(self, share: float) -> None:
+        """From now on refuse `share` of requests as throttled (0 stops it): a test seeds its estate first."""
+        import dataclasses
+
+        self.config = dataclasses.replace(self.config, throttle_share=share)
 
     @property
     def throttled(self) -> int:

@@ -1,7 +1,8 @@
 """Rules that apply to a whole request: throttling, expired credentials, and per-action hooks.
 
 Every query/JSON API moto serves (RDS, EC2, DynamoDB, STS, ...) passes through `BaseResponse.call_action`,
-both under in-process `mock_aws()` and in `ThreadedMotoServer`; S3 has its own dispatcher and is not covered.
+both under in-process `mock_aws()` and in `ThreadedMotoServer`. S3 has its own dispatcher: only throttling
+is applied there (around S3Response's bucket and key handlers); per-action hooks and ExpiredToken are not.
 """
 
 from __future__ import annotations
@@ -51,6 +52,26 @@ class RequestRules:
             return call_action
 
         patcher.wrap(BaseResponse, "call_action", make)
+        self._install_s3(patcher)
+
+    def _install_s3(self, patcher) -> None:
+        from moto.s3.responses import S3Response
+
+        rules = self
+
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorBestPractices.html ("Tune application for
+        # repeated SlowDown errors"): S3 answers a request rate it is not yet scaled for with 503 Slow Down.
+        def make(original):
+            def respond(response, request, full_url):
+                if rules._hit():
+                    body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    return 503, {"content-type": "application/xml"}, body
+                return original(response, request, full_url)
+
+            return respond
+
+        for name in ("_bucket_response", "_key_response"):
+            patcher.wrap(S3Response, name, make)
 
     def call(self, response: BaseResponse, proceed: Callable[[], Any]):
         self.strict.lifecycle.reap()
@@ -70,15 +91,19 @@ class RequestRules:
                 status, headers, body = response.serialized(ActionResult(error))
             return status, headers, body
 
-    def _throttle(self, service: str) -> None:
+    def _hit(self) -> bool:
+        """Whether this request is refused as throttled (a `throttle_share` of requests, drawn from `seed`)."""
         share = self.strict.config.throttle_share
         if share <= 0:
-            return
+            return False
         with self._lock:
             hit = self._random.random() < share
             if hit:
                 self.throttled += 1
-        if hit:
+        return hit
+
+    def _throttle(self, service: str) -> None:
+        if self._hit():
             # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html (RequestLimitExceeded);
             # RDS/STS "Throttling", DynamoDB "ThrottlingException": "Rate exceeded".
             raise StrictError(_THROTTLE_CODES.get(service, "Throttling"), "Rate exceeded")
