@@ -509,3 +509,38 @@ def test_rules_apply_inside_threaded_moto_server(moto_server, strict_aws):
     snapshot = east.create_snapshot(VolumeId=volume)["SnapshotId"]
     copy = ec2.copy_snapshot(SourceRegion="us-east-1", SourceSnapshotId=snapshot)["SnapshotId"]
     assert ec2.describe_snapshots(SnapshotIds=[copy])["Snapshots"][0]["VolumeId"] == "vol-ffffffff"
+
+
+@pytest.mark.slow
+@pytest.mark.strict(seconds=0)
+def test_concurrent_requests_see_a_consistent_estate_inside_threaded_moto_server(moto_server):
+    """Describes answer while other threads create and delete instances (moto's dicts alone fail such a
+    describe with "mutated during iteration", an HTML 500 that botocore cannot parse). Threads switch
+    often here so that the race shows within a few requests."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = Config(retries={"mode": "standard", "max_attempts": 1}, max_pool_connections=16)
+    client = rds(endpoint_url=moto_server, config=config)
+    for i in range(30):
+        instance(client, f"steady-{i:02d}")
+
+    def churn(worker: int) -> None:
+        for i in range(10):
+            name = f"churn-{worker}-{i:02d}"
+            instance(client, name)
+            client.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+
+    def describe(_: int) -> None:
+        for i in range(40):
+            assert instance_status(client, f"steady-{i % 30:02d}") == "available"
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futures = [pool.submit(churn, w) for w in range(4)] + [pool.submit(describe, w) for w in range(4)]
+            for future in futures:
+                future.result()  # re-raises a failed describe or create
+    finally:
+        sys.setswitchinterval(switch)

@@ -31,6 +31,10 @@ class RequestRules:
         self.hooks: dict[tuple[str, str], list[Hook]] = {}
         self._random = random.Random(strict.config.seed)
         self._lock = threading.Lock()
+        # One request at a time through moto's backends: they are plain dicts, and a describe iterating
+        # them while another thread's restore or delete changes them fails ("mutated during iteration",
+        # an HTML 500 botocore cannot parse). AWS answers each request from a consistent view.
+        self._serial = threading.RLock()
         self.throttled = 0
 
     def on(self, service: str, action: str) -> Callable[[Hook], Hook]:
@@ -74,6 +78,10 @@ class RequestRules:
             patcher.wrap(S3Response, name, make)
 
     def call(self, response: BaseResponse, proceed: Callable[[], Any]):
+        with self._serial:
+            return self._call(response, proceed)
+
+    def _call(self, response: BaseResponse, proceed: Callable[[], Any]):
         self.strict.lifecycle.reap()
         service = response.service_name or ""
         try:
