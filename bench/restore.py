@@ -47,18 +47,22 @@ restore:
 """
 
 
-def recent_backup_window(now: datetime | None = None) -> str:
-    """A 30-minute backup window that opened two hours ago: the strict layer dates the newest automated
-    snapshot at the last window's start (as AWS takes them), and these restores measure restore time,
-    not a day-old snapshot against the Tier 2 RPO of 8 h."""
+def recent_backup_window(now: datetime | None = None) -> tuple[str, str]:
+    """A 30-minute backup window that opened two hours ago, and a maintenance window twelve hours from it.
+
+    The strict layer dates the newest automated snapshot at the last window's start (as AWS takes them), and
+    these restores measure restore time, not a day-old snapshot against the Tier 2 RPO of 8 h. The
+    maintenance window is explicit because the two must not overlap (CreateDBInstance,
+    PreferredMaintenanceWindow), and the default one would at some hours of the day."""
     start = (now or datetime.now(timezone.utc)) - timedelta(hours=2)
     end = start + timedelta(minutes=30)
-    return f"{start:%H:%M}-{end:%H:%M}"
+    far, far_end = start + timedelta(hours=12), end + timedelta(hours=12)
+    return f"{start:%H:%M}-{end:%H:%M}", f"{far:%a:%H:%M}-{far_end:%a:%H:%M}".lower()
 
 
 def build(endpoint: str) -> None:
     client = aws_client("rds", REGION, endpoint)
-    window = recent_backup_window()
+    window, maintenance = recent_backup_window()
     build_parallel(
         [
             lambda n=f"restore-bench-{i:02d}": client.create_db_instance(
@@ -71,6 +75,7 @@ def build(endpoint: str) -> None:
                 StorageEncrypted=True,
                 BackupRetentionPeriod=30,
                 PreferredBackupWindow=window,
+                PreferredMaintenanceWindow=maintenance,
                 CopyTagsToSnapshot=True,
                 Tags=[{"Key": "service", "Value": "restore-bench"}],
             )
