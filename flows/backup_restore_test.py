@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated
 
 from prefect import flow, get_run_logger, task
@@ -68,14 +73,23 @@ FLOW_NAME = FLOW
     cache_policy=NO_CACHE,
     task_run_name="restore-{target.service}-{target.mode}-{target.region}",
 )
-def restore_target(target: RestoreTarget, runbook: Runbook, ctx: RestoreContext, limit_name: str | None) -> Measurement:
-    ctx = RestoreContext(**{**ctx.__dict__, "attempt": task_run.get_run_count() or 1})
-    if limit_name:
-        from prefect.concurrency.sync import concurrency
-
-        with concurrency(limit_name, occupy=1, strict=False):
-            return perform_restore(target, runbook.validation, ctx)
+def restore_target(target: RestoreTarget, runbook: Runbook, ctx: RestoreContext) -> Measurement:
+    ctx = replace(ctx, attempt=task_run.get_run_count() or 1)
     return perform_restore(target, runbook.validation, ctx)
+
+
+@contextmanager
+def restore_slot(slots: threading.Semaphore, limit_name: str | None) -> Iterator[None]:
+    """One of this run's `concurrency` restores under way and, if an operator created it, a slot of the
+    Prefect global concurrency limit that every run shares (held as long: see tasks/actions/restore.py)."""
+    with slots:
+        if limit_name:
+            from prefect.concurrency.sync import concurrency
+
+            with concurrency(limit_name, occupy=1, strict=False):
+                yield
+        else:
+            yield
 
 
 def resume_window(catalog, runbooks) -> timedelta:
@@ -114,7 +128,9 @@ def backup_restore_test(
     restore_time: Annotated[
         datetime | None, Field(description="Also restore RDS/DynamoDB to this point in time (UTC).")
     ] = None,
-    concurrency: Annotated[int, Field(ge=1, le=64, description="Restores running at once.")] = 4,
+    concurrency: Annotated[
+        int, Field(ge=1, le=64, description="Restores under way at once (copies being deleted not counted).")
+    ] = 4,
     runbooks: Annotated[str, Field(description="Runbook directory.")] = "runbooks",
     policy: Annotated[str | None, Field(description="Tier policy file.")] = None,
     evidence: Annotated[str, Field(description="Evidence directory.")] = "evidence",
@@ -211,7 +227,11 @@ def backup_restore_test(
 
 
 def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
+    """Each target's restore, `concurrency` under way at once. Twice as many tasks run: a restore gives its
+    slot back once AWS accepts the delete of its copy, and waits for the copy to be gone beside the next
+    restores (at most `concurrency` copies deleting besides the ones restoring)."""
     limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
+    ctx = replace(ctx, slot=partial(restore_slot, threading.BoundedSemaphore(concurrency), limit_name))
     progress = (
         create_progress_artifact(progress=0.0, key="backup-restore-test-progress", description="Restores finished")
         if todo
@@ -226,8 +246,8 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
     results = map_bounded(
         restore_target,
         todo,
-        concurrency,
-        params=lambda item: {"target": item[0], "runbook": item[1], "ctx": quote(ctx), "limit_name": limit_name},
+        2 * concurrency,
+        params=lambda item: {"target": item[0], "runbook": item[1], "ctx": quote(ctx)},
         on_done=on_done,
         label="restores finished",
     )

@@ -5,18 +5,22 @@ while AWS says "not yet", and a refusal that waiting cannot change ends the tear
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
-from tasks.actions.restore import RestoreContext, _teardown, _wait_available
+from tasks.actions.restore import RestoreContext, _teardown, _wait_available, perform_restore
 from tasks.aws.clients import AwsClients
 from tasks.aws.guard import ownership_tags
 from tasks.aws.restore import dynamodb_table, rds_cluster, rds_instance
 from tasks.aws.restore.base import RestoreSpec
 from tasks.catalog.policy import Policy
 from tasks.demo.builder import EstateBuilder
+from tasks.evidence.store import LocalEvidenceStore
+from tasks.rules.restore_plan import RestoreTarget, copy_name
 
 REGION = "us-east-2"
 
@@ -266,3 +270,41 @@ def test_the_sweep_ties_an_untagged_copy_to_a_crashed_run_recorded_in_its_eviden
     # This sweep holds the lock the crashed run held, so that run is dead; the other one's lock is not held here.
     assert [(c["id"], c["deleted"]) for c in result["copies"]] == [("drt-crashed1-0123456789abcd", True)]
     assert [k["id"] for k in result["kept"]] == ["drt-elsewhr1-0123456789abcd"]
+
+
+def test_a_restore_gives_its_slot_back_once_aws_accepts_the_delete_and_still_confirms_it(aws, strict_aws, tmp_path):
+    """The run's concurrency bound covers a restore until its copy's delete is accepted: the next restore
+    starts while the copy is `deleting`, and the teardown is still confirmed before the measurement is final."""
+    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
+    rds = boto3.client("rds", region_name=REGION)
+    seen: dict[str, str] = {}
+
+    @contextmanager
+    def slot():
+        seen["entered"] = "yes"
+        yield
+        # Given back while the copy AWS was asked to delete still exists, `deleting`.
+        copies = rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [copy]}])["DBInstances"]
+        seen["copy at release"] = copies[0]["DBInstanceStatus"] if copies else "gone"
+
+    target = RestoreTarget(
+        service="ledger",
+        tier=1,
+        kind="rds_instance",
+        mode="snapshot",
+        resource="rds_instance:us-east-2:ledger-db",
+        source_id="ledger-db",
+        source_region=REGION,
+        region=REGION,
+        account=None,
+        rto_target_seconds=60,
+        rpo_target_seconds=86400 * 2,
+        instance_class="db.t3.micro",
+    )
+    policy = Policy.model_validate({"restore": {"poll_interval": "1s", "require_isolation": False}})
+    ctx = replace(context(tmp_path), policy=policy, store=LocalEvidenceStore(tmp_path), slot=slot)
+    copy = copy_name("run1", target)
+    m = perform_restore(target, [], ctx)
+    assert (m.status, m.cleanup) == ("passed", "deleted")
+    assert seen == {"entered": "yes", "copy at release": "deleting"}
+    assert not rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [copy]}])["DBInstances"]

@@ -2,13 +2,20 @@
 
 Teardown runs whatever happens (failure, timeout, cancellation) and is confirmed with a describe. The
 measurement is written to the run's evidence as soon as it exists, so a crash loses nothing finished.
+
+A restore holds its slot (`RestoreContext.slot`, the run's concurrency bound) from before it looks for a
+recovery point until AWS has accepted the delete of its copy: waiting for the copy to be gone takes no slot,
+so the next restore starts while this copy is `deleting` (on AWS, minutes of it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +47,7 @@ from tasks.rules.restore_plan import (
 )
 
 FLOW = "backup-restore-test"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +62,9 @@ class RestoreContext:
     attempt: int = 1
     flow: str = FLOW
     lock: str | None = None  # the run lock's id, recorded on each copy (see tasks/evidence/runlock.py)
+    # Entered for each restore while it is under way (see the module's docstring): the flow's bound on
+    # restores at once. None: no bound here.
+    slot: Callable[[], AbstractContextManager] | None = None
 
 
 def path_fields(target: RestoreTarget) -> dict:
@@ -86,6 +97,23 @@ def measurement_path(run_dir: str, target: RestoreTarget) -> str:
 
 
 def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
+    with ExitStack() as slot:
+        if ctx.slot is not None:
+            slot.enter_context(ctx.slot())
+
+        def release() -> None:
+            # Early, from inside the teardown: a slot that fails to go back must not cost the teardown.
+            try:
+                slot.close()
+            except Exception as exc:
+                log.warning("giving back the restore slot of %s: %s", target.key, exc)
+
+        return _perform(target, steps, ctx, release)
+
+
+def _perform(
+    target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext, release: Callable[[], None]
+) -> Measurement:
     started = now()
     m = new_measurement(target, started, instance_class=target.instance_class)
     name = copy_name(ctx.run_id, target) + (f"-{ctx.attempt}" if ctx.attempt > 1 else "")
@@ -162,7 +190,7 @@ def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: Res
         return _finish(ctx, target, m, "passed", None)
     finally:
         if copy_id is not None:
-            m.cleanup, cleanup_error = _teardown(ctx, driver, spec, copy_id)
+            m.cleanup, cleanup_error = _teardown(ctx, driver, spec, copy_id, on_requested=release)
             if m.cleanup == "left":
                 m.error = "; ".join(filter(None, [m.error, f"cleanup of {copy_id}: {cleanup_error}"]))
             m.passed = judge(m)
@@ -218,12 +246,19 @@ def _wait_available(
         time.sleep(interval)
 
 
-def _teardown(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str) -> tuple[str, str | None]:
+def _teardown(
+    ctx: RestoreContext,
+    driver: RestoreDriver,
+    spec: RestoreSpec,
+    copy_id: str,
+    on_requested: Callable[[], None] | None = None,
+) -> tuple[str, str | None]:
     """Delete, then confirm with a describe until it is gone (or the cleanup timeout passes).
 
     A delete AWS refuses for now (a table still CREATING, a cluster whose writer is still deleting) is asked
     again on each poll. A refusal that waiting cannot change (the ownership interlock, access denied) ends
-    the teardown at once as `left`, with the reason."""
+    the teardown at once as `left`, with the reason. `on_requested` is called once AWS has accepted the
+    delete (the restore's slot is given back while the copy is deleting)."""
     limit = time.monotonic() + ctx.policy.restore.cleanup_timeout.total_seconds()
     interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
     requested = False
@@ -234,6 +269,8 @@ def _teardown(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, cop
                 return "deleted", None  # never created (the create call failed), or gone
             if not requested:
                 requested = driver.delete(ctx.clients, spec, copy_id) is not False
+                if requested and on_requested is not None:
+                    on_requested()
         except UnsafeOperation as exc:
             return "left", str(exc)
         except (ClientError, BotoCoreError) as exc:
