@@ -240,7 +240,8 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
 
     def on_done(finished: int, total: int) -> None:
         logger.info("restores finished: %d/%d", finished, total)
-        if progress:
+        # Each update is a call to the API: one per 5% of the restores (and the last), not one per restore.
+        if progress and (finished == total or finished * 20 // total != (finished - 1) * 20 // total):
             update_progress_artifact(progress, progress=100.0 * finished / total)
 
     results = map_bounded(

@@ -85,3 +85,19 @@ def test_expired_token_is_not_access_denied_but_cannot_be_used():
     assert is_expired_credentials(error("ExpiredToken")) and not is_access_denied(error("ExpiredToken"))
     assert cannot_use_credentials(error("ExpiredToken")) and cannot_use_credentials(error("AccessDenied"))
     assert not cannot_use_credentials(error("DBInstanceNotFound"))
+
+
+def test_sessions_share_the_api_models_but_not_credentials(aws, strict_aws):
+    first = AwsClients(accounts={"222222222222": ROLE})
+    second = AwsClients()
+    assumed = first.client("rds", "us-east-1", "222222222222")
+    default = second.client("rds", "us-east-1")
+    # One loader: the models are parsed once per process, not once per flow run.
+    assert first._sessions["222222222222"]._session.get_component("data_loader") is second._sessions[
+        None
+    ]._session.get_component("data_loader")
+    assert assumed.meta.service_model is not None and default.meta.service_model.service_name == "rds"
+    assumed_key = assumed._request_signer._credentials.get_frozen_credentials().access_key
+    default_key = default._request_signer._credentials.get_frozen_credentials().access_key
+    assert assumed_key.startswith("ASIA") and assumed_key != default_key
+    assert default.describe_db_instances()["DBInstances"] == []

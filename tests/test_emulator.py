@@ -544,3 +544,21 @@ def test_concurrent_requests_see_a_consistent_estate_inside_threaded_moto_server
                 future.result()  # re-raises a failed describe or create
     finally:
         sys.setswitchinterval(switch)
+
+
+def test_the_speed_patch_lists_moto_modules_once_the_same_and_goes_on_uninstall():
+    from moto import backends
+
+    from tasks.emulator import StrictAws
+
+    original = backends.list_of_moto_modules
+    expected = set(original())
+    layer = StrictAws().install()
+    try:
+        patched = backends.list_of_moto_modules
+        assert patched is not original
+        assert set(patched()) == expected and "rds" in patched() and "__pycache__" not in patched()
+        assert patched() is patched()  # computed once
+    finally:
+        layer.uninstall()
+    assert backends.list_of_moto_modules is original

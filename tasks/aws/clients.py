@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import DeferredRefreshableCredentials
@@ -22,6 +23,23 @@ from tasks.aws.errors import EXPIRED_CODES
 from tasks.errors import AwsError
 
 SESSION_NAME = "dr-automation"
+
+_loaders: dict[str | None, botocore.loaders.Loader] = {}
+_loaders_lock = threading.Lock()
+
+
+def new_session() -> boto3.session.Session:
+    """A boto3 session (own credentials and settings) reading botocore's bundled API models through one
+    loader per process: each session would otherwise parse the service models (ec2's is megabytes of JSON)
+    and list every service on disk again, for each flow run and each account."""
+    core = botocore.session.Session()
+    data_path = core.get_config_variable("data_path")
+    with _loaders_lock:
+        loader = _loaders.get(data_path)
+        if loader is None:
+            loader = _loaders[data_path] = botocore.loaders.create_loader(data_path)
+    core.register_component("data_loader", loader)
+    return boto3.session.Session(botocore_session=core)
 
 
 @dataclass(frozen=True)
@@ -88,7 +106,7 @@ class AwsClients:
         if account in self._sessions:
             return self._sessions[account]
         if account is None:
-            session = boto3.session.Session()
+            session = new_session()
         else:
             role = self.accounts.get(account)
             if not role:
@@ -101,7 +119,7 @@ class AwsClients:
     def _assumed(self, role: AccountRole) -> boto3.session.Session:
         """A session whose credentials botocore refreshes before they expire (restore tests outlive an
         hour), through sts:AssumeRole with the policy's ExternalId and duration."""
-        source = boto3.session.Session()
+        source = new_session()
         extra = {"RoleSessionName": SESSION_NAME, "DurationSeconds": role.duration_seconds}
         if role.external_id:
             extra["ExternalId"] = role.external_id
@@ -118,10 +136,11 @@ class AwsClients:
             }
 
         credentials = DeferredRefreshableCredentials(refresh_using=assume, method="assume-role")
-        core = botocore.session.Session()
+        session = new_session()
+        core = session._session
         core._credentials = credentials
         core.register("needs-retry", _refresh_expired(credentials))
-        return boto3.session.Session(botocore_session=core)
+        return session
 
 
 def _refresh_expired(credentials):

@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
-import boto3
-
+from tasks.aws.clients import new_session
 from tasks.errors import ConfigError
 from tasks.rules.ebs_copies import COPY_SOURCE_TAG
 
@@ -33,6 +32,7 @@ class EstateBuilder:
         if not in_process_mock:
             require_emulator()
         self._clients: dict = {}
+        self._session = new_session()
 
     @staticmethod
     def settle() -> None:
@@ -45,7 +45,7 @@ class EstateBuilder:
     def client(self, service: str, region: str):
         key = (service, region)
         if key not in self._clients:
-            self._clients[key] = boto3.client(service, region_name=region)
+            self._clients[key] = self._session.client(service, region_name=region)
         return self._clients[key]
 
     def rds_instance(
@@ -77,23 +77,45 @@ class EstateBuilder:
         return created
 
     def copy_instance_snapshot(self, source_region: str, identifier: str, target_region: str) -> str:
+        return self.copy_instance_snapshots(source_region, [identifier], target_region)[0]
+
+    def copy_instance_snapshots(self, source_region: str, identifiers: list[str], target_region: str) -> list[str]:
+        """Copy each instance's newest snapshot to target_region, reading the source region's snapshots once
+        (a fleet's worth of instances: one paged read instead of one per instance)."""
         source = self.client("rds", source_region)
-        snapshots = source.describe_db_snapshots(DBInstanceIdentifier=identifier)["DBSnapshots"]
-        if not snapshots:  # backups off (retention 0): no automated snapshot, as on AWS; copy a manual one
+        wanted = set(identifiers)
+
+        def newest() -> dict[str, dict]:
+            found: dict[str, dict] = {}
+            for page in source.get_paginator("describe_db_snapshots").paginate():
+                for snap in page["DBSnapshots"]:
+                    db = snap.get("DBInstanceIdentifier")
+                    if db in wanted and (
+                        db not in found or snap["SnapshotCreateTime"] > found[db]["SnapshotCreateTime"]
+                    ):
+                        found[db] = snap
+            return found
+
+        snapshots = newest()
+        missing = [i for i in identifiers if i not in snapshots]
+        for identifier in missing:  # backups off (retention 0): no automated snapshot, as on AWS; copy a manual one
             source.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-manual")
+        if missing:
             self.settle()
-            snapshots = source.describe_db_snapshots(DBInstanceIdentifier=identifier)["DBSnapshots"]
-        snapshot = max(snapshots, key=lambda s: s["SnapshotCreateTime"])
-        target_id = f"{identifier}-copy-{target_region}"
-        self.client("rds", target_region).copy_db_snapshot(
-            SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"],
-            TargetDBSnapshotIdentifier=target_id,
-            SourceRegion=source_region,
-            KmsKeyId="alias/aws/rds",
-            CopyTags=True,
-        )
+            snapshots = newest()
+        targets = []
+        for identifier in identifiers:
+            target_id = f"{identifier}-copy-{target_region}"
+            self.client("rds", target_region).copy_db_snapshot(
+                SourceDBSnapshotIdentifier=snapshots[identifier]["DBSnapshotArn"],
+                TargetDBSnapshotIdentifier=target_id,
+                SourceRegion=source_region,
+                KmsKeyId="alias/aws/rds",
+                CopyTags=True,
+            )
+            targets.append(target_id)
         self.settle()
-        return target_id
+        return targets
 
     def aurora_cluster(
         self,

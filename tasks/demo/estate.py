@@ -60,6 +60,7 @@ def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
     tenants = 0
     for region in TENANT_REGIONS:
         short = "use1" if region == "us-east-1" else "euw1"
+        copied = []
         for index in range(1, TENANTS_PER_REGION + 1):
             name = f"tenant-{short}-{index:03d}"
             retention = 0 if name in NO_BACKUP_TENANTS else (7 if name in SHORT_RETENTION_TENANTS else 30)
@@ -73,8 +74,9 @@ def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
                 tags={"service": "issue-tracker-tenants", "tenant": name},
             )
             if name not in UNCOPIED_TENANTS:
-                b.copy_instance_snapshot(region, name, "us-west-2")
+                copied.append(name)
             tenants += 1
+        b.copy_instance_snapshots(region, copied, "us-west-2")
 
     # Tier 1 wiki on Aurora in eu-west-1, copied to eu-central-1. Resources clean; runbook stale.
     b.aurora_cluster("eu-west-1", "wiki-aurora", tags={"service": "wiki"})

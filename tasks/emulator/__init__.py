@@ -49,6 +49,8 @@ from tasks.emulator.patching import Patcher
 __all__ = ["StrictAws", "StrictConfig", "current", "settle"]
 
 RULES = ["rds", "failover", "fis", "dynamodb", "ebs", "sts", "aws_backup"]
+# Not rules: installed with them, changes only how fast the emulator answers.
+SPEED = ["speed"]
 
 _current: StrictAws | None = None
 _install_lock = threading.Lock()
@@ -73,7 +75,7 @@ class StrictAws:
                 raise RuntimeError("a strict AWS layer is already installed in this process")
             try:
                 self.requests.install(self.patcher)
-                for name in RULES:
+                for name in RULES + SPEED:
                     importlib.import_module(f"{__name__}.{name}").install(self)
             except BaseException:
                 self.patcher.undo()
