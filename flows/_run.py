@@ -15,7 +15,7 @@ from tasks.catalog.runbook import Runbook
 from tasks.catalog.types import Catalog, InvalidRunbook
 from tasks.errors import DrError
 from tasks.evidence.findings import Finding
-from tasks.evidence.records import RunRecord, now
+from tasks.evidence.records import RunRecord, RunStatus, now
 from tasks.evidence.store import RunEvidence, open_store
 from tasks.report import events
 from tasks.report.artifacts import publish_run_artifacts
@@ -243,8 +243,8 @@ def finish_run(run: RunEvidence, report: str, artifact_key: str, tested: str, **
     _console.phase(f"{record.flow}: report {record.reports.get('report.html')}")
 
 
-def fail_run(run: RunEvidence, exc: BaseException) -> None:
-    run.record.status = "failed"
+def fail_run(run: RunEvidence, exc: BaseException, status: RunStatus = "failed") -> None:
+    run.record.status = status
     run.record.finished_at = now()
     run.record.errors.append(f"{type(exc).__name__}: {exc}")
     run.save()

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
-from prefect.exceptions import Pause
+from prefect.exceptions import Pause, TerminationSignal
 from prefect.input import RunInput
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
+from flows._cancel import termination_deferred
 from flows._fanout import map_bounded
+from flows._reconcile import reconcile_waiting_tabletops
 from flows._run import (
     check_credentials,
     fail_run,
@@ -201,6 +204,8 @@ def dr_simulation(
         evidence,
         resumable=mode == "interactive",
     )
+    # Tabletops Prefect ended while they were suspended (their pause timed out) have no process left to say so.
+    reconcile_waiting_tabletops(run.store, FLOW_NAME, run.record.run_id, logger=logger)
     # A rerun after a suspension: the injects already recorded keep their entries (and times) as given.
     recorded = {e["inject"]: e for e in run.record.details.get("decision_log") or [] if e.get("answers") is not None}
     try:
@@ -225,7 +230,9 @@ def dr_simulation(
         run.save()  # suspended, not failed: the resumed run continues this record
         raise
     except BaseException as exc:
-        fail_run(run, exc)
+        # A worker cancels a run with SIGTERM (Prefect's TerminationSignal): the record says cancelled, not failed.
+        cancelled = isinstance(exc, TerminationSignal) and _flow_run_cancelled()
+        fail_run(run, exc, "cancelled" if cancelled else "failed")
         raise
 
 
@@ -352,10 +359,17 @@ def _simulate(
         run.save()  # every answer is evidence as soon as it is given
 
     if drill:
-        run.record.details["drills"] = [
-            d.as_dict() for d in _run_drills(drill, run, catalog, valid, live, clients, logger)
-        ]
-        run.save()
+        # A cancellation (SIGTERM from the worker) waits for the drill's step: it stops, rolls back, is recorded,
+        # and only then ends the run.
+        with termination_deferred() as terminated:
+            results = _run_drills(drill, run, catalog, valid, live, clients, logger, terminated)
+            run.record.details["drills"] = [d.as_dict() for d in results]
+            run.save()
+            if not terminated() and _flow_run_cancelled():
+                # Cancelled in the API: the worker's SIGTERM is on its way; end the run with it, not after it.
+                deadline = time.monotonic() + 60
+                while not terminated() and time.monotonic() < deadline:
+                    time.sleep(0.5)
 
     for entry in run.record.details["decision_log"]:
         for item in (entry["answers"] or {}).get("action_items", []):
@@ -465,12 +479,15 @@ def _flow_run_cancelled() -> bool:
 
     if not flow_run.id:
         return False
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(flow_run.id).state
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run.id).state
+    except Exception:  # the API is down: the kill switch and the worker's SIGTERM still stop drills
+        return False
     return state is not None and state.type.value in ("CANCELLING", "CANCELLED")
 
 
-def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[DrillResult]:
+def _run_drills(drill, run, catalog, valid, live, clients, logger, terminated=lambda: False) -> list[DrillResult]:
     from tasks.rules.impact import targets
 
     field = DRILLS[drill]
@@ -478,7 +495,11 @@ def _run_drills(drill, run, catalog, valid, live, clients, logger) -> list[Drill
     results: list[DrillResult] = []
     poll = float(os.environ.get("DR_DRILL_POLL_SECONDS", "5"))
     guard = Guardrails(
-        clients, list(sim.stop_alarms), sim.kill_switch_parameter, sim.kill_switch_region, _flow_run_cancelled
+        clients,
+        list(sim.stop_alarms),
+        sim.kill_switch_parameter,
+        sim.kill_switch_region,
+        lambda: terminated() or _flow_run_cancelled(),
     )
     killed: str | None = None
     for runbook in valid:
