@@ -361,7 +361,7 @@ def _simulate(
     if drill:
         # A cancellation (SIGTERM from the worker) waits for the drill's step: it stops, rolls back, is recorded,
         # and only then ends the run.
-        with termination_deferred() as terminated:
+        with termination_deferred(_flow_run_cancelled) as terminated:
             results = _run_drills(drill, run, catalog, valid, live, clients, logger, terminated)
             run.record.details["drills"] = [d.as_dict() for d in results]
             run.save()

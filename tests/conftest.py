@@ -34,6 +34,16 @@ def prefect_harness():
         yield PREFECT_API_URL.value()
 
 
+@pytest.fixture
+def prefect_server():
+    """A real `prefect server` (tests/prefect_server.py), one per test: deployments, workers, the UI's API."""
+    from tests.prefect_server import PrefectServer
+
+    started = PrefectServer()
+    yield started
+    started.stop()
+
+
 def _strict_config(request):
     from tasks.emulator import StrictConfig
 

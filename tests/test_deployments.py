@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,45 +15,14 @@ import yaml
 
 from tests.conftest import REPO_ROOT, write_runbook
 from tests.estate import build_estate, write_catalog
-from tests.prefect_server import BIN, PrefectServer
+from tests.prefect_server import BIN, PrefectServer, stop_process, wait_for
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def server():
-    # One server per test: the schedule test leaves hundreds of scheduled runs behind.
-    started = PrefectServer()
-    yield started
-    started.stop()
-
-
 def project_deployments() -> list[dict]:
     return yaml.safe_load((REPO_ROOT / "prefect.yaml").read_text())["deployments"]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except httpx.TimeoutException:
-            value = None  # a busy SQLite-backed server on two cores; ask again
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def run_to_end(server: PrefectServer, run_id: str, timeout: float = 240) -> dict:
-    def final():
-        run = server.get(f"/flow_runs/{run_id}")
-        return run if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
-
-    return wait_for(final, timeout, f"flow run {run_id}")
 
 
 def artifacts(server: PrefectServer, run_id: str) -> list[dict]:
@@ -92,7 +59,8 @@ def expected_first_runs(now: datetime) -> dict[str, datetime]:
     }
 
 
-def test_served_deployments_keep_their_schedules_and_run_from_the_api(server, moto_server, tmp_path):
+def test_served_deployments_keep_their_schedules_and_run_from_the_api(prefect_server, moto_server, tmp_path):
+    server = prefect_server  # one server per test: the schedule test leaves hundreds of scheduled runs behind
     from importlib.metadata import version
 
     # The scheduled runs below come from the server's scheduler, which Prefect 3.8.8 broke on SQLAlchemy 2.1
@@ -163,8 +131,8 @@ def test_served_deployments_keep_their_schedules_and_run_from_the_api(server, mo
             "daily-dashboard",
         ]:
             run = server.post(f"/deployments/{by_name[name]['id']}/create_flow_run", {"parameters": custom[name]})
-            final = run_to_end(server, run["id"])
-            assert final["state"]["type"] == "COMPLETED", (name, final["state"], log_tail(server))
+            final = server.run_to_end(run["id"])
+            assert final["state"]["type"] == "COMPLETED", (name, final["state"], server.log_tail())
             if name != "hourly-orphan-sweep":
                 assert artifacts(server, run["id"]), f"{name} published no artifacts"
         reviews = list((evidence / "documentation-review").glob("*/results.json"))
@@ -178,11 +146,6 @@ def server_post_status(server, path, body) -> int:
     import httpx
 
     return httpx.post(f"{server.api}{path}", json=body, timeout=30).status_code
-
-
-def log_tail(server) -> str:
-    logs = sorted(Path(server.home).glob("*.log"))
-    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs)
 
 
 def workers_that_ran(server: PrefectServer, run_ids: list[str]) -> dict[str, str]:
@@ -201,7 +164,8 @@ def workers_that_ran(server: PrefectServer, run_ids: list[str]) -> dict[str, str
     return wait_for(found, 60, "the workers' submission logs")
 
 
-def test_fan_out_runs_children_on_both_workers(server, moto_server, tmp_path):
+def test_fan_out_runs_children_on_both_workers(prefect_server, moto_server, tmp_path):
+    server = prefect_server
     from tasks.demo.builder import EstateBuilder
 
     builder = EstateBuilder()
@@ -216,61 +180,16 @@ def test_fan_out_runs_children_on_both_workers(server, moto_server, tmp_path):
         "  - kind: rds_instance\n    select: {tags: {fleet: spread}}\n"
         f"    regions: [{', '.join(regions)}]\n",
     )
-    # Unbuffered: the workers' logs are read while they still run (block-buffered output showed nothing under load).
-    env = {"AWS_ENDPOINT_URL": moto_server, "DR_PROJECT_DIR": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
-    prefect = str(BIN / "prefect")
-    pool = subprocess.run(
-        [prefect, "work-pool", "create", "dr-process", "--type", "process"],
-        env={**server.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert pool.returncode == 0, pool.stdout + pool.stderr
-    deploy = subprocess.run(
-        [prefect, "--no-prompt", "deploy", "--name", "daily-posture-audit"],
-        cwd=REPO_ROOT,
-        env={**server.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
-    workers = [
-        server.start(
-            prefect,
-            "worker",
-            "start",
-            "--pool",
-            "dr-process",
-            "--name",
-            name,
-            "--limit",
-            "2",
-            log_name=f"worker-{name}.log",
-            env_extra=env,
-        )
-        for name in ("w1", "w2")
-    ]
+    # Unbuffered (the helper's default): the workers' logs are read while they still run.
+    deployment = server.deploy("daily-posture-audit")
+    workers = [server.worker(name, limit=2, env_extra={"AWS_ENDPOINT_URL": moto_server}) for name in ("w1", "w2")]
     try:
-        [deployment] = [
-            d
-            for d in server.post("/deployments/filter", {"limit": 50, "offset": 0})
-            if d["name"] == "daily-posture-audit" and d.get("work_pool_name") == "dr-process"
-        ]
-        parent = server.post(
-            f"/deployments/{deployment['id']}/create_flow_run",
-            {
-                "parameters": {
-                    "runbooks": str(catalog),
-                    "evidence": str(tmp_path / "evidence"),
-                    "fan_out": True,
-                    "tracker": "ledger",
-                }
-            },
+        parent = server.run(
+            deployment,
+            {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "fan_out": True, "tracker": "ledger"},
         )
-        final = run_to_end(server, parent["id"], timeout=300)
-        assert final["state"]["type"] == "COMPLETED", (final["state"], log_tail(server))
+        final = server.run_to_end(parent["id"], timeout=300)
+        assert final["state"]["type"] == "COMPLETED", (final["state"], server.log_tail())
         record = json.loads(next((tmp_path / "evidence" / "backup-posture-audit").glob("*/results.json")).read_text())
         children = record["details"]["children"]
         assert sorted(c["partition"] for c in children) == sorted(regions)
@@ -279,6 +198,4 @@ def test_fan_out_runs_children_on_both_workers(server, moto_server, tmp_path):
         assert set(workers_that_ran(server, [c["flow_run_id"] for c in children]).values()) == {"w1", "w2"}
     finally:
         for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
+            stop_process(worker)

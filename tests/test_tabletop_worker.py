@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests import test_deployments as deployments
 from tests.conftest import REPO_ROOT
 from tests.estate import build_estate, write_catalog
-from tests.prefect_server import BIN, PrefectServer
+from tests.prefect_server import PrefectServer, stop_process, wait_for
 
 pytestmark = pytest.mark.slow
-wait_for = deployments.wait_for
 
 ANSWERS = {
     "corruption-found": {
@@ -40,13 +37,6 @@ TITLES = {
 }
 
 
-@pytest.fixture
-def server():
-    started = PrefectServer()
-    yield started
-    started.stop()
-
-
 def children_of(pid: int) -> list[int]:
     """Processes whose parent is pid (the process worker starts each flow run as its child)."""
     found = []
@@ -64,12 +54,12 @@ def suspended(server: PrefectServer, run_id: str) -> dict | None:
     run = server.get(f"/flow_runs/{run_id}")
     assert run["state"]["type"] not in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"), (
         run["state"],
-        deployments.log_tail(server),
+        server.log_tail(),
     )
     return run if run["state"]["name"] == "Suspended" else None
 
 
-def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(server, moto_server, tmp_path):
+def tabletop_world(tmp_path) -> tuple[Path, Path]:
     builder = build_estate(in_process_mock=False)
     catalog = write_catalog(tmp_path / "runbooks")
     (catalog / "policy.yaml").write_text(
@@ -78,55 +68,18 @@ def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(server, 
         )
     )
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
-    evidence = tmp_path / "evidence"
-    env = {"AWS_ENDPOINT_URL": moto_server, "DR_PROJECT_DIR": str(REPO_ROOT)}
-    prefect = str(BIN / "prefect")
-    pool = subprocess.run(
-        [prefect, "work-pool", "create", "dr-process", "--type", "process"],
-        env={**server.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert pool.returncode == 0, pool.stdout + pool.stderr
-    deploy = subprocess.run(
-        [prefect, "--no-prompt", "deploy", "--name", "annual-dr-simulation"],
-        cwd=REPO_ROOT,
-        env={**server.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
-    worker = server.start(
-        prefect,
-        "worker",
-        "start",
-        "--pool",
-        "dr-process",
-        "--name",
-        "tabletop",
-        "--limit",
-        "1",
-        log_name="worker-tabletop.log",
-        env_extra=env,
-    )
+    return catalog, tmp_path / "evidence"
+
+
+def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(prefect_server, moto_server, tmp_path):
+    server = prefect_server
+    catalog, evidence = tabletop_world(tmp_path)
+    deployment = server.deploy("annual-dr-simulation")
+    worker = server.worker("tabletop", env_extra={"AWS_ENDPOINT_URL": moto_server})
     try:
-        [deployment] = [
-            d
-            for d in server.post("/deployments/filter", {"limit": 50, "offset": 0})
-            if d["name"] == "annual-dr-simulation"
-        ]
-        run = server.post(
-            f"/deployments/{deployment['id']}/create_flow_run",
-            {
-                "parameters": {
-                    "runbooks": str(catalog),
-                    "evidence": str(evidence),
-                    "scenario": "data-corruption",
-                    "answer_timeout": 900,
-                }
-            },
+        run = server.run(
+            deployment,
+            {"runbooks": str(catalog), "evidence": str(evidence), "scenario": "data-corruption", "answer_timeout": 900},
         )
         for inject in ("corruption-found", "point-in-time-restore"):
             waiting = wait_for(lambda: suspended(server, run["id"]), 150, f"the run to suspend at {inject}")
@@ -145,11 +98,10 @@ def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(server, 
             assert suspended(server, run["id"])
             server.post(f"/flow_runs/{run['id']}/resume", {"run_input": ANSWERS[inject]})
             wait_for(lambda: server.get(f"/flow_runs/{run['id']}")["state"]["name"] != "Suspended", 30, "resume")
-        final = deployments.run_to_end(server, run["id"], timeout=150)
-        assert final["state"]["type"] == "COMPLETED", (final["state"], deployments.log_tail(server))
+        final = server.run_to_end(run["id"], timeout=150)
+        assert final["state"]["type"] == "COMPLETED", (final["state"], server.log_tail())
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop_process(worker)
 
     # One run record across the three processes of the run, holding both answers and the after-action report.
     [results] = list((evidence / "dr-simulation").glob("*/results.json"))
@@ -166,3 +118,37 @@ def test_the_tabletop_suspends_on_a_worker_and_resumes_from_the_ui_form(server, 
         "Action: Name an owner for the nightly batch job",
         "Action: Rehearse a point-in-time restore each quarter",
     ]
+
+
+def test_a_tabletop_that_times_out_while_suspended_ends_its_evidence(prefect_server, moto_server, tmp_path):
+    """Nobody answers the second inject: Prefect fails the suspended run when the timeout passes, with no
+    process of ours left to say so. The next simulation ends the record, naming the unanswered inject."""
+    server = prefect_server
+    catalog, evidence = tabletop_world(tmp_path)
+    deployment = server.deploy("annual-dr-simulation")
+    worker = server.worker("tabletop", env_extra={"AWS_ENDPOINT_URL": moto_server})
+    common = {"runbooks": str(catalog), "evidence": str(evidence)}
+    try:
+        run = server.run(deployment, {**common, "scenario": "data-corruption", "answer_timeout": 45})
+        wait_for(lambda: suspended(server, run["id"]), 150, "the run to suspend at the first inject")
+        server.post(f"/flow_runs/{run['id']}/resume", {"run_input": ANSWERS["corruption-found"]})
+        final = server.run_to_end(run["id"], timeout=240)
+        assert final["state"]["type"] == "FAILED", (final["state"], server.log_tail())
+        [results] = list((evidence / "dr-simulation").glob("*/results.json"))
+        assert json.loads(results.read_text())["status"] == "running"  # what the suspended run left behind
+        later = server.run(deployment, {**common, "scenario": "az-loss", "non_interactive": True})
+        assert server.run_to_end(later["id"], timeout=150)["state"]["type"] == "COMPLETED", server.log_tail()
+    finally:
+        stop_process(worker)
+    record = json.loads(results.read_text())
+    assert record["status"] == "timed_out" and record["finished_at"]
+    assert "nobody answered before the answer timeout" in record["errors"][-1]
+    assert record["details"]["unanswered"] == ["point-in-time-restore"]
+    log = record["details"]["decision_log"]
+    assert [(e["inject"], e["answers"] is None) for e in log] == [
+        ("corruption-found", False),
+        ("point-in-time-restore", True),
+    ]
+    html = Path(record["reports"]["report.html"]).read_text()
+    assert "status timed_out" in html and "Unanswered injects: T+20 min " + TITLES["point-in-time-restore"] in html
+    assert "Stop writes to the ledger." in html
