@@ -13,7 +13,7 @@ from flows import _console
 from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import Runbook
 from tasks.catalog.types import Catalog, InvalidRunbook
-from tasks.errors import DrError
+from tasks.errors import DrError, StateCorrupt
 from tasks.evidence.findings import Finding
 from tasks.evidence.records import RunRecord, RunStatus, now
 from tasks.evidence.store import RunEvidence, open_store
@@ -180,7 +180,9 @@ def file_tickets(
     services: dict[str, ServiceRouting] | None = None,
 ) -> SyncResult:
     """Tickets after evidence: a tracker failure is recorded, never fatal to the run's results.
-    An unreachable Jira leaves its pending work in the outbox (result.deferred) for the next run."""
+    An unreachable Jira leaves its pending work in the outbox (result.deferred) for the next run.
+    A ledger or outbox found corrupt here (broken since the start check) stops the run (StateCorrupt, exit 2,
+    naming the file): read as empty it would open duplicate tickets and resolve none."""
     logger = get_run_logger()
     record = run.record
     context = RunContext(
@@ -193,6 +195,8 @@ def file_tickets(
     )
     try:
         result = sync_tickets(tracker_name, evidence, record.findings, scope, context, policy)
+    except StateCorrupt:
+        raise  # the findings are already in the evidence; the caller records the run as failed
     except DrError as exc:
         # Nothing was queued (a tracker with an outbox queues its own work and does not raise): the findings
         # are in the evidence and the next run files them by fingerprint.

@@ -90,3 +90,33 @@ def test_a_truncated_historical_results_json_is_skipped_with_a_warning_naming_it
     named = [r.getMessage() for r in caplog.records if f"{broken.dir}/results.json" in r.getMessage()]
     assert len(named) == 2, [r.getMessage() for r in caplog.records]
     json.loads((tmp_path / good.dir / "results.json").read_text())  # the good run is untouched
+
+
+def test_a_ledger_corrupted_after_the_start_check_stops_the_run_naming_it_with_the_findings_kept(
+    prefect_harness, aws, tmp_path, monkeypatch
+):
+    """Broken between the start check and the ticket sync (another process, a full disk): the run stops with
+    StateCorrupt (exit 2) naming the ledger, its findings already in the evidence, the ledger left as it was."""
+    import flows.documentation_review as review_flow
+    from tests.estate import EXPECTED_GAPS, build_estate, gap_keys, write_catalog
+
+    build_estate()
+    evidence = tmp_path / "evidence"
+    ledger = evidence / "tracker" / "ledger.json"
+    record_findings = review_flow.record_findings
+
+    def then_corrupt_the_ledger(run, findings, final=True):
+        record_findings(run, findings, final)
+        ledger.parent.mkdir(parents=True, exist_ok=True)
+        ledger.write_text(TRUNCATED_LEDGER)
+
+    monkeypatch.setattr(review_flow, "record_findings", then_corrupt_the_ledger)
+    with pytest.raises(StateCorrupt, match=str(ledger)) as caught:
+        review_flow.documentation_review(runbooks=str(write_catalog(tmp_path / "runbooks")), evidence=str(evidence))
+    assert caught.value.exit_code == 2
+    assert ledger.read_text() == TRUNCATED_LEDGER
+    [results] = (evidence / "documentation-review").glob("*/results.json")
+    record = json.loads(results.read_text())
+    assert record["status"] == "failed" and str(ledger) in record["errors"][0]
+    assert gap_keys(record["findings"]) >= EXPECTED_GAPS
+    assert all(f.get("ticket") is None for f in record["findings"])  # none said filed
