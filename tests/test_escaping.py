@@ -123,4 +123,46 @@ def test_a_hostile_resource_id_cannot_break_out_of_jira_monospace():
         # Outside the escapes, only our own {{ and }} remain: one pair per monospace field.
         bare = re.sub(r"\\.", "", prose)
         assert bare.count("{{") == bare.count("}}")
-    assert "{{db \\}\\} \\[phish\\|http://evil\\] \\!http://evil/i.png\\!" in description(finding, context, routing)
+    assert "{{db \\}\\} \\[phish\\|http&#58;//evil\\] \\!http&#58;//evil/i.png\\!" in description(
+        finding, context, routing
+    )
+
+
+# Jira links a bare URL anywhere in wiki text, {{monospace}} included (atlassian-renderer's UrlRendererComponent,
+# schemes from UrlUtil.URL_PROTOCOLS); its colon as the entity &#58; renders as ':' and links nothing.
+BARE_URL = re.compile(r"(?i)(?:https?|ftps?|nntp|news|irc)://|(?:mailto|file):")
+
+
+def test_a_bare_url_in_a_resource_id_or_remediation_renders_as_text_in_jira():
+    urls = "http://evil.example/x HTTPS://evil.example ftp://f.example mailto:a@evil.example file:/etc/passwd"
+    finding = make_finding(
+        "runbook.drift",
+        service="svc",
+        tier=1,
+        resource=f"arn:aws:s3:::bucket/{urls}",
+        subject="x",
+        detail=f"points at {urls}",
+    ).model_copy(update={"remediation": f"See {urls} and C:\\share\\x"})
+    context = RunContext(flow="documentation-review", run_id="r1", evidence_dir=f"s3://ev/{urls}")
+    ticket = Ticket(
+        key="DR-1",
+        fingerprint=finding.fingerprint,
+        service=finding.service,
+        check=finding.check,
+        resource=finding.resource,
+        severity="high",
+        status="open",
+    )
+    texts = (
+        description(finding, context, ServiceRouting(owner=urls), assignee_note=f"could not assign {urls}"),
+        reopen_comment(finding, context),
+        resolve_comment(ticket, context),
+    )
+    for text in texts:
+        prose = _without_noformat(text)  # {noformat} renders nothing, links included
+        assert not BARE_URL.search(prose), prose
+        assert "\\\\" not in prose  # two backslashes are a forced line break
+    body = texts[0]
+    assert "{{arn:aws:s3:::bucket/http&#58;//evil.example/x HTTPS&#58;//evil.example ftp&#58;//f.example" in body
+    assert "See http&#58;//evil.example/x" in body and "mailto&#58;a@evil.example file&#58;/etc/passwd" in body
+    assert "C:&#92;share&#92;x" in body

@@ -128,14 +128,24 @@ def summary(finding: Finding) -> str:
 
 
 # Jira wiki markup: macros {..}, links [..|..], images !..!, tables |, effects * _ ^ ~; a backslash makes
-# each render as itself. A line break would start new block markup (h1., lists), so it becomes a space.
-_JIRA_SPECIAL = re.compile(r"([\\{}\[\]|!*_^~])")
+# each render as itself. A line break would start new block markup (h1., lists), so it becomes a space. A
+# backslash itself is not escapable (two make a forced line break): it becomes the entity &#92;.
+_JIRA_SPECIAL = re.compile(r"([{}\[\]|!*_^~])")
+
+
+# Jira links every bare URL, even inside {{monospace}}: atlassian-renderer's UrlRendererComponent matches
+# these schemes (UrlUtil.URL_PROTOCOLS), and a backslash cannot escape ':' or '/' (BackslashEscapeRendererComponent
+# escapes only -#*_+?^~|%{}[]()!@, into numeric entities). The colon as the entity &#58; still reads ':' and
+# leaves no scheme to match. Case-insensitive here, though the renderer's pattern is not: it costs nothing.
+_URL_SCHEME = re.compile(r"(?i)(?:https?|ftps?|nntp|news|irc):(?=//)|(?:mailto|file):")
 
 
 def wiki_text(value: object) -> str:
-    """User-controlled text (resource ids, service names, paths) as Jira wiki that renders as that text."""
+    """User-controlled text (resource ids, service names, paths, remediation) as Jira wiki that renders as
+    that text: no markup, no line break, no link."""
     text = "" if value is None else str(value)
-    return _JIRA_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+    escaped = _JIRA_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()).replace("\\", "&#92;"))
+    return _URL_SCHEME.sub(lambda m: m.group(0)[:-1] + "&#58;", escaped)
 
 
 def _mono(value: object) -> str:
@@ -173,7 +183,7 @@ def description(
         _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
         "",
         "h3. Remediation",
-        finding.remediation,
+        wiki_text(finding.remediation),
         "",
         "h3. Run",
         _run_line(context),
@@ -184,7 +194,7 @@ def description(
             f"*DR champion:* {wiki_text(routing.champion or 'none named')}; *owner:* {wiki_text(routing.owner or 'none named')}"
         )
     if assignee_note:
-        parts.append(f"_{assignee_note}_")
+        parts.append(f"_{wiki_text(assignee_note)}_")
     if previous is not None:
         parts.append(f"This gap was tracked before in {previous.key}, which was closed; it has come back.")
     parts.append(
