@@ -83,6 +83,18 @@ def test_a_review_report_renders_hostile_rows_and_ticket_keys_as_text():
 LIVE_WIKI = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]|(?<!\\)!\S+(?<!\\)!|(?<![\\{])\{(?!\{|noformat)")
 
 
+def ticket_for(finding) -> Ticket:
+    return Ticket(
+        key="DR-1",
+        fingerprint=finding.fingerprint,
+        service=finding.service,
+        check=finding.check,
+        resource=finding.resource,
+        severity="high",
+        status="open",
+    )
+
+
 def _without_noformat(text: str) -> str:
     return re.sub(r"\{noformat\}.*?\{noformat\}", "", text, flags=re.S)
 
@@ -104,15 +116,7 @@ def test_a_hostile_resource_id_cannot_break_out_of_jira_monospace():
         runbook_files={finding.service: f"runbooks/{breakout}.yaml"},
     )
     routing = ServiceRouting(owner=breakout, champion=breakout)
-    ticket = Ticket(
-        key="DR-1",
-        fingerprint=finding.fingerprint,
-        service=finding.service,
-        check=finding.check,
-        resource=finding.resource,
-        severity="high",
-        status="open",
-    )
+    ticket = ticket_for(finding)
     for text in (
         description(finding, context, routing),
         reopen_comment(finding, context),
@@ -144,15 +148,7 @@ def test_a_bare_url_in_a_resource_id_or_remediation_renders_as_text_in_jira():
         detail=f"points at {urls}",
     ).model_copy(update={"remediation": f"See {urls} and C:\\share\\x"})
     context = RunContext(flow="documentation-review", run_id="r1", evidence_dir=f"s3://ev/{urls}")
-    ticket = Ticket(
-        key="DR-1",
-        fingerprint=finding.fingerprint,
-        service=finding.service,
-        check=finding.check,
-        resource=finding.resource,
-        severity="high",
-        status="open",
-    )
+    ticket = ticket_for(finding)
     texts = (
         description(finding, context, ServiceRouting(owner=urls), assignee_note=f"could not assign {urls}"),
         reopen_comment(finding, context),
