@@ -93,11 +93,13 @@ def _quarter(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _run_options(
+def add_scope_options(
     parser: argparse.ArgumentParser,
-    concurrency: int = 8,
     tiers_help: str = "the policy's review_tiers, 0 and 1 as shipped",
+    tier_help: str = "tier to include",
+    services: bool = True,
 ) -> None:
+    """--tier and --service: which services a command covers."""
     parser.add_argument(
         "--tier",
         type=int,
@@ -105,17 +107,38 @@ def _run_options(
         choices=range(4),
         metavar="N",
         dest="tiers",
-        help=f"tier to include (repeatable; default: {tiers_help})",
+        help=f"{tier_help} (repeatable; default: {tiers_help})",
     )
-    parser.add_argument(
-        "--service",
-        action="append",
-        metavar="ID",
-        dest="services",
-        help="service id to include (repeatable; default: all in the tiers)",
-    )
-    parser.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    parser.add_argument("--tracker", default="ledger", help="ticket tracker: ledger (a local file, default) or jira")
+    if services:
+        parser.add_argument(
+            "--service",
+            action="append",
+            metavar="ID",
+            dest="services",
+            help="service id to include (repeatable; default: all in the tiers)",
+        )
+
+
+def _evidence_option(
+    parser: argparse.ArgumentParser, metavar: str = "DIR", help: str = "evidence directory (default: evidence)"
+) -> None:
+    parser.add_argument("--evidence", default="evidence", metavar=metavar, help=help)
+
+
+def _tracker_option(
+    parser: argparse.ArgumentParser, help: str = "ticket tracker: ledger (default) or jira", default: str = "ledger"
+) -> None:
+    parser.add_argument("--tracker", default=default, help=help)
+
+
+def _run_options(
+    parser: argparse.ArgumentParser,
+    concurrency: int = 8,
+    tiers_help: str = "the policy's review_tiers, 0 and 1 as shipped",
+) -> None:
+    add_scope_options(parser, tiers_help)
+    _evidence_option(parser)
+    _tracker_option(parser, "ticket tracker: ledger (a local file, default) or jira")
     parser.add_argument(
         "--concurrency",
         type=_count,
@@ -168,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="delete this tool's expired or orphaned copies")
     _catalog_options(sweep)
     sweep.add_argument("--region", action="append", dest="regions", metavar="REGION", help="region (repeatable)")
-    sweep.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
+    _evidence_option(sweep)
     sweep.add_argument("--dry-run", action="store_true", help="list what would be deleted (reads only, no Prefect)")
 
     simulate = commands.add_parser("simulate", help="annual DR simulation: tabletop exercise, impact, opt-in drills")
@@ -187,26 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--region",
         help="region the scenario strikes (default: the scenario's regions, else the one hosting the most critical services)",
     )
-    simulate.add_argument(
-        "--tier",
-        type=int,
-        action="append",
-        choices=range(4),
-        metavar="N",
-        dest="tiers",
-        help="tier to include (repeatable; default: all tiers)",
-    )
-    simulate.add_argument(
-        "--service",
-        action="append",
-        metavar="ID",
-        dest="services",
-        help="service id to include (repeatable; default: all in the tiers)",
-    )
-    simulate.add_argument(
-        "--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)"
-    )
-    simulate.add_argument("--tracker", default="ledger", help="ticket tracker: ledger (default) or jira")
+    add_scope_options(simulate, "all tiers")
+    _evidence_option(simulate)
+    _tracker_option(simulate)
     simulate.add_argument(
         "--poll-interval", type=_count, default=10, metavar="S", help="seconds between checks for answers"
     )
@@ -214,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     tracker = commands.add_parser("tracker", help="ticket tracker maintenance")
     actions = tracker.add_subparsers(dest="action", required=True, metavar="ACTION")
     flush = actions.add_parser("flush", help="replay tracker work left in the outbox while Jira was unreachable")
-    flush.add_argument("--evidence", default="evidence", metavar="DIR", help="evidence directory (default: evidence)")
-    flush.add_argument("--tracker", default="jira", help="tracker whose outbox to replay (default: jira)")
+    _evidence_option(flush)
+    _tracker_option(flush, "tracker whose outbox to replay (default: jira)", default="jira")
     flush.add_argument(
         "--policy", metavar="FILE", help="policy with the jira: settings (default: runbooks/policy.yaml if present)"
     )
@@ -238,28 +244,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = commands.add_parser("dashboard", help="build the DR dashboard and the quarterly pack (static HTML)")
     _catalog_options(dashboard)
-    dashboard.add_argument(
-        "--evidence", default="evidence", metavar="DIR|s3://...", help="evidence to read (default: evidence)"
-    )
+    _evidence_option(dashboard, "DIR|s3://...", "evidence to read (default: evidence)")
     dashboard.add_argument(
         "--out", metavar="DIR|s3://...", help="where to write the site (default: <evidence>/dashboard)"
     )
-    dashboard.add_argument("--tracker", default="ledger", help="where tickets are read from: ledger (default) or jira")
+    _tracker_option(dashboard, "where tickets are read from: ledger (default) or jira")
     dashboard.add_argument(
         "--quarter",
         type=_quarter,
         metavar="YYYYQn",
         help="quarter of the steering committee pack (default: the current one)",
     )
-    dashboard.add_argument(
-        "--tier",
-        type=int,
-        action="append",
-        choices=range(4),
-        metavar="N",
-        dest="tiers",
-        help="only this tier (repeatable; default: all)",
-    )
+    add_scope_options(dashboard, "all", tier_help="only this tier", services=False)
 
     demo = commands.add_parser("demo", help="run everything against a moto-backed demo estate")
     demo.add_argument("--out", default="out/demo", metavar="DIR", help="where the demo writes (default: out/demo)")
