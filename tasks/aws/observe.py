@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -117,33 +118,44 @@ def _selected(tags: dict[str, str], spec: Resource) -> bool:
     return all(tags.get(key) == value for key, value in spec.select.tags.items())
 
 
+def _members(
+    spec: Resource,
+    get: Callable[[str], object],
+    every: Callable[[], Iterable],
+    tags: Callable[[object], dict[str, str]] | None,
+) -> list:
+    """An entry's raw members: its one resource by id (none if it is gone), or every resource listed whose
+    tags match `select` (`tags` None: `every` lists only those already)."""
+    if spec.id is not None:
+        raw = get(spec.id)
+        return [raw] if raw else []
+    return [item for item in every() if tags is None or _selected(tags(item), spec)]
+
+
 def _wanted_copy_regions(spec: Resource, wanted: set[str]) -> list[str]:
     if "copy_regions" not in wanted:
         return []
     return list(spec.expect.copy_regions or [])
 
 
-# --- RDS instances -------------------------------------------------------------------------------
+# --- RDS instances and Aurora clusters -----------------------------------------------------------
 
 
-def _read_rds_instances(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
+def _read_rds(spec, region, clients, wanted, now, shared, get, every, id_key, normalize) -> list[LiveResource]:
+    """RDS instances or Aurora clusters (the same shape: `id_key` names them, `normalize` reads them)."""
     client = clients.client("rds", region, spec.account)
-    if spec.id is not None:
-        raw = rds.get_db_instance(client, spec.id)
-        raws = [raw] if raw else []
-    else:
-        raws = [db for db in rds.iter_db_instances(client) if _selected(tag_dict(db.get("TagList")), spec)]
-    copies = _copied(spec, {db["DBInstanceIdentifier"] for db in raws}, clients, wanted, shared)
+    raws = _members(spec, lambda i: get(client, i), lambda: every(client), lambda r: tag_dict(r.get("TagList")))
+    copies = _copied(spec, {r[id_key] for r in raws}, clients, wanted, shared)
     return [
         LiveResource(
             kind=spec.kind.value,
             region=region,
-            id=db["DBInstanceIdentifier"],
+            id=r[id_key],
             account=spec.account,
-            attrs=normalize_db_instance(db, copies.get(db["DBInstanceIdentifier"], {}), now),
-            tags=tag_dict(db.get("TagList")),
+            attrs=normalize(r, copies.get(r[id_key], {}), now),
+            tags=tag_dict(r.get("TagList")),
         )
-        for db in raws
+        for r in raws
     ]
 
 
@@ -178,27 +190,20 @@ def _copy_listings(spec, clients, wanted) -> list[tuple[tuple, Callable[[], list
     instances (or clusters) that have a snapshot in that region. One listing serves every source region."""
     if spec.kind not in (ResourceKind.rds_instance, ResourceKind.rds_cluster):
         return []
+    if spec.kind == ResourceKind.rds_instance:
+        id_key = "DBInstanceIdentifier"
+        snapshots = partial(rds.iter_recovery_snapshots, instance_id=spec.id)
+    else:
+        id_key = "DBClusterIdentifier"
+        snapshots = partial(rds.iter_db_cluster_snapshots, cluster_id=spec.id)
     listings = []
     for copy_region in _wanted_copy_regions(spec, wanted):
-        key = (spec.kind.value, spec.account, copy_region, spec.id)
-        if spec.kind == ResourceKind.rds_instance:
 
-            def load(region=copy_region):
-                client = clients.client("rds", region, spec.account)
-                return [
-                    (s.get("DBInstanceIdentifier"), _data_time(s))
-                    for s in rds.iter_recovery_snapshots(client, instance_id=spec.id)
-                ]
-        else:
+        def load(region=copy_region):
+            client = clients.client("rds", region, spec.account)
+            return [(s.get(id_key), _data_time(s)) for s in snapshots(client)]
 
-            def load(region=copy_region):
-                client = clients.client("rds", region, spec.account)
-                return [
-                    (s.get("DBClusterIdentifier"), _data_time(s))
-                    for s in rds.iter_db_cluster_snapshots(client, cluster_id=spec.id)
-                ]
-
-        listings.append((key, load))
+        listings.append(((spec.kind.value, spec.account, copy_region, spec.id), load))
     return listings
 
 
@@ -238,27 +243,6 @@ def copy_ages(copies: dict[str, datetime | None], now: datetime) -> dict[str, fl
 # --- Aurora clusters -----------------------------------------------------------------------------
 
 
-def _read_rds_clusters(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
-    client = clients.client("rds", region, spec.account)
-    if spec.id is not None:
-        raw = rds.get_db_cluster(client, spec.id)
-        raws = [raw] if raw else []
-    else:
-        raws = [c for c in rds.iter_db_clusters(client) if _selected(tag_dict(c.get("TagList")), spec)]
-    found = _copied(spec, {c["DBClusterIdentifier"] for c in raws}, clients, wanted, shared)
-    return [
-        LiveResource(
-            kind=spec.kind.value,
-            region=region,
-            id=c["DBClusterIdentifier"],
-            account=spec.account,
-            attrs=normalize_db_cluster(c, found.get(c["DBClusterIdentifier"], {}), now),
-            tags=tag_dict(c.get("TagList")),
-        )
-        for c in raws
-    ]
-
-
 def normalize_db_cluster(cluster: dict, copies: dict | set, now: datetime | None = None) -> dict[str, object]:
     copies = dict.fromkeys(copies) if isinstance(copies, set) else dict(copies)
     members = cluster.get("DBClusterMembers", [])
@@ -282,10 +266,7 @@ def normalize_db_cluster(cluster: dict, copies: dict | set, now: datetime | None
 
 def _read_s3_buckets(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("s3", region, spec.account)
-    if spec.id is not None:
-        names = [spec.id]
-    else:
-        names = [name for name in s3.list_bucket_names(client) if _selected(s3.get_tags(client, name), spec)]
+    names = _members(spec, lambda name: name, lambda: s3.list_bucket_names(client), lambda n: s3.get_tags(client, n))
     members = []
     for name in names:
         try:
@@ -308,15 +289,16 @@ def _read_s3_buckets(spec, region, clients, wanted, now, shared) -> list[LiveRes
 
 def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("dynamodb", region, spec.account)
-    tables = []
-    if spec.id is not None:
-        table = dynamodb.get_table(client, spec.id)
-        tables = [table] if table else []
-    else:
+
+    def every() -> Iterator[dict]:
         for name in dynamodb.list_table_names(client):
             table = dynamodb.get_table(client, name)
-            if table and _selected(dynamodb.get_tags(client, table["TableArn"]), spec):
-                tables.append(table)
+            if table:  # deleted between the listing and the read
+                yield table
+
+    tables = _members(
+        spec, lambda name: dynamodb.get_table(client, name), every, lambda t: dynamodb.get_tags(client, t["TableArn"])
+    )
     members = []
     for table in tables:
         pitr = dynamodb.get_pitr(client, table["TableName"])
@@ -363,11 +345,9 @@ def _read_dynamodb_tables(spec, region, clients, wanted, now, shared) -> list[Li
 
 def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveResource]:
     client = clients.client("ec2", region, spec.account)
-    if spec.id is not None:
-        volume = ec2.get_volume(client, spec.id)
-        volumes = [volume] if volume else []
-    else:
-        volumes = list(ec2.iter_volumes_tagged(client, spec.select.tags))
+    volumes = _members(
+        spec, lambda i: ec2.get_volume(client, i), lambda: ec2.iter_volumes_tagged(client, spec.select.tags), None
+    )
     ids = [v["VolumeId"] for v in volumes]
     snapshots: dict[str, list[dict]] = defaultdict(list)
     if ids and ({"snapshot_max_age", "copy_regions"} & wanted):
@@ -410,8 +390,20 @@ def _read_ebs_volumes(spec, region, clients, wanted, now, shared) -> list[LiveRe
 
 
 _READERS = {
-    ResourceKind.rds_instance: _read_rds_instances,
-    ResourceKind.rds_cluster: _read_rds_clusters,
+    ResourceKind.rds_instance: partial(
+        _read_rds,
+        get=rds.get_db_instance,
+        every=rds.iter_db_instances,
+        id_key="DBInstanceIdentifier",
+        normalize=normalize_db_instance,
+    ),
+    ResourceKind.rds_cluster: partial(
+        _read_rds,
+        get=rds.get_db_cluster,
+        every=rds.iter_db_clusters,
+        id_key="DBClusterIdentifier",
+        normalize=normalize_db_cluster,
+    ),
     ResourceKind.s3_bucket: _read_s3_buckets,
     ResourceKind.dynamodb_table: _read_dynamodb_tables,
     ResourceKind.ebs_volume: _read_ebs_volumes,
