@@ -34,6 +34,34 @@ def _r(value: float) -> float:
     return round(value, 1)
 
 
+def _plot_area(width: int, height: int) -> tuple[int, int, int, int]:
+    """(left, top, plot width, plot height) of a chart with categories along x: margins for the y tick
+    labels on the left and the category labels below."""
+    left, right, top, bottom = 48, 12, 14, 30
+    return left, top, width - left - right, height - top - bottom
+
+
+def _present(series: list[tuple[str, list[float | None]]]) -> list[float]:
+    return [v for _, vals in series for v in vals if v is not None]
+
+
+def _frame(kind: str, title: str, width: int, height: int, left: float, top: float, plot_w: float) -> dict:
+    return {"kind": kind, "title": title, "width": width, "height": height, "left": left, "top": top, "plot_w": plot_w}
+
+
+def _category_frame(kind: str, title: str, width: int, height: int, labels: list[str], ticks: list[dict]) -> dict:
+    """What line and bar charts share: size, plot area, a label under each category's middle, the y ticks."""
+    left, top, plot_w, plot_h = _plot_area(width, height)
+    step = plot_w / max(1, len(labels))
+    return {
+        **_frame(kind, title, width, height, left, top, plot_w),
+        "plot_h": plot_h,
+        "bottom_y": top + plot_h,
+        "xlabels": [{"x": _r(left + step * (i + 0.5)), "label": label} for i, label in enumerate(labels)],
+        "ticks": ticks,
+    }
+
+
 def line_chart(
     labels: list[str],
     series: list[tuple[str, list[float | None]]],
@@ -47,10 +75,8 @@ def line_chart(
     title: str = "",
 ) -> dict:
     """Lines over categories (quarters). unit "%" shows fractions (0.85) as percentages."""
-    left, right, top, bottom = 48, 12, 14, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
-    values = [v for _, vals in series for v in vals if v is not None]
-    peak = max(values + ([target] if target is not None else []) + [0.0])
+    left, top, plot_w, plot_h = _plot_area(width, height)
+    peak = max(_present(series) + ([target] if target is not None else []) + [0.0])
     y_top = y_max if y_max is not None else _nice_max(peak * 1.05 if peak else 1.0)
     n = max(1, len(labels))
     step = plot_w / n
@@ -81,17 +107,7 @@ def line_chart(
             {"name": name, "cls": SERIES_CLASSES[index % len(SERIES_CLASSES)], "points": points, "paths": paths}
         )
     return {
-        "kind": "line",
-        "title": title,
-        "width": width,
-        "height": height,
-        "left": left,
-        "top": top,
-        "plot_w": plot_w,
-        "plot_h": plot_h,
-        "bottom_y": top + plot_h,
-        "xlabels": [{"x": _r(x(i)), "label": label} for i, label in enumerate(labels)],
-        "ticks": ticks,
+        **_category_frame("line", title, width, height, labels, ticks),
         "series": drawn,
         "target": {"y": _r(y(target)), "label": target_label} if target is not None and target <= y_top else None,
     }
@@ -107,10 +123,8 @@ def bar_chart(
     title: str = "",
 ) -> dict:
     """Grouped vertical bars over categories (e.g. tickets opened and closed per quarter)."""
-    left, right, top, bottom = 48, 12, 14, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
-    values = [v for _, vals in series for v in vals if v is not None]
-    y_top = _nice_max(max(values + [0.0]) or 1.0)
+    left, top, plot_w, plot_h = _plot_area(width, height)
+    y_top = _nice_max(max(_present(series) + [0.0]) or 1.0)
     n, k = max(1, len(labels)), max(1, len(series))
     group = plot_w / n
     bar_w = group * 0.7 / k
@@ -133,18 +147,9 @@ def bar_chart(
                     "cls": SERIES_CLASSES[s_index % len(SERIES_CLASSES)],
                 }
             )
+    ticks = [{"y": _r(top + plot_h * (1 - j / 4)), "label": _fmt(y_top * j / 4, unit)} for j in range(5)]
     return {
-        "kind": "bar",
-        "title": title,
-        "width": width,
-        "height": height,
-        "left": left,
-        "top": top,
-        "plot_w": plot_w,
-        "plot_h": plot_h,
-        "bottom_y": top + plot_h,
-        "xlabels": [{"x": _r(left + group * (i + 0.5)), "label": label} for i, label in enumerate(labels)],
-        "ticks": [{"y": _r(top + plot_h * (1 - j / 4)), "label": _fmt(y_top * j / 4, unit)} for j in range(5)],
+        **_category_frame("bar", title, width, height, labels, ticks),
         "series": [
             {"name": name, "cls": SERIES_CLASSES[i % len(SERIES_CLASSES)]} for i, (name, _) in enumerate(series)
         ],
@@ -200,13 +205,7 @@ def ratio_chart(
         rows.append({"label": item["label"], "y": _r(y0 + (row_h - 8) / 2 + 4), "bars": bars})
     ticks = [{"x": _r(x(x_top * j / 4)), "label": f"{x_top * j / 4 * 100:.0f}%"} for j in range(5)]
     return {
-        "kind": "ratio",
-        "title": title,
-        "width": width,
-        "height": height,
-        "left": left,
-        "top": top,
-        "plot_w": plot_w,
+        **_frame("ratio", title, width, height, left, top, plot_w),
         "bottom_y": height - bottom,
         "rows": rows,
         "ticks": ticks,
