@@ -108,6 +108,39 @@ def _save(store: LocalEvidenceStore, record: RunRecord) -> None:
     RunEvidence(store, record).save()  # writes results.json and summary.json
 
 
+# What the simulation finds, per check: severity, title, detail, remediation.
+_SIMULATION_FINDINGS = {
+    "unrecoverable": (
+        "critical",
+        "Service could not be recovered in the region-loss scenario",
+        "The restore procedure depends on the lost region.",
+        "Add a cross-region copy.",
+    ),
+    "action_item": (
+        "medium",
+        "Procedure step was out of date",
+        "Step 3 names a retired bastion host.",
+        "Update the procedure.",
+    ),
+}
+
+
+def _simulation_finding(s: ServiceInfo, quarter: str, kind: str) -> Finding:
+    severity, title, detail, remediation = _SIMULATION_FINDINGS[kind]
+    check = f"simulation.{kind}"
+    return Finding(
+        fingerprint=fingerprint(s.service, "runbook", check, quarter),
+        service=s.service,
+        tier=s.tier,
+        resource="runbook",
+        check=check,
+        severity=severity,
+        title=title,
+        detail=detail,
+        remediation=remediation,
+    )
+
+
 def build_estate(
     root: Path,
     services: list[ServiceInfo],
@@ -130,6 +163,11 @@ def build_estate(
 
     def active(s: ServiceInfo, at: datetime) -> bool:
         return not (s.service in lapsed and at >= cutoff)
+
+    def completed(flow: str, run_id: str, at: datetime, parameters: dict, **results) -> None:
+        """One completed run's evidence (results.json and summary.json), counted."""
+        _save(store, RunRecord(flow=flow, run_id=run_id, started_at=at, parameters=parameters, **results))
+        runs[flow] += 1
 
     for qi, q in enumerate(span):
         # Documentation review, in batches (teams run their own selections).
@@ -198,16 +236,14 @@ def build_estate(
                             }
                         ],
                     }
-            record = RunRecord(
-                flow="documentation-review",
-                run_id=_run_id("review", q.id, b),
-                started_at=when,
-                parameters={"tiers": [0, 1, 2, 3]},
+            completed(
+                "documentation-review",
+                _run_id("review", q.id, b),
+                when,
+                {"tiers": [0, 1, 2, 3]},
                 services=statuses,
                 findings=findings,
             )
-            _save(store, record)
-            runs["documentation-review"] += 1
 
         # Restore tests: Tiers 0/1 every quarter, Tier 2 in Q1 and Q3, Tier 3 in Q1.
         at = q.start + timedelta(days=25)
@@ -271,17 +307,15 @@ def build_estate(
                         service=s.service, tier=s.tier, status="pass" if ok else "gaps", findings=0 if ok else 1
                     )
                 )
-            record = RunRecord(
-                flow="backup-restore-test",
-                run_id=_run_id("restore", q.id, b),
-                started_at=when,
-                parameters={"signature": {"tiers": [0, 1, 2, 3]}},
+            completed(
+                "backup-restore-test",
+                _run_id("restore", q.id, b),
+                when,
+                {"signature": {"tiers": [0, 1, 2, 3]}},
                 services=statuses,
                 measurements=measurements,
                 fleets=fleets,
             )
-            _save(store, record)
-            runs["backup-restore-test"] += 1
 
         # The annual DR simulation, in the second quarter of each year.
         when = q.start + timedelta(days=40)
@@ -294,44 +328,18 @@ def build_estate(
                 # The simulation records an unrecoverable service as gaps; its simulation.unrecoverable finding says which.
                 statuses.append(ServiceStatus(service=s.service, tier=s.tier, status="gaps" if bad else "pass"))
                 if bad:
-                    findings.append(
-                        Finding(
-                            fingerprint=fingerprint(s.service, "runbook", "simulation.unrecoverable", q.id),
-                            service=s.service,
-                            tier=s.tier,
-                            resource="runbook",
-                            check="simulation.unrecoverable",
-                            severity="critical",
-                            title="Service could not be recovered in the region-loss scenario",
-                            detail="The restore procedure depends on the lost region.",
-                            remediation="Add a cross-region copy.",
-                        )
-                    )
+                    findings.append(_simulation_finding(s, q.id, "unrecoverable"))
                 if _unit("action", s.service, q.id) < 0.05:
-                    findings.append(
-                        Finding(
-                            fingerprint=fingerprint(s.service, "runbook", "simulation.action_item", q.id),
-                            service=s.service,
-                            tier=s.tier,
-                            resource="runbook",
-                            check="simulation.action_item",
-                            severity="medium",
-                            title="Procedure step was out of date",
-                            detail="Step 3 names a retired bastion host.",
-                            remediation="Update the procedure.",
-                        )
-                    )
+                    findings.append(_simulation_finding(s, q.id, "action_item"))
             scenario = "region-loss" if q.year % 2 == 0 else "az-loss"
-            record = RunRecord(
-                flow="dr-simulation",
-                run_id=_run_id("sim", q.id),
-                started_at=when,
-                parameters={"scenario": scenario},
+            completed(
+                "dr-simulation",
+                _run_id("sim", q.id),
+                when,
+                {"scenario": scenario},
                 services=statuses,
                 findings=findings,
             )
-            _save(store, record)
-            runs["dr-simulation"] += 1
 
     ledger = evidence / "tracker" / "ledger.json"
     ledger.parent.mkdir(parents=True, exist_ok=True)
