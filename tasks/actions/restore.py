@@ -38,6 +38,7 @@ from tasks.catalog.policy import Policy
 from tasks.catalog.runbook import ValidationStep
 from tasks.evidence.records import Measurement, now
 from tasks.evidence.store import EvidenceStore
+from tasks.rules.restore_config import NotCarried
 from tasks.rules.restore_plan import (
     NEEDS_ISOLATION,
     RestoreTarget,
@@ -130,6 +131,7 @@ def _perform(
         engine=target.engine,
         availability_zone=target.availability_zone,
         restore_time=ctx.restore_time,
+        configuration=ctx.policy.restore.regions.get(target.region),
         isolation=Isolation(isolation_policy.subnet_group, tuple(isolation_policy.security_group_ids))
         if isolation_policy
         else Isolation(),
@@ -169,6 +171,8 @@ def _perform(
     try:
         try:
             copy_id = driver.start(ctx.clients, spec, point)
+        except NotCarried as exc:  # checked before any create call: nothing was made
+            return _finish(ctx, target, m, "failed", f"configuration not carried: {exc}")
         except (ClientError, BotoCoreError) as exc:
             if is_transient(exc):
                 raise

@@ -65,8 +65,26 @@ class IsolationPolicy(Strict):
     security_group_ids: list[StrictStr] = []
 
 
+class RestoreRegionPolicy(Strict):
+    """`restore.regions.<region>`: how copies made in that region are configured where the source's own
+    settings cannot be used as they are (KMS keys and parameter/option groups are regional).
+
+    kms_key: the key (id, ARN, alias name or alias ARN, of this region) encrypted copies are made with where
+      the restore call takes one (Aurora clusters, EBS volumes). An encrypted source restored in another
+      region needs it: without it that restore fails with the reason.
+    db_parameter_groups / db_cluster_parameter_groups / option_groups: the source's group name -> the group
+      to use in this region. A group not named here keeps the source's name, which must exist in this
+      region (checked before the restore starts; else that restore fails naming the group and region)."""
+
+    kms_key: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = None
+    db_parameter_groups: dict[StrictStr, Annotated[StrictStr, Field(min_length=1, max_length=255)]] = {}
+    db_cluster_parameter_groups: dict[StrictStr, Annotated[StrictStr, Field(min_length=1, max_length=255)]] = {}
+    option_groups: dict[StrictStr, Annotated[StrictStr, Field(min_length=1, max_length=255)]] = {}
+
+
 class RestorePolicy(Strict):
-    """How restore tests make their copies. Isolation is per region: where copies may live."""
+    """How restore tests make their copies. Isolation is per region: where copies may live; `regions`: how
+    copies made in a region are configured (KMS key, parameter and option groups)."""
 
     poll_interval: Duration = timedelta(seconds=30)
     expiry_margin: Duration = timedelta(hours=1)
@@ -74,6 +92,7 @@ class RestorePolicy(Strict):
     rotation_quarters: Annotated[StrictInt, Field(ge=1, le=20)] = 4
     instance_class: dict[Annotated[int, Field(ge=0, le=3)], StrictStr] = {}  # default: the source's class
     isolation: dict[StrictStr, IsolationPolicy] = {}
+    regions: dict[Region, RestoreRegionPolicy] = {}
     require_isolation: StrictBool = True
     concurrency_limit_name: StrictStr = "dr-restores"
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from tasks.aws.clients import AwsClients
+from tasks.catalog.policy import RestoreRegionPolicy
 
 CopyStatus = Literal["creating", "available", "failed", "missing"]
 
@@ -37,6 +38,8 @@ class RestoreSpec:
     availability_zone: str | None = None
     isolation: Isolation = Isolation()
     restore_time: datetime | None = None
+    # The policy's restore.regions entry for `region`: groups and KMS key copies made there use.
+    configuration: RestoreRegionPolicy | None = None
 
     @property
     def tag_list(self) -> list[dict[str, str]]:

@@ -16,7 +16,9 @@ from tasks.aws.restore.base import (
     RestoreSpec,
     rpo_from_point,
 )
+from tasks.aws.restore.configure import ensure_carried, where
 from tasks.rules.ebs_copies import is_copy_of
+from tasks.rules.restore_config import CopyConfig, ebs_volume_config
 
 KIND = "ebs_volume"
 NAMED_COPY = False
@@ -47,16 +49,33 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     if not ready:
         raise NoRecoveryPoint(f"no completed snapshot of {spec.source_id} in {spec.region}")
     newest = max(ready, key=lambda s: s["StartTime"])
-    return RecoveryPoint(newest["SnapshotId"], newest["StartTime"], mechanism=ec2.snapshot_mechanism(newest))
+    return RecoveryPoint(
+        newest["SnapshotId"],
+        newest["StartTime"],
+        {"encrypted": bool(newest.get("Encrypted"))},
+        mechanism=ec2.snapshot_mechanism(newest),
+    )
+
+
+def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> CopyConfig:
+    """The source volume's type, IOPS, throughput and encryption (read in the source's region); if the
+    source is gone, the snapshot says whether it is encrypted and the copy takes CreateVolume's defaults."""
+    volume = ec2.get_volume(clients.client("ec2", spec.source_region, spec.account), spec.source_id)
+    if volume is None:
+        volume = {"VolumeId": spec.source_id, "Encrypted": point.detail.get("encrypted", False)}
+    return ebs_volume_config(volume, where(spec))
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
+    """Raises NotCarried, before any create call, when the copy's KMS key is missing in its region."""
+    config = configure(clients, spec, point)
+    ensure_carried(clients, spec, config)
     client = clients.client("ec2", spec.region, spec.account)
     zone = spec.availability_zone if spec.region == spec.source_region and spec.availability_zone else f"{spec.region}a"
     volume = client.create_volume(
         SnapshotId=point.identifier,
         AvailabilityZone=zone,
-        VolumeType="gp3",
+        **{"VolumeType": "gp3", **config.kwargs},  # the source's type (gp3 if it cannot be read)
         TagSpecifications=[
             {"ResourceType": "volume", "Tags": spec.tag_list + [{"Key": "Name", "Value": spec.copy_name}]}
         ],
@@ -70,7 +89,17 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
         return CopyState("missing")
     state = volume.get("State", "")
     mapped = "available" if state in ("available", "in-use") else ("failed" if state == "error" else "creating")
-    return CopyState(mapped, copy_id, None, {"status": state, "size": volume.get("Size")})
+    return CopyState(
+        mapped,
+        copy_id,
+        None,
+        {
+            "status": state,
+            "size": volume.get("Size"),
+            "type": volume.get("VolumeType"),
+            "kms_key": volume.get("KmsKeyId"),
+        },
+    )
 
 
 def delete(clients: AwsClients, spec: RestoreSpec, copy_id: str) -> bool:

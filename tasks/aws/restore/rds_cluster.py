@@ -19,6 +19,8 @@ from tasks.aws.restore.base import (
     rds_client,
     rpo_from_point,
 )
+from tasks.aws.restore.configure import ensure_carried, where
+from tasks.rules.restore_config import CopyConfig, rds_cluster_config
 
 KIND = "rds_cluster"
 NAMED_COPY = True
@@ -34,7 +36,7 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     return RecoveryPoint(
         newest["DBClusterSnapshotIdentifier"],
         newest["SnapshotCreateTime"],
-        {"snapshot_type": newest.get("SnapshotType")},
+        {"snapshot_type": newest.get("SnapshotType"), "encrypted": bool(newest.get("StorageEncrypted"))},
     )
 
 
@@ -42,11 +44,32 @@ def writer_id(copy_id: str) -> str:
     return f"{copy_id}-w"
 
 
+def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint | None = None) -> CopyConfig:
+    """What the copy carries of its source cluster and its writer (read in the source's region). If the
+    source is gone, the snapshot says whether it is encrypted and the copy gets default groups."""
+    source = clients.client("rds", spec.source_region, spec.account)
+    cluster = rds.get_db_cluster(source, spec.source_id)
+    if cluster is None:
+        encrypted = bool((point.detail if point else {}).get("encrypted"))
+        return rds_cluster_config(
+            {"DBClusterIdentifier": spec.source_id, "StorageEncrypted": encrypted}, None, where(spec)
+        )
+    writer_id_ = next(
+        (m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")), None
+    )
+    writer = rds.get_db_instance(source, writer_id_) if writer_id_ else None
+    return rds_cluster_config(cluster, writer, where(spec))
+
+
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
     """Restore the cluster only: AWS adds an instance only to an `available` cluster, so the writer comes
-    from `advance` once the cluster is ready."""
+    from `advance` once the cluster is ready. Raises NotCarried, before any create call, when a group or
+    the KMS key the copy needs is missing in its region."""
+    config = configure(clients, spec, point)
+    ensure_carried(clients, spec, config)
     client = rds_client(clients, spec)
     kwargs = {
+        **config.kwargs,
         "DBClusterIdentifier": spec.copy_name,
         "SnapshotIdentifier": point.identifier,
         "Engine": spec.engine or "aurora-postgresql",
@@ -66,7 +89,10 @@ def advance(clients: AwsClients, spec: RestoreSpec, copy_id: str, current: CopyS
     writer once the cluster is `available` (before that AWS answers InvalidDBClusterStateFault)."""
     if current.detail.get("status") != "available" or current.detail.get("writer") != "missing":
         return
+    # The source writer's own parameter group (checked to exist by `start`, with the cluster's).
+    writer_kwargs = configure(clients, spec).writer_kwargs
     rds_client(clients, spec).create_db_instance(
+        **writer_kwargs,
         DBInstanceIdentifier=writer_id(copy_id),
         DBClusterIdentifier=copy_id,
         Engine=spec.engine or "aurora-postgresql",
@@ -97,6 +123,7 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
             "status": statuses[0],
             "writer": statuses[1],
             "engine": cluster.get("Engine"),
+            "engine_version": cluster.get("EngineVersion"),
             "members": [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers", [])],
         },
     )

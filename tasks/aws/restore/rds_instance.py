@@ -19,6 +19,8 @@ from tasks.aws.restore.base import (
     rds_client,
     rpo_from_point,
 )
+from tasks.aws.restore.configure import ensure_carried, where
+from tasks.rules.restore_config import CopyConfig, rds_instance_config
 
 KIND = "rds_instance"
 NAMED_COPY = True
@@ -58,9 +60,20 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     return RecoveryPoint("latest", latest, mechanism=PITR)
 
 
+def configure(clients: AwsClients, spec: RestoreSpec) -> CopyConfig:
+    """What the copy carries of its source (read in the source's region); nothing if the source is gone
+    (then the copy takes the snapshot's own settings and its engine's default groups)."""
+    source = rds.get_db_instance(clients.client("rds", spec.source_region, spec.account), spec.source_id)
+    return rds_instance_config(source, where(spec)) if source is not None else CopyConfig()
+
+
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
+    """Raises NotCarried, before any create call, when a group the copy needs is missing in its region."""
+    config = configure(clients, spec)
+    ensure_carried(clients, spec, config)
     client = rds_client(clients, spec)
     common = {
+        **config.kwargs,
         "DBInstanceClass": spec.instance_class,
         "PubliclyAccessible": False,
         "DeletionProtection": False,
@@ -107,6 +120,7 @@ def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryP
         {
             "status": status,
             "engine": db.get("Engine"),
+            "engine_version": db.get("EngineVersion"),
             "class": db.get("DBInstanceClass"),
             "publicly_accessible": bool(db.get("PubliclyAccessible", False)),
         },
