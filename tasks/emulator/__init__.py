@@ -48,7 +48,7 @@ from tasks.emulator.patching import Patcher
 
 __all__ = ["StrictAws", "StrictConfig", "current", "settle"]
 
-RULES = ["rds", "failover", "fis", "dynamodb", "ebs", "sts", "aws_backup"]
+RULES = ["rds", "failover", "fis", "dynamodb", "ebs", "configuration", "sts", "aws_backup"]
 # Not rules: installed with them, changes only how fast the emulator answers.
 SPEED = ["speed"]
 
