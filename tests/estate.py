@@ -194,3 +194,11 @@ def gap_keys(findings) -> set[tuple]:
         else:
             keys.add((f["service"], f["check"], f["resource"], f["subject"]))
     return keys
+
+
+def restore_section(builder: EstateBuilder, isolation: dict) -> dict:
+    """The policy's `restore` section for copies in the regions of `isolation`: where they live, and the KMS
+    key (made here, `alias/dr-restore`) encrypted Aurora and EBS copies in each region are made with."""
+    for region in isolation:
+        builder.restore_key(region)
+    return {"isolation": isolation, "regions": {region: {"kms_key": "alias/dr-restore"} for region in isolation}}

@@ -15,6 +15,7 @@ from flows.backup_posture_audit import backup_posture_audit
 from flows.backup_restore_test import backup_restore_test
 from tasks.demo.builder import EstateBuilder
 from tests.conftest import write_runbook
+from tests.estate import restore_section
 
 SOURCE, DR = "us-east-1", "us-west-2"
 
@@ -56,7 +57,7 @@ def estate(prefect_harness, aws, strict_aws, tmp_path):
     catalog = tmp_path / "runbooks"
     write_runbook(catalog, "orders.yaml", runbook_text())
     isolation = {region: builder.isolation(region) for region in (SOURCE, DR)}
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": restore_section(builder, isolation)}))
     return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "old_copy": old["copy"], "spool": spool}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.estate import EBS_GAP, EXPECTED_GAPS, build_estate, gap_keys, write_catalog
+from tests.estate import EBS_GAP, EXPECTED_GAPS, build_estate, gap_keys, restore_section, write_catalog
 
 
 def dr(*args, env_extra=None, timeout=300):
@@ -110,7 +110,7 @@ def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefe
     builder = build_estate(in_process_mock=False)
     isolation = {r: builder.isolation(r) for r in ("us-east-2", "us-west-1")}
     catalog = write_catalog(tmp_path / "runbooks")
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": restore_section(builder, isolation)}))
     ledger = catalog / "ledger.yaml"
     calm = ledger.read_text()
     # The third restore (the cross-region copy) hangs in validation, so the run is killed mid-way.

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, write_runbook
-from tests.estate import build_estate, write_catalog
+from tests.estate import build_estate, restore_section, write_catalog
 from tests.prefect_server import BIN, PrefectServer, stop_process, wait_for
 
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -69,7 +69,7 @@ def test_served_deployments_keep_their_schedules_and_run_from_the_api(prefect_se
     builder = build_estate(in_process_mock=False)
     isolation = {region: builder.isolation(region) for region in ("us-east-2", "us-west-1", "ap-southeast-2")}
     catalog = write_catalog(tmp_path / "runbooks")
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": restore_section(builder, isolation)}))
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
     evidence = tmp_path / "evidence"
     started = datetime.now(SYDNEY)

@@ -17,7 +17,7 @@ from tasks.actions import drills as drill_actions
 from tasks.demo.builder import EstateBuilder
 from tasks.rules.drills import blast_radius_limit, downtime, judge_failover, within_blast_radius
 from tests.conftest import REPO_ROOT
-from tests.estate import build_estate, write_catalog
+from tests.estate import build_estate, restore_section, write_catalog
 from tests.test_simulation import recording
 
 # Seeding is instant (the estate is long-standing); failovers take their time.
@@ -34,7 +34,7 @@ def make_world(
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
     isolation = {region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}
     (catalog / "policy.yaml").write_text(
-        yaml.safe_dump({"restore": {"isolation": isolation}, "simulation": policy or {}})
+        yaml.safe_dump({"restore": restore_section(builder, isolation), "simulation": policy or {}})
     )
     if drills is not None:
         ledger = catalog / "ledger.yaml"

@@ -17,7 +17,7 @@ from flows.backup_restore_test import backup_restore_test
 from flows.orphan_sweep import orphan_sweep
 from tasks.aws.clients import AwsClients
 from tasks.aws.owned import list_owned
-from tests.estate import AUDIT_GAPS, build_estate, gap_keys, write_catalog
+from tests.estate import AUDIT_GAPS, build_estate, gap_keys, restore_section, write_catalog
 from tests.jira_server import jira820  # a fixture, for the s3:// evidence variant
 
 REGIONS = ("us-east-2", "us-west-1", "ap-southeast-2")
@@ -28,7 +28,7 @@ def world(prefect_harness, aws, tmp_path):
     builder = build_estate()
     isolation = {region: builder.isolation(region) for region in REGIONS}
     catalog = write_catalog(tmp_path / "runbooks")
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": restore_section(builder, isolation)}))
     builder.put_object("us-east-2", "payments-receipts", "receipts/1.json", b'{"v": 1}')
     builder.put_object("us-east-2", "payments-receipts", "receipts/1.json", b'{"v": 2}')
     return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "builder": builder}

@@ -27,7 +27,7 @@ from tasks.errors import EvidenceError
 from tasks.evidence.runlock import RunInProgress
 from tests.aws_faults import error_response
 from tests.conftest import REPO_ROOT
-from tests.estate import AUDIT_GAPS, build_estate, gap_keys, write_catalog
+from tests.estate import AUDIT_GAPS, build_estate, gap_keys, restore_section, write_catalog
 
 READ = re.compile(r"^(Describe|List|Get|Head|AssumeRole)")
 TARGET_PARAMS = (
@@ -63,7 +63,7 @@ def world(prefect_harness, aws, tmp_path):
     builder = build_estate()
     isolation = {region: builder.isolation(region) for region in ("us-east-2", "us-west-1", "ap-southeast-2")}
     catalog = write_catalog(tmp_path / "runbooks")
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": restore_section(builder, isolation)}))
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
     builder.put_object("us-east-2", "payments-receipts", "receipts/1.json", b'{"v": 1}')
     builder.put_object("us-east-2", "payments-receipts", "receipts/1.json", b'{"v": 2}')

@@ -19,7 +19,7 @@ from tasks.aws.owned import list_owned
 from tasks.catalog.scenarios import load_scenarios
 from tasks.errors import CatalogError
 from tests.conftest import REPO_ROOT, write_runbook
-from tests.estate import build_estate, write_catalog
+from tests.estate import build_estate, restore_section, write_catalog
 
 ANSWERS = {
     "zone-dark": {
@@ -50,7 +50,7 @@ def world(prefect_harness, aws, tmp_path):
     (catalog / "broken.yaml").unlink()
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
     isolation = {region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": restore_section(builder, isolation)}))
     return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "tmp": tmp_path}
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.estate import build_estate, write_catalog
+from tests.estate import build_estate, restore_section, write_catalog
 from tests.prefect_server import PrefectServer, stop_process, wait_for
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def tabletop_world(tmp_path) -> tuple[Path, Path]:
     catalog = write_catalog(tmp_path / "runbooks")
     (catalog / "policy.yaml").write_text(
         yaml.safe_dump(
-            {"restore": {"isolation": {region: builder.isolation(region) for region in ("us-east-2", "us-west-1")}}}
+            {"restore": restore_section(builder, {r: builder.isolation(r) for r in ("us-east-2", "us-west-1")})}
         )
     )
     shutil.copytree(REPO_ROOT / "runbooks" / "scenarios", catalog / "scenarios")
