@@ -259,6 +259,13 @@ class EstateBuilder:
             self.settle()
         return volume_id
 
+    def restore_key(self, region: str, alias: str = "alias/dr-restore") -> str:
+        """The KMS key encrypted copies restored in `region` are made with (the policy's restore.regions)."""
+        kms = self.client("kms", region)
+        key = kms.create_key(Description="DR restore copies")["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+        return key["Arn"]
+
     def isolation(self, region: str, name: str = "dr-restore-isolated") -> dict:
         """A private VPC, a DB subnet group and a security group with no ingress: where copies live."""
         ec2 = self.client("ec2", region)

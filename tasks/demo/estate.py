@@ -102,8 +102,10 @@ def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
     b.bucket("eu-west-1", "analytics-events", versioning=False)
 
     # Where restore tests put their copies: a private subnet group and a closed security group per region.
+    # and the KMS key encrypted copies made there use (restore.regions in runbooks/policy.yaml).
     for region in RESTORE_REGIONS:
         b.isolation(region)
+        b.restore_key(region)
     return {"tenant_databases": tenants}
 
 
