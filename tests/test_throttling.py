@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from tasks.demo.builder import EstateBuilder
 from tests.conftest import write_runbook
+from tests.estate import restore_section
 
 REGION, DR = "us-east-2", "us-west-1"
 
@@ -52,7 +53,7 @@ def estate(prefect_harness, aws, strict_aws, tmp_path):
     catalog = tmp_path / "runbooks"
     write_runbook(catalog, "ledger.yaml", RUNBOOK)
     isolation = {region: builder.isolation(region) for region in (REGION, DR)}
-    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": {"isolation": isolation}}))
+    (catalog / "policy.yaml").write_text(yaml.safe_dump({"restore": restore_section(builder, isolation)}))
     return {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence")}
 
 
