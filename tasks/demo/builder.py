@@ -262,6 +262,10 @@ class EstateBuilder:
     def restore_key(self, region: str, alias: str = "alias/dr-restore") -> str:
         """The KMS key encrypted copies restored in `region` are made with (the policy's restore.regions)."""
         kms = self.client("kms", region)
+        try:  # made once per region and estate (a test may write its policy twice)
+            return kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
+        except kms.exceptions.NotFoundException:
+            pass
         key = kms.create_key(Description="DR restore copies")["KeyMetadata"]
         kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
         return key["Arn"]
