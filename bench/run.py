@@ -47,7 +47,7 @@ TARGETS = {
     "audit_calls_ratio": ("<=", 1.1),
     "audit_peak_mb": ("<", 400),
     "audit_scaling_ratio": ("<=", 4.5),
-    "restore_efficiency": (">=", 0.7),
+    "restore_efficiency": (">=", 0.9),  # issue 13 item 6
     "jira_requests_ratio": ("<=", 1.1),
     "dashboard_seconds": ("<=", 2),
     "dashboard_peak_mb": ("<=", 300),
