@@ -185,7 +185,11 @@ def test_automated_snapshots_are_daily_in_the_backup_window_not_at_creation(aws,
     now = datetime.now(UTC)
     start = now - timedelta(hours=3)
     window = f"{start:%H:%M}-{start + timedelta(minutes=30):%H:%M}"
-    instance(client, "db1", PreferredBackupWindow=window)
+    # A maintenance window 12 hours away: AWS refuses one that overlaps the backup window (moto's default may).
+    away = start + timedelta(hours=12)
+    end = away + timedelta(minutes=30)
+    maintenance = f"{away:%a}:{away:%H:%M}-{end:%a}:{end:%H:%M}".lower()
+    instance(client, "db1", PreferredBackupWindow=window, PreferredMaintenanceWindow=maintenance)
     automated = client.describe_db_snapshots(DBInstanceIdentifier="db1", SnapshotType="automated")["DBSnapshots"]
     assert len(automated) == 1
     taken = automated[0]["SnapshotCreateTime"]
