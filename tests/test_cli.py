@@ -195,6 +195,7 @@ def test_a_tool_error_exits_as_documented_one_for_a_failed_run_two_for_bad_input
     "bad",
     [
         ["--sample", "abc"],
+        ["--sample", "150%"],
         ["--concurrency", "0"],
         ["--concurrency", "9" * 5000],
         ["--poll-seconds", "nan"],

@@ -102,6 +102,8 @@ def parse_sample(sample: str | int | None) -> tuple[str, float] | None:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(%?)", text)
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"sample must be a count like 5 or a percentage like 10%, got {sample!r}")
+    if match.group(2) and float(match.group(1)) > 100:
+        raise ValueError(f"sample percentage must be at most 100%, got {sample!r}")
     return ("percent", float(match.group(1))) if match.group(2) else ("count", float(match.group(1)))
 
 
