@@ -39,7 +39,7 @@ from flows._scale import (
     partition_key,
     run_children,
 )
-from flows.plans import last_tested, plan_targets, restore_plan
+from flows.plans import invalid_notes, last_tested, plan_targets, restore_plan
 from flows.sweeping import known_runs, liveness
 from tasks.actions.restore import (
     FLOW,
@@ -188,7 +188,7 @@ def backup_restore_test(
             FLOW_NAME + PART_SUFFIX, {"signature": signature, "partition": partition, "evidence": evidence}, evidence
         )
         try:
-            flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
+            flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger, invalid)
             return _restore_partition(flow_run, clients, sample, restore_time, poll_seconds, partition)
         except BaseException as exc:
             fail_run(run, exc)
@@ -210,7 +210,7 @@ def backup_restore_test(
         logger.warning("fan-out needs a deployment (a worker to run the children); restoring in this process")
     try:
         with exclusive_run(evidence, FLOW_NAME, run.record.run_id, wait_seconds=wait) as lock:
-            flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger)
+            flow_run = FlowRun(run, catalog, valid, evidence, tracker, concurrency, logger, invalid)
             return _restore_test(
                 flow_run,
                 clients,
@@ -314,7 +314,7 @@ def _restore_test(
         else None
     )
     history = last_tested(records)
-    notes: list[str] = []
+    notes = invalid_notes(flow_run.invalid)
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, run.record.fleets, notes)
     run.record.details["sample_notes"] = notes
     regions = sorted({(t.account, t.region) for t, _ in planned})

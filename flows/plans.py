@@ -41,7 +41,7 @@ def audit_plan(catalog, tiers: list[int] | None, services: list[str] | None) -> 
     from tasks.catalog.load import select_services
 
     tiers = sorted(set(tiers if tiers is not None else ALL_TIERS))
-    valid, _invalid = select_services(catalog, tiers, services)
+    valid, invalid = select_services(catalog, tiers, services)
     return {
         "dry_run": True,
         "tiers": tiers,
@@ -108,6 +108,14 @@ def last_tested(records: list[RunRecord]) -> dict[str, datetime]:
     return tested
 
 
+def invalid_notes(invalid) -> list[str]:
+    """Say which services in scope are left out because their runbook is invalid (not silently skipped)."""
+    return [
+        f"{bad.service}: not restored, its runbook is invalid ({len(bad.problems)} problem(s); `dr validate` lists them)"
+        for bad in invalid
+    ]
+
+
 def restore_plan(
     catalog,
     tiers: list[int] | None,
@@ -125,12 +133,12 @@ def restore_plan(
     from tasks.evidence.store import load_history, open_store
 
     tiers = sorted(set(tiers if tiers is not None else catalog.policy.review_tiers))
-    valid, _invalid = select_services(catalog, tiers, services)
+    valid, invalid = select_services(catalog, tiers, services)
     if clients is None:
         clients = AwsClients(accounts=dict(catalog.policy.accounts))
         require_some(resolve(clients, accounts_of(valid)))
     history = last_tested(load_history(open_store(evidence), FLOW)) if not evidence.startswith("s3://") else {}
-    notes: list[str] = []
+    notes = invalid_notes(invalid)
     planned = plan_targets(valid, catalog, clients, sample, history, restore_time, logger, notes=notes)
     plan = [
         {

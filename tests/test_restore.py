@@ -252,8 +252,11 @@ def test_a_restore_that_never_becomes_available_stops_at_the_deadline(world, mon
 
 
 def test_dry_run_plans_without_creating_anything(world):
+    # An invalid runbook in scope is left out and the plan says so (not a silent "0 restores").
+    (Path(world["runbooks"]) / "wiki.yaml").write_text("service: wiki\nname: Wiki\ntier: 0\nownr: x@example.org\n")
     plan = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], dry_run=True)
     assert {(r["resource"].split(":")[-1], r["mode"]) for r in plan["restores"]} >= {("ledger-primary", "snapshot-dr")}
+    assert any(note.startswith("wiki: not restored, its runbook is invalid (1 problem(s)") for note in plan["notes"])
     assert leftovers() == [] and not Path(world["evidence"]).exists()
 
 
