@@ -79,6 +79,14 @@ def plan_targets(
             for error in observation.errors:
                 logger.warning("%s: cannot list %s: %s", runbook.service, spec.label(), error)
             members = observation.members
+            if not members and notes is not None:
+                # Said, not skipped silently: the review files the gap, the restore test names what it left out.
+                why = (
+                    "could not be read"
+                    if observation.errors
+                    else ("matched nothing in AWS" if spec.is_fleet else "was not found in AWS")
+                )
+                notes.append(f"{runbook.service}: {spec.label()} {why}; nothing of it restored")
             if spec.is_fleet and fleets is not None:
                 # Every member seen, tested or not: the dashboard's fleet coverage is measured against it.
                 fleets[f"{runbook.service}|{spec.label()}"] = sorted(m.key for m in members)

@@ -257,6 +257,14 @@ def test_dry_run_plans_without_creating_anything(world):
     plan = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], dry_run=True)
     assert {(r["resource"].split(":")[-1], r["mode"]) for r in plan["restores"]} >= {("ledger-primary", "snapshot-dr")}
     assert any(note.startswith("wiki: not restored, its runbook is invalid (1 problem(s)") for note in plan["notes"])
+    # A documented resource that does not exist is named too.
+    (Path(world["runbooks"]) / "gone.yaml").write_text(
+        "service: gone\nname: Gone\ntier: 1\nresources: [{kind: rds_instance, id: gone-db, region: us-east-2}]\n"
+    )
+    plan = backup_restore_test(runbooks=world["runbooks"], evidence=world["evidence"], dry_run=True)
+    assert [n for n in plan["notes"] if n.startswith("gone:")] == [
+        "gone: rds_instance:us-east-2:gone-db was not found in AWS; nothing of it restored"
+    ]
     assert leftovers() == [] and not Path(world["evidence"]).exists()
 
 
