@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     _verbose_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check the runbooks and policy; list every error")
+    validate = commands.add_parser("validate", help="check the runbooks, policy and scenarios; list every error")
     _catalog_options(validate)
 
     review = commands.add_parser("review", help="quarterly documentation review: complete, current, accurate")
@@ -270,19 +270,25 @@ def cmd_validate(args) -> int:
     from tasks.catalog.scenarios import load_scenarios
     from tasks.errors import CatalogError
 
-    catalog = load_catalog(args.runbooks, args.policy)
-    problems = catalog.problems
+    # Every problem of every file in one pass: the policy's and a missing directory's too (they raise).
+    runbooks = 0
     try:
-        load_scenarios(args.runbooks)
+        catalog = load_catalog(args.runbooks, args.policy)
+        problems, runbooks = list(catalog.problems), len(catalog.runbooks)
     except CatalogError as exc:
-        problems = sorted(problems + exc.problems)
+        problems = list(exc.problems)
+    scenarios = 0
+    try:
+        scenarios = len(load_scenarios(args.runbooks))
+    except CatalogError as exc:
+        problems = sorted(set(problems + exc.problems), key=lambda p: (p.file, p.line or 0, p.field))
     for problem in problems:
         print(problem)
     if problems:
         files = len({p.file for p in problems})
-        print(f"{len(problems)} error(s) in {files} file(s); {len(catalog.runbooks)} runbook(s) valid", file=sys.stderr)
+        print(f"dr: error: {len(problems)} error(s) in {files} file(s); {runbooks} runbook(s) valid", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"ok: {len(catalog.runbooks)} runbook(s) valid")
+    print(f"ok: {runbooks} runbook(s), the policy and {scenarios} scenario(s) valid")
     return EXIT_OK
 
 
@@ -687,9 +693,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except CatalogError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"dr: error: {exc}", file=sys.stderr)
+        if len(exc.problems) == 1:
+            print(f"dr: error: {exc.problems[0]}", file=sys.stderr)  # said once, on the one error line
+        else:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            files = len({p.file for p in exc.problems})
+            print(f"dr: error: {len(exc.problems)} problem(s) in {files} file(s), listed above", file=sys.stderr)
         return EXIT_BAD_INPUT
     except DrError as exc:
         print(f"dr: error: {exc}", file=sys.stderr)

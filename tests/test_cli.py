@@ -28,7 +28,7 @@ def dr(*args, env_extra=None, timeout=300):
 
 def test_validate_ok_and_every_error_listed(tmp_path):
     good = dr("validate")
-    assert good.returncode == 0 and good.stdout.startswith("ok: 8 runbook(s) valid")
+    assert good.returncode == 0 and good.stdout.startswith("ok: 8 runbook(s), the policy and 5 scenario(s) valid")
     catalog = write_catalog(tmp_path)
     (catalog / "typo.yaml").write_text("service: typo\nname: T\ntier: 1\nownr: x\ntargets: {rpo: 2h}\n")
     bad = dr("validate", "--runbooks", str(catalog))
@@ -41,7 +41,13 @@ def test_validate_ok_and_every_error_listed(tmp_path):
         f"{catalog}/typo.yaml:5: targets.rpo: 2h is looser than tier 1's RPO of 1h; targets may only be "
         "stricter than the tier's" in lines
     )
-    assert "3 error(s) in 2 file(s)" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.stderr.splitlines()[-1] == "dr: error: 3 error(s) in 2 file(s); 5 runbook(s) valid"
+    assert "Traceback" not in bad.stderr
+    # A missing directory (load_catalog raises) is said once, then the one `dr: error:` line.
+    missing = dr("validate", "--runbooks", str(tmp_path / "nope"))
+    said = (missing.stdout + missing.stderr).count("runbooks directory not found")
+    assert missing.returncode == 2 and said == 1
+    assert missing.stderr.splitlines()[-1].startswith("dr: error: 1 error(s) in 1 file(s)")
 
 
 def test_review_against_moto_server(tmp_path, moto_server, prefect_harness):
