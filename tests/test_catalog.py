@@ -198,6 +198,11 @@ def test_malformed_files_are_reported_not_raised(tmp_path, text, message):
     assert message in problem.message and problem.line is not None
 
 
+def test_an_error_at_the_end_of_the_file_names_its_last_line(tmp_path):
+    [problem] = problems_for(tmp_path, "service: x\nresources: [a, b\n")
+    assert problem.line == 2 and "invalid YAML" in problem.message
+
+
 def test_huge_files_are_refused_before_parsing(tmp_path):
     [problem] = problems_for(tmp_path, "service: x\n" + "# padding\n" * 200_000)
     assert "limit" in problem.message

@@ -105,7 +105,8 @@ def parse_yaml(text: str, display: str) -> tuple[YamlDocument | None, list[Probl
         return doc, []
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        # At the end of the stream PyYAML points past the last newline: name the last line the file has.
+        line = min(mark.line + 1, max(1, len(text.splitlines()))) if mark else None
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         if "could not determine a constructor" in message:
             message = f"tag not allowed (only plain YAML is accepted): {exc.problem}"
