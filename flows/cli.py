@@ -350,17 +350,22 @@ def cmd_review(args) -> int:
     with flow_runs(args, "review"):
         from flows.documentation_review import documentation_review
 
-        result = documentation_review(
-            tiers=args.tiers,
-            services=args.services,
-            runbooks=args.runbooks,
-            policy=args.policy,
-            evidence=args.evidence,
-            tracker=args.tracker,
-            concurrency=args.concurrency,
-        )
+        result = documentation_review(**_scope(args))
     _print_review(result)
     return EXIT_OK
+
+
+def _scope(args) -> dict:
+    """The flow parameters every service-scoped command passes through as given."""
+    return {
+        "tiers": args.tiers,
+        "services": args.services,
+        "runbooks": args.runbooks,
+        "policy": args.policy,
+        "evidence": args.evidence,
+        "tracker": args.tracker,
+        "concurrency": args.concurrency,
+    }
 
 
 def _print_review(result: dict) -> None:
@@ -392,15 +397,7 @@ def cmd_audit(args) -> int:
     with flow_runs(args, "audit"):
         from flows.backup_posture_audit import backup_posture_audit
 
-        result = backup_posture_audit(
-            tiers=args.tiers,
-            services=args.services,
-            runbooks=args.runbooks,
-            policy=args.policy,
-            evidence=args.evidence,
-            tracker=args.tracker,
-            concurrency=args.concurrency,
-        )
+        result = backup_posture_audit(**_scope(args))
     _print_audit(result)
     return EXIT_OK
 
@@ -436,15 +433,9 @@ def cmd_restore_test(args) -> int:
         from flows.backup_restore_test import backup_restore_test
 
         result = backup_restore_test(
-            tiers=args.tiers,
-            services=args.services,
+            **_scope(args),
             sample=args.sample,
             restore_time=args.restore_time,
-            concurrency=args.concurrency,
-            runbooks=args.runbooks,
-            policy=args.policy,
-            evidence=args.evidence,
-            tracker=args.tracker,
             wait=args.wait,
             poll_seconds=args.poll_seconds,
         )
