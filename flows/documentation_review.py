@@ -123,7 +123,8 @@ def _review(flow_run: FlowRun, tiers: list[int], services: list[str] | None, tod
         concurrency,
         params=lambda rb: {"runbook": rb, "clients": quote(clients)},
         on_done=lambda done, total: logger.info("inspected %d/%d services", done, total),
-        label="services inspected",
+        # The summary counts invalid runbooks too (each is a finding); say why they are not in this count.
+        label="services inspected" + (f" ({len(invalid)} invalid runbook(s) not inspected)" if invalid else ""),
     )
     findings = [invalid_runbook_finding(bad) for bad in invalid]
     statuses = [ServiceStatus(service=bad.service, tier=bad.tier, status="invalid", findings=1) for bad in invalid]
