@@ -7,6 +7,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from flows._run import retry_if_transient
+from tasks.aws.backup_points import read_vault_points
 from tasks.aws.clients import AwsClients
 from tasks.aws.observe import observe
 from tasks.catalog.runbook import Resource, Runbook
@@ -33,3 +34,18 @@ def read_posture(runbook: Runbook, spec: Resource, index: int, clients: AwsClien
         wanted=POSTURE_ATTRIBUTES,
         copy_regions=copy_regions_for(runbook, spec.expect.copy_regions),
     )
+
+
+@task(
+    name="read-backup-copies",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+)
+def read_backup_copies(
+    clients: AwsClients, vault: str, places: list[tuple[str | None, str]], resource_type: str
+) -> tuple[dict, dict]:
+    # One ListRecoveryPointsByBackupVault listing per (account, DR region) for the whole audit.
+    return read_vault_points(clients, vault, places, resource_type)

@@ -92,7 +92,19 @@ def test_the_audit_reads_the_vault_and_files_its_lock_gaps(prefect_harness, aws,
     source = boto3.client("backup", region_name=REGION)
     source.create_backup_vault(BackupVaultName="dr-vault")
     source.put_backup_vault_lock_configuration(BackupVaultName="dr-vault", MinRetentionDays=7, ChangeableForDays=3)
-    boto3.client("backup", region_name=DR).create_backup_vault(BackupVaultName="dr-vault")
+    dr_vault = boto3.client("backup", region_name=DR).create_backup_vault(BackupVaultName="dr-vault")["BackupVaultArn"]
+    # The table's DR copy is AWS Backup's, in the DR vault (the policy's aws_backup section says where to look).
+    table = boto3.client("dynamodb", region_name=REGION).describe_table(TableName="orders-events")["Table"]["TableArn"]
+    role = "arn:aws:iam::123456789012:role/backup"
+    point = source.start_backup_job(BackupVaultName="dr-vault", ResourceArn=table, IamRoleArn=role)
+    strict_aws.settle()
+    source.start_copy_job(
+        RecoveryPointArn=point["RecoveryPointArn"],
+        SourceBackupVaultName="dr-vault",
+        DestinationBackupVaultArn=dr_vault,
+        IamRoleArn=role,
+    )
+    strict_aws.settle()
     catalog = tmp_path / "runbooks"
     write_runbook(catalog, "orders.yaml", RUNBOOK)
     (catalog / "policy.yaml").write_text("aws_backup: {vault: dr-vault, require_lock: true, min_retention_days: 30}\n")

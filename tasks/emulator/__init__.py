@@ -29,6 +29,8 @@ Rules (each cites its AWS API reference page where it is implemented):
 - aws_backup.py: recovery points made by AWS Backup as RDS (SnapshotType awsbackup, listed only when asked
   for), EC2 (description and aws:backup:source-resource tag, kept on copies) and DynamoDB (BackupType
   AWS_BACKUP, listed only when asked for) show them.
+- backup_points.py: AWS Backup's own recovery points (advanced DynamoDB backups): StartBackupJob,
+  StartCopyJob to another Region's vault, ListRecoveryPointsByBackupVault / ByResource, paged.
 Extension point: a module with `install(strict)` added to RULES gets the same config, lifecycle, patcher
 and request hooks.
 
@@ -48,7 +50,7 @@ from tasks.emulator.patching import Patcher
 
 __all__ = ["StrictAws", "StrictConfig", "current", "settle"]
 
-RULES = ["rds", "failover", "fis", "dynamodb", "ebs", "configuration", "sts", "aws_backup"]
+RULES = ["rds", "failover", "fis", "dynamodb", "ebs", "configuration", "sts", "aws_backup", "backup_points"]
 # Not rules: installed with them, changes only how fast the emulator answers.
 SPEED = ["speed"]
 

@@ -37,11 +37,17 @@ class RequestRules:
         self._serial = threading.RLock()
         self.throttled = 0
 
-    def on(self, service: str, action: str) -> Callable[[Hook], Hook]:
-        """Register `hook(response, proceed)` around one API action; it may raise StrictError."""
+    def on(self, service: str, action: str, first: bool = False) -> Callable[[Hook], Hook]:
+        """Register `hook(response, proceed)` around one API action; it may raise StrictError. Hooks run in
+        the order registered; `first` puts this one before the others (a test's fault or counter around an
+        action the layer answers itself, whose own hook never calls `proceed`)."""
 
         def register(hook: Hook) -> Hook:
-            self.hooks.setdefault((service, action), []).append(hook)
+            hooks = self.hooks.setdefault((service, action), [])
+            if first:
+                hooks.insert(0, hook)
+            else:
+                hooks.append(hook)
             return hook
 
         return register

@@ -187,6 +187,7 @@ def audit_member(
             gap("s3.replication_missing", "no enabled replication rule.")
     elif live.kind == "dynamodb_table":
         ran += ["dynamodb.pitr_disabled"] * policy.backups.pitr
+        table_copies(policy, tier, attrs, copy_regions, ran, gap)
         if policy.backups.pitr and not attrs.get("pitr"):
             backups = attrs.get("backups") or []
             newest = (
@@ -216,6 +217,39 @@ def audit_member(
     return found
 
 
+def table_copies(
+    policy: Policy, tier: int, attrs: dict[str, Any], copy_regions: list[str], ran: list[str], gap: Callable[..., None]
+) -> None:
+    """A DynamoDB table's copies in other regions: global table replicas and AWS Backup copies. Checked only
+    where the policy's `aws_backup:` section names the vault such copies are in: without it the tool cannot
+    see them and would call a protected table unprotected. A DR vault that could not be read leaves the
+    table's copy checks not assessed, with the reason."""
+    section = policy.aws_backup
+    if section is None or not policy.needs_cross_region_copy(tier):
+        return
+    unreadable = attrs.get("copy_unreadable") or {}
+    if unreadable:
+        ran.append("backup.not_assessed")
+        reasons = "; ".join(f"{region}: {reason}" for region, reason in sorted(unreadable.items()))
+        gap(
+            "backup.not_assessed",
+            f"its copies in other regions could not be read (AWS Backup vault {section.vault}): {reasons}",
+            errors=[f"{region}: {reason}" for region, reason in sorted(unreadable.items())],
+        )
+        return
+    ran.append("backup.no_cross_region_copy")
+    if not attrs.get("copy_regions"):
+        looked = ", ".join(copy_regions) if copy_regions else "no DR region documented (set dr_region)"
+        gap(
+            "backup.no_cross_region_copy",
+            f"no global table replica and no AWS Backup copy in vault {section.vault} in another region "
+            f"(looked in: {looked}).",
+            regions_checked=copy_regions,
+            vault=section.vault,
+        )
+    stale_copies(policy, tier, attrs, copy_regions, ran, gap)
+
+
 def stale_copies(
     policy: Policy, tier: int, attrs: dict[str, Any], copy_regions: list[str], ran: list[str], gap: Callable[..., None]
 ) -> None:
@@ -228,17 +262,20 @@ def stale_copies(
     limit = policy.backups.copy_max_age.total_seconds()
     ran.append("backup.stale_cross_region_copy")
     required = [region for region in copy_regions if region in ages] or sorted(ages)
+    mechanisms = attrs.get("copy_mechanisms") or {}
     for region in required:
         age = ages.get(region)
         if age is not None and age > limit:
+            how = mechanisms.get(region)
             gap(
                 "backup.stale_cross_region_copy",
-                f"the newest copy in {region} is {format_duration(age)} old; the policy allows "
-                f"{format_duration(limit)} (copy_max_age).",
+                f"the newest copy in {region}{' (' + how + ')' if how else ''} is {format_duration(age)} old; "
+                f"the policy allows {format_duration(limit)} (copy_max_age).",
                 subject=region,
                 region=region,
                 age_seconds=age,
                 copy_max_age_seconds=limit,
+                **({"mechanism": how} if how else {}),
             )
 
 
