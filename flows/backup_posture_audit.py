@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated
 
+from botocore.exceptions import BotoCoreError, ClientError
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from pydantic import Field
@@ -147,7 +148,12 @@ def aws_backup_copies(policy, work: list, clients: AwsClients, logger) -> tuple[
     places = backup_copies.places(policy, [(runbook, spec) for runbook, spec, _ in work])
     if not places:
         return {}, {}
-    listings, unread = read_backup_copies(quote(clients), policy.aws_backup.vault, places, backup_copies.RESOURCE_TYPE)
+    try:
+        listings, unread = read_backup_copies(
+            quote(clients), policy.aws_backup.vault, places, backup_copies.RESOURCE_TYPE
+        )
+    except (ClientError, BotoCoreError) as exc:  # still throttled (or 5xx) after every retry: not assessed
+        listings, unread = {}, dict.fromkeys(places, describe_error(exc))
     for (_account, region), reason in unread.items():
         logger.warning("AWS Backup vault %s (%s) not read: %s", policy.aws_backup.vault, region, reason)
     return listings, unread

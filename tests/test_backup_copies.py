@@ -205,3 +205,21 @@ def test_a_dr_vault_the_tool_may_not_read_leaves_the_copy_checks_not_assessed(es
     assert checks == {"backup.not_assessed"} and len(record["findings"]) == 3
     assert all("AccessDeniedException" in f["detail"] for f in record["findings"])
     assert {s["status"] for s in record["services"] if s["service"] == "orders"} == {"not_assessed"}
+
+
+def test_the_backup_api_is_served_by_motos_server_too(moto_server, strict_aws):
+    # moto's server builds its routes from moto's URL table: the layer's paths (trailing slash and an ARN
+    # with a `/` in it) must reach it as they reach in-process moto.
+    table = boto3.client("dynamodb", region_name=SOURCE).create_table(
+        TableName="events",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )["TableDescription"]["TableArn"]
+    strict_aws.settle()
+    copy = backed_up(strict_aws, table, vaults(), age=timedelta(days=3))
+    [listed] = list_vault_points(boto3.client("backup", region_name=DR), VAULT, "DynamoDB")
+    assert listed["RecoveryPointArn"] == copy and listed["Status"] == "COMPLETED"
+    assert datetime.now(UTC) - listed["CreationDate"] > timedelta(days=3) - timedelta(minutes=1)
+    by_resource = boto3.client("backup", region_name=SOURCE).list_recovery_points_by_resource(ResourceArn=table)
+    assert [p["Status"] for p in by_resource["RecoveryPoints"]] == ["COMPLETED"]

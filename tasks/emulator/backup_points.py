@@ -42,8 +42,9 @@ MAX_RESULTS = 1000
 PATHS = {
     "{0}/backup-jobs/?$": "StartBackupJob",
     "{0}/copy-jobs/?$": "StartCopyJob",
-    "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/?$": "ListRecoveryPointsByBackupVault",
-    "{0}/resources/(?P<resource_arn>.+)/recovery-points/?$": "ListRecoveryPointsByResource",
+    # botocore sends the trailing slash; moto's server drops a `/?` when it turns these into its routes.
+    "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$": "ListRecoveryPointsByBackupVault",
+    "{0}/resources/(?P<resource_arn>.+)/recovery-points/$": "ListRecoveryPointsByResource",
 }
 
 # API_RecoveryPointByBackupVault ResourceType: "for example, an Amazon EBS volume or an Amazon RDS database".
