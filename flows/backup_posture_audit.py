@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated
 
-from botocore.exceptions import BotoCoreError, ClientError
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from pydantic import Field
@@ -31,7 +29,7 @@ from flows._scale import (
     run_children,
     split,
 )
-from flows._tasks import read_backup_copies, read_posture
+from flows._tasks import aws_backup_copies, read_posture, with_aws_backup_copies
 from tasks.aws.backup_vaults import describe_vault
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
@@ -39,7 +37,6 @@ from tasks.catalog.load import load_catalog, select_services
 from tasks.catalog.runbook import resource_key
 from tasks.evidence.inventory import Observation
 from tasks.evidence.records import ServiceStatus
-from tasks.rules import backup_copies
 from tasks.rules.checks import make_finding
 from tasks.rules.posture import AUDIT_CHECK_PREFIXES, audit_observation
 from tasks.rules.restore_plan import copy_regions_for
@@ -142,34 +139,6 @@ def vault_findings(catalog, valid, clients: AwsClients, at, logger) -> tuple[lis
     return findings, ran, skipped
 
 
-def aws_backup_copies(policy, work: list, clients: AwsClients, logger) -> tuple[dict, dict]:
-    """The policy's AWS Backup vault listed once in each DR region its DynamoDB tables need a copy in
-    (ListRecoveryPointsByBackupVault, DynamoDB points): (points by place, reason by unreadable place)."""
-    places = backup_copies.places(policy, [(runbook, spec) for runbook, spec, _ in work])
-    if not places:
-        return {}, {}
-    try:
-        listings, unread = read_backup_copies(
-            quote(clients), policy.aws_backup.vault, places, backup_copies.RESOURCE_TYPE
-        )
-    except (ClientError, BotoCoreError) as exc:  # still throttled (or 5xx) after every retry: not assessed
-        listings, unread = {}, dict.fromkeys(places, describe_error(exc))
-    for (_account, region), reason in unread.items():
-        logger.warning("AWS Backup vault %s (%s) not read: %s", policy.aws_backup.vault, region, reason)
-    return listings, unread
-
-
-def _with_backup_copies(policy, runbook, spec, observation: Observation, listings, unread, at) -> Observation:
-    regions = backup_copies.copy_regions(policy, runbook, spec)
-    if not regions:
-        return observation
-    members = [
-        backup_copies.with_backup_copies(m, regions, listings, unread, policy.aws_backup.vault, at)
-        for m in observation.members
-    ]
-    return dataclasses.replace(observation, members=members)
-
-
 def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
     run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
     concurrency, evidence, tracker = flow_run.concurrency, flow_run.evidence, flow_run.tracker
@@ -191,7 +160,7 @@ def _audit(flow_run: FlowRun, work: list, child: bool = False) -> dict:
         if error is not None:
             observation = Observation(spec=spec, index=index, errors=[describe_error(error)])
         if listings or unread:
-            observation = _with_backup_copies(catalog.policy, runbook, spec, observation, listings, unread, at)
+            observation = with_aws_backup_copies(catalog.policy, runbook, spec, observation, listings, unread, at)
             skipped |= {m.key for m in observation.members if m.attrs.get("copy_unreadable")}
         resources += len(observation.members)
         ran: list[str] = []

@@ -29,7 +29,7 @@ from flows._run import (
     severity_counts,
     start_run,
 )
-from flows._tasks import read_posture
+from flows._tasks import aws_backup_copies, read_posture, with_aws_backup_copies
 from tasks.actions.drills import DRILL_TAG_VALUE, DrillResult, az_failover, resource_consents
 from tasks.actions.fis_drills import run_experiment
 from tasks.actions.guardrails import Guardrails
@@ -257,6 +257,9 @@ def _simulate(
     check_credentials(run, clients, valid)
     work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
     live: dict[str, list] = {rb.service: [] for rb in valid}
+    # DynamoDB tables' AWS Backup copies in the DR vault are cross-region copies too (as the audit counts them).
+    listings, unread = aws_backup_copies(catalog.policy, work, clients, logger)
+    read_at = now()
     for (runbook, spec, index), observation, error in map_bounded(
         read_posture,
         work,
@@ -264,7 +267,9 @@ def _simulate(
         params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)},
     ):
         if error is None:
-            live[runbook.service].append(observation)
+            live[runbook.service].append(
+                with_aws_backup_copies(catalog.policy, runbook, spec, observation, listings, unread, read_at)
+            )
         else:
             from tasks.evidence.inventory import Observation
 
