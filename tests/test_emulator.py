@@ -1,7 +1,9 @@
 """The strict AWS layer (tasks/emulator): each rule shown with plain boto3 calls, as AWS documents it.
 
 Every test runs in-process (mock_aws) unless it says otherwise; the last ones run the same rules through
-ThreadedMotoServer. Transitions are half a second (the `strict` marker) so the suite stays quick.
+ThreadedMotoServer. Transitions here outlast any test (the `strict` marker): a test moves time on with
+`strict_aws.settle()`, so what it reads mid-transition does not depend on how loaded the machine is. The
+tests that show time passing by itself use short transitions and assert only "not before" (see `transition`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-pytestmark = pytest.mark.strict(seconds=0.5)
+pytestmark = pytest.mark.strict(seconds=600)
 
 PASSWORD = "password1"
 
@@ -27,12 +29,20 @@ def code(call) -> str | None:
     return None
 
 
-def wait_for(read, wanted, timeout=5.0):
-    deadline = time.monotonic() + timeout
+def transition(began: float, read, busy: str, done: str, seconds: float, timeout: float = 120.0) -> list:
+    """Read until `done`: every read shows `busy` or `done`, and `done` never sooner than `seconds` after
+    `began` (time.monotonic() taken before the call that began the transition). No upper bound but
+    `timeout`: a loaded machine may read late, never early. Returns what was read."""
+    seen = []
     while True:
         value = read()
-        if value == wanted or time.monotonic() > deadline:
-            return value
+        elapsed = time.monotonic() - began
+        seen.append(value)
+        if value == done:
+            assert elapsed >= seconds, f"{done} after {elapsed:.3f} s, before {seconds} s: {seen}"
+            return seen
+        assert value == busy, seen
+        assert elapsed < timeout, f"still {busy} after {elapsed:.0f} s"
         time.sleep(0.05)
 
 
@@ -74,11 +84,12 @@ def aurora(client, name):
 # --- RDS ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.strict(seconds=0.5)
 def test_a_new_instance_is_creating_until_its_time_is_up(aws, strict_aws):
     client = rds()
+    began = time.monotonic()
     assert instance(client, "db1")["DBInstanceStatus"] == "creating"
-    assert instance_status(client, "db1") == "creating"
-    assert wait_for(lambda: instance_status(client, "db1"), "available") == "available"
+    transition(began, lambda: instance_status(client, "db1"), "creating", "available", 0.5)
     # boto3's own waiter works against it (with a short delay).
     client.get_waiter("db_instance_available").wait(
         DBInstanceIdentifier="db1", WaiterConfig={"Delay": 1, "MaxAttempts": 3}
@@ -90,9 +101,10 @@ def test_each_kind_of_operation_takes_its_own_configured_time(aws, strict_aws):
     client = rds()
     assert instance(client, "db1")["DBInstanceStatus"] == "available"  # creates: 0 s here
     snapshot = client.describe_db_snapshots(DBInstanceIdentifier="db1")["DBSnapshots"][0]["DBSnapshotIdentifier"]
-    client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="copy1", DBSnapshotIdentifier=snapshot)
-    assert instance_status(client, "copy1") == "creating"
-    assert wait_for(lambda: instance_status(client, "copy1"), "available") == "available"
+    began = time.monotonic()
+    restored = client.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="copy1", DBSnapshotIdentifier=snapshot)
+    assert restored["DBInstance"]["DBInstanceStatus"] == "creating"
+    transition(began, lambda: instance_status(client, "copy1"), "creating", "available", 0.5)
 
 
 def test_an_instance_joins_a_cluster_only_once_the_cluster_is_available(aws, strict_aws):
@@ -106,9 +118,11 @@ def test_an_instance_joins_a_cluster_only_once_the_cluster_is_available(aws, str
         "DBInstanceClass": "db.r6g.large",
     }
     assert code(lambda: client.create_db_instance(**writer)) == "InvalidDBClusterStateFault"
-    assert wait_for(lambda: cluster_status(client, "aur"), "available") == "available"
+    strict_aws.settle()
+    assert cluster_status(client, "aur") == "available"
     assert client.create_db_instance(**writer)["DBInstance"]["DBInstanceStatus"] == "creating"
-    assert wait_for(lambda: instance_status(client, "aur-w"), "available") == "available"
+    strict_aws.settle()
+    assert instance_status(client, "aur-w") == "available"
 
 
 def test_deleting_an_instance_needs_skip_final_snapshot_or_a_final_snapshot(aws, strict_aws):
@@ -132,7 +146,8 @@ def test_deleting_an_instance_needs_skip_final_snapshot_or_a_final_snapshot(aws,
         code(lambda: client.delete_db_instance(DBInstanceIdentifier="db1", SkipFinalSnapshot=True))
         == "InvalidDBInstanceState"
     )
-    assert wait_for(lambda: code(lambda: instance_status(client, "db1")), "DBInstanceNotFound") == "DBInstanceNotFound"
+    strict_aws.settle()
+    assert code(lambda: instance_status(client, "db1")) == "DBInstanceNotFound"
     final = client.describe_db_snapshots(DBSnapshotIdentifier="db1-final")["DBSnapshots"][0]
     assert final["SnapshotType"] == "manual"
 
@@ -159,13 +174,12 @@ def test_a_cluster_is_deleted_only_without_members_and_with_a_final_snapshot_cho
         code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True))
         == "InvalidDBClusterStateFault"
     )
-    wait_for(lambda: code(lambda: instance_status(client, "aur-w")), "DBInstanceNotFound")
+    strict_aws.settle()
+    assert code(lambda: instance_status(client, "aur-w")) == "DBInstanceNotFound"
     client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True)
     assert cluster_status(client, "aur") == "deleting"
-    assert (
-        wait_for(lambda: code(lambda: cluster_status(client, "aur")), "DBClusterNotFoundFault")
-        == "DBClusterNotFoundFault"
-    )
+    strict_aws.settle()
+    assert code(lambda: cluster_status(client, "aur")) == "DBClusterNotFoundFault"
 
 
 def test_latest_restorable_time_trails_now_by_the_configured_lag(aws, strict_aws):
@@ -276,7 +290,8 @@ def test_snapshot_copies_take_time_and_name_their_source(aws, strict_aws):
         )
         == "InvalidDBSnapshotState"
     )
-    wait_for(lambda: west.describe_db_snapshots(DBSnapshotIdentifier="db1-dr")["DBSnapshots"][0]["Status"], "available")
+    strict_aws.settle()
+    assert west.describe_db_snapshots(DBSnapshotIdentifier="db1-dr")["DBSnapshots"][0]["Status"] == "available"
     west.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-1", DBSnapshotIdentifier="db1-dr")
 
 
@@ -332,13 +347,12 @@ def test_dynamodb_restores_are_creating_and_cannot_be_deleted_until_active(aws, 
     assert restored["TableStatus"] == "CREATING"
     assert restored["RestoreSummary"]["RestoreInProgress"] is True
     assert code(lambda: client.delete_table(TableName="drt-orders")) == "ResourceInUseException"
-    assert wait_for(lambda: table_status(client, "drt-orders"), "ACTIVE") == "ACTIVE"
+    strict_aws.settle()
+    assert table_status(client, "drt-orders") == "ACTIVE"
     assert client.delete_table(TableName="drt-orders")["TableDescription"]["TableStatus"] == "DELETING"
     assert client.delete_table(TableName="drt-orders")["TableDescription"]["TableStatus"] == "DELETING"
-    assert (
-        wait_for(lambda: code(lambda: table_status(client, "drt-orders")), "ResourceNotFoundException")
-        == "ResourceNotFoundException"
-    )
+    strict_aws.settle()
+    assert code(lambda: table_status(client, "drt-orders")) == "ResourceNotFoundException"
 
 
 def test_dynamodb_point_in_time_restores_stay_within_the_restorable_range(aws, strict_aws):
@@ -383,13 +397,12 @@ def test_ebs_copies_carry_an_arbitrary_volume_id_and_the_aws_description(aws, st
     assert copies[plain]["State"] == "pending"
     # The source volume id finds nothing in the DR region: a copy must be linked some other way.
     assert west.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume["VolumeId"]]}])["Snapshots"] == []
-    wait_for(lambda: west.describe_snapshots(SnapshotIds=[plain])["Snapshots"][0]["State"], "completed")
+    strict_aws.settle()
+    assert west.describe_snapshots(SnapshotIds=[plain])["Snapshots"][0]["State"] == "completed"
     restored = west.create_volume(AvailabilityZone="us-west-2a", SnapshotId=plain)
     assert restored["State"] == "creating"
-    assert (
-        wait_for(lambda: west.describe_volumes(VolumeIds=[restored["VolumeId"]])["Volumes"][0]["State"], "available")
-        == "available"
-    )
+    strict_aws.settle()
+    assert west.describe_volumes(VolumeIds=[restored["VolumeId"]])["Volumes"][0]["State"] == "available"
 
 
 # --- STS and throttling ---------------------------------------------------------------------------
@@ -484,11 +497,13 @@ def test_rules_apply_inside_threaded_moto_server(moto_server, strict_aws):
         "DBInstanceClass": "db.r6g.large",
     }
     assert code(lambda: client.create_db_instance(**writer)) == "InvalidDBClusterStateFault"
+    strict_aws.settle()  # time moves on
     client.get_waiter("db_cluster_available").wait(
         DBClusterIdentifier="aur", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
     )
     client.create_db_instance(**writer)
     assert instance_status(client, "aur-w") == "creating"
+    strict_aws.settle()
     client.get_waiter("db_instance_available").wait(
         DBInstanceIdentifier="aur-w", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
     )
@@ -497,6 +512,7 @@ def test_rules_apply_inside_threaded_moto_server(moto_server, strict_aws):
         code(lambda: client.delete_db_cluster(DBClusterIdentifier="aur", SkipFinalSnapshot=True))
         == "InvalidDBClusterStateFault"
     )
+    strict_aws.settle()
     client.get_waiter("db_instance_deleted").wait(
         DBInstanceIdentifier="aur-w", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
     )
