@@ -1,7 +1,9 @@
-"""Throttling on the strict layer: a fifth of all AWS requests refused as the services refuse them (RDS and STS
-`Throttling`, DynamoDB `ThrottlingException`, EC2 `RequestLimitExceeded`, S3 503 `SlowDown`). botocore's
-standard retries (and the restore task's own retry of transient errors) get every flow through with the same
-results as without throttling."""
+"""Throttling on the strict layer, refused as the services refuse it (RDS and STS `Throttling`, DynamoDB
+`ThrottlingException`, EC2 `RequestLimitExceeded`, S3 503 `SlowDown`). Two retries stand between a throttled
+call and a failed run: botocore's standard retries of each request (a fifth of all requests throttled: they get
+every flow through with the same results), and the tool's own task-level retry of transient errors
+(`retry_if_transient`) once botocore has given up on a call (the same call throttled more times than botocore
+tries it)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tasks.aws.clients import AwsClients
 from tasks.demo.builder import EstateBuilder
 from tests.conftest import write_runbook
 from tests.estate import restore_section
@@ -110,4 +113,57 @@ def test_an_audit_and_a_restore_test_with_a_fifth_of_requests_throttled_end_as_w
         "dynamodb_table",
         "s3_bucket",
     }
+    assert all(list_owned(AwsClients(), region) == [] for region in (REGION, DR))  # nothing left behind
+
+
+BOTOCORE_ATTEMPTS = 2
+
+
+@pytest.fixture
+def few_botocore_attempts(monkeypatch):
+    """The tool's clients with botocore making BOTOCORE_ATTEMPTS attempts per call (8 retries by default, whose
+    backoff would take a minute to exhaust): a call throttled that many times fails out of botocore."""
+    config = AwsClients.config
+
+    def fewer(self):
+        return config(self).merge(Config(retries={"mode": "standard", "total_max_attempts": BOTOCORE_ATTEMPTS}))
+
+    monkeypatch.setattr(AwsClients, "config", fewer)
+
+
+def test_a_call_botocore_gives_up_on_is_retried_by_the_task_with_the_same_results(
+    estate, strict_aws, few_botocore_attempts
+):
+    from flows.backup_posture_audit import backup_posture_audit
+    from flows.backup_restore_test import backup_restore_test
+    from tasks.aws.owned import list_owned
+
+    common = {"runbooks": estate["runbooks"], "evidence": estate["evidence"]}
+    restore = {**common, "concurrency": 1, "poll_seconds": 0.05}
+    audit = results(backup_posture_audit(**common))
+    restored = results(backup_restore_test(**restore))
+
+    # The audit's read of the source database, and the restore's first read of its copy (once the copy exists,
+    # so the failed attempt must tear it down): each throttled as often as botocore tries it.
+    strict_aws.throttle_next(
+        "rds", "DescribeDBInstances", BOTOCORE_ATTEMPTS, lambda param: param("DBInstanceIdentifier") == "ledger-primary"
+    )
+    before = strict_aws.throttled
+    audit_retried = results(backup_posture_audit(**common))
+    assert strict_aws.throttled - before == BOTOCORE_ATTEMPTS  # botocore's attempts were all refused
+    strict_aws.throttle_next(
+        "rds",
+        "DescribeDBInstances",
+        BOTOCORE_ATTEMPTS,
+        lambda param: (param("DBInstanceIdentifier") or "").startswith("drt-"),
+    )
+    restored_retried = results(backup_restore_test(**restore))
+    assert strict_aws.throttled - before == 2 * BOTOCORE_ATTEMPTS
+
+    assert audit_retried["status"] == restored_retried["status"] == "completed"
+    assert gaps(audit_retried) == gaps(audit)
+    assert outcome(restored_retried) == outcome(restored)
+    # The restore that botocore gave up on ran again as the task's second attempt (its copy named for it).
+    second = [(m["kind"], m["copy_id"]) for m in restored_retried["measurements"] if m["copy_id"].endswith("-2")]
+    assert [kind for kind, _ in second] == ["rds_instance"], second
     assert all(list_owned(AwsClients(), region) == [] for region in (REGION, DR))  # nothing left behind

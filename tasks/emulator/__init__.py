@@ -25,7 +25,8 @@ Rules (each cites its AWS API reference page where it is implemented):
 - ebs.py: volumes `creating`, snapshots and copies `pending`; copies carry vol-ffffffff and
   "[Copied snap-… from region]".
 - sts.py + requests.py: assumed-role credentials expire (ExpiredToken); a configurable share of calls
-  is throttled (`throttle(share)` or StrictConfig.throttle_share), S3's too (503 SlowDown).
+  is throttled (`throttle(share)` or StrictConfig.throttle_share), S3's too (503 SlowDown); `throttle_next`
+  refuses the next N requests of one action (deterministic, to exhaust a client's retries).
 - aws_backup.py: recovery points made by AWS Backup as RDS (SnapshotType awsbackup, listed only when asked
   for), EC2 (description and aws:backup:source-resource tag, kept on copies) and DynamoDB (BackupType
   AWS_BACKUP, listed only when asked for) show them.
@@ -131,6 +132,12 @@ class StrictAws:
         import dataclasses
 
         self.config = dataclasses.replace(self.config, throttle_share=share)
+
+    def throttle_next(self, service: str, action: str, times: int, when=None) -> None:
+        """Refuse the next `times` requests of `action` (e.g. "rds", "DescribeDBInstances") as throttled, only
+        those whose parameters satisfy `when(param)` if given (`param(name)` reads one): unlike the random
+        share of throttle(), this can exhaust a client's retries of one call exactly."""
+        self.requests.throttle_next(service, action, times, when)
 
     @property
     def throttled(self) -> int:

@@ -36,6 +36,8 @@ class RequestRules:
         # an HTML 500 botocore cannot parse). AWS answers each request from a consistent view.
         self._serial = threading.RLock()
         self.throttled = 0
+        # Deterministic throttling (StrictAws.throttle_next): [service, action, requests left, when].
+        self._planned: list[list] = []
 
     def on(self, service: str, action: str, first: bool = False) -> Callable[[Hook], Hook]:
         """Register `hook(response, proceed)` around one API action; it may raise StrictError. Hooks run in
@@ -94,6 +96,7 @@ class RequestRules:
             self._throttle(service)
             self._credentials(response)
             action = response._get_action() or ""
+            self._planned_throttle(service, action, response)
             chain = proceed
             for hook in reversed(self.hooks.get((service, action), [])):
                 chain = functools.partial(hook, response, chain)
@@ -121,6 +124,22 @@ class RequestRules:
             # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html (RequestLimitExceeded);
             # RDS/STS "Throttling", DynamoDB "ThrottlingException": "Rate exceeded".
             raise StrictError(_THROTTLE_CODES.get(service, "Throttling"), "Rate exceeded")
+
+    def throttle_next(self, service: str, action: str, times: int, when: Callable | None = None) -> None:
+        with self._lock:
+            self._planned.append([service, action, times, when])
+
+    def _planned_throttle(self, service: str, action: str, response: BaseResponse) -> None:
+        with self._lock:
+            for plan in self._planned:
+                matches = plan[0] == service and plan[1] == action and plan[2] > 0
+                if matches and (plan[3] is None or plan[3](response._get_param)):
+                    plan[2] -= 1
+                    self.throttled += 1
+                    break
+            else:
+                return
+        raise StrictError(_THROTTLE_CODES.get(service, "Throttling"), "Rate exceeded")
 
     def _credentials(self, response: BaseResponse) -> None:
         # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html: the temporary credentials
