@@ -412,3 +412,124 @@ def test_the_strict_layer_refuses_what_aws_refuses_for_groups_and_keys(aurora, s
     assert ec2.describe_volumes(VolumeIds=[volume])["Volumes"][0]["State"] == "creating"
     strict_aws.settle()
     assert ec2.describe_volumes(VolumeIds=[volume])["Volumes"][0]["State"] == "error"
+
+
+# --- what each copy carried, in the evidence and the report -------------------------------------------------
+
+
+def test_the_configuration_record_names_each_group_storage_and_what_the_policy_replaced():
+    assert rds_instance_config(INSTANCE, Where(SOURCE, SOURCE)).applied == {
+        "db_parameter_group": "app-pg",
+        "option_group": "app-og",
+        "storage_type": "gp3",
+        "iops": 12000,
+        "throughput": 500,
+    }
+    dr = rds_instance_config(INSTANCE, Where(DR, SOURCE, DR_POLICY)).applied
+    assert (dr["db_parameter_group"], dr["option_group"]) == ("app-pg-dr", "app-og-dr")
+    assert dr["overridden"] == {"db_parameter_group": "app-pg", "option_group": "app-og"}
+    volume = {"VolumeId": "vol-1", "VolumeType": "io2", "Iops": 4000, "Encrypted": True}
+    assert ebs_volume_config(volume, Where(DR, SOURCE, RestoreRegionPolicy(kms_key="alias/dr"))).applied == {
+        "storage_type": "io2",
+        "iops": 4000,
+        "kms_key": "alias/dr",
+    }
+
+
+def test_an_ebs_gp3_copy_keeps_provisioned_iops_and_throughput_at_any_size():
+    # API_CreateVolume takes Iops and Throughput for every gp3 volume; RDS's size thresholds do not apply.
+    small = {"VolumeId": "vol-3", "VolumeType": "gp3", "Size": 8, "Iops": 4000, "Throughput": 250}
+    assert ebs_volume_config(small, Where(SOURCE, SOURCE)).kwargs == {
+        "VolumeType": "gp3",
+        "Iops": 4000,
+        "Throughput": 250,
+    }
+
+
+def test_rds_gp3_iops_are_carried_only_from_each_engines_threshold():
+    def carried(engine: str, size: int) -> bool:
+        return "Iops" in rds_storage({**INSTANCE, "Engine": engine, "AllocatedStorage": size})
+
+    assert [carried("postgres", s) for s in (399, 400)] == [False, True]
+    assert [carried("oracle-se2", s) for s in (199, 200)] == [False, True]
+    assert carried("sqlserver-se", 20)
+
+
+def test_aurora_copies_carry_no_option_group_and_multi_az_db_clusters_are_refused():
+    cluster = {"DBClusterIdentifier": "wiki", "Engine": "aurora-postgresql", "StorageType": "aurora-iopt1"}
+    aurora = rds_cluster_config(cluster, None, Where(SOURCE, SOURCE))
+    assert aurora.kwargs == {"StorageType": "aurora-iopt1"} and "OptionGroupName" not in aurora.kwargs
+    multi_az = {"DBClusterIdentifier": "m", "Engine": "postgres", "DBClusterInstanceClass": "db.m6gd.large"}
+    refused = rds_cluster_config({**multi_az, "StorageType": "io1", "Iops": 3000}, None, Where(SOURCE, SOURCE))
+    assert "Multi-AZ DB cluster" in refused.error and refused.kwargs == {}
+
+
+@pytest.fixture
+def aurora_writer_group(aurora):
+    """wiki's writer wiki-1 on its own DB parameter group wiki-pg (the cluster has wiki-cpg)."""
+    rds = boto3.client("rds", SOURCE)
+    rds.create_db_parameter_group(
+        DBParameterGroupName="wiki-pg", DBParameterGroupFamily="aurora-postgresql16", Description="wiki writer"
+    )
+    rds.modify_db_instance(DBInstanceIdentifier="wiki-1", DBParameterGroupName="wiki-pg", ApplyImmediately=True)
+    return aurora
+
+
+def test_an_aurora_point_in_time_copy_carries_what_a_snapshot_copy_does(aurora_writer_group, strict_aws):
+    clients = AwsClients()
+    kms_alias(SOURCE, "alias/restore-here")
+    here = RestoreRegionPolicy(kms_key="alias/restore-here")
+    restore = spec("rds_cluster", "wiki", "drt-run1-wikipit", "pitr-latest", overrides=here)
+    point = rds_cluster.recovery_point(clients, restore)
+    assert point.identifier == "latest" and point.mechanism == rds_cluster.PITR
+    rds_cluster.start(clients, restore, point)
+    rds = boto3.client("rds", SOURCE)
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="drt-run1-wikipit")["DBClusters"][0]
+    assert (cluster["DBClusterParameterGroup"], cluster["KmsKeyId"]) == ("wiki-cpg", "alias/restore-here")
+    strict_aws.settle()
+    rds_cluster.advance(clients, restore, "drt-run1-wikipit", rds_cluster.state(clients, restore, "drt-run1-wikipit"))
+    writer = rds.describe_db_instances(DBInstanceIdentifier="drt-run1-wikipit-w")["DBInstances"][0]
+    assert writer["DBParameterGroups"][0]["DBParameterGroupName"] == "wiki-pg"
+
+
+def test_an_aurora_point_in_time_copy_whose_mapped_group_is_missing_fails_before_the_restore(aurora, tmp_path):
+    ctx = context(tmp_path, {"regions": {SOURCE: {"db_cluster_parameter_groups": {"wiki-cpg": "wiki-cpg-v2"}}}})
+    m = perform_restore(target("rds_cluster", "wiki", "pitr-latest", SOURCE), [], ctx)
+    assert m.status == "failed" and "wiki-cpg-v2" in m.error and "does not exist" in m.error
+    assert m.configuration["db_cluster_parameter_group"] == "wiki-cpg-v2"
+    assert m.configuration["overridden"] == {"db_cluster_parameter_group": "wiki-cpg"}
+    names = [c["DBClusterIdentifier"] for c in boto3.client("rds", SOURCE).describe_db_clusters()["DBClusters"]]
+    assert not [n for n in names if n.startswith("drt-")]
+
+
+def test_a_restore_records_what_its_copy_carried_and_the_report_shows_it(mysql, tmp_path):
+    import json
+
+    from tasks.actions.restore import measurement_path
+    from tasks.evidence.records import Measurement, RunRecord
+    from tasks.report.render import render
+    from tasks.rules.digest import digest
+
+    ctx = context(tmp_path, {})
+    where = target("rds_instance", "orders-db", "snapshot", SOURCE)
+    m = perform_restore(where, [], ctx)
+    assert m.status == "passed" and m.cleanup == "deleted"
+    saved = json.loads((tmp_path / measurement_path(ctx.run_dir, where)).read_text())["measurement"]
+    assert saved["configuration"] == {
+        "db_parameter_group": "app-pg",
+        "option_group": "app-og",
+        "storage_type": "gp3",
+        "iops": 12000,
+        "throughput": 500,
+    }
+    # Evidence written before the field existed still loads.
+    old = {k: v for k, v in saved.items() if k != "configuration"}
+    assert Measurement.model_validate(old).configuration == {}
+
+    record = RunRecord(flow="backup-restore-test", run_id="run1", started_at=m.started_at, measurements=[m])
+    context_ = dict(record=record, tracker={"created": 0, "kept": 0, "resolved": 0}, digest=digest("t", []))
+    rows = [{"m": m, "before": None, "rto_change": None}]
+    common = dict(rows=rows, swept=[], groups=[], sampling=[], **context_)
+    html = render("restore.html.j2", **common)
+    assert "carried: parameter group app-pg; option group app-og; storage gp3 12000 IOPS 500 MiB/s" in html
+    assert "carried: parameter group app-pg" in render("restore.md.j2", **common)

@@ -170,7 +170,13 @@ def _perform(
     copy_id: str | None = name if driver.NAMED_COPY else None
     try:
         try:
-            copy_id = driver.start(ctx.clients, spec, point)
+            # Drivers that carry the source's configuration (RDS, Aurora, EBS) read it first: the measurement
+            # records it, also when it cannot be carried.
+            configure = getattr(driver, "configure", None)
+            config = configure(ctx.clients, spec, point) if configure is not None else None
+            if config is not None:
+                m.configuration = dict(config.applied)
+            copy_id = driver.start(ctx.clients, spec, point, config)
         except NotCarried as exc:  # checked before any create call: nothing was made
             return _finish(ctx, target, m, "failed", f"configuration not carried: {exc}")
         except (ClientError, BotoCoreError) as exc:

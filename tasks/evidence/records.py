@@ -69,6 +69,10 @@ class Measurement(BaseModel):
     recovery_mechanism: str | None = None  # what made the point: RDS automated backups, AWS Backup, ...
     copy_id: str | None = None
     instance_class: str | None = None
+    # What the copy carried of its source's configuration, as the restore call was given it (groups, storage
+    # type, IOPS, throughput, KMS key; `overridden`: group -> the source's name the policy replaced). Empty in
+    # evidence written before it was recorded.
+    configuration: dict[str, object] = {}
     validation: list[dict[str, object]] = []
     cleanup: Cleanup = "none"
     error: str | None = None

@@ -51,6 +51,36 @@ def _pct(value: object, digits: int = 0) -> str:
     return "n/a" if value is None else f"{float(value) * 100:.{digits}f}%"
 
 
+_CARRIED_LABELS = {
+    "db_parameter_group": "parameter group",
+    "db_cluster_parameter_group": "cluster parameter group",
+    "writer_db_parameter_group": "writer's parameter group",
+    "option_group": "option group",
+}
+
+
+def carried(configuration: dict[str, object] | None) -> str:
+    """A measurement's `configuration` in a line: what the copy carried of its source (restore reports)."""
+    if not configuration:
+        return ""
+    parts = [f"{label} {configuration[key]}" for key, label in _CARRIED_LABELS.items() if configuration.get(key)]
+    storage = [str(configuration["storage_type"])] if configuration.get("storage_type") else []
+    if configuration.get("iops"):
+        storage.append(f"{configuration['iops']} IOPS")
+    if configuration.get("throughput"):
+        storage.append(f"{configuration['throughput']} MiB/s")
+    if storage:
+        parts.append("storage " + " ".join(storage))
+    if configuration.get("kms_key"):
+        parts.append(f"KMS key {configuration['kms_key']}")
+    overridden = configuration.get("overridden")
+    if isinstance(overridden, dict) and overridden:
+        parts.append(
+            "policy replaced " + ", ".join(f"{_CARRIED_LABELS.get(k, k)} {v}" for k, v in sorted(overridden.items()))
+        )
+    return "; ".join(parts)
+
+
 def _bytecode_cache() -> FileSystemBytecodeCache | None:
     """Compiled templates kept between runs (a per-user directory under the system's temp dir, checked
     against each template's source): compiling them cost a dashboard render 0.1-0.2 s."""
@@ -75,6 +105,7 @@ def environment() -> Environment:
     env.filters["duration"] = format_duration
     env.filters["day"] = _day
     env.filters["pct"] = _pct
+    env.filters["carried"] = carried
     env.filters["inline"] = inline_html  # our remediation texts' code and emphasis
     env.filters["md_inline"] = lambda v: inline_markdown(v, md_escape)
     env.filters["by_severity"] = by_severity

@@ -9,8 +9,16 @@ Only what each restore API accepts is passed (AWS API reference, per call):
   engine's default group), OptionGroupName, StorageType, Iops, StorageThroughput. No EngineVersion (a
   point-in-time copy runs the source's, a snapshot copy the snapshot's) and no KmsKeyId (the copy keeps
   the snapshot's or source's key; a DR snapshot copy's key is already one of the DR region's).
-- RestoreDBClusterFromSnapshot: DBClusterParameterGroupName, StorageType, Iops, KmsKeyId (without it the
-  snapshot's key); EngineVersion defaults to the snapshot's and is not passed.
+- RestoreDBClusterFromSnapshot and RestoreDBClusterToPointInTime (Aurora): DBClusterParameterGroupName,
+  StorageType (aurora | aurora-iopt1), KmsKeyId (without it the snapshot's or source's key); subnet and
+  security groups are the restore's isolation, as for instances. EngineVersion defaults to the snapshot's
+  (a point-in-time copy runs the source's) and is not passed.
+- No option group for Aurora: API_CreateDBInstance OptionGroupName "doesn't apply to Amazon Aurora", and
+  API_RestoreDBClusterFromSnapshot / ToPointInTime: "DB clusters are associated with a default option group
+  that can't be modified".
+- Multi-AZ DB clusters (engine mysql/postgres, DBClusterInstanceClass) are not restored by this tool: their
+  restore needs DBClusterInstanceClass and Iops ("Valid for: Multi-AZ DB clusters only") and their instances
+  are not added with CreateDBInstance; such a copy is refused with the reason before anything is created.
 - CreateDBInstance (the Aurora writer): DBParameterGroupName; storage and encryption are the cluster's.
 - CreateVolume: VolumeType (default gp2), Iops (io1, io2, gp3), Throughput (gp3), Encrypted + KmsKeyId.
 """
@@ -26,8 +34,9 @@ PARAMETER_GROUP = "DB parameter group"
 CLUSTER_PARAMETER_GROUP = "DB cluster parameter group"
 OPTION_GROUP = "option group"
 
-# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html#gp3-storage: below these sizes a
-# gp3 volume has its baseline IOPS and throughput, which cannot be provisioned (RDS refuses Iops then).
+# RDS User Guide CHAP_Storage.html#gp3-storage: below these sizes gp3 has its baseline IOPS and throughput, which
+# cannot be provisioned (RDS refuses Iops then; 400 GiB confirmed by terraform-provider-aws#28382, Oracle's 200 GiB
+# by a summary of that page); SQL Server's gp3 IOPS are provisioned from its 20 GiB minimum.
 _GP3_THRESHOLD_GIB = {"oracle": 200, "sqlserver": 20}
 _GP3_DEFAULT_THRESHOLD_GIB = 400
 
@@ -43,6 +52,9 @@ class CopyConfig:
     groups: tuple[tuple[str, str], ...] = ()  # (kind, name) that must exist in the copy's region first
     kms_key: str | None = None  # a key that must exist in the copy's region first
     error: str | None = None  # why the configuration cannot be carried (nothing may be created)
+    # What the copy was given, for the measurement's evidence: snake_case name -> value; `overridden` maps
+    # a group the policy replaced to the source's own name.
+    applied: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,10 +138,43 @@ def rds_storage(db: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _applied(
+    kwargs: dict[str, Any], groups: list[tuple[str, str | None, str | None]], kms_key: str | None = None
+) -> dict[str, Any]:
+    """The measurement's record of a copy's configuration: groups (key, carried name, source name), storage
+    and the KMS key as the restore call was given them."""
+    applied: dict[str, Any] = {}
+    overridden: dict[str, str] = {}
+    for key, name, source in groups:
+        if name:
+            applied[key] = name
+            if source and source != name:
+                overridden[key] = source
+    for key, name in _STORAGE_KEYS.items():
+        if kwargs.get(key) is not None:
+            applied[name] = kwargs[key]
+    if kms_key:
+        applied["kms_key"] = kms_key
+    if overridden:
+        applied["overridden"] = overridden
+    return applied
+
+
+_STORAGE_KEYS = {
+    "StorageType": "storage_type",
+    "VolumeType": "storage_type",
+    "Iops": "iops",
+    "StorageThroughput": "throughput",
+    "Throughput": "throughput",
+}
+
+
 def rds_instance_config(db: dict[str, Any], where: Where) -> CopyConfig:
     """A DB instance's copy (DescribeDBInstances' DBInstance -> restore parameters)."""
-    parameter_group = carried_group(PARAMETER_GROUP, _first(db.get("DBParameterGroups"), "DBParameterGroupName"), where)
-    option_group = carried_group(OPTION_GROUP, _first(db.get("OptionGroupMemberships"), "OptionGroupName"), where)
+    source_pg = _first(db.get("DBParameterGroups"), "DBParameterGroupName")
+    source_og = _first(db.get("OptionGroupMemberships"), "OptionGroupName")
+    parameter_group = carried_group(PARAMETER_GROUP, source_pg, where)
+    option_group = carried_group(OPTION_GROUP, source_og, where)
     kwargs = rds_storage(db)
     if parameter_group[0]:
         kwargs["DBParameterGroupName"] = parameter_group[0]
@@ -138,23 +183,37 @@ def rds_instance_config(db: dict[str, Any], where: Where) -> CopyConfig:
     return CopyConfig(
         kwargs=kwargs,
         groups=_groups([(PARAMETER_GROUP, *parameter_group), (OPTION_GROUP, *option_group)]),
+        applied=_applied(
+            kwargs,
+            [("db_parameter_group", parameter_group[0], source_pg), ("option_group", option_group[0], source_og)],
+        ),
     )
+
+
+def is_multi_az_cluster(cluster: dict[str, Any]) -> bool:
+    """A Multi-AZ DB cluster (RDS for MySQL/PostgreSQL with DBClusterInstanceClass), not Aurora."""
+    return bool(cluster.get("DBClusterInstanceClass")) or str(cluster.get("Engine") or "") in ("mysql", "postgres")
 
 
 def rds_cluster_config(cluster: dict[str, Any], writer: dict[str, Any] | None, where: Where) -> CopyConfig:
-    """An Aurora cluster's copy (DescribeDBClusters' DBCluster, and its writer's DBInstance if any)."""
-    cluster_group = carried_group(CLUSTER_PARAMETER_GROUP, cluster.get("DBClusterParameterGroup"), where)
-    writer_group = carried_group(
-        PARAMETER_GROUP, _first((writer or {}).get("DBParameterGroups"), "DBParameterGroupName"), where
-    )
-    key, error = _kms(bool(cluster.get("StorageEncrypted")), where, f"cluster {cluster.get('DBClusterIdentifier')}")
+    """An Aurora cluster's copy (DescribeDBClusters' DBCluster, and its writer's DBInstance if any), for
+    RestoreDBClusterFromSnapshot and RestoreDBClusterToPointInTime alike."""
+    name = cluster.get("DBClusterIdentifier")
+    if is_multi_az_cluster(cluster):
+        return CopyConfig(
+            error=f"cluster {name} is a Multi-AZ DB cluster ({cluster.get('Engine')}); this tool restores Aurora "
+            "clusters only (a Multi-AZ DB cluster's restore needs DBClusterInstanceClass and Iops)"
+        )
+    source_cpg = cluster.get("DBClusterParameterGroup")
+    source_wpg = _first((writer or {}).get("DBParameterGroups"), "DBParameterGroupName")
+    cluster_group = carried_group(CLUSTER_PARAMETER_GROUP, source_cpg, where)
+    writer_group = carried_group(PARAMETER_GROUP, source_wpg, where)
+    key, error = _kms(bool(cluster.get("StorageEncrypted")), where, f"cluster {name}")
     kwargs: dict[str, Any] = {}
     if cluster_group[0]:
         kwargs["DBClusterParameterGroupName"] = cluster_group[0]
     if cluster.get("StorageType"):
-        kwargs["StorageType"] = cluster["StorageType"]
-        if cluster["StorageType"] in ("io1", "io2", "gp3") and cluster.get("Iops"):  # Multi-AZ DB clusters
-            kwargs["Iops"] = cluster["Iops"]
+        kwargs["StorageType"] = cluster["StorageType"]  # aurora | aurora-iopt1 (I/O-Optimized)
     if key:
         kwargs["KmsKeyId"] = key
     return CopyConfig(
@@ -163,11 +222,21 @@ def rds_cluster_config(cluster: dict[str, Any], writer: dict[str, Any] | None, w
         groups=_groups([(CLUSTER_PARAMETER_GROUP, *cluster_group), (PARAMETER_GROUP, *writer_group)]),
         kms_key=key,
         error=error,
+        applied=_applied(
+            kwargs,
+            [
+                ("db_cluster_parameter_group", cluster_group[0], source_cpg),
+                ("writer_db_parameter_group", writer_group[0], source_wpg),
+            ],
+            key,
+        ),
     )
 
 
 def ebs_volume_config(volume: dict[str, Any], where: Where) -> CopyConfig:
-    """An EBS volume's copy (DescribeVolumes' Volume -> CreateVolume parameters)."""
+    """An EBS volume's copy (DescribeVolumes' Volume -> CreateVolume parameters). gp3 IOPS and throughput are
+    carried at any size: API_CreateVolume takes them for every gp3 volume (3,000 IOPS and 125 MiB/s by
+    default), and the copy has its source's size, whose limits the source already meets."""
     kwargs: dict[str, Any] = {}
     volume_type = volume.get("VolumeType")
     if volume_type:
@@ -179,4 +248,4 @@ def ebs_volume_config(volume: dict[str, Any], where: Where) -> CopyConfig:
     key, error = _kms(bool(volume.get("Encrypted")), where, f"volume {volume.get('VolumeId')}")
     if key:
         kwargs.update(Encrypted=True, KmsKeyId=key)
-    return CopyConfig(kwargs=kwargs, kms_key=key, error=error)
+    return CopyConfig(kwargs=kwargs, kms_key=key, error=error, applied=_applied(kwargs, [], key))

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from tasks.aws.clients import AwsClients
 from tasks.catalog.policy import RestoreRegionPolicy
+from tasks.rules.restore_config import CopyConfig
 
 CopyStatus = Literal["creating", "available", "failed", "missing"]
 
@@ -105,6 +106,9 @@ class RestoreDriver(Protocol):
     delete: one step of tearing the copy down (through the ownership interlock); True once every delete is
       accepted, False when AWS refuses it for now (a table still CREATING, a cluster with a member still
       deleting): the teardown calls it again on its next poll.
+    configure (optional, module-level): configure(clients, spec, point) -> CopyConfig, what the copy carries
+      of its source (tasks/rules/restore_config.py); start takes it back as `config` (drivers without
+      `configure` carry nothing and ignore it), and the measurement records its `applied`.
     advance (optional, module-level): the restore's next step while it is under way, called on each poll
       with the current state (an Aurora writer once its cluster is available).
     rpo_seconds: achieved RPO for a restore from `point` started at `started`.
@@ -115,7 +119,9 @@ class RestoreDriver(Protocol):
 
     def recovery_point(self, clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint: ...
 
-    def start(self, clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str: ...
+    def start(
+        self, clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None
+    ) -> str: ...
 
     def state(
         self, clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None

@@ -15,6 +15,7 @@ from tasks.aws.restore.base import (
     RestoreSpec,
     rpo_from_point,
 )
+from tasks.rules.restore_config import CopyConfig
 
 KIND = "dynamodb_table"
 NAMED_COPY = True
@@ -58,7 +59,8 @@ def _newest_backup(client, spec: RestoreSpec) -> RecoveryPoint:
     return RecoveryPoint(newest["BackupArn"], newest["BackupCreationDateTime"], mechanism=mechanism)
 
 
-def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
+def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:
+    """`config` is unused: no configuration is carried for this kind (no `configure`)."""
     client = clients.client("dynamodb", spec.region, spec.account)
     if spec.mode == "snapshot":
         # API_RestoreTableFromBackup takes the backup's ARN, whoever made it (AWS Backup's included).

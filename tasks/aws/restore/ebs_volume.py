@@ -57,18 +57,19 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     )
 
 
-def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> CopyConfig:
+def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint | None = None) -> CopyConfig:
     """The source volume's type, IOPS, throughput and encryption (read in the source's region); if the
     source is gone, the snapshot says whether it is encrypted and the copy takes CreateVolume's defaults."""
     volume = ec2.get_volume(clients.client("ec2", spec.source_region, spec.account), spec.source_id)
     if volume is None:
-        volume = {"VolumeId": spec.source_id, "Encrypted": point.detail.get("encrypted", False)}
+        volume = {"VolumeId": spec.source_id, "Encrypted": bool(point and point.detail.get("encrypted"))}
     return ebs_volume_config(volume, where(spec))
 
 
-def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
-    """Raises NotCarried, before any create call, when the copy's KMS key is missing in its region."""
-    config = configure(clients, spec, point)
+def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:
+    """Raises NotCarried, before any create call, when the copy's KMS key is missing in its region.
+    `config`: what `configure` returned (read again if not given)."""
+    config = config if config is not None else configure(clients, spec, point)
     ensure_carried(clients, spec, config)
     client = clients.client("ec2", spec.region, spec.account)
     zone = spec.availability_zone if spec.region == spec.source_region and spec.availability_zone else f"{spec.region}a"

@@ -1,4 +1,5 @@
-"""Aurora / RDS DB cluster: restore from a cluster snapshot, then (once the cluster is available) add a writer."""
+"""Aurora DB cluster: restore from a cluster snapshot (or its DR-region copy) or to a point in time, then (once
+the cluster is available) add a writer. Both restore calls get the same carried configuration."""
 
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ from tasks.rules.restore_config import CopyConfig, rds_cluster_config
 
 KIND = "rds_cluster"
 NAMED_COPY = True
+PITR = "Aurora continuous backups (point in time)"
 
 
 def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
+    if spec.mode in ("pitr-latest", "pitr-time"):
+        return _pitr_point(clients, spec)
     snapshots = list(rds.iter_db_cluster_snapshots(rds_client(clients, spec), cluster_id=spec.source_id))
     if spec.mode == "snapshot":
         snapshots = [s for s in snapshots if s.get("SnapshotType") == "automated"] or snapshots
@@ -38,6 +42,20 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
         newest["SnapshotCreateTime"],
         {"snapshot_type": newest.get("SnapshotType"), "encrypted": bool(newest.get("StorageEncrypted"))},
     )
+
+
+def _pitr_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
+    cluster = rds.get_db_cluster(rds_client(clients, spec), spec.source_id)
+    if cluster is None:
+        raise NoRecoveryPoint(f"{spec.source_id} not found in {spec.region}")
+    if not cluster.get("BackupRetentionPeriod"):
+        raise NoRecoveryPoint(f"{spec.source_id} has automated backups disabled: no point-in-time recovery")
+    if spec.mode == "pitr-time" and spec.restore_time is not None:
+        return RecoveryPoint(spec.restore_time.isoformat(), spec.restore_time, mechanism=PITR)
+    latest = cluster.get("LatestRestorableTime")
+    if latest is None:
+        raise NoRecoveryPoint(f"{spec.source_id} reports no latest restorable time")
+    return RecoveryPoint("latest", latest, mechanism=PITR)
 
 
 def writer_id(copy_id: str) -> str:
@@ -61,18 +79,18 @@ def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint | Non
     return rds_cluster_config(cluster, writer, where(spec))
 
 
-def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
+def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:
     """Restore the cluster only: AWS adds an instance only to an `available` cluster, so the writer comes
     from `advance` once the cluster is ready. Raises NotCarried, before any create call, when a group or
-    the KMS key the copy needs is missing in its region."""
-    config = configure(clients, spec, point)
+    the KMS key the copy needs is missing in its region. `config`: what `configure` returned."""
+    config = config if config is not None else configure(clients, spec, point)
     ensure_carried(clients, spec, config)
     client = rds_client(clients, spec)
+    # API_RestoreDBClusterFromSnapshot and API_RestoreDBClusterToPointInTime both take the carried
+    # DBClusterParameterGroupName, StorageType and KmsKeyId, and DBSubnetGroupName / VpcSecurityGroupIds.
     kwargs = {
         **config.kwargs,
         "DBClusterIdentifier": spec.copy_name,
-        "SnapshotIdentifier": point.identifier,
-        "Engine": spec.engine or "aurora-postgresql",
         "Tags": spec.tag_list,
         "DeletionProtection": False,
     }
@@ -80,7 +98,18 @@ def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
         kwargs["DBSubnetGroupName"] = spec.isolation.subnet_group
     if spec.isolation.security_group_ids:
         kwargs["VpcSecurityGroupIds"] = list(spec.isolation.security_group_ids)
-    client.restore_db_cluster_from_snapshot(**kwargs)
+    if spec.mode == "pitr-latest":
+        client.restore_db_cluster_to_point_in_time(
+            SourceDBClusterIdentifier=spec.source_id, UseLatestRestorableTime=True, **kwargs
+        )
+    elif spec.mode == "pitr-time":
+        client.restore_db_cluster_to_point_in_time(
+            SourceDBClusterIdentifier=spec.source_id, RestoreToTime=spec.restore_time, **kwargs
+        )
+    else:
+        client.restore_db_cluster_from_snapshot(
+            SnapshotIdentifier=point.identifier, Engine=spec.engine or "aurora-postgresql", **kwargs
+        )
     return spec.copy_name
 
 

@@ -60,16 +60,17 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     return RecoveryPoint("latest", latest, mechanism=PITR)
 
 
-def configure(clients: AwsClients, spec: RestoreSpec) -> CopyConfig:
+def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint | None = None) -> CopyConfig:
     """What the copy carries of its source (read in the source's region); nothing if the source is gone
     (then the copy takes the snapshot's own settings and its engine's default groups)."""
     source = rds.get_db_instance(clients.client("rds", spec.source_region, spec.account), spec.source_id)
     return rds_instance_config(source, where(spec)) if source is not None else CopyConfig()
 
 
-def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
-    """Raises NotCarried, before any create call, when a group the copy needs is missing in its region."""
-    config = configure(clients, spec)
+def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:
+    """Raises NotCarried, before any create call, when a group the copy needs is missing in its region.
+    `config`: what `configure` returned (read again if not given)."""
+    config = config if config is not None else configure(clients, spec, point)
     ensure_carried(clients, spec, config)
     client = rds_client(clients, spec)
     common = {

@@ -15,6 +15,7 @@ from tasks.aws.restore.base import (
     RecoveryPoint,
     RestoreSpec,
 )
+from tasks.rules.restore_config import CopyConfig
 
 KIND = "s3_bucket"
 NAMED_COPY = True
@@ -44,7 +45,8 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     )
 
 
-def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint) -> str:
+def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:
+    """`config` is unused: no configuration is carried for this kind (no `configure`)."""
     client = clients.client("s3", spec.region, spec.account)
     create = {} if spec.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": spec.region}}
     client.create_bucket(Bucket=spec.copy_name, **create)
