@@ -29,6 +29,16 @@ def code(call) -> str | None:
     return None
 
 
+def wait_for(read, wanted, timeout=30.0):
+    """The first value `read` returns that is `wanted`, or the last one read once `timeout` has passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if value == wanted or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
 def transition(began: float, read, busy: str, done: str, seconds: float, timeout: float = 120.0) -> list:
     """Read until `done`: every read shows `busy` or `done`, and `done` never sooner than `seconds` after
     `began` (time.monotonic() taken before the call that began the transition). No upper bound but
