@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson  # Prefect's own dependency; parses a 10,000-service history in half json's time
 
+from tasks.evidence.gc_pause import paused_gc
 from tasks.evidence.records import (
     DASHBOARD_FLOWS,
     RunSummary,
@@ -47,4 +48,5 @@ def load_summaries(store: EvidenceStore, flow: str, workers: int = 1) -> list[Ru
 def load_dashboard_history(store: EvidenceStore, workers: int | None = None) -> dict[str, list[RunSummary]]:
     remote = "://" in store.location
     workers = workers or (8 if remote else 1)
-    return {flow: load_summaries(store, flow, workers) for flow in DASHBOARD_FLOWS}
+    with paused_gc():
+        return {flow: load_summaries(store, flow, workers) for flow in DASHBOARD_FLOWS}

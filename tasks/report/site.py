@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from tasks.catalog.durations import format_duration
 from tasks.catalog.load import load_catalog
 from tasks.catalog.policy import Policy
+from tasks.evidence.gc_pause import paused_gc
 from tasks.evidence.history import load_dashboard_history
 from tasks.evidence.records import RunSummary, TicketRecord
 from tasks.evidence.store import EvidenceStore, open_store
@@ -192,7 +193,13 @@ def render_site(
     tiers: list[int] | None = None,
     quarters: int = 8,
 ) -> Site:
-    now = now or datetime.now(timezone.utc)
+    with paused_gc():  # judging and writing 10,000 rows: see tasks/evidence/gc_pause.py
+        return _render_site(inputs, out, now or datetime.now(timezone.utc), quarter, tiers, quarters)
+
+
+def _render_site(
+    inputs: Inputs, out: str, now: datetime, quarter: Quarter | None, tiers: list[int] | None, quarters: int
+) -> Site:
     quarter = quarter or Quarter.of(now)
     dashboard, pack = build(
         inputs.services,

@@ -13,6 +13,7 @@ import orjson  # Prefect's own dependency; a 16,000-ticket ledger parses in half
 
 from tasks.catalog.policy import Policy
 from tasks.errors import ConfigError, StateCorrupt, TrackerError, TrackerUnavailable
+from tasks.evidence.gc_pause import paused_gc
 from tasks.evidence.records import TicketRecord, utc
 from tasks.evidence.store import EvidenceStore, open_store
 from tasks.tracker.ledger import LEDGER_FILE, READ_FIELDS, check_ledger
@@ -45,7 +46,8 @@ def read_ledger(store: EvidenceStore) -> list[TicketRecord]:
         return []  # no run has filed a ticket yet
     where = f"{store.location}/tracker/{LEDGER_FILE}"
     try:
-        return ledger_tickets(check_ledger(orjson.loads(raw), READ_FIELDS))
+        with paused_gc():
+            return ledger_tickets(check_ledger(orjson.loads(raw), READ_FIELDS))
     except (ValueError, KeyError, TypeError) as exc:
         raise StateCorrupt(f"ledger {where} is unreadable: {exc}") from None
 
