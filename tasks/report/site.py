@@ -20,8 +20,8 @@ from tasks.evidence.history import load_dashboard_history
 from tasks.evidence.records import RunSummary, TicketRecord
 from tasks.evidence.store import EvidenceStore, open_store
 from tasks.report.charts import bar_chart, line_chart, ratio_chart
-from tasks.report.render import render
-from tasks.report.service_table import service_rows_html
+from tasks.report.render import md_escape, render
+from tasks.report.service_table import pack_rows_html, pack_rows_md, service_rows_html
 from tasks.rules.dashboard import (
     CRITICAL_TIERS,
     Dashboard,
@@ -240,9 +240,16 @@ def _render_site(
     )
     pack_charts = trend_charts(pack.trends, width=460)
     site.pages[pack_name(pack.quarter, "html")] = render(
-        "pack.html.j2", p=pack, charts=pack_charts, ratio=service_ratio_chart(pack.rows, limit=12, width=460), **common
+        "pack.html.j2",
+        p=pack,
+        charts=pack_charts,
+        ratio=service_ratio_chart(pack.rows, limit=12, width=460),
+        pack_rows=pack_rows_html(pack.rows),
+        **common,
     )
-    site.pages[pack_name(pack.quarter, "md")] = render("pack.md.j2", p=pack, **common)
+    site.pages[pack_name(pack.quarter, "md")] = render(
+        "pack.md.j2", p=pack, pack_rows_md=pack_rows_md(pack.rows, md_escape), **common
+    )
     return site
 
 
