@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from tasks.catalog.durations import format_duration
-from tasks.catalog.load import load_catalog
 from tasks.catalog.policy import Policy
 from tasks.evidence.gc_pause import paused_gc
 from tasks.evidence.history import load_dashboard_history
@@ -60,6 +59,8 @@ class Site:
 def load_inputs(
     evidence: str, runbooks: str = "runbooks", policy: str | None = None, tracker: str = "ledger"
 ) -> Inputs:
+    from tasks.catalog.load import load_catalog  # here: YAML parsing is not needed to render given inputs
+
     catalog = load_catalog(runbooks, policy)
     store = open_store(evidence)
     return Inputs(
