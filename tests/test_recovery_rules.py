@@ -10,7 +10,7 @@ from tasks.catalog.load import load_policy
 from tasks.catalog.policy import IN_REGION, REGION, Policy
 from tasks.catalog.runbook import Runbook
 from tasks.evidence.inventory import LiveResource
-from tasks.evidence.records import Measurement, MeasurementSummary
+from tasks.evidence.records import Measurement, measurement_summary
 from tasks.report.groups import restore_groups
 from tasks.rules.dashboard import restore_figures
 from tasks.rules.posture import audit_member
@@ -177,7 +177,7 @@ def test_reports_and_dashboard_show_which_target_and_skip_unjudged_rpo():
     [group] = restore_groups(rows)
     labels = {p.mode: (p.judged_against, p.rpo_judged) for p in group.paths}
     assert labels["snapshot"][1] is False and labels["snapshot-dr"][0].startswith("Region loss")
-    figures = restore_figures([MeasurementSummary.model_validate(m.model_dump()) for m in rows])
+    figures = restore_figures([measurement_summary(m.model_dump()) for m in rows])
     # The 20-hour snapshot is not the worst RPO (not judged); the DR copy's 30h of 48h is.
     assert (figures.rpo_seconds, figures.rpo_target_seconds, figures.rpo_disruption) == (30 * H, 48 * H, REGION)
 

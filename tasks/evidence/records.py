@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from tasks.evidence.findings import Finding
 
@@ -123,7 +123,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
     )
     data["summary_version"] = SUMMARY_VERSION
     data["measurements"] = [
-        m.model_dump(mode="json", include=set(MeasurementSummary.model_fields)) for m in record.measurements
+        m.model_dump(mode="json", include=set(MEASUREMENT_SUMMARY_FIELDS)) for m in record.measurements
     ]
     data["findings"] = [
         {
@@ -146,28 +146,94 @@ AUDIT_FLOW = "backup-posture-audit"
 DASHBOARD_FLOWS = (REVIEW_FLOW, RESTORE_FLOW, SIMULATION_FLOW, AUDIT_FLOW)
 
 
-class MeasurementSummary(BaseModel):
-    """A restore as later reports need it (the summary.json form of a Measurement)."""
+class MeasurementSummary(NamedTuple):
+    """A restore as later reports need it (the summary.json form of a Measurement).
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    A named tuple built by measurement_summary(), not a pydantic model: a 10,000-service history holds
+    40,000 of them, and a model cost three times the memory (its field dict and fields-set) and the time."""
 
     service: str
     tier: int
     resource: str
     kind: KindName
+    started_at: datetime
+    rto_target_seconds: float
+    rpo_target_seconds: float
     mode: str = ""
     region: str = ""
-    started_at: datetime
     rto_seconds: float | None = None
-    rto_target_seconds: float
     rpo_seconds: float | None = None
-    rpo_target_seconds: float
     passed: bool = False
     status: MeasurementStatus = "pending"
     disruption: str = "in-region"
     rpo_judged: bool = True
     judged_against: str = ""
     recovery_mechanism: str | None = None
+
+
+MEASUREMENT_SUMMARY_FIELDS = frozenset(MeasurementSummary._fields)
+_KINDS = frozenset(get_args(KindName))
+_STATUSES = frozenset(MEASUREMENT_STATUSES)
+
+
+def _number(data: dict[str, Any], name: str, optional: bool = False) -> float | None:
+    value = data.get(name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"measurement {name}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _text(data: dict[str, Any], name: str, default: str, shared: dict[str, str]) -> str:
+    value = data.get(name, default)
+    if not isinstance(value, str):
+        raise ValueError(f"measurement {name}: expected text, got {value!r}")
+    return shared.setdefault(value, value)  # one copy of each repeated value (kinds, regions, modes)
+
+
+def measurement_summary(data: dict[str, Any], shared: dict[str, str] | None = None) -> MeasurementSummary:
+    """A summary.json measurement, checked as the model it replaced checked it (types and the kind and
+    status vocabularies); ValueError names the field. Extra keys are ignored."""
+    shared = {} if shared is None else shared
+    kind: KindName = data.get("kind")  # type: ignore[assignment]  # checked on the next line
+    status: MeasurementStatus = data.get("status", "pending")
+    if kind not in _KINDS:
+        raise ValueError(f"measurement kind: expected one of {', '.join(sorted(_KINDS))}, got {kind!r}")
+    if status not in _STATUSES:
+        raise ValueError(f"measurement status: expected one of {', '.join(MEASUREMENT_STATUSES)}, got {status!r}")
+    started = data.get("started_at")
+    started_at = started if isinstance(started, datetime) else utc(started) if isinstance(started, str) else None
+    if started_at is None:
+        raise ValueError(f"measurement started_at: expected a time, got {started!r}")
+    tier = data.get("tier")
+    if isinstance(tier, bool) or not isinstance(tier, int):
+        raise ValueError(f"measurement tier: expected an integer, got {tier!r}")
+    service, resource = data.get("service"), data.get("resource")
+    if not isinstance(service, str) or not isinstance(resource, str):
+        raise ValueError(f"measurement service and resource: expected text, got {service!r}, {resource!r}")
+    mechanism = data.get("recovery_mechanism")
+    if mechanism is not None and not isinstance(mechanism, str):
+        raise ValueError(f"measurement recovery_mechanism: expected text, got {mechanism!r}")
+    return MeasurementSummary(
+        service=shared.setdefault(service, service),
+        tier=tier,
+        resource=resource,
+        kind=kind,
+        started_at=started_at,
+        rto_target_seconds=_number(data, "rto_target_seconds") or 0.0,
+        rpo_target_seconds=_number(data, "rpo_target_seconds") or 0.0,
+        mode=_text(data, "mode", "", shared),
+        region=_text(data, "region", "", shared),
+        rto_seconds=_number(data, "rto_seconds", optional=True),
+        rpo_seconds=_number(data, "rpo_seconds", optional=True),
+        passed=bool(data.get("passed", False)),
+        status=status,
+        disruption=_text(data, "disruption", "in-region", shared),
+        rpo_judged=bool(data.get("rpo_judged", True)),
+        judged_against=_text(data, "judged_against", "", shared),
+        recovery_mechanism=mechanism,
+    )
 
 
 @dataclass(slots=True)
@@ -208,7 +274,9 @@ def utc(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def summary_from_dict(data: dict[str, Any]) -> RunSummary:
+def summary_from_dict(data: dict[str, Any], shared: dict[str, str] | None = None) -> RunSummary:
+    """shared: repeated text values kept once across the summaries read together (see measurement_summary)."""
+    shared = {} if shared is None else shared
     started = utc(data["started_at"])
     if started is None:
         raise ValueError("a run summary without started_at")
@@ -223,7 +291,7 @@ def summary_from_dict(data: dict[str, Any]) -> RunSummary:
         reports=data.get("reports") or {},
         parameters=data.get("parameters") or {},
         services=data.get("services") or [],
-        measurements=[MeasurementSummary.model_validate(m) for m in data.get("measurements") or []],
+        measurements=[measurement_summary(m, shared) for m in data.get("measurements") or []],
         findings=data.get("findings") or [],
         fleets=data.get("fleets") or {},
     )

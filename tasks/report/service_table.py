@@ -16,7 +16,6 @@ from markupsafe import Markup
 from tasks.catalog.durations import format_duration
 from tasks.rules.dashboard import Control, ServiceRow
 
-
 try:  # markupsafe's own C escaper, returning str rather than Markup (same entities)
     from markupsafe._speedups import _escape_inner as _escape
 except ImportError:  # pure-Python markupsafe
