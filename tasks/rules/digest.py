@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from tasks.evidence.findings import SEVERITIES
@@ -16,6 +17,7 @@ _T = TypeVar("_T")
 _KEY = re.compile(r"^(.*?)(\d+)$")
 
 
+@lru_cache(maxsize=65536)  # every ticket list on a page sorts the same keys again
 def key_order(key: str | None) -> tuple[int, str, int]:
     """DR-2 before DR-10: the number compares as a number; no key sorts last."""
     if not key:
