@@ -20,30 +20,28 @@ from tasks.evidence.store import SUMMARY_FILE, EvidenceStore, list_dirs, parse_r
 logger = logging.getLogger(__name__)
 
 
-def read_run(store: EvidenceStore, run_dir: str, shared: dict[str, str] | None = None) -> RunSummary | None:
-    """shared: text values repeated across runs (kinds, regions, service names), kept once."""
+def read_run(store: EvidenceStore, run_dir: str) -> RunSummary | None:
     raw = store.read_bytes(f"{run_dir}/{SUMMARY_FILE}")
     if raw is not None:
         try:
-            return summary_from_dict(orjson.loads(raw), shared)
+            return summary_from_dict(orjson.loads(raw))
         except (ValueError, KeyError, TypeError) as exc:  # a truncated summary: its results.json may be whole
             logger.warning("skipped %s/%s/%s: unreadable (%s)", store.location, run_dir, SUMMARY_FILE, exc)
     raw = store.read_bytes(f"{run_dir}/results.json")
     if raw is None:
         return None  # a directory without results (an interrupted first write): nothing to report
     record = parse_record(store, f"{run_dir}/results.json", raw)
-    return summary_from_dict(run_summary(record), shared) if record is not None else None
+    return summary_from_dict(run_summary(record)) if record is not None else None
 
 
 def load_summaries(store: EvidenceStore, flow: str, workers: int = 1) -> list[RunSummary]:
     """Every run of a flow (any status), oldest first. Remote stores read with a few threads."""
     dirs = list_dirs(store, flow)
-    shared: dict[str, str] = {}  # setdefault on a dict is atomic under the GIL: threads may share it
     if workers > 1 and len(dirs) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            runs = list(pool.map(lambda d: read_run(store, d, shared), dirs))
+            runs = list(pool.map(lambda d: read_run(store, d), dirs))
     else:
-        runs = [read_run(store, d, shared) for d in dirs]
+        runs = [read_run(store, d) for d in dirs]
     return sorted((r for r in runs if r is not None), key=lambda r: r.started_at)
 
 

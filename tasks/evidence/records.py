@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, NamedTuple, get_args
+from functools import lru_cache
+from typing import (
+    Any,
+    Literal,
+    NamedTuple,
+    NotRequired,  # pydantic reads TypedDict from here on 3.11
+    get_args,
+)
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
+from typing_extensions import TypedDict
 
 from tasks.evidence.findings import Finding
 
@@ -149,8 +157,8 @@ DASHBOARD_FLOWS = (REVIEW_FLOW, RESTORE_FLOW, SIMULATION_FLOW, AUDIT_FLOW)
 class MeasurementSummary(NamedTuple):
     """A restore as later reports need it (the summary.json form of a Measurement).
 
-    A named tuple built by measurement_summary(), not a pydantic model: a 10,000-service history holds
-    40,000 of them, and a model cost three times the memory (its field dict and fields-set) and the time."""
+    A named tuple built by measurement_summaries(), not a pydantic model: a 10,000-service history holds
+    40,000 of them, and a model took three times the memory (its field dict and fields-set)."""
 
     service: str
     tier: int
@@ -172,68 +180,44 @@ class MeasurementSummary(NamedTuple):
 
 
 MEASUREMENT_SUMMARY_FIELDS = frozenset(MeasurementSummary._fields)
-_KINDS = frozenset(get_args(KindName))
-_STATUSES = frozenset(MEASUREMENT_STATUSES)
 
 
-def _number(data: dict[str, Any], name: str, optional: bool = False) -> float | None:
-    value = data.get(name)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"measurement {name}: expected a number, got {value!r}")
-    return float(value)
+@with_config(ConfigDict(extra="ignore"))
+class _MeasurementFields(TypedDict):
+    """What a summary.json measurement must hold; pydantic checks it (types, the kind and status
+    vocabularies) in one call per run, and measurement_summaries() makes the tuples."""
+
+    service: str
+    tier: int
+    resource: str
+    kind: KindName
+    started_at: datetime
+    rto_target_seconds: float
+    rpo_target_seconds: float
+    mode: NotRequired[str]
+    region: NotRequired[str]
+    rto_seconds: NotRequired[float | None]
+    rpo_seconds: NotRequired[float | None]
+    passed: NotRequired[bool]
+    status: NotRequired[MeasurementStatus]
+    disruption: NotRequired[str]
+    rpo_judged: NotRequired[bool]
+    judged_against: NotRequired[str]
+    recovery_mechanism: NotRequired[str | None]
 
 
-def _text(data: dict[str, Any], name: str, default: str, shared: dict[str, str]) -> str:
-    value = data.get(name, default)
-    if not isinstance(value, str):
-        raise ValueError(f"measurement {name}: expected text, got {value!r}")
-    return shared.setdefault(value, value)  # one copy of each repeated value (kinds, regions, modes)
+@lru_cache(maxsize=1)
+def _measurements_adapter() -> TypeAdapter[list[_MeasurementFields]]:
+    return TypeAdapter(list[_MeasurementFields])
 
 
-def measurement_summary(data: dict[str, Any], shared: dict[str, str] | None = None) -> MeasurementSummary:
-    """A summary.json measurement, checked as the model it replaced checked it (types and the kind and
-    status vocabularies); ValueError names the field. Extra keys are ignored."""
-    shared = {} if shared is None else shared
-    kind: KindName = data.get("kind")  # type: ignore[assignment]  # checked on the next line
-    status: MeasurementStatus = data.get("status", "pending")
-    if kind not in _KINDS:
-        raise ValueError(f"measurement kind: expected one of {', '.join(sorted(_KINDS))}, got {kind!r}")
-    if status not in _STATUSES:
-        raise ValueError(f"measurement status: expected one of {', '.join(MEASUREMENT_STATUSES)}, got {status!r}")
-    started = data.get("started_at")
-    started_at = started if isinstance(started, datetime) else utc(started) if isinstance(started, str) else None
-    if started_at is None:
-        raise ValueError(f"measurement started_at: expected a time, got {started!r}")
-    tier = data.get("tier")
-    if isinstance(tier, bool) or not isinstance(tier, int):
-        raise ValueError(f"measurement tier: expected an integer, got {tier!r}")
-    service, resource = data.get("service"), data.get("resource")
-    if not isinstance(service, str) or not isinstance(resource, str):
-        raise ValueError(f"measurement service and resource: expected text, got {service!r}, {resource!r}")
-    mechanism = data.get("recovery_mechanism")
-    if mechanism is not None and not isinstance(mechanism, str):
-        raise ValueError(f"measurement recovery_mechanism: expected text, got {mechanism!r}")
-    return MeasurementSummary(
-        service=shared.setdefault(service, service),
-        tier=tier,
-        resource=resource,
-        kind=kind,
-        started_at=started_at,
-        rto_target_seconds=_number(data, "rto_target_seconds") or 0.0,
-        rpo_target_seconds=_number(data, "rpo_target_seconds") or 0.0,
-        mode=_text(data, "mode", "", shared),
-        region=_text(data, "region", "", shared),
-        rto_seconds=_number(data, "rto_seconds", optional=True),
-        rpo_seconds=_number(data, "rpo_seconds", optional=True),
-        passed=bool(data.get("passed", False)),
-        status=status,
-        disruption=_text(data, "disruption", "in-region", shared),
-        rpo_judged=bool(data.get("rpo_judged", True)),
-        judged_against=_text(data, "judged_against", "", shared),
-        recovery_mechanism=mechanism,
-    )
+def measurement_summaries(items: list[dict[str, Any]]) -> list[MeasurementSummary]:
+    """summary.json measurements, checked (pydantic's ValidationError, a ValueError, names the field)."""
+    return [MeasurementSummary(**m) for m in _measurements_adapter().validate_python(items)]
+
+
+def measurement_summary(data: dict[str, Any]) -> MeasurementSummary:
+    return measurement_summaries([data])[0]
 
 
 @dataclass(slots=True)
@@ -274,9 +258,7 @@ def utc(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def summary_from_dict(data: dict[str, Any], shared: dict[str, str] | None = None) -> RunSummary:
-    """shared: repeated text values kept once across the summaries read together (see measurement_summary)."""
-    shared = {} if shared is None else shared
+def summary_from_dict(data: dict[str, Any]) -> RunSummary:
     started = utc(data["started_at"])
     if started is None:
         raise ValueError("a run summary without started_at")
@@ -291,7 +273,7 @@ def summary_from_dict(data: dict[str, Any], shared: dict[str, str] | None = None
         reports=data.get("reports") or {},
         parameters=data.get("parameters") or {},
         services=data.get("services") or [],
-        measurements=[measurement_summary(m, shared) for m in data.get("measurements") or []],
+        measurements=measurement_summaries(data.get("measurements") or []),
         findings=data.get("findings") or [],
         fleets=data.get("fleets") or {},
     )
