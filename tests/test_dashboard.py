@@ -14,7 +14,7 @@ import pytest
 from bench.synthetic import NOW, build_estate, make_services
 from tasks.catalog.policy import Policy
 from tasks.errors import ConfigError
-from tasks.evidence.history import load_dashboard_history, load_summaries
+from tasks.evidence.history import load_dashboard_history, load_summaries, read_run
 from tasks.evidence.store import LocalEvidenceStore
 from tasks.report.charts import bar_chart, line_chart, ratio_chart
 from tasks.report.site import (
@@ -206,6 +206,21 @@ def test_summaries_are_preferred_and_results_json_is_the_fallback(estate, tmp_pa
         assert [(r.run_id, r.services, r.measurements, r.findings, r.fleets) for r in runs] == [
             (r.run_id, r.services, r.measurements, r.findings, r.fleets) for r in without[flow]
         ], flow
+
+
+def test_a_summary_with_a_malformed_restore_is_read_from_results_json(estate, tmp_path, caplog):
+    copy = tmp_path / "evidence"
+    shutil.copytree(estate.evidence, copy)
+    run_dir = sorted((copy / "backup-restore-test").iterdir())[-1]
+    good = read_run(LocalEvidenceStore(copy), f"backup-restore-test/{run_dir.name}")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["measurements"][0]["kind"] = "rds_instanse"  # outside the kind vocabulary
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    with caplog.at_level("WARNING"):
+        again = read_run(LocalEvidenceStore(copy), f"backup-restore-test/{run_dir.name}")
+    assert "summary.json: unreadable" in caplog.text and "kind" in caplog.text
+    assert good.measurements and again.measurements == good.measurements
+    assert again.measurements[0].kind == "rds_instance" and again.measurements[0].started_at.tzinfo is not None
 
 
 def test_run_dirs_are_listed_without_walking_measurement_files(estate):
