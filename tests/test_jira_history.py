@@ -9,23 +9,12 @@ from tasks.report.site import Inputs, render_site
 from tasks.rules.dashboard import ServiceInfo
 from tasks.tracker import sync_findings
 from tasks.tracker.history import read_tickets
+from tests.jira_findings import CTX, review_gaps, scope, tracker
 from tests.jira_server import jira820
-from tests.test_jira_sync import CTX, gap, scope, tracker
 
 
 def test_the_dashboard_reads_open_and_closed_jira_tickets_in_one_paged_search(jira820, tmp_path):
-    findings = [
-        gap(),
-        gap(subject="encrypted"),
-        gap(
-            service="ledger",
-            tier=0,
-            check="runbook.stale",
-            resource="runbook",
-            subject="",
-            detail="Last reviewed 200 days ago.",
-        ),
-    ]
+    findings = review_gaps()
     created = sync_findings(tracker(tmp_path), findings, scope("payments", "ledger"), CTX).created
     fixed = sync_findings(tracker(tmp_path), findings[1:], scope("payments", "ledger"), CTX)
     assert len(created) == 3 and len(fixed.resolved) == 1

@@ -10,51 +10,8 @@ from tasks.tracker import RunContext, Scope, ServiceRouting, sync_findings
 from tasks.tracker.factory import open_tracker
 from tasks.tracker.jira_config import load_settings
 from tasks.tracker.jira_tracker import JiraTracker
+from tests.jira_findings import CTX, gap, review_gaps, scope, tracker
 from tests.jira_server import jira820
-
-ROUTING = {
-    "payments": ServiceRouting(
-        tier=1, component="Payments", owner="pay-owner@example.org", champion="pay-champ@example.org"
-    ),
-    "ledger": ServiceRouting(tier=0, owner="ledger-owner@example.org", champion="nobody@example.org"),
-    "chat": ServiceRouting(tier=1),
-}
-CTX = RunContext(
-    flow="documentation-review",
-    run_id="run-1",
-    run_url="http://prefect.local/runs/flow-run/run-1",
-    evidence_dir="/evidence/documentation-review/run-1",
-    runbook_files={"payments": "runbooks/payments.yaml"},
-    services=ROUTING,
-)
-
-
-def gap(
-    service="payments",
-    tier=1,
-    check="runbook.drift",
-    resource="rds_instance:us-east-2:shard-1",
-    subject="multi_az",
-    detail="shard-1 (us-east-2): multi_az is documented as true but is false live.",
-):
-    return make_finding(
-        check,
-        service=service,
-        tier=tier,
-        resource=resource,
-        subject=subject,
-        detail=detail,
-        evidence={"attribute": subject, "documented": True, "live": False},
-    )
-
-
-def scope(*services):
-    return Scope(assessed=frozenset((s, "runbook.") for s in services))
-
-
-def tracker(evidence, **jira) -> JiraTracker:
-    policy = Policy(jira=JiraPolicy(backoff_seconds=0.01, retries=2, **jira))
-    return open_tracker("jira", evidence, policy)
 
 
 def writes(server) -> int:
@@ -63,16 +20,7 @@ def writes(server) -> int:
 
 def test_a_review_files_one_ticket_per_gap_with_routing_people_priority_and_sla(jira820, tmp_path):
     findings = [
-        gap(),
-        gap(subject="encrypted"),
-        gap(
-            service="ledger",
-            tier=0,
-            resource="runbook",
-            check="runbook.stale",
-            subject="",
-            detail="Last reviewed 200 days ago.",
-        ),
+        *review_gaps(),
         gap(service="chat", check="runbook.owner_missing", resource="runbook", subject="", detail="No owner."),
     ]
     result = sync_findings(tracker(tmp_path), findings, scope("payments", "ledger", "chat"), CTX)
