@@ -71,27 +71,18 @@ def test_hostile_text_renders_as_text_in_html_and_markdown():
     ]
     tracker = {"created": 1, "kept": 0, "resolved": 0, "reopened": 0, "escalated": 0, "deferred": 0, "error": None}
     summary = digest(f"the runbook of {HOSTILE}", rec.findings)
-    html = render(
-        "review.html.j2",
-        record=rec,
-        tracker=tracker,
-        rows=rows,
-        tiers=[1],
-        services_filter=[],
-        with_gaps=1,
-        digest=summary,
-    )
+    page = {
+        "record": rec,
+        "tracker": tracker,
+        "rows": rows,
+        "tiers": [1],
+        "services_filter": [],
+        "with_gaps": 1,
+        "digest": summary,
+    }
+    html = render("review.html.j2", **page)
     assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
-    markdown = render(
-        "review.md.j2",
-        record=rec,
-        tracker=tracker,
-        rows=rows,
-        tiers=[1],
-        services_filter=[],
-        with_gaps=1,
-        digest=summary,
-    )
+    markdown = render("review.md.j2", **page)
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown and "\\| pipe" in markdown
 
 
