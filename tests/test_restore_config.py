@@ -30,6 +30,7 @@ from tasks.rules.restore_config import (
     rds_storage,
 )
 from tests.conftest import write_runbook
+from tests.restore_specs import spec
 
 SOURCE, DR = "us-east-2", "us-west-1"
 DR_POLICY = RestoreRegionPolicy(
@@ -146,21 +147,6 @@ def test_restore_regions_in_the_policy_file_are_validated_with_their_line(tmp_pa
 # --- on the strict layer --------------------------------------------------------------------------------
 
 
-def spec(kind: str, source: str, copy: str, mode: str, region: str = SOURCE, overrides=None) -> RestoreSpec:
-    tags = ownership_tags("run1", "backup-restore-test", (datetime.now(UTC) + timedelta(hours=1)).isoformat(), source)
-    return RestoreSpec(
-        kind=kind,
-        mode=mode,
-        source_id=source,
-        source_region=SOURCE,
-        region=region,
-        copy_name=copy,
-        tags=tuple(tags.items()),
-        instance_class="db.r6g.large",
-        configuration=overrides,
-    )
-
-
 def kms_alias(region: str, alias: str = "alias/dr-restore") -> str:
     kms = boto3.client("kms", region)
     key = kms.create_key(Description="DR restores")["KeyMetadata"]
@@ -223,7 +209,7 @@ def test_in_the_dr_region_the_policys_groups_win(mysql):
         OptionGroupName="app-og-dr", EngineName="mysql", MajorEngineVersion="8.0", OptionGroupDescription="dr"
     )
     clients = AwsClients()
-    restore = spec("rds_instance", "orders-db", "drt-run1-dr", "snapshot-dr", region=DR, overrides=DR_POLICY)
+    restore = spec("rds_instance", "orders-db", "drt-run1-dr", "snapshot-dr", region=DR, configuration=DR_POLICY)
     rds_instance.start(clients, restore, rds_instance.recovery_point(clients, restore))
     copy = copy_of(DR, "drt-run1-dr")
     assert copy["DBParameterGroups"][0]["DBParameterGroupName"] == "app-pg-dr"
@@ -373,7 +359,7 @@ def test_an_aurora_copy_carries_its_cluster_parameter_group_and_the_dr_key(auror
         "drt-run1-wikidr",
         "snapshot-dr",
         region=DR,
-        overrides=RestoreRegionPolicy(kms_key="alias/dr-restore"),
+        configuration=RestoreRegionPolicy(kms_key="alias/dr-restore"),
     )
     kms_alias(DR)
     boto3.client("rds", DR).create_db_cluster_parameter_group(
@@ -479,7 +465,7 @@ def test_an_aurora_point_in_time_copy_carries_what_a_snapshot_copy_does(aurora_w
     clients = AwsClients()
     kms_alias(SOURCE, "alias/restore-here")
     here = RestoreRegionPolicy(kms_key="alias/restore-here")
-    restore = spec("rds_cluster", "wiki", "drt-run1-wikipit", "pitr-latest", overrides=here)
+    restore = spec("rds_cluster", "wiki", "drt-run1-wikipit", "pitr-latest", configuration=here)
     point = rds_cluster.recovery_point(clients, restore)
     assert point.identifier == "latest" and point.mechanism == rds_cluster.PITR
     rds_cluster.start(clients, restore, point)

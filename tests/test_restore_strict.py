@@ -21,22 +21,9 @@ from tasks.catalog.policy import Policy
 from tasks.demo.builder import EstateBuilder
 from tasks.evidence.store import LocalEvidenceStore
 from tasks.rules.restore_plan import RestoreTarget, copy_name
+from tests.restore_specs import spec
 
 REGION = "us-east-2"
-
-
-def spec(kind: str, source: str, copy: str, mode: str = "snapshot") -> RestoreSpec:
-    tags = ownership_tags("run1", "backup-restore-test", (datetime.now(UTC) + timedelta(hours=1)).isoformat(), source)
-    return RestoreSpec(
-        kind=kind,
-        mode=mode,
-        source_id=source,
-        source_region=REGION,
-        region=REGION,
-        copy_name=copy,
-        tags=tuple(tags.items()),
-        instance_class="db.r6g.large",
-    )
 
 
 def context(tmp_path, cleanup: str = "30m") -> RestoreContext:

@@ -1,0 +1,34 @@
+"""RestoreSpec values for driver-level tests: a copy tagged as run `run1` of the restore test would tag it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tasks.aws.guard import ownership_tags
+from tasks.aws.restore.base import RestoreSpec
+from tasks.catalog.policy import RestoreRegionPolicy
+
+SOURCE_REGION = "us-east-2"
+
+
+def spec(
+    kind: str,
+    source: str,
+    copy: str,
+    mode: str = "snapshot",
+    region: str = SOURCE_REGION,
+    configuration: RestoreRegionPolicy | None = None,
+) -> RestoreSpec:
+    """Restore `source` (in SOURCE_REGION) as `copy` in `region`, owned by run1 for the next hour."""
+    tags = ownership_tags("run1", "backup-restore-test", (datetime.now(UTC) + timedelta(hours=1)).isoformat(), source)
+    return RestoreSpec(
+        kind=kind,
+        mode=mode,
+        source_id=source,
+        source_region=SOURCE_REGION,
+        region=region,
+        copy_name=copy,
+        tags=tuple(tags.items()),
+        instance_class="db.r6g.large",
+        configuration=configuration,
+    )
