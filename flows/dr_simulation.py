@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,6 +20,7 @@ from flows._cancel import termination_deferred
 from flows._fanout import map_bounded
 from flows._reconcile import reconcile_waiting_tabletops
 from flows._run import (
+    FlowRun,
     check_credentials,
     fail_run,
     file_tickets,
@@ -38,7 +40,7 @@ from tasks.actions.restore import RestoreContext, perform_restore
 from tasks.aws.clients import AwsClients
 from tasks.catalog.load import load_catalog, select_services
 from tasks.catalog.runbook import FisDrill
-from tasks.catalog.scenario import ROLES
+from tasks.catalog.scenario import ROLES, Scenario
 from tasks.catalog.scenarios import load_scenarios
 from tasks.catalog.yaml_source import load_yaml
 from tasks.errors import ConfigError, DrError
@@ -209,23 +211,8 @@ def dr_simulation(
     # A rerun after a suspension: the injects already recorded keep their entries (and times) as given.
     recorded = {e["inject"]: e for e in run.record.details.get("decision_log") or [] if e.get("answers") is not None}
     try:
-        return _simulate(
-            run,
-            catalog,
-            chosen,
-            valid,
-            prepared,
-            mode,
-            drill,
-            zone,
-            region,
-            evidence,
-            tracker,
-            poll_interval,
-            answer_timeout,
-            logger,
-            recorded,
-        )
+        exercise = Exercise(chosen, mode, prepared, drill, zone, region, poll_interval, answer_timeout, recorded)
+        return _simulate(FlowRun(run, catalog, valid, evidence, tracker, READ_CONCURRENCY, logger), exercise)
     except Pause:
         run.save()  # suspended, not failed: the resumed run continues this record
         raise
@@ -236,23 +223,27 @@ def dr_simulation(
         raise
 
 
-def _simulate(
-    run,
-    catalog,
-    scenario,
-    valid,
-    prepared,
-    mode,
-    drill,
-    zone,
-    region,
-    evidence,
-    tracker,
-    poll_interval,
-    answer_timeout,
-    logger,
-    recorded: dict[str, dict] | None = None,
-) -> dict:
+READ_CONCURRENCY = 8  # posture reads under way at once
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """What one simulation exercises and how its tabletop is answered (from the flow's parameters)."""
+
+    scenario: Scenario
+    mode: str  # answers-file, interactive or none
+    prepared: dict[str, dict]  # answers per inject id, from an answers file
+    drill: str | None
+    zone: str | None
+    region: str | None
+    poll_interval: int
+    answer_timeout: int | None
+    recorded: dict[str, dict] = field(default_factory=dict)  # injects already answered (a resumed run)
+
+
+def _simulate(flow_run: FlowRun, exercise: Exercise) -> dict:
+    run, catalog, valid, logger = flow_run.run, flow_run.catalog, flow_run.valid, flow_run.logger
+    scenario, mode, region = exercise.scenario, exercise.mode, exercise.region
     clients = AwsClients(accounts=dict(catalog.policy.accounts))
     check_credentials(run, clients, valid)
     work = [(rb, spec, i) for rb in valid for i, spec in enumerate(rb.resources)]
@@ -263,7 +254,7 @@ def _simulate(
     for (runbook, spec, index), observation, error in map_bounded(
         read_posture,
         work,
-        8,
+        flow_run.concurrency,
         params=lambda w: {"runbook": w[0], "spec": w[1], "index": w[2], "clients": quote(clients)},
     ):
         if error is None:
@@ -284,7 +275,7 @@ def _simulate(
         live,
         measured,
         now().date(),
-        zone=zone,
+        zone=exercise.zone,
         region=region,
     )
     impact = [
@@ -339,15 +330,15 @@ def _simulate(
         len(findings),
     )
 
-    timeout = answer_timeout or int(catalog.policy.simulation.answer_timeout.total_seconds())
+    timeout = exercise.answer_timeout or int(catalog.policy.simulation.answer_timeout.total_seconds())
     for inject in scenario.injects:
-        if inject.id in (recorded or {}):
-            run.record.details["decision_log"].append(recorded[inject.id])
+        if inject.id in exercise.recorded:
+            run.record.details["decision_log"].append(exercise.recorded[inject.id])
             continue
         if mode == "answers-file":
-            answer = prepared.get(inject.id)
+            answer = exercise.prepared.get(inject.id)
         elif mode == "interactive":
-            answer = ask(inject, scenario, timeout, poll_interval, logger)
+            answer = ask(inject, scenario, timeout, exercise.poll_interval, logger)
         else:
             answer = None
         run.record.details["decision_log"].append(
@@ -363,11 +354,11 @@ def _simulate(
         )
         run.save()  # every answer is evidence as soon as it is given
 
-    if drill:
+    if exercise.drill:
         # A cancellation (SIGTERM from the worker) waits for the drill's step: it stops, rolls back, is recorded,
         # and only then ends the run.
         with termination_deferred(_flow_run_cancelled) as terminated:
-            results = _run_drills(drill, run, catalog, valid, live, clients, logger, terminated)
+            results = _run_drills(exercise.drill, run, catalog, valid, live, clients, logger, terminated)
             run.record.details["drills"] = [d.as_dict() for d in results]
             run.save()
             if not terminated() and _flow_run_cancelled():
@@ -413,7 +404,9 @@ def _simulate(
         assessed=frozenset((rb.service, "simulation.unrecoverable") for rb in valid),
         only_resources=frozenset({f"scenario:{scenario.id}"}),
     )
-    file_tickets(run, tracker, evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog))
+    file_tickets(
+        run, flow_run.tracker, flow_run.evidence, scope, dict(catalog.files), catalog.policy, service_routing(catalog)
+    )
     summary = steering_summary(scenario, rows, run.record.details)
     run.record.details["steering_summary"] = summary
     strikes = strikes_text(scenario, rows, catalog.runbooks, region)
