@@ -168,6 +168,7 @@ def _perform(
     # Named copies are torn down even if the create call failed after reaching AWS; ids that AWS assigns
     # (EBS volumes) come back only from a successful call.
     copy_id: str | None = name if driver.NAMED_COPY else None
+    present = False
     try:
         try:
             # Drivers that carry the source's configuration (RDS, Aurora, EBS) read it first: the measurement
@@ -192,6 +193,7 @@ def _perform(
             if writer and writer not in ("available", detail):
                 detail = f"{detail} (writer {writer})"
             return _finish(ctx, target, m, status, f"copy {copy_id} is {detail}")
+        present = True  # the poll that saw it available: the teardown need not look again before deleting
         m.validation = [run_step(step, spec, copy_id, state) for step in (steps or default_steps())]
         validated = now()
         m.rto_seconds = (validated - started).total_seconds()
@@ -200,7 +202,7 @@ def _perform(
         return _finish(ctx, target, m, "passed", None)
     finally:
         if copy_id is not None:
-            m.cleanup, cleanup_error = _teardown(ctx, driver, spec, copy_id, on_requested=release)
+            m.cleanup, cleanup_error = _teardown(ctx, driver, spec, copy_id, on_requested=release, present=present)
             if m.cleanup == "left":
                 m.error = "; ".join(filter(None, [m.error, f"cleanup of {copy_id}: {cleanup_error}"]))
             m.passed = judge(m)
@@ -262,23 +264,27 @@ def _teardown(
     spec: RestoreSpec,
     copy_id: str,
     on_requested: Callable[[], None] | None = None,
+    present: bool = False,
 ) -> tuple[str, str | None]:
     """Delete, then confirm with a describe until it is gone (or the cleanup timeout passes).
 
     A delete AWS refuses for now (a table still CREATING, a cluster whose writer is still deleting) is asked
     again on each poll. A refusal that waiting cannot change (the ownership interlock, access denied) ends
     the teardown at once as `left`, with the reason. `on_requested` is called once AWS has accepted the
-    delete (the restore's slot is given back while the copy is deleting)."""
+    delete (the restore's slot is given back while the copy is deleting). `present`: the caller's last
+    describe saw the copy, so the delete goes first (the interlock still reads its tags before it)."""
     limit = time.monotonic() + ctx.policy.restore.cleanup_timeout.total_seconds()
     interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
     requested = False
     reason: str | None = None
+    look = not present
     while True:
         try:
-            if driver.state(ctx.clients, spec, copy_id).status == "missing":
+            if look and driver.state(ctx.clients, spec, copy_id).status == "missing":
                 return "deleted", None  # never created (the create call failed), or gone
+            look = True
             if not requested:
-                requested = driver.delete(ctx.clients, spec, copy_id) is not False
+                requested = _delete(ctx, driver, spec, copy_id)
                 if requested and on_requested is not None:
                     on_requested()
         except UnsafeOperation as exc:
@@ -290,6 +296,17 @@ def _teardown(
         if time.monotonic() + interval > limit:
             return "left", reason or "still there at the cleanup timeout"
         time.sleep(max(interval, 0.01))
+
+
+def _delete(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str) -> bool:
+    """driver.delete; True once accepted. The interlock refuses a copy it cannot find as well as one not
+    ours: a describe then tells them apart (a copy gone since the last look counts as accepted)."""
+    try:
+        return driver.delete(ctx.clients, spec, copy_id) is not False
+    except UnsafeOperation:
+        if driver.state(ctx.clients, spec, copy_id).status == "missing":
+            return True
+        raise
 
 
 def _finish(ctx: RestoreContext, target: RestoreTarget, m: Measurement, status: str, error: str | None) -> Measurement:

@@ -7,8 +7,10 @@ in whole-process tests). botocore's "standard" retry mode retries throttling, 5x
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import boto3
 import botocore.loaders
@@ -73,6 +75,7 @@ class AwsClients:
     _sessions: dict = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _refused: dict = field(default_factory=dict, init=False, repr=False)  # account -> why it cannot be used
+    _read_once: dict = field(default_factory=dict, init=False, repr=False)
 
     def config(self) -> Config:
         return Config(
@@ -86,6 +89,22 @@ class AwsClients:
         """This account's credentials failed the run's check: every later call for it fails with the reason."""
         with self._lock:
             self._refused[account] = reason
+
+    def read_once(self, key: tuple, read: Callable[[], Any]) -> Any:
+        """`read()`'s answer, read once per key for as long as these clients live (one run): what does not
+        change while a run lasts (a group's existence, a KMS key, a source's configuration). A failed read
+        is not kept; two threads asking at once may both read, and either answer is kept."""
+        with self._lock:
+            if key in self._read_once:
+                return self._read_once[key]
+        value = read()
+        with self._lock:
+            return self._read_once.setdefault(key, value)
+
+    def remember(self, key: tuple, value: Any) -> None:
+        """Keep a fresher answer for `read_once` (a read made anyway, for another reason)."""
+        with self._lock:
+            self._read_once[key] = value
 
     def client(self, service: str, region: str, account: str | None = None):
         key = (account, region, service)

@@ -1,5 +1,8 @@
 """Before a restore starts: every group and key its copy names must exist in the copy's region, so a
-configuration that cannot be carried fails that restore with the reason and creates nothing."""
+configuration that cannot be carried fails that restore with the reason and creates nothing.
+
+Each group and key is looked up once per run and region (AwsClients.read_once), not once per restore: forty
+restores into one region that name the same parameter group make one describe, not forty."""
 
 from __future__ import annotations
 
@@ -49,7 +52,8 @@ def ensure_carried(clients: AwsClients, spec: RestoreSpec, config: CopyConfig) -
     if config.groups:
         rds = clients.client("rds", spec.region, spec.account)
         for kind, name in config.groups:
-            if not _group_exists(rds, kind, name):
+            key = ("rds-group", spec.account, spec.region, kind, name)
+            if not clients.read_once(key, lambda kind=kind, name=name: _group_exists(rds, kind, name)):
                 raise NotCarried(
                     f"{kind} {name!r} does not exist in {spec.region}: create it there, or map the source's "
                     f"group to one that does in the policy's restore.regions.{spec.region}"
@@ -74,11 +78,17 @@ def _check_key(clients: AwsClients, spec: RestoreSpec, key: str) -> None:
     if key.startswith("arn:") and key.split(":")[3:4] != [spec.region]:
         raise NotCarried(f"KMS key {key} is not a key of {spec.region}, where the copy is made")
     kms = clients.client("kms", spec.region, spec.account)
-    try:
-        metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
-    except ClientError as exc:
-        if is_not_found(exc, "NotFoundException", "InvalidArnException"):
-            raise NotCarried(f"KMS key {key} does not exist in {spec.region}") from None
-        raise
+    metadata = clients.read_once(("kms-key", spec.account, spec.region, key), lambda: _key_metadata(kms, key))
+    if metadata is None:
+        raise NotCarried(f"KMS key {key} does not exist in {spec.region}")
     if metadata.get("KeyState", "Enabled") != "Enabled":
         raise NotCarried(f"KMS key {key} in {spec.region} is {metadata.get('KeyState')}, not Enabled")
+
+
+def _key_metadata(kms: Any, key: str) -> dict | None:
+    try:
+        return kms.describe_key(KeyId=key)["KeyMetadata"]
+    except ClientError as exc:
+        if is_not_found(exc, "NotFoundException", "InvalidArnException"):
+            return None
+        raise

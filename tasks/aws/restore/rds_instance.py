@@ -47,7 +47,9 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
             {"snapshot_type": newest.get("SnapshotType")},
             mechanism=rds.snapshot_mechanism(newest),
         )
-    db = rds.get_db_instance(client, spec.source_id)
+    db = rds.get_db_instance(client, spec.source_id)  # fresh: LatestRestorableTime moves
+    if spec.region == spec.source_region:
+        clients.remember(_source_key(spec), db)  # `configure` needs no second read of the same source
     if db is None:
         raise NoRecoveryPoint(f"{spec.source_id} not found in {spec.region}")
     if not db.get("BackupRetentionPeriod"):
@@ -61,10 +63,16 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
 
 
 def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint | None = None) -> CopyConfig:
-    """What the copy carries of its source (read in the source's region); nothing if the source is gone
-    (then the copy takes the snapshot's own settings and its engine's default groups)."""
-    source = rds.get_db_instance(clients.client("rds", spec.source_region, spec.account), spec.source_id)
+    """What the copy carries of its source (read in the source's region, once per run: a snapshot and a
+    point-in-time restore of one source share the read); nothing if the source is gone (then the copy takes
+    the snapshot's own settings and its engine's default groups)."""
+    client = clients.client("rds", spec.source_region, spec.account)
+    source = clients.read_once(_source_key(spec), lambda: rds.get_db_instance(client, spec.source_id))
     return rds_instance_config(source, where(spec)) if source is not None else CopyConfig()
+
+
+def _source_key(spec: RestoreSpec) -> tuple:
+    return ("rds-instance", spec.account, spec.source_region, spec.source_id)
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:

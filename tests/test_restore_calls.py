@@ -1,0 +1,176 @@
+"""What one restore asks AWS, on the strict layer: nothing twice that a run already knows (a group's or a
+key's existence, a source's configuration), no describe before a delete that the last poll made redundant,
+and the interlock still reads the copy's tags before every delete."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from tasks.actions.restore import RestoreContext, _teardown, perform_restore
+from tasks.aws.clients import AwsClients
+from tasks.aws.guard import ownership_tags
+from tasks.aws.restore import rds_instance
+from tasks.aws.restore.base import RestoreSpec
+from tasks.aws.restore.configure import ensure_carried
+from tasks.catalog.policy import Policy
+from tasks.demo.builder import EstateBuilder
+from tasks.evidence.store import LocalEvidenceStore
+from tasks.rules.restore_config import PARAMETER_GROUP, CopyConfig, NotCarried
+from tasks.rules.restore_plan import RestoreTarget
+
+REGION = "us-east-2"
+
+
+class Calls(list):
+    """Every AWS operation the clients make, in order, as (operation, identifier)."""
+
+    def watch(self, clients: AwsClients, service: str, region: str = REGION) -> None:
+        def record(model, params, **_):
+            ident = params.get("DBInstanceIdentifier") or params.get("TargetDBInstanceIdentifier")
+            self.append((model.name, ident or params.get("KeyId") or params.get("DBParameterGroupName")))
+
+        clients.client(service, region).meta.events.register("before-parameter-build", record)
+
+    def ops(self) -> list[str]:
+        return [op for op, _ in self]
+
+
+def spec(copy: str, mode: str = "snapshot", **extra) -> RestoreSpec:
+    tags = ownership_tags("run1", "backup-restore-test", (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "db")
+    return RestoreSpec(
+        kind="rds_instance",
+        mode=mode,
+        source_id="ledger-db",
+        source_region=REGION,
+        region=REGION,
+        copy_name=copy,
+        tags=tuple(tags.items()),
+        instance_class="db.t3.micro",
+        **extra,
+    )
+
+
+def context(tmp_path, clients: AwsClients) -> RestoreContext:
+    policy = Policy.model_validate({"restore": {"poll_interval": "1s", "require_isolation": False}})
+    return RestoreContext(
+        run_id="run1",
+        policy=policy,
+        clients=clients,
+        store=LocalEvidenceStore(tmp_path),
+        run_dir="run",
+        poll_seconds=0.05,
+    )
+
+
+@pytest.fixture
+def owned_copy(aws, strict_aws):
+    """ledger-db, and an available copy of it that the tool owns (drt- name, ownership tags)."""
+    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
+    rds = boto3.client("rds", region_name=REGION)
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-db")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    copy = spec("drt-run1-ledger")
+    rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier=copy.copy_name, DBSnapshotIdentifier=snapshot, Tags=list(copy.tag_list)
+    )
+    strict_aws.settle()
+    return copy
+
+
+def test_a_copy_the_last_poll_saw_is_deleted_first_and_the_interlock_still_reads_its_tags(owned_copy, tmp_path):
+    clients = AwsClients()
+    calls = Calls()
+    calls.watch(clients, "rds")
+    assert _teardown(context(tmp_path, clients), rds_instance, owned_copy, owned_copy.copy_name, present=True) == (
+        "deleted",
+        None,
+    )
+    # One describe before the delete: the interlock's, which checks the ownership tag.
+    assert calls.ops()[:2] == ["DescribeDBInstances", "DeleteDBInstance"]
+    assert calls.ops()[2:] and set(calls.ops()[2:]) == {"DescribeDBInstances"}  # confirmed gone
+
+
+def test_without_a_recent_poll_the_teardown_looks_before_it_deletes(owned_copy, tmp_path):
+    clients = AwsClients()
+    calls = Calls()
+    calls.watch(clients, "rds")
+    assert _teardown(context(tmp_path, clients), rds_instance, owned_copy, owned_copy.copy_name) == ("deleted", None)
+    assert calls.ops()[:3] == ["DescribeDBInstances", "DescribeDBInstances", "DeleteDBInstance"]
+
+
+def test_a_copy_gone_since_the_last_poll_is_deleted_not_left(owned_copy, tmp_path):
+    """The interlock finds nothing to own and refuses; a describe then tells 'gone' from 'not ours'."""
+    boto3.client("rds", region_name=REGION).delete_db_instance(
+        DBInstanceIdentifier=owned_copy.copy_name, SkipFinalSnapshot=True
+    )
+    outcome = _teardown(context(tmp_path, AwsClients()), rds_instance, owned_copy, owned_copy.copy_name, present=True)
+    assert outcome == ("deleted", None)
+
+
+def test_a_copy_not_ours_is_still_refused_and_left_when_the_last_poll_saw_it(aws, strict_aws, tmp_path):
+    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
+    rds = boto3.client("rds", region_name=REGION)
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-db")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="drt-someone-else", DBSnapshotIdentifier=snapshot)
+    strict_aws.settle()
+    status, reason = _teardown(
+        context(tmp_path, AwsClients()), rds_instance, spec("drt-someone-else"), "drt-someone-else", present=True
+    )
+    assert status == "left" and "refused" in reason
+    assert rds.describe_db_instances(DBInstanceIdentifier="drt-someone-else")["DBInstances"]
+
+
+def test_a_snapshot_and_a_point_in_time_restore_of_one_source_read_it_once_for_its_configuration(
+    aws, strict_aws, tmp_path
+):
+    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
+    clients = AwsClients()
+    calls = Calls()
+    calls.watch(clients, "rds")
+    ctx = context(tmp_path, clients)
+    for mode in ("pitr-latest", "snapshot"):
+        target = RestoreTarget(
+            service="ledger",
+            tier=1,
+            kind="rds_instance",
+            mode=mode,
+            resource="rds_instance:us-east-2:ledger-db",
+            source_id="ledger-db",
+            source_region=REGION,
+            region=REGION,
+            account=None,
+            rto_target_seconds=60,
+            rpo_target_seconds=86400 * 2,
+            instance_class="db.t3.micro",
+        )
+        m = perform_restore(target, [], replace(ctx))
+        assert (m.status, m.cleanup) == ("passed", "deleted"), m.error
+    # The point-in-time restore's own read (fresh: LatestRestorableTime) is the only read of the source.
+    assert calls.count(("DescribeDBInstances", "ledger-db")) == 1
+    assert calls.ops().count("DescribeDBSnapshots") == 2  # automated and manual, then AWS Backup's
+
+
+def test_groups_and_keys_a_copy_needs_are_looked_up_once_per_run_and_region(aws, strict_aws):
+    rds = boto3.client("rds", region_name=REGION)
+    rds.create_db_parameter_group(DBParameterGroupName="app-pg", DBParameterGroupFamily="mysql8.0", Description="a")
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+    clients = AwsClients()
+    calls = Calls()
+    calls.watch(clients, "rds")
+    calls.watch(clients, "kms")
+    config = CopyConfig(groups=((PARAMETER_GROUP, "app-pg"),), kms_key=key)
+    for n in range(5):
+        ensure_carried(clients, spec(f"drt-run1-{n}"), config)
+    assert calls == [("DescribeDBParameterGroups", "app-pg"), ("DescribeKey", key)]
+    # A group that is missing is missing for every restore of the run, each failing with the reason.
+    missing = CopyConfig(groups=((PARAMETER_GROUP, "nope"),))
+    for n in range(2):
+        with pytest.raises(NotCarried, match="'nope' does not exist in us-east-2"):
+            ensure_carried(clients, spec(f"drt-run1-{n}"), missing)
+    assert calls.ops().count("DescribeDBParameterGroups") == 2
+    # Another run (its own clients) looks again.
+    again = AwsClients()
+    ensure_carried(again, spec("drt-run2-0"), config)
