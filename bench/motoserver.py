@@ -31,10 +31,15 @@ from urllib.parse import parse_qs
 _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/")
 
 
+DELETE_SHARE = 0.5  # a delete keeps its copy `deleting` for this share of the restore latency
+
+
 def strict_config(seconds: float):
     from tasks.emulator import StrictConfig
 
-    return StrictConfig(create_seconds=0.0, restore_seconds=seconds, copy_seconds=0.0, delete_seconds=seconds / 2)
+    return StrictConfig(
+        create_seconds=0.0, restore_seconds=seconds, copy_seconds=0.0, delete_seconds=seconds * DELETE_SHARE
+    )
 
 
 class BenchLayer:

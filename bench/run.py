@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if restore_details:
         say(
             f"restore test whole process: {restore_details['process_seconds']:.1f} s "
-            f"(ideal {restore_details['ideal_seconds']:.0f} s of restores: {restore_details['process_efficiency']})"
+            f"(ideal {restore_details['ideal_seconds']:.1f} s of restores: {restore_details['process_efficiency']})"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
