@@ -16,7 +16,6 @@ The subprocess starts from the catalog already parsed into service records (esta
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import resource
 import subprocess
@@ -113,6 +112,8 @@ def compile_sources() -> None:
     """Bytecode for the code the child imports, as an installed package has it (pip compiles at install):
     compiling the project's sources is not the dashboard's cost. Written even where PYTHONDONTWRITEBYTECODE
     is set (which keeps an editable checkout from caching its own; it cost each timed child about 0.3 s)."""
+    import compileall  # here: the timed child does not need it
+
     here = Path(__file__).resolve().parent.parent
     for package in ("tasks", "bench"):
         compileall.compile_dir(here / package, quiet=1)
