@@ -430,18 +430,20 @@ def compliance(
 ) -> tuple[int, int]:
     """(compliant, total) over Tier 0/1 services at a point in time."""
     compliant = total = 0
+    latest = [state[name] for name in CONTROLS]  # looked up once, not per service (8 quarters x 10,000)
     for info in services:
         if info.tier not in CRITICAL_TIERS:
             continue
         total += 1
+        if not info.valid:
+            continue
         cadence = table.get(info.tier, table[None])
-        ok = info.valid
-        for name in CONTROLS:
-            entry = state[name].get(info.service)
-            if not ok or entry is None or entry[1] != "pass" or entry[0] + cadence.every(name) < as_of:
-                ok = False
+        for entries, every in zip(latest, (cadence.every(name) for name in CONTROLS)):
+            entry = entries.get(info.service)
+            if entry is None or entry[1] != "pass" or entry[0] + every < as_of:
                 break
-        compliant += ok
+        else:
+            compliant += 1
     return compliant, total
 
 
