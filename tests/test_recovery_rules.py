@@ -140,6 +140,20 @@ def test_a_daily_snapshot_beside_pitr_files_no_rpo_finding_but_pitr_over_target_
     assert finding.check == "restore.rpo_exceeded" and "in-region RPO target of 1h" in finding.detail
 
 
+def test_an_aurora_cluster_is_restored_to_a_point_in_time_too_and_that_path_answers_for_the_in_region_rpo():
+    cluster = db()
+    cluster = LiveResource("rds_cluster", cluster.region, "wiki", attrs=cluster.attrs)
+    at = NOW - timedelta(hours=2)
+    targets = by_mode(targets_for_member(runbook(1), Policy(), cluster, ["us-west-2"], at))
+    assert set(targets) == {
+        ("snapshot", "us-east-1"),
+        ("pitr-latest", "us-east-1"),
+        ("pitr-time", "us-east-1"),
+        ("snapshot-dr", "us-west-2"),
+    }
+    assert targets[("pitr-latest", "us-east-1")].judge_rpo and not targets[("snapshot", "us-east-1")].judge_rpo
+
+
 def test_a_snapshot_is_judged_where_there_is_no_pitr_and_a_dr_copy_against_region_loss():
     targets = by_mode(targets_for_member(runbook(1), Policy(), db(backup_retention_days=0), ["us-west-2"], None))
     snapshot = targets[("snapshot", "us-east-1")]

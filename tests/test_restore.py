@@ -144,6 +144,8 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
         ("rds_instance", "pitr-time"),
         ("rds_instance", "snapshot-dr"),
         ("rds_cluster", "snapshot"),
+        ("rds_cluster", "pitr-latest"),
+        ("rds_cluster", "pitr-time"),
         ("dynamodb_table", "pitr-latest"),
         ("dynamodb_table", "pitr-time"),
         ("s3_bucket", "object-version"),
@@ -171,6 +173,10 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
     # Aurora: the writer was added once the restored cluster was available, and both were torn down.
     aurora = by_target[("payments-aurora", "snapshot", "us-east-2")]
     assert aurora["status"] == "passed" and aurora["cleanup"] == "deleted" and aurora["rto_seconds"] >= 1.8
+    # Aurora's point-in-time path answers for its in-region RPO (LatestRestorableTime minutes behind).
+    aurora_pitr = by_target[("payments-aurora", "pitr-latest", "us-east-2")]
+    assert aurora_pitr["rpo_judged"] and aurora_pitr["rpo_seconds"] < aurora_pitr["rpo_target_seconds"]
+    assert aurora_pitr["cleanup"] == "deleted" and aurora_pitr["recovery_mechanism"].startswith("Aurora")
     assert by_target[("payments-receipts", "object-version", "us-east-2")]["validation"][0]["detail"].endswith(
         "checksum match"
     )

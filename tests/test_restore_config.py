@@ -5,6 +5,7 @@ anything is created, while the others go on. Pure mapping on canned AWS payloads
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -15,7 +16,7 @@ from tasks.actions.restore import RestoreContext, perform_restore
 from tasks.aws.clients import AwsClients
 from tasks.aws.guard import ownership_tags
 from tasks.aws.restore import ebs_volume, rds_cluster, rds_instance
-from tasks.aws.restore.base import RestoreSpec
+from tasks.aws.restore.base import Isolation, RestoreSpec
 from tasks.catalog.load import load_policy
 from tasks.catalog.policy import Policy, RestoreRegionPolicy
 from tasks.demo.builder import EstateBuilder
@@ -465,13 +466,28 @@ def test_an_aurora_point_in_time_copy_carries_what_a_snapshot_copy_does(aurora_w
     clients = AwsClients()
     kms_alias(SOURCE, "alias/restore-here")
     here = RestoreRegionPolicy(kms_key="alias/restore-here")
-    restore = spec("rds_cluster", "wiki", "drt-run1-wikipit", "pitr-latest", configuration=here)
+    ec2 = boto3.client("ec2", SOURCE)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"{SOURCE}{z}")["Subnet"]["SubnetId"]
+        for i, z in enumerate("ab")
+    ]
+    sg = ec2.create_security_group(GroupName="drt-isolated", Description="restores", VpcId=vpc)["GroupId"]
+    boto3.client("rds", SOURCE).create_db_subnet_group(
+        DBSubnetGroupName="restores", DBSubnetGroupDescription="isolated", SubnetIds=subnets
+    )
+    restore = replace(
+        spec("rds_cluster", "wiki", "drt-run1-wikipit", "pitr-latest", configuration=here),
+        isolation=Isolation("restores", (sg,)),
+    )
     point = rds_cluster.recovery_point(clients, restore)
     assert point.identifier == "latest" and point.mechanism == rds_cluster.PITR
     rds_cluster.start(clients, restore, point)
     rds = boto3.client("rds", SOURCE)
     cluster = rds.describe_db_clusters(DBClusterIdentifier="drt-run1-wikipit")["DBClusters"][0]
     assert (cluster["DBClusterParameterGroup"], cluster["KmsKeyId"]) == ("wiki-cpg", "alias/restore-here")
+    assert cluster["DBSubnetGroup"] == "restores"  # the snapshot path's isolation too
+    assert [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]] == [sg]
     strict_aws.settle()
     rds_cluster.advance(clients, restore, "drt-run1-wikipit", rds_cluster.state(clients, restore, "drt-run1-wikipit"))
     writer = rds.describe_db_instances(DBInstanceIdentifier="drt-run1-wikipit-w")["DBInstances"][0]

@@ -59,13 +59,15 @@ make_finding = CHECKS.make
 
 MODES = {
     "rds_instance": ("snapshot", "pitr-latest"),
-    "rds_cluster": ("snapshot",),
+    # Aurora: the cluster snapshot and point-in-time recovery (RestoreDBClusterToPointInTime), which answers
+    # for the in-region RPO as it does for instances.
+    "rds_cluster": ("snapshot", "pitr-latest"),
     "dynamodb_table": ("pitr-latest",),
     "s3_bucket": ("object-version",),
     "ebs_volume": ("snapshot",),
 }
 DR_REGION_KINDS = {"rds_instance", "rds_cluster", "ebs_volume"}  # restorable from a cross-region copy
-PITR_TIME_KINDS = {"rds_instance", "dynamodb_table"}
+PITR_TIME_KINDS = {"rds_instance", "rds_cluster", "dynamodb_table"}
 NEEDS_ISOLATION = {"rds_instance", "rds_cluster"}
 
 
