@@ -73,18 +73,14 @@ class MotoServer:
     """moto's server in its own process (bench.motoserver: moto under the strict layer, plus request counts)."""
 
     def __init__(self, log_dir: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        from tasks.emulator.server import EmulatorProcess
+
         env = clean_env(MOTO_EC2_LOAD_DEFAULT_AMIS="false", MOTO_RDS_SNAPSHOT_LIMIT="1000000")
-        self.log = open(log_dir / "moto.log", "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.motoserver", str(self.port)],
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait(f"{self.url}/bench-api/counts", "moto server", self.proc)
+        # No config: BenchLayer installs (and swaps) its own strict layer; the launcher stops it on every exit.
+        self.emulator = EmulatorProcess(None, wrap="bench.motoserver:BenchLayer", env=env, log=log_dir / "moto.log")
+        self.emulator.start()
+        self.url = self.emulator.url
+        self.port = int(self.url.rsplit(":", 1)[1])
 
     def counts(self) -> dict[str, int]:
         return json.loads(_http(f"{self.url}/bench-api/counts"))
@@ -112,16 +108,11 @@ class MotoServer:
 
     def cpu_seconds(self) -> float:
         """CPU the emulator has used so far (user + system): what a run cost the server side."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.emulator.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        self.emulator.stop()
 
 
 class PrefectServer:

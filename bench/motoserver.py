@@ -1,6 +1,6 @@
 """moto's server for the benchmarks, with a thin WSGI layer in front of it (same process, same cost for all).
 
-    python -m bench.motoserver PORT
+    python -m bench.motoserver PORT     (bench.common.MotoServer starts it through tasks.emulator.server)
 
 moto runs under the strict AWS layer (tasks/emulator): AWS's rules and states, with no waiting by default
 (a benchmark estate stands for one that has existed for a long time). It adds, under /bench-api/ (never
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import sys
 import threading
@@ -123,17 +122,10 @@ class BenchLayer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import run_simple
+    from tasks.emulator.server import serve
 
-    port = int((argv or sys.argv[1:])[0])
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple("127.0.0.1", port, BenchLayer(app), threaded=True, request_handler=MotoRequestHandler)
+    port = int((argv or sys.argv[1:] or ["0"])[0])
+    serve(config=None, wrap="bench.motoserver:BenchLayer", port=port)  # BenchLayer installs its own layer
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark figure, each measured side by side with its baseline, into out/bench.json.
 
-    python -m bench.run [--quick]
+    python -m bench.run [--quick] [--only PHASE[,PHASE]]     phases: restore, cli, audit, jira, dashboard, demo
 
 moto's server (bench.motoserver) and a Prefect server run as separate processes on loopback; each `dr`
 command runs as its own process with PREFECT_API_URL set, as a deployment's worker would run it, and is
@@ -54,6 +54,18 @@ TARGETS = {
     "demo_seconds": ("<=", 30),
 }
 SIZES = {"small": 2000, "main": 5000, "large": 8000}
+PHASES = ("restore", "cli", "audit", "jira", "dashboard", "demo")
+SERVER_PHASES = ("restore", "cli", "audit")  # the ones that share one moto and one Prefect server
+
+
+def phases_arg(text: str) -> list[str]:
+    wanted = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in wanted if p not in PHASES]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"unknown phase(s): {', '.join(unknown) or '(none)'}; choose from {', '.join(PHASES)}"
+        )
+    return wanted
 
 
 def met(key: str, value) -> bool | None:
@@ -73,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--quick", action="store_true", help="smaller fleets, one repeat (a smoke test)")
     parser.add_argument("--out", default=str(REPO / "out" / "bench.json"))
+    parser.add_argument(
+        "--only",
+        type=phases_arg,
+        default=list(PHASES),
+        metavar="PHASE[,PHASE]",
+        help=f"run only these benchmarks ({', '.join(PHASES)}); default: all",
+    )
     args = parser.parse_args(argv)
     sizes = {"small": 200, "main": 500, "large": 800} if args.quick else SIZES
     repeats = 1 if args.quick else 5
@@ -86,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
 
     def phase(name: str, fn) -> None:
+        if name not in args.only:
+            return
         say(f"== {name}")
         try:
             fn()
@@ -95,13 +116,15 @@ def main(argv: list[str] | None = None) -> int:
             (work / f"{name}-error.txt").write_text(traceback.format_exc())
 
     say(f"bench: logs in {work}")
-    moto = MotoServer(work)
-    prefect = PrefectServer(work)
-    client_home = tempfile.mkdtemp(prefix="prefect-client-", dir=work)
-    server_env = clean_env(AWS_ENDPOINT_URL=moto.url, PREFECT_API_URL=prefect.url, PREFECT_HOME=client_home)
-    ephemeral_env = clean_env(AWS_ENDPOINT_URL=moto.url)
-    baseline_env = clean_env(AWS_ENDPOINT_URL=moto.url)
-    say(f"  moto {moto.url}, prefect {prefect.url}")
+    servers = any(name in args.only for name in SERVER_PHASES)
+    if servers:
+        moto = MotoServer(work)
+        prefect = PrefectServer(work)
+        client_home = tempfile.mkdtemp(prefix="prefect-client-", dir=work)
+        server_env = clean_env(AWS_ENDPOINT_URL=moto.url, PREFECT_API_URL=prefect.url, PREFECT_HOME=client_home)
+        ephemeral_env = clean_env(AWS_ENDPOINT_URL=moto.url)
+        baseline_env = clean_env(AWS_ENDPOINT_URL=moto.url)
+        say(f"  moto {moto.url}, prefect {prefect.url}")
     try:
 
         def run_restore():
@@ -168,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         phase("cli", run_cli)
         phase("audit", run_audit)
     finally:
-        prefect.stop()
-        moto.stop()
+        if servers:
+            prefect.stop()
+            moto.stop()
 
     def run_jira():
         from bench import jira_sync
@@ -235,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
                 "details": details,
                 "failed": failed,
                 "total_seconds": round(total, 1),
-                "command": "make bench" + (" (--quick)" if args.quick else ""),
+                "phases": args.only,
+                "command": "make bench"
+                + (" (--quick)" if args.quick else "")
+                + ("" if args.only == list(PHASES) else f" (--only {','.join(args.only)})"),
             },
             indent=1,
             default=str,

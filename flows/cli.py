@@ -628,13 +628,14 @@ def cmd_server(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from flows.demo import claim_out_dir, run_demo
+    from flows.demo import PhaseClock, claim_out_dir, run_demo, write_timings
 
     refused = claim_out_dir(Path(args.out))
     if refused:
         print(f"dr: error: {refused}", file=sys.stderr)
         return 2
 
+    clock = PhaseClock()
     with flow_runs(args, "demo", background=True) as (console, ready):
         result = run_demo(
             Path(args.out),
@@ -642,6 +643,14 @@ def cmd_demo(args) -> int:
             say=console.phase,
             prefect_ready=ready,
             verbose=args.verbose,
+            clock=clock,
+        )
+    timings = {**clock.seconds, "total": clock.total(), **_process_seconds()}
+    written = write_timings(Path(args.out), timings)
+    if args.verbose:
+        print(
+            "demo: phases (wall s): " + ", ".join(f"{k} {v}" for k, v in timings.items()) + f" ({written})",
+            file=sys.stderr,
         )
     print()
     print("== quarterly documentation review")
@@ -657,6 +666,20 @@ def cmd_demo(args) -> int:
     print(f"steering committee pack: {result['dashboard']['pack_html']}")
     print(f"ledger: {Path(result['evidence']) / 'tracker' / 'ledger.json'}")
     return EXIT_OK
+
+
+def _process_seconds() -> dict[str, float]:
+    """Seconds since this process started (its imports included) and CPU it used so far: Linux only."""
+    import os
+
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        since_boot = float(Path("/proc/uptime").read_text().split()[0])
+        started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+    except (OSError, ValueError, IndexError):
+        return {}
+    cpu = os.times()
+    return {"process": round(since_boot - started, 2), "process_cpu": round(cpu.user + cpu.system, 2)}
 
 
 COMMANDS = {

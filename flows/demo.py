@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import logging
+import importlib.util
+import json
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tasks.shipped import shipped
@@ -25,36 +29,32 @@ DEMO_RESTORE_CONCURRENCY = 16
 DEMO_POLL_SECONDS = 0.25
 
 
-def start_emulator(verbose: bool = False):
+def start_emulator(verbose: bool = False, log: Path | None = None):
     """moto's server on a free loopback port, on the strict AWS layer (tasks/emulator: restores take time,
-    AWS refuses what it refuses); AWS_ENDPOINT_URL points every client at it. Returns (server, layer): the
-    layer is None when the caller already installed one (a test's)."""
+    AWS refuses what it refuses), in a child process so that it and the flows use two cores;
+    AWS_ENDPOINT_URL points every client at it. Stop it with `stop_emulator` (on every way out)."""
     for key, value in DEMO_ACCOUNT_ENV.items():
         os.environ[key] = value
     for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         os.environ.pop(key, None)
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError:
+    if importlib.util.find_spec("moto.server") is None or importlib.util.find_spec("werkzeug") is None:
         from tasks.errors import ConfigError
 
-        raise ConfigError("the demo needs moto's server: pip install 'moto[server]'") from None
-    # moto logs a traceback for each request it fails (its own races under concurrent calls answer 500, which
-    # botocore retries): emulator internals, not the user's business unless they asked for -v.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR if verbose else logging.CRITICAL)
-    from tasks.emulator import StrictAws, StrictConfig, current
+        raise ConfigError("the demo needs moto's server: pip install 'moto[server]'")
+    from tasks.emulator import StrictConfig
+    from tasks.emulator.server import CONTROL_ENV, EmulatorProcess
 
-    layer = None if current() is not None else StrictAws(StrictConfig.fast(DEMO_TRANSITION_SECONDS)).install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    try:
-        server.start()
-    except BaseException:
-        if layer is not None:
-            layer.uninstall()
-        raise
-    host, port = server.get_host_and_port()
-    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
-    return server, layer
+    emulator = EmulatorProcess(StrictConfig.fast(DEMO_TRANSITION_SECONDS), log=log, verbose=verbose).start()
+    os.environ["AWS_ENDPOINT_URL"] = emulator.url
+    os.environ[CONTROL_ENV] = emulator.url  # the estate builder settles what it seeds there
+    return emulator
+
+
+def stop_emulator(emulator) -> None:
+    from tasks.emulator.server import CONTROL_ENV
+
+    emulator.stop()
+    os.environ.pop(CONTROL_ENV, None)
 
 
 DEMO_MARK = ".dr-demo"
@@ -72,44 +72,91 @@ def claim_out_dir(out: Path) -> str | None:
     return None
 
 
-def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: None, verbose: bool = False) -> dict:
+class PhaseClock:
+    """Wall seconds of each phase of the demo, in order (written to <out>/timings.json; `-v` prints them)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - started, 2)
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.started, 2)
+
+
+TIMINGS_FILE = "timings.json"
+EMULATOR_LOG = "emulator.log"  # the emulator process's own output (moto's tracebacks with -v)
+
+
+def write_timings(out: Path, timings: dict[str, float]) -> Path:
+    path = out / TIMINGS_FILE
+    path.write_text(json.dumps(timings, indent=1) + "\n")
+    return path
+
+
+def run_demo(
+    out: Path,
+    evidence: Path | None,
+    say=print,
+    prefect_ready=lambda: None,
+    verbose: bool = False,
+    clock: PhaseClock | None = None,
+) -> dict:
     """`prefect_ready()` returns once the Prefect API answers (its server starts while the estate is built)."""
     from tasks.demo.estate import build_demo_estate, prepare_demo_catalog
 
-    server, layer = start_emulator(verbose)
+    clock = clock or PhaseClock()
+    with clock.phase("emulator_start"):
+        emulator = start_emulator(verbose, log=None if verbose else out / EMULATOR_LOG)
     try:
         say(f"demo: AWS emulator (moto, strict AWS layer) on {os.environ['AWS_ENDPOINT_URL']}")
-        counts = build_demo_estate()
+        with clock.phase("estate"):
+            counts = build_demo_estate()
         say(f"demo: built the estate: 8 services in 5 regions, {counts['tenant_databases']} tenant databases")
-        catalog = prepare_demo_catalog(shipped("runbooks"), out / "runbooks")
+        with clock.phase("catalog"):
+            catalog = prepare_demo_catalog(shipped("runbooks"), out / "runbooks")
         evidence = evidence or out / "evidence"
         say(f"demo: catalog {catalog} (runbooks/ aged to today, plus a deliberately broken runbook)")
-        say(f"demo: Prefect API {prefect_ready()}")
+        with clock.phase("prefect_wait"):
+            api = prefect_ready()
+        say(f"demo: Prefect API {api}")
 
-        from flows.documentation_review import documentation_review
+        with clock.phase("review"):
+            from flows.documentation_review import documentation_review
 
-        review = documentation_review(tiers=[0, 1, 2, 3], runbooks=str(catalog), evidence=str(evidence))
+            review = documentation_review(tiers=[0, 1, 2, 3], runbooks=str(catalog), evidence=str(evidence))
 
         from flows.backup_posture_audit import backup_posture_audit
         from flows.backup_restore_test import backup_restore_test
 
-        audit = backup_posture_audit(runbooks=str(catalog), evidence=str(evidence))
-        restore = backup_restore_test(
-            runbooks=str(catalog),
-            evidence=str(evidence),
-            sample="5%",
-            concurrency=DEMO_RESTORE_CONCURRENCY,
-            poll_seconds=DEMO_POLL_SECONDS,
-        )
+        with clock.phase("audit"):
+            audit = backup_posture_audit(runbooks=str(catalog), evidence=str(evidence))
+        with clock.phase("restore"):
+            restore = backup_restore_test(
+                runbooks=str(catalog),
+                evidence=str(evidence),
+                sample="5%",
+                concurrency=DEMO_RESTORE_CONCURRENCY,
+                poll_seconds=DEMO_POLL_SECONDS,
+            )
 
         from flows.dashboard import dr_dashboard
         from flows.dr_simulation import dr_simulation
 
         answers = shipped("docs/demo-answers-region-loss.yaml")
-        simulation = dr_simulation(
-            scenario="region-loss", answers=str(answers), runbooks=str(catalog), evidence=str(evidence)
-        )
-        dashboard = dr_dashboard(evidence=str(evidence), out=str(out / "dashboard"), runbooks=str(catalog))
+        with clock.phase("simulation"):
+            simulation = dr_simulation(
+                scenario="region-loss", answers=str(answers), runbooks=str(catalog), evidence=str(evidence)
+            )
+        with clock.phase("dashboard"):
+            dashboard = dr_dashboard(evidence=str(evidence), out=str(out / "dashboard"), runbooks=str(catalog))
         return {
             "review": review,
             "audit": audit,
@@ -120,6 +167,5 @@ def run_demo(out: Path, evidence: Path | None, say=print, prefect_ready=lambda: 
             "catalog": str(catalog),
         }
     finally:
-        server.stop()
-        if layer is not None:
-            layer.uninstall()
+        with clock.phase("emulator_stop"):
+            stop_emulator(emulator)

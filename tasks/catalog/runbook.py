@@ -33,14 +33,17 @@ AccountId = Annotated[StrictStr, Field(pattern=r"^\d{12}$")]
 
 @lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
-    """Every region botocore knows in any partition (read from its bundled endpoint data, no network)."""
-    import botocore.session
+    """Every region botocore knows in any partition (read from its bundled endpoint data, no network).
+    The endpoint data alone: a session's get_available_regions would parse each service's whole model
+    (EC2's is megabytes) just to find its endpoint prefix, which for these four is the service's name."""
+    import botocore.loaders
+    import botocore.regions
 
-    session = botocore.session.get_session()
+    resolver = botocore.regions.EndpointResolver(botocore.loaders.create_loader().load_data("endpoints"))
     regions: set[str] = set()
-    for partition in session.get_available_partitions():
+    for partition in resolver.get_available_partitions():
         for service in ("ec2", "rds", "s3", "dynamodb"):
-            regions.update(session.get_available_regions(service, partition))
+            regions.update(resolver.get_available_endpoints(service, partition))
     return frozenset(regions)
 
 

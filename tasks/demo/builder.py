@@ -7,6 +7,7 @@ copies the tool makes), so they must only ever run against an emulator on loopba
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 from tasks.aws.clients import new_session
@@ -14,6 +15,7 @@ from tasks.errors import ConfigError
 from tasks.rules.ebs_copies import COPY_SOURCE_TAG
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+BUILD_WORKERS = 4  # calls in flight while building a fleet
 
 
 def require_emulator() -> str:
@@ -59,7 +61,9 @@ class EstateBuilder:
         tags: dict[str, str] | None = None,
         engine: str = "postgres",
         instance_class: str = "db.r6g.large",
+        settle: bool = True,
     ) -> dict:
+        """`settle=False`: the caller settles once after creating many (a fleet)."""
         created = self.client("rds", region).create_db_instance(
             DBInstanceIdentifier=identifier,
             Engine=engine,
@@ -73,7 +77,8 @@ class EstateBuilder:
             CopyTagsToSnapshot=True,
             Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
         )["DBInstance"]
-        self.settle()
+        if settle:
+            self.settle()
         return created
 
     def copy_instance_snapshot(self, source_region: str, identifier: str, target_region: str) -> str:
@@ -103,19 +108,32 @@ class EstateBuilder:
         if missing:
             self.settle()
             snapshots = newest()
-        targets = []
-        for identifier in identifiers:
+        target = self.client("rds", target_region)
+
+        def copy(identifier: str) -> str:
             target_id = f"{identifier}-copy-{target_region}"
-            self.client("rds", target_region).copy_db_snapshot(
+            target.copy_db_snapshot(
                 SourceDBSnapshotIdentifier=snapshots[identifier]["DBSnapshotArn"],
                 TargetDBSnapshotIdentifier=target_id,
                 SourceRegion=source_region,
                 KmsKeyId="alias/aws/rds",
                 CopyTags=True,
             )
-            targets.append(target_id)
+            return target_id
+
+        targets = self.in_parallel(copy, identifiers)
         self.settle()
         return targets
+
+    @staticmethod
+    def in_parallel(call, items: list) -> list:
+        """call(item) for each item, a few at a time, results in order (clients are thread-safe; make them
+        first: sessions are not). On an emulator in another process, this process prepares and reads calls
+        while the emulator answers others."""
+        if len(items) < 2:
+            return [call(item) for item in items]
+        with ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
+            return list(pool.map(call, items))
 
     def aurora_cluster(
         self,

@@ -60,9 +60,9 @@ def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
     tenants = 0
     for region in TENANT_REGIONS:
         short = "use1" if region == "us-east-1" else "euw1"
-        copied = []
-        for index in range(1, TENANTS_PER_REGION + 1):
-            name = f"tenant-{short}-{index:03d}"
+        names = [f"tenant-{short}-{index:03d}" for index in range(1, TENANTS_PER_REGION + 1)]
+
+        def tenant(name: str, region: str = region) -> None:
             retention = 0 if name in NO_BACKUP_TENANTS else (7 if name in SHORT_RETENTION_TENANTS else 30)
             b.rds_instance(
                 region,
@@ -72,11 +72,14 @@ def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
                 encrypted=name not in UNENCRYPTED_TENANTS,
                 retention=retention,
                 tags={"service": "issue-tracker-tenants", "tenant": name},
+                settle=False,
             )
-            if name not in UNCOPIED_TENANTS:
-                copied.append(name)
-            tenants += 1
-        b.copy_instance_snapshots(region, copied, "us-west-2")
+
+        b.client("rds", region)  # made before the threads share it (boto3 sessions are not thread-safe)
+        b.in_parallel(tenant, names)
+        b.settle()
+        tenants += len(names)
+        b.copy_instance_snapshots(region, [n for n in names if n not in UNCOPIED_TENANTS], "us-west-2")
 
     # Tier 1 wiki on Aurora in eu-west-1, copied to eu-central-1. Resources clean; runbook stale.
     b.aurora_cluster("eu-west-1", "wiki-aurora", tags={"service": "wiki"})

@@ -149,6 +149,11 @@ def current() -> StrictAws | None:
 
 
 def settle() -> None:
-    """settle() on the installed layer; nothing without one (plain moto or real AWS)."""
+    """settle() on the installed layer, else on the emulator process this process started
+    (tasks.emulator.server); nothing without either (plain moto or real AWS)."""
     if _current is not None:
         _current.settle()
+        return
+    from tasks.emulator.server import settle_remote
+
+    settle_remote()

@@ -13,8 +13,6 @@ import time
 import weakref
 from collections.abc import Callable
 
-from moto.core.exceptions import ServiceException
-
 
 class Lifecycle:
     def __init__(self) -> None:
@@ -70,6 +68,8 @@ class Lifecycle:
             self._due.append((time.monotonic() + seconds, remove))
 
     def reap(self, everything: bool = False) -> None:
+        from moto.core.exceptions import ServiceException  # here: a parent that only launches moto never loads it
+
         now = time.monotonic()
         with self._lock:
             ready = [item for item in self._due if everything or item[0] <= now]
