@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 SEVERITIES = ("low", "medium", "high", "critical")
 SERVICE_LEVEL = "runbook"  # the `resource` of findings about the runbook itself
+PROGRAM = "dr-program"  # the service id of the programme's own tickets (vault gaps, the simulation's action items)
 
 
 @dataclass(frozen=True)

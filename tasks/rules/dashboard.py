@@ -23,6 +23,7 @@ from typing import Any
 
 from tasks.catalog.policy import Policy
 from tasks.catalog.types import Catalog
+from tasks.evidence.findings import PROGRAM  # the programme's own tickets: action items, vault gaps
 from tasks.evidence.records import (
     AUDIT_FLOW,
     NOT_TESTED,
@@ -36,7 +37,6 @@ from tasks.evidence.records import (
 from tasks.rules.digest import tickets_by_severity
 from tasks.rules.quarters import Quarter
 from tasks.rules.status import CONDITIONS, STATUS_ORDER, Status, legend, status_of
-from tasks.rules.vaults import PROGRAM  # the programme's own tickets: action items, vault gaps
 
 CRITICAL_TIERS = (0, 1)
 CONTROLS = ("review", "restore", "simulation")

@@ -11,12 +11,11 @@ from typing import Any
 
 from tasks.catalog.policy import AwsBackupPolicy
 from tasks.catalog.runbook import Runbook
-from tasks.evidence.findings import Check, CheckSet, Finding
+from tasks.evidence.findings import PROGRAM, Check, CheckSet, Finding
 from tasks.rules.restore_plan import copy_regions_for
 
 VAULT_CHECK_PREFIX = "backup.vault_"
 
-PROGRAM = "dr-program"  # the service id of the programme's own tickets (also the simulation's action items)
 
 CHECKS = CheckSet(
     Check(
