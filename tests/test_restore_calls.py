@@ -4,6 +4,7 @@ and the interlock still reads the copy's tags before every delete."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from tasks.aws.guard import ownership_tags
 from tasks.aws.restore import rds_instance
 from tasks.aws.restore.base import RestoreSpec
 from tasks.aws.restore.configure import ensure_carried
+from tasks.aws.restore.polling import instance_poller
 from tasks.catalog.policy import Policy
 from tasks.demo.builder import EstateBuilder
 from tasks.evidence.store import LocalEvidenceStore
@@ -174,3 +176,30 @@ def test_groups_and_keys_a_copy_needs_are_looked_up_once_per_run_and_region(aws,
     # Another run (its own clients) looks again.
     again = AwsClients()
     ensure_carried(again, spec("drt-run2-0"), config)
+
+
+def test_copies_polled_at_once_share_describes_and_each_answer_is_newer_than_its_poll(aws, strict_aws):
+    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
+    rds = boto3.client("rds", region_name=REGION)
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-db")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    copies = [f"drt-run1-copy{n}" for n in range(6)]
+    for copy in copies:
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=copy, DBSnapshotIdentifier=snapshot)
+    strict_aws.settle()
+    clients = AwsClients()
+    calls = Calls()
+    calls.watch(clients, "rds")
+    poller = instance_poller(clients, REGION, None)
+    assert instance_poller(clients, REGION, None) is poller  # one per run, account and region
+
+    def poll(copy: str) -> list[str | None]:
+        return [(poller.describe(copy) or {}).get("DBInstanceIdentifier") for _ in range(5)]
+
+    with ThreadPoolExecutor(len(copies)) as pool:
+        answers = list(pool.map(poll, copies))
+    assert answers == [[copy] * 5 for copy in copies]  # each poll its own copy, every time
+    assert len(calls) < 6 * 5  # shared reads
+    # Sequentially, each poll reads anew: a delete in between is seen by the next poll.
+    rds.delete_db_instance(DBInstanceIdentifier=copies[0], SkipFinalSnapshot=True)
+    assert poller.describe(copies[0])["DBInstanceStatus"] == "deleting"
+    assert poller.describe("drt-run1-never-made") is None

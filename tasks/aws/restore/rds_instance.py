@@ -20,6 +20,7 @@ from tasks.aws.restore.base import (
     rpo_from_point,
 )
 from tasks.aws.restore.configure import ensure_carried, where
+from tasks.aws.restore.polling import instance_poller
 from tasks.rules.restore_config import CopyConfig, rds_instance_config
 
 KIND = "rds_instance"
@@ -116,7 +117,8 @@ def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: 
 
 
 def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None) -> CopyState:
-    db = rds.get_db_instance(rds_client(clients, spec), copy_id)
+    """The copy as one read of every copy polled at about the same time saw it (tasks/aws/restore/polling.py)."""
+    db = instance_poller(clients, spec.region, spec.account).describe(copy_id)
     if db is None:
         return CopyState("missing")
     status = db.get("DBInstanceStatus", "")
