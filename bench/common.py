@@ -78,7 +78,7 @@ class MotoServer:
         env = clean_env(MOTO_EC2_LOAD_DEFAULT_AMIS="false", MOTO_RDS_SNAPSHOT_LIMIT="1000000")
         # No config: BenchLayer installs (and swaps) its own strict layer; the launcher stops it on every exit.
         self.emulator = EmulatorProcess(None, wrap="bench.motoserver:BenchLayer", env=env, log=log_dir / "moto.log")
-        self.emulator.start()
+        self.emulator.start().ready()
         self.url = self.emulator.url
         self.port = int(self.url.rsplit(":", 1)[1])
 

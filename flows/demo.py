@@ -45,6 +45,7 @@ def start_emulator(verbose: bool = False, log: Path | None = None):
     from tasks.emulator import StrictConfig
     from tasks.emulator.server import CONTROL_ENV, EmulatorProcess
 
+    # Not waiting for it to serve: moto loads in the child while this process goes on (its first calls wait).
     emulator = EmulatorProcess(StrictConfig.fast(DEMO_TRANSITION_SECONDS), log=log, verbose=verbose).start()
     os.environ["AWS_ENDPOINT_URL"] = emulator.url
     os.environ[CONTROL_ENV] = emulator.url  # the estate builder settles what it seeds there
@@ -120,7 +121,11 @@ def run_demo(
     try:
         say(f"demo: AWS emulator (moto, strict AWS layer) on {os.environ['AWS_ENDPOINT_URL']}")
         with clock.phase("estate"):
-            counts = build_demo_estate()
+            try:
+                counts = build_demo_estate()
+            except Exception:
+                emulator.check()  # a dead emulator is the cause to name, not the connection error it made
+                raise
         say(f"demo: built the estate: 8 services in 5 regions, {counts['tenant_databases']} tenant databases")
         with clock.phase("catalog"):
             catalog = prepare_demo_catalog(shipped("runbooks"), out / "runbooks")

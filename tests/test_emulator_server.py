@@ -74,7 +74,7 @@ def test_serves_aws_on_the_strict_layer_and_settles_on_request(monkeypatch, tmp_
 
 
 def test_stop_ends_the_child_even_if_it_ignores_its_stdin(tmp_path):
-    emulator = EmulatorProcess(StrictConfig.fast(1.0)).start()
+    emulator = EmulatorProcess(StrictConfig.fast(1.0)).start().ready()
     pid = emulator.pid
     os.kill(pid, signal.SIGSTOP)  # cannot read its stdin: stop() must fall back to terminate/kill
     try:
@@ -112,6 +112,17 @@ def test_the_child_does_not_outlive_its_parent(tmp_path, how):
 
 def test_a_child_that_fails_to_start_is_reported_with_its_log(tmp_path):
     log = tmp_path / "emulator.log"
+    emulator = EmulatorProcess(StrictConfig.fast(1.0), wrap="no_such_module:App", log=log).start()
+    pid = emulator.pid  # the port is bound before moto loads: the failure shows when waiting for it to serve
     with pytest.raises(RuntimeError, match="exited .* before it was ready; see .*emulator.log"):
-        EmulatorProcess(StrictConfig.fast(1.0), wrap="no_such_module:App", log=log).start()
+        emulator.ready()
     assert "No module named 'no_such_module'" in log.read_text()
+    assert _gone_within(pid, 10)
+
+
+def test_requests_made_while_moto_loads_wait_and_are_answered():
+    emulator = EmulatorProcess(StrictConfig.fast(1.0)).start()  # port bound, moto maybe still loading
+    try:
+        assert _rds(emulator.url).describe_db_instances()["DBInstances"] == []
+    finally:
+        emulator.stop()

@@ -1,7 +1,7 @@
 """moto's server on the strict AWS layer, in a child process: the caller's flows and the emulator then run on
 two cores instead of sharing one interpreter lock (moto answers each call with milliseconds of Python).
 
-    with EmulatorProcess(StrictConfig.fast(1.0)) as emulator:
+    with EmulatorProcess(StrictConfig.fast(1.0)) as emulator:   # started and serving
         emulator.url                  # http://127.0.0.1:PORT, for AWS_ENDPOINT_URL
         emulator.settle()             # finish every transition now (seeding an estate)
 
@@ -10,7 +10,9 @@ killed), and `stop()` (every exit of the `with`) terminates it and waits for it.
 POST /_strict/settle. A benchmark puts its own WSGI layer in front (`wrap="module:factory"`, given moto's app)
 and installs its own strict layer (`config=None`).
 
-    python -m tasks.emulator.server [--config JSON] [--wrap module:factory]   # prints the port, then serves
+    python -m tasks.emulator.server [--config JSON] [--wrap module:factory]   # prints the port, 0 once serving
+
+`start()` alone returns as soon as the port is bound (requests wait until moto has loaded); `ready()` waits.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class EmulatorProcess:
         self.verbose = verbose
         self.proc: subprocess.Popen | None = None
         self.url = ""
+        self._ready = False
 
     def start(self) -> EmulatorProcess:
         command = [sys.executable, "-m", "tasks.emulator.server"]
@@ -80,14 +83,33 @@ class EmulatorProcess:
             if log:
                 log.close()
         try:
-            port = self._read_port()
+            port = self._read_line()
         except BaseException:
             self.stop()
             raise
         self.url = f"http://127.0.0.1:{port}"
         return self
 
-    def _read_port(self) -> int:
+    def ready(self) -> EmulatorProcess:
+        """Wait until moto answers (start() returns once the port is bound: requests made before wait in the
+        socket's backlog, so a caller may go on with its own start-up meanwhile)."""
+        if not self._ready:
+            try:
+                self._read_line()
+            except BaseException:
+                self.stop()
+                raise
+            self._ready = True
+        return self
+
+    def check(self) -> None:
+        """Raise if the child has exited (a caller's failed request then names the cause)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            where = f"; see {self.log}" if self.log else ""
+            raise RuntimeError(f"the AWS emulator exited ({self.proc.returncode}){where}")
+
+    def _read_line(self) -> int:
+        """The child's next line: a number (its port, then 0 once it serves)."""
         assert self.proc is not None and self.proc.stdout is not None
         deadline = time.monotonic() + READY_SECONDS
         line = b""
@@ -97,7 +119,7 @@ class EmulatorProcess:
                 raise RuntimeError(f"the AWS emulator did not start within {READY_SECONDS:.0f} s")
             readable, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.5))
             if readable:
-                chunk = os.read(self.proc.stdout.fileno(), 64)
+                chunk = os.read(self.proc.stdout.fileno(), 1)  # one byte at a time: never past this line
                 if not chunk:
                     break
                 line += chunk
@@ -136,7 +158,7 @@ class EmulatorProcess:
                 proc.stdout.close()
 
     def __enter__(self) -> EmulatorProcess:
-        return self.start()
+        return self.start().ready()
 
     def __exit__(self, *exc) -> None:
         self.stop()
@@ -178,7 +200,24 @@ class _Control:
 
 
 def serve(config=None, wrap: str | None = None, verbose: bool = False, port: int = 0) -> None:
-    """The child's side: install the layer, bind, print the port, serve until stdin closes."""
+    """The child's side: bind and print the port at once, then load moto and the layer (the parent goes on with
+    its own start-up meanwhile; its first requests wait in the backlog), print 0, serve until stdin closes."""
+    import socket
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the emulator stops
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(128)
+
+    def watch_parent() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        os._exit(0)  # nothing to keep: the estate lives only as long as the parent's run
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    _say(listener.getsockname()[1])
+
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -187,24 +226,27 @@ def serve(config=None, wrap: str | None = None, verbose: bool = False, port: int
     # moto logs a traceback for each request it fails (its own races under concurrent calls answer 500, which
     # botocore retries): emulator internals, shown only when asked for.
     logging.getLogger("werkzeug").setLevel(logging.ERROR if verbose else logging.CRITICAL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the emulator stops
     if config is not None:
         StrictAws(config).install()
     app = DomainDispatcherApplication(create_backend_app)
     if wrap:
         module, _, name = wrap.partition(":")
         app = getattr(importlib.import_module(module), name)(app)
-    server = make_server("127.0.0.1", port, _Control(app), True, request_handler=MotoRequestHandler)
-
-    def watch_parent() -> None:
-        while sys.stdin.buffer.read(4096):
-            pass
-        os._exit(0)  # nothing to keep: the estate lives only as long as the parent's run
-
-    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
-    sys.stdout.write(f"{server.server_port}\n")
-    sys.stdout.flush()
+    server = make_server(
+        "127.0.0.1",
+        listener.getsockname()[1],
+        _Control(app),
+        True,
+        request_handler=MotoRequestHandler,
+        fd=listener.fileno(),
+    )
+    _say(0)
     server.serve_forever()
+
+
+def _say(number: int) -> None:
+    sys.stdout.write(f"{number}\n")
+    sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
