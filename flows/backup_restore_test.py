@@ -228,8 +228,9 @@ def backup_restore_test(
 
 def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
     """Each target's restore, `concurrency` under way at once. Twice as many tasks run: a restore gives its
-    slot back once AWS accepts the delete of its copy, and waits for the copy to be gone beside the next
-    restores (at most `concurrency` copies deleting besides the ones restoring)."""
+    slot back once its copy's teardown is under way (see tasks/actions/restore.py), and waits for the copy
+    to be gone beside the next restores (at most `concurrency` copies being torn down besides the ones
+    restoring)."""
     limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
     ctx = replace(ctx, slot=partial(restore_slot, threading.BoundedSemaphore(concurrency), limit_name))
     progress = (

@@ -4,8 +4,11 @@ Teardown runs whatever happens (failure, timeout, cancellation) and is confirmed
 measurement is written to the run's evidence as soon as it exists, so a crash loses nothing finished.
 
 A restore holds its slot (`RestoreContext.slot`, the run's concurrency bound) from before it looks for a
-recovery point until AWS has accepted the delete of its copy: waiting for the copy to be gone takes no slot,
-so the next restore starts while this copy is `deleting` (on AWS, minutes of it).
+recovery point until its copy's teardown is under way: once the copy is validated (available, measured),
+when the delete is asked for; otherwise (a copy still creating at the RTO deadline, or failed) once AWS has
+accepted the delete. Waiting for the copy to be gone takes no slot, so the next restore starts while this
+copy is `deleting` (on AWS, minutes of it); the flow's thread pool (twice the slots) still bounds the copies
+alive at once.
 """
 
 from __future__ import annotations
@@ -272,12 +275,16 @@ def _teardown(
     again on each poll. A refusal that waiting cannot change (the ownership interlock, access denied) ends
     the teardown at once as `left`, with the reason. `on_requested` is called once AWS has accepted the
     delete (the restore's slot is given back while the copy is deleting). `present`: the caller's last
-    describe saw the copy, so the delete goes first (the interlock still reads its tags before it)."""
+    describe saw the copy available and validated it, so the delete goes first (the interlock still reads
+    its tags before it) and `on_requested` is called as the delete is asked for."""
     limit = time.monotonic() + ctx.policy.restore.cleanup_timeout.total_seconds()
     interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
     requested = False
     reason: str | None = None
     look = not present
+    if present and on_requested is not None:
+        on_requested()  # a validated copy is no longer a restore under way, whatever AWS answers the delete
+        on_requested = None
     while True:
         try:
             if look and driver.state(ctx.clients, spec, copy_id).status == "missing":
