@@ -29,11 +29,12 @@ import math
 import os
 import re
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.common import DR, aws_client, build_parallel, measure
 from bench.motoserver import DELETE_SHARE
+from tasks.emulator.timeline import windows_opened
 
 REGION = "us-east-2"
 INSTANCES, CONCURRENCY, RESTORE_SECONDS, POLL_SECONDS = 20, 8, 1.0, 0.05
@@ -69,22 +70,11 @@ restore:
 """
 
 
-def recent_backup_window(now: datetime | None = None) -> tuple[str, str]:
-    """A 30-minute backup window that opened two hours ago, and a maintenance window twelve hours from it.
-
-    The strict layer dates the newest automated snapshot at the last window's start (as AWS takes them), and
-    these restores measure restore time, not a day-old snapshot against the Tier 2 RPO of 8 h. The
-    maintenance window is explicit because the two must not overlap (CreateDBInstance,
-    PreferredMaintenanceWindow), and the default one would at some hours of the day."""
-    start = (now or datetime.now(timezone.utc)) - timedelta(hours=2)
-    end = start + timedelta(minutes=30)
-    far, far_end = start + timedelta(hours=12), end + timedelta(hours=12)
-    return f"{start:%H:%M}-{end:%H:%M}", f"{far:%a:%H:%M}-{far_end:%a:%H:%M}".lower()
-
-
 def build(endpoint: str) -> None:
     client = aws_client("rds", REGION, endpoint)
-    window, maintenance = recent_backup_window()
+    # A window that opened two hours ago: these restores measure restore time, not a day-old automated
+    # snapshot against the Tier 2 RPO of 8 h.
+    window, maintenance = windows_opened(timedelta(hours=2))
     build_parallel(
         [
             lambda n=f"restore-bench-{i:02d}": client.create_db_instance(

@@ -14,6 +14,7 @@ import yaml
 from flows.backup_posture_audit import backup_posture_audit
 from flows.backup_restore_test import backup_restore_test
 from tasks.demo.builder import EstateBuilder
+from tasks.emulator.timeline import windows_opened
 from tests.conftest import write_runbook
 from tests.estate import restore_section
 
@@ -42,7 +43,9 @@ resources:
 @pytest.fixture
 def estate(prefect_harness, aws, strict_aws, tmp_path):
     builder = EstateBuilder(in_process_mock=True)
-    builder.rds_instance(SOURCE, "orders-db", retention=30)
+    # The daily automated snapshot is six hours old, older than AWS Backup's three-hour point, whatever the
+    # hour (moto's default window 13:14 UTC made it the newer one for three hours a day).
+    builder.rds_instance(SOURCE, "orders-db", retention=30, windows=windows_opened(timedelta(hours=6)))
     volume = builder.volume(SOURCE, "orders-spool", snapshot=False)
     builder.table(SOURCE, "orders-events", pitr=True)
     strict_aws.settle()

@@ -16,6 +16,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tasks.emulator.timeline import windows_opened
+
 pytestmark = pytest.mark.strict(seconds=600)
 
 PASSWORD = "password1"
@@ -208,11 +210,7 @@ def test_automated_snapshots_are_daily_in_the_backup_window_not_at_creation(aws,
     client = rds()
     now = datetime.now(UTC)
     start = now - timedelta(hours=3)
-    window = f"{start:%H:%M}-{start + timedelta(minutes=30):%H:%M}"
-    # A maintenance window 12 hours away: AWS refuses one that overlaps the backup window (moto's default may).
-    away = start + timedelta(hours=12)
-    end = away + timedelta(minutes=30)
-    maintenance = f"{away:%a}:{away:%H:%M}-{end:%a}:{end:%H:%M}".lower()
+    window, maintenance = windows_opened(timedelta(hours=3), now)
     instance(client, "db1", PreferredBackupWindow=window, PreferredMaintenanceWindow=maintenance)
     automated = client.describe_db_snapshots(DBInstanceIdentifier="db1", SnapshotType="automated")["DBSnapshots"]
     assert len(automated) == 1

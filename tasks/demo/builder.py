@@ -62,8 +62,11 @@ class EstateBuilder:
         engine: str = "postgres",
         instance_class: str = "db.r6g.large",
         settle: bool = True,
+        windows: tuple[str, str] | None = None,
     ) -> dict:
-        """`settle=False`: the caller settles once after creating many (a fleet)."""
+        """`settle=False`: the caller settles once after creating many (a fleet). `windows`: the backup and
+        maintenance windows (tasks.emulator.timeline.windows_opened), which date the automated snapshots."""
+        schedule = {"PreferredBackupWindow": windows[0], "PreferredMaintenanceWindow": windows[1]} if windows else {}
         created = self.client("rds", region).create_db_instance(
             DBInstanceIdentifier=identifier,
             Engine=engine,
@@ -76,6 +79,7 @@ class EstateBuilder:
             BackupRetentionPeriod=retention,
             CopyTagsToSnapshot=True,
             Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+            **schedule,
         )["DBInstance"]
         if settle:
             self.settle()

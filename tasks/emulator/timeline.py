@@ -26,3 +26,13 @@ def last_window_start(window: str | None, now: datetime) -> datetime:
 
 def within(moment: datetime, earliest: datetime, latest: datetime) -> bool:
     return earliest <= naive_utc(moment) <= latest
+
+
+def windows_opened(ago: timedelta, now: datetime | None = None) -> tuple[str, str]:
+    """A 30-minute daily backup window that opened `ago` before `now`, and a weekly maintenance window twelve
+    hours from it: (PreferredBackupWindow, PreferredMaintenanceWindow). The maintenance window is explicit
+    because AWS refuses one that overlaps the backup window (CreateDBInstance), and moto's default may."""
+    start = (now or datetime.now(UTC)) - ago
+    end = start + timedelta(minutes=30)
+    far, far_end = start + timedelta(hours=12), end + timedelta(hours=12)
+    return f"{start:%H:%M}-{end:%H:%M}", f"{far:%a:%H:%M}-{far_end:%a:%H:%M}".lower()
