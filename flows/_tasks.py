@@ -22,13 +22,21 @@ from tasks.rules.posture import POSTURE_ATTRIBUTES
 from tasks.rules.restore_plan import copy_regions_for
 
 
-@task(
+def aws_read_task(**options):
+    """A Prefect task that reads AWS: transient errors (throttling, 5xx, timeouts) retried with jittered
+    backoff, nothing else; never cached (each run reads AWS as it is)."""
+    return task(
+        retries=3,
+        retry_delay_seconds=exponential_backoff(backoff_factor=2),
+        retry_jitter_factor=0.5,
+        retry_condition_fn=retry_if_transient,
+        cache_policy=NO_CACHE,
+        **options,
+    )
+
+
+@aws_read_task(
     name="read-posture",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
     task_run_name="read-{runbook.service}-{index}",
 )
 def read_posture(runbook: Runbook, spec: Resource, index: int, clients: AwsClients) -> Observation:
@@ -42,13 +50,8 @@ def read_posture(runbook: Runbook, spec: Resource, index: int, clients: AwsClien
     )
 
 
-@task(
+@aws_read_task(
     name="read-backup-copies",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
 )
 def read_backup_copies(
     clients: AwsClients, vault: str, places: list[tuple[str | None, str]], resource_type: str

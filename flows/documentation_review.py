@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
+from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
@@ -20,11 +18,11 @@ from flows._run import (
     finish_run,
     now,
     record_findings,
-    retry_if_transient,
     service_routing,
     severity_counts,
     start_run,
 )
+from flows._tasks import aws_read_task
 from tasks.aws.clients import AwsClients
 from tasks.aws.errors import describe_error
 from tasks.aws.observe import observe
@@ -42,13 +40,8 @@ from tasks.tracker import Scope
 FLOW_NAME = "documentation-review"
 
 
-@task(
+@aws_read_task(
     name="inspect-service",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
     task_run_name="inspect-{runbook.service}",
 )
 def inspect_service(runbook: Runbook, clients: AwsClients) -> list[Observation]:
