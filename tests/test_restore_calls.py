@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from tasks.actions.restore import RestoreContext, _teardown, perform_restore
 from tasks.aws.clients import AwsClients
@@ -112,6 +113,33 @@ def test_a_copy_gone_since_the_last_poll_is_deleted_not_left(owned_copy, tmp_pat
     )
     outcome = _teardown(context(tmp_path, AwsClients()), rds_instance, owned_copy, owned_copy.copy_name, present=True)
     assert outcome == ("deleted", None)
+
+
+def test_a_throttled_ownership_read_is_asked_again_not_taken_for_not_ours(
+    owned_copy, strict_aws, tmp_path, monkeypatch
+):
+    """The interlock reads the copy's tags before the delete; botocore gives up on that read (throttled at each
+    of its attempts): the teardown asks again on its next poll and deletes the copy, never leaves it."""
+    attempts = 2
+    config = AwsClients.config
+    monkeypatch.setattr(
+        AwsClients, "config", lambda self: config(self).merge(Config(retries={"total_max_attempts": attempts}))
+    )
+    clients = AwsClients()
+    strict_aws.throttle_next(
+        "rds", "DescribeDBInstances", attempts, lambda param: param("DBInstanceIdentifier") == owned_copy.copy_name
+    )
+    before = strict_aws.throttled
+    assert _teardown(context(tmp_path, clients), rds_instance, owned_copy, owned_copy.copy_name, present=True) == (
+        "deleted",
+        None,
+    )
+    assert strict_aws.throttled - before == attempts
+    rds = boto3.client("rds", region_name=REGION)
+    assert (
+        rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [owned_copy.copy_name]}])["DBInstances"]
+        == []
+    )
 
 
 def test_a_copy_not_ours_is_still_refused_and_left_when_the_last_poll_saw_it(aws, strict_aws, tmp_path):

@@ -143,8 +143,9 @@ def test_a_call_botocore_gives_up_on_is_retried_by_the_task_with_the_same_result
     audit = results(backup_posture_audit(**common))
     restored = results(backup_restore_test(**restore))
 
-    # The audit's read of the source database, and the restore's first read of its copy (once the copy exists,
-    # so the failed attempt must tear it down): each throttled as often as botocore tries it.
+    # The audit's read of the source database, and the restore's first poll of its copy (once the copy exists,
+    # so the failed attempt must tear it down): each throttled as often as botocore tries it. Polls read copies
+    # by a db-instance-id filter (tasks/aws/restore/polling.py).
     strict_aws.throttle_next(
         "rds", "DescribeDBInstances", BOTOCORE_ATTEMPTS, lambda param: param("DBInstanceIdentifier") == "ledger-primary"
     )
@@ -155,7 +156,7 @@ def test_a_call_botocore_gives_up_on_is_retried_by_the_task_with_the_same_result
         "rds",
         "DescribeDBInstances",
         BOTOCORE_ATTEMPTS,
-        lambda param: (param("DBInstanceIdentifier") or "").startswith("drt-"),
+        lambda param: any(v.startswith("drt-") for f in param("Filters") or [] for v in f.get("Values") or []),
     )
     restored_retried = results(backup_restore_test(**restore))
     assert strict_aws.throttled - before == 2 * BOTOCORE_ATTEMPTS

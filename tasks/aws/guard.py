@@ -14,6 +14,7 @@ import contextvars
 import re
 from contextlib import contextmanager
 
+from tasks.aws.errors import is_transient
 from tasks.aws.tags import tag_dict
 from tasks.errors import DrError
 from tasks.rules.restore_plan import run_of_copy_name
@@ -164,7 +165,8 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
                     found = getattr(client, describe)(
                         **{("DBInstanceIdentifier" if key == "DBInstances" else "DBClusterIdentifier"): identifier}
                     )[key]
-                except client.exceptions.ClientError:
+                except client.exceptions.ClientError as exc:
+                    _raise_if_transient(exc)
                     continue
                 if found:
                     return tag_dict(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
@@ -174,7 +176,8 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
             ):
                 try:
                     found = getattr(client, describe)(**{param: identifier})[key]
-                except client.exceptions.ClientError:
+                except client.exceptions.ClientError as exc:
+                    _raise_if_transient(exc)
                     continue
                 if found:
                     return tag_dict(found[0].get("TagList")).get(OWNER_TAG) == OWNER_VALUE
@@ -196,6 +199,15 @@ def _currently_owned(client, service: str, identifier: str) -> bool:
             if not identifier.startswith(NAME_PREFIX):
                 return False
             return tag_dict(client.get_bucket_tagging(Bucket=identifier).get("TagSet")).get(OWNER_TAG) == OWNER_VALUE
-    except client.exceptions.ClientError:
+    except client.exceptions.ClientError as exc:
+        _raise_if_transient(exc)
         return False
     return False
+
+
+def _raise_if_transient(exc: BaseException) -> None:
+    """A throttled or failed (5xx) ownership read proves nothing either way: the caller's call fails with it
+    and is retried as any transient error is (a teardown asks again on its next poll), where treating it as
+    "not ours" would leave a copy behind. Any other error still refuses the mutation."""
+    if is_transient(exc):
+        raise exc
