@@ -47,6 +47,7 @@ from tasks.actions.restore import (
     failed_measurement,
     load_measurements,
     perform_restore,
+    prefetch_sources,
 )
 from tasks.aws.clients import AwsClients
 from tasks.aws.identity import accounts_of, require_some, resolve
@@ -232,6 +233,7 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
     to be gone beside the next restores (at most `concurrency` copies being torn down besides the ones
     restoring)."""
     limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
+    prefetch_sources([target for target, _ in todo], ctx.clients)
     ctx = replace(ctx, slot=partial(restore_slot, threading.BoundedSemaphore(concurrency), limit_name))
     progress = (
         create_progress_artifact(progress=0.0, key="backup-restore-test-progress", description="Restores finished")

@@ -59,3 +59,62 @@ def test_remembered_attribute_lookups_answer_as_moto_does(monkeypatch):
     assert len(strict[0]) == 3 and all(strict[0])
     assert strict[0] == plain[0]  # first serialisation: the lookups computed
     assert strict[1] == plain[1] == strict[0]  # again: the lookups remembered
+
+
+def test_responses_written_directly_are_byte_for_byte_xmltodicts(monkeypatch):
+    """Every XML body moto writes on the strict layer, written both ways: RDS, EC2 and STS answers,
+    errors, tag values that need escaping, empty and repeated elements."""
+    import xmltodict
+    from moto.core import serialize
+
+    from tasks.emulator import speed
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    compared: list[str] = []
+    plain: list[bool] = []
+    original = xmltodict.unparse
+    with mock_aws():
+        layer = StrictAws(StrictConfig.fast(0.0)).install()
+        direct = serialize.xmltodict.unparse
+        assert direct is not original
+
+        def both(body, *args, **kwargs):
+            written = direct(body, *args, **kwargs)
+            assert written == original(body, *args, **kwargs)
+            compared.append(written)
+            if kwargs.get("full_document") is False:  # moto's query protocol (RDS, STS): written directly
+                plain.append(speed.write_plain(body) == written)
+            return written
+
+        monkeypatch.setattr(serialize.xmltodict, "unparse", both)
+        try:
+            rds = boto3.client("rds", region_name="us-east-1")
+            ec2 = boto3.client("ec2", region_name="us-east-1")
+            awkward = [{"Key": "note", "Value": "a<b & c>d \"quoted\" 'single'"}, {"Key": "empty", "Value": ""}]
+            rds.create_db_instance(
+                DBInstanceIdentifier="db1",
+                Engine="postgres",
+                DBInstanceClass="db.t3.micro",
+                AllocatedStorage=20,
+                MasterUsername="u",
+                MasterUserPassword="password-password",
+                BackupRetentionPeriod=7,
+                Tags=awkward,
+            )
+            rds.describe_db_instances()
+            rds.describe_db_snapshots()
+            try:
+                rds.describe_db_instances(DBInstanceIdentifier="missing")
+            except rds.exceptions.DBInstanceNotFoundFault:
+                pass
+            volume = ec2.create_volume(
+                AvailabilityZone="us-east-1a", Size=10, TagSpecifications=[{"ResourceType": "volume", "Tags": awkward}]
+            )["VolumeId"]
+            ec2.describe_volumes(VolumeIds=[volume])
+            ec2.describe_volumes(Filters=[{"Name": "tag:none", "Values": ["x"]}])  # an empty list
+            boto3.client("sts", region_name="us-east-1").get_caller_identity()
+        finally:
+            layer.uninstall()
+    assert len(compared) >= 8
+    assert len(plain) >= 5 and all(plain)
+    assert any("a&lt;b &amp; c&gt;d" in body for body in compared)  # escaped as xmltodict escapes

@@ -399,7 +399,7 @@ def test_a_copy_deleted_under_a_running_restore_fails_at_once(world, monkeypatch
     (catalog / "ledger.yaml").write_text(text)
     original = AwsClients.client
     raw = boto3.client("rds", region_name="us-east-2")
-    reads = {"n": 0, "victim": None}
+    reads = {"n": 0}
 
     def vanishing(self, service, region, account=None):
         client = original(self, service, region, account)
@@ -414,22 +414,15 @@ def test_a_copy_deleted_under_a_running_restore_fails_at_once(world, monkeypatch
                     ):  # only the first copy, for two reads: it is still restoring
                         reads["n"] += 1
                         db["DBInstanceStatus"] = "creating"
-                        if reads["n"] == 2:
-                            reads["victim"] = db["DBInstanceIdentifier"]
+                        if reads["n"] == 2:  # someone else's sweep deletes it before the restore's next poll
+                            raw.delete_db_instance(
+                                DBInstanceIdentifier=db["DBInstanceIdentifier"], SkipFinalSnapshot=True
+                            )
 
             client.meta.events.register("after-call.rds.DescribeDBInstances", creating)
             client._vanishing = True
         return client
 
-    real_sleep = time.sleep
-
-    def sleep(seconds):
-        if reads["victim"]:  # someone else's sweep deletes it between two polls of the running restore
-            raw.delete_db_instance(DBInstanceIdentifier=reads.pop("victim"), SkipFinalSnapshot=True)
-            reads["victim"] = None
-        real_sleep(seconds)
-
-    monkeypatch.setattr("tasks.actions.restore.time.sleep", sleep)
     monkeypatch.setattr(AwsClients, "client", vanishing)
     started = time.monotonic()
     record = results(

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tasks.actions.restore import RestoreContext, _teardown, perform_restore
+from tasks.actions.restore import RestoreContext, _teardown, perform_restore, prefetch_sources
 from tasks.aws.clients import AwsClients
 from tasks.aws.guard import ownership_tags
 from tasks.aws.restore import rds_instance
@@ -244,3 +244,78 @@ def test_copies_polled_at_once_share_describes_and_each_answer_is_newer_than_its
     rds.delete_db_instance(DBInstanceIdentifier=copies[0], SkipFinalSnapshot=True)
     assert poller.describe(copies[0])["DBInstanceStatus"] == "deleting"
     assert poller.describe("drt-run1-never-made") is None
+
+
+def test_polls_asked_again_at_once_get_one_read_per_interval_between_them(aws, strict_aws):
+    """PACED_STATE: callers ask again as soon as they have an answer; the poller, not each caller, waits
+    the interval. Four copies polled four times each: reads start at least an interval apart, each answers
+    every copy, and every answer is still from a read started after its poll asked."""
+    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
+    rds = boto3.client("rds", region_name=REGION)
+    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-db")["DBSnapshots"][0]["DBSnapshotIdentifier"]
+    copies = [f"drt-run1-paced{n}" for n in range(4)]
+    for copy in copies:
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=copy, DBSnapshotIdentifier=snapshot)
+    strict_aws.settle()
+    interval = 0.3
+    poller = instance_poller(AwsClients(), REGION, None, interval)
+    reads: list[float] = []
+    poller.client.meta.events.register(
+        "before-call.rds.DescribeDBInstances", lambda **_: reads.append(time.monotonic())
+    )
+    start = threading.Barrier(len(copies))
+
+    def poll(copy: str) -> list[tuple[float, str | None]]:
+        start.wait()
+        answers = []
+        for _ in range(4):
+            asked = time.monotonic()
+            answers.append((asked, (poller.describe(copy) or {}).get("DBInstanceIdentifier")))
+        return answers
+
+    with ThreadPoolExecutor(len(copies)) as pool:
+        answers = list(pool.map(poll, copies))
+    assert [[copy for _, copy in polls] for polls in answers] == [[copy] * 4 for copy in copies]
+    gaps = [later - earlier for earlier, later in zip(reads, reads[1:], strict=False)]
+    assert gaps and min(gaps) >= interval * 0.8, gaps  # paced: without it, reads follow one another at once
+    assert len(reads) <= 5  # each read answers every copy (the first may catch only the first poll)
+    # Every poll's answer came from a read that started after the poll asked.
+    for polls in answers:
+        for asked, _ in polls:
+            assert any(read >= asked for read in reads)
+
+
+def test_the_runs_sources_are_read_in_one_call_before_the_restores_and_not_again(aws, strict_aws, tmp_path):
+    builder = EstateBuilder(in_process_mock=True)
+    for name in ("ledger-db", "orders-db"):
+        builder.rds_instance(REGION, name, retention=7)
+    clients = AwsClients()
+    calls = Calls()
+    calls.watch(clients, "rds")
+
+    def target(source: str, mode: str) -> RestoreTarget:
+        return RestoreTarget(
+            service="ledger",
+            tier=1,
+            kind="rds_instance",
+            mode=mode,
+            resource=f"rds_instance:{REGION}:{source}",
+            source_id=source,
+            source_region=REGION,
+            region=REGION,
+            account=None,
+            rto_target_seconds=60,
+            rpo_target_seconds=86400 * 2,
+            instance_class="db.t3.micro",
+        )
+
+    targets = [target(source, mode) for source in ("ledger-db", "orders-db") for mode in ("snapshot", "pitr-latest")]
+    prefetch_sources(targets, clients)
+    assert calls == [("DescribeDBInstances", None)]  # one read, both sources (a db-instance-id filter)
+    ctx = context(tmp_path, clients)
+    for t in targets[::2]:  # the snapshot restores: no read of their source of their own
+        m = perform_restore(t, [], replace(ctx))
+        assert (m.status, m.cleanup) == ("passed", "deleted"), m.error
+        assert m.configuration  # carried from the read made before
+    assert ("DescribeDBInstances", "ledger-db") not in calls and ("DescribeDBInstances", "orders-db") not in calls
+    assert calls.ops().count("DescribeDBSnapshots") == 4  # each restore's own, fresh: two listings each

@@ -100,6 +100,23 @@ def measurement_path(run_dir: str, target: RestoreTarget) -> str:
     return f"{run_dir}/measurements/{digest}.json"
 
 
+def prefetch_sources(targets: list[RestoreTarget], clients: AwsClients) -> None:
+    """What the drivers can read once for all of a run's restores before the first starts (`prefetch`: the
+    sources' configuration, per kind, account and region). A failed read is left to each restore, which
+    reads its own source again and fails with the reason if it must."""
+    wanted: dict[tuple[str, str | None, str], list[str]] = {}
+    for target in targets:
+        wanted.setdefault((target.kind, target.account, target.source_region), []).append(target.source_id)
+    for (kind, account, region), ids in wanted.items():
+        prefetch = getattr(driver_for(kind), "prefetch", None)
+        if prefetch is None:
+            continue
+        try:
+            prefetch(clients, account, region, ids)
+        except (ClientError, BotoCoreError) as exc:
+            log.info("reading the %s sources in %s at once: %s; each restore reads its own", kind, region, exc)
+
+
 def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
     with ExitStack() as slot:
         if ctx.slot is not None:
@@ -135,6 +152,7 @@ def _perform(
         availability_zone=target.availability_zone,
         restore_time=ctx.restore_time,
         configuration=ctx.policy.restore.regions.get(target.region),
+        poll_seconds=poll_interval(ctx),
         isolation=Isolation(isolation_policy.subnet_group, tuple(isolation_policy.security_group_ids))
         if isolation_policy
         else Isolation(),
@@ -199,6 +217,7 @@ def _perform(
         present = True  # the poll that saw it available: the teardown need not look again before deleting
         m.validation = [run_step(step, spec, copy_id, state) for step in (steps or default_steps())]
         validated = now()
+        release()  # validated: no longer a restore under way (before its evidence is written)
         m.rto_seconds = (validated - started).total_seconds()
         if not all(step["passed"] for step in m.validation):
             return _finish(ctx, target, m, "validation_failed", None)
@@ -228,7 +247,8 @@ def _wait_available(
     A driver with further steps (`advance`: an Aurora writer once its cluster is available) takes them
     between polls; a step AWS refuses fails the restore with the reason."""
     deadline = started.timestamp() + rto_target
-    interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
+    interval = poll_interval(ctx)
+    paced = getattr(driver, "PACED_STATE", False)  # its `state` waits for the next paced read itself
     advance = getattr(driver, "advance", None)
     seen = False
     misses = 0
@@ -258,7 +278,8 @@ def _wait_available(
                 return CopyState("failed", detail={**state.detail, "status": describe_error(exc)})
         if time.time() + interval > deadline:
             return state  # still creating at the RTO deadline
-        time.sleep(interval)
+        if not paced:
+            time.sleep(interval)
 
 
 def _teardown(
@@ -278,7 +299,8 @@ def _teardown(
     describe saw the copy available and validated it, so the delete goes first (the interlock still reads
     its tags before it) and `on_requested` is called as the delete is asked for."""
     limit = time.monotonic() + ctx.policy.restore.cleanup_timeout.total_seconds()
-    interval = ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
+    interval = poll_interval(ctx)
+    paced = getattr(driver, "PACED_STATE", False)
     requested = False
     reason: str | None = None
     look = not present
@@ -302,7 +324,8 @@ def _teardown(
                 return "left", reason
         if time.monotonic() + interval > limit:
             return "left", reason or "still there at the cleanup timeout"
-        time.sleep(max(interval, 0.01))
+        if not paced:  # a paced `state` waits for its read itself
+            time.sleep(max(interval, 0.01))
 
 
 def _delete(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_id: str) -> bool:
@@ -314,6 +337,10 @@ def _delete(ctx: RestoreContext, driver: RestoreDriver, spec: RestoreSpec, copy_
         if driver.state(ctx.clients, spec, copy_id).status == "missing":
             return True
         raise
+
+
+def poll_interval(ctx: RestoreContext) -> float:
+    return ctx.poll_seconds if ctx.poll_seconds is not None else ctx.policy.restore.poll_interval.total_seconds()
 
 
 def _finish(ctx: RestoreContext, target: RestoreTarget, m: Measurement, status: str, error: str | None) -> Measurement:

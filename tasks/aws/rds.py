@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ClientError
 
@@ -71,6 +72,20 @@ def iter_recovery_snapshots(client, instance_id: str | None = None) -> Iterator[
     which DescribeDBSnapshots returns only when asked for with SnapshotType=awsbackup."""
     yield from iter_db_snapshots(client, instance_id=instance_id)
     yield from iter_db_snapshots(client, instance_id=instance_id, snapshot_type="awsbackup")
+
+
+# The second listing of recovery_snapshots runs here while the calling thread makes the first.
+_LISTINGS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rds-awsbackup-listing")
+
+
+def recovery_snapshots(client, instance_id: str) -> list[dict]:
+    """iter_recovery_snapshots' snapshots of one instance, its two listings made at once: a restore waits
+    for both before it can start, and AWS will not answer them in one call."""
+    awsbackup = _LISTINGS.submit(
+        lambda: list(iter_db_snapshots(client, instance_id=instance_id, snapshot_type="awsbackup"))
+    )
+    listed = list(iter_db_snapshots(client, instance_id=instance_id))
+    return listed + awsbackup.result()
 
 
 def snapshot_mechanism(snapshot: dict) -> str:

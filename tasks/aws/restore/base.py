@@ -41,6 +41,7 @@ class RestoreSpec:
     restore_time: datetime | None = None
     # The policy's restore.regions entry for `region`: groups and KMS key copies made there use.
     configuration: RestoreRegionPolicy | None = None
+    poll_seconds: float = 0.0  # the run's poll interval (drivers with PACED_STATE pace their reads by it)
 
     @property
     def tag_list(self) -> list[dict[str, str]]:
@@ -112,6 +113,10 @@ class RestoreDriver(Protocol):
     advance (optional, module-level): the restore's next step while it is under way, called on each poll
       with the current state (an Aurora writer once its cluster is available).
     rpo_seconds: achieved RPO for a restore from `point` started at `started`.
+    prefetch (optional, module-level): prefetch(clients, account, region, source_ids) reads what `configure`
+      needs of those sources at once, before the run's restores start (see AwsClients.remember).
+    PACED_STATE (optional, module-level): True when `state` itself waits for the next of reads made once per
+      `spec.poll_seconds` (tasks/aws/restore/polling.py): callers then poll again without sleeping.
     """
 
     KIND: str

@@ -20,18 +20,19 @@ from tasks.aws.restore.base import (
     rpo_from_point,
 )
 from tasks.aws.restore.configure import ensure_carried, where
-from tasks.aws.restore.polling import instance_poller
+from tasks.aws.restore.polling import InstancePoller, instance_poller
 from tasks.rules.restore_config import CopyConfig, rds_instance_config
 
 KIND = "rds_instance"
 NAMED_COPY = True
+PACED_STATE = True  # `state` answers from the run's shared reads, one per poll interval
 PITR = "RDS automated backups (point in time)"
 
 
 def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
     client = rds_client(clients, spec)
     if spec.mode in ("snapshot", "snapshot-dr"):
-        snapshots = list(rds.iter_recovery_snapshots(client, instance_id=spec.source_id))
+        snapshots = rds.recovery_snapshots(client, spec.source_id)
         if spec.mode == "snapshot":
             # Scheduled points (RDS's daily backup, AWS Backup's plan) before one-off manual snapshots.
             scheduled = [s for s in snapshots if s.get("SnapshotType") in ("automated", "awsbackup")]
@@ -73,7 +74,19 @@ def configure(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint | Non
 
 
 def _source_key(spec: RestoreSpec) -> tuple:
-    return ("rds-instance", spec.account, spec.source_region, spec.source_id)
+    return source_key(spec.account, spec.source_region, spec.source_id)
+
+
+def source_key(account: str | None, region: str, source_id: str) -> tuple:
+    return ("rds-instance", account, region, source_id)
+
+
+def prefetch(clients: AwsClients, account: str | None, region: str, source_ids: list[str]) -> None:
+    """Every source's configuration for `configure`, in one read for the run's sources in a region instead
+    of one read on each source's first restore, before it can start."""
+    found = InstancePoller(clients.client("rds", region, account)).read(sorted(set(source_ids)))
+    for source_id, db in found.items():
+        clients.remember(source_key(account, region, source_id), db)
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:
@@ -117,8 +130,9 @@ def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: 
 
 
 def state(clients: AwsClients, spec: RestoreSpec, copy_id: str, point: RecoveryPoint | None = None) -> CopyState:
-    """The copy as one read of every copy polled at about the same time saw it (tasks/aws/restore/polling.py)."""
-    db = instance_poller(clients, spec.region, spec.account).describe(copy_id)
+    """The copy as the next of the run's shared reads saw it, one per poll interval for every copy polled
+    (tasks/aws/restore/polling.py)."""
+    db = instance_poller(clients, spec.region, spec.account, spec.poll_seconds).describe(copy_id)
     if db is None:
         return CopyState("missing")
     status = db.get("DBInstanceStatus", "")
