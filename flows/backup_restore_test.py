@@ -18,7 +18,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
-from flows._fanout import map_bounded
+from flows._fanout import Countdown, map_bounded
 from flows._run import (
     FlowRun,
     check_credentials,
@@ -64,6 +64,9 @@ from tasks.rules.restore_plan import RestoreTarget, findings_for
 from tasks.tracker import Scope
 
 FLOW_NAME = FLOW
+# How long the restores beyond the first `concurrency` are held back for those to begin (see _run_targets):
+# past it (a task that never started), they are submitted anyway.
+FIRST_RESTORES_WAIT_SECONDS = 10.0
 
 
 @task(
@@ -234,7 +237,17 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
     restoring)."""
     limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
     prefetch_sources([target for target, _ in todo], ctx.clients)
-    ctx = replace(ctx, slot=partial(restore_slot, threading.BoundedSemaphore(concurrency), limit_name))
+    # The first `concurrency` restores start alone: the tasks that would only wait for a slot are submitted
+    # once those have asked for their copies, so their Prefect start-up does not hold the first ones back.
+    first = Countdown(min(concurrency, len(todo)))
+    ctx = replace(
+        ctx, slot=partial(restore_slot, threading.BoundedSemaphore(concurrency), limit_name), on_under_way=first.tick
+    )
+
+    def hold_back(index: int) -> None:
+        if index == concurrency:
+            first.done.wait(FIRST_RESTORES_WAIT_SECONDS)
+
     progress = (
         create_progress_artifact(progress=0.0, key="backup-restore-test-progress", description="Restores finished")
         if todo
@@ -254,6 +267,7 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
         params=lambda item: {"target": item[0], "runbook": item[1], "ctx": quote(ctx)},
         on_done=on_done,
         label="restores finished",
+        before_submit=hold_back,
     )
     return [result if error is None else failed_measurement(target, error) for (target, _), result, error in results]
 

@@ -69,6 +69,8 @@ class RestoreContext:
     # Entered for each restore while it is under way (see the module's docstring): the flow's bound on
     # restores at once. None: no bound here.
     slot: Callable[[], AbstractContextManager] | None = None
+    # Called once per restore attempt when its copy has been asked for, or when it ends without one.
+    on_under_way: Callable[[], None] | None = None
 
 
 def path_fields(target: RestoreTarget) -> dict:
@@ -118,22 +120,36 @@ def prefetch_sources(targets: list[RestoreTarget], clients: AwsClients) -> None:
 
 
 def perform_restore(target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext) -> Measurement:
-    with ExitStack() as slot:
-        if ctx.slot is not None:
-            slot.enter_context(ctx.slot())
+    told = []
 
-        def release() -> None:
-            # Early, from inside the teardown: a slot that fails to go back must not cost the teardown.
-            try:
-                slot.close()
-            except Exception as exc:
-                log.warning("giving back the restore slot of %s: %s", target.key, exc)
+    def under_way() -> None:
+        if ctx.on_under_way is not None and not told:
+            told.append(True)
+            ctx.on_under_way()
 
-        return _perform(target, steps, ctx, release)
+    try:
+        with ExitStack() as slot:
+            if ctx.slot is not None:
+                slot.enter_context(ctx.slot())
+
+            def release() -> None:
+                # Early, from inside the teardown: a slot that fails to go back must not cost the teardown.
+                try:
+                    slot.close()
+                except Exception as exc:
+                    log.warning("giving back the restore slot of %s: %s", target.key, exc)
+
+            return _perform(target, steps, ctx, release, under_way)
+    finally:
+        under_way()
 
 
 def _perform(
-    target: RestoreTarget, steps: list[ValidationStep], ctx: RestoreContext, release: Callable[[], None]
+    target: RestoreTarget,
+    steps: list[ValidationStep],
+    ctx: RestoreContext,
+    release: Callable[[], None],
+    under_way: Callable[[], None] = lambda: None,
 ) -> Measurement:
     started = now()
     m = new_measurement(target, started, instance_class=target.instance_class)
@@ -199,6 +215,7 @@ def _perform(
             if config is not None:
                 m.configuration = dict(config.applied)
             copy_id = driver.start(ctx.clients, spec, point, config)
+            under_way()
         except NotCarried as exc:  # checked before any create call: nothing was made
             return _finish(ctx, target, m, "failed", f"configuration not carried: {exc}")
         except (ClientError, BotoCoreError) as exc:
