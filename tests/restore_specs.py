@@ -1,4 +1,5 @@
-"""RestoreSpec values for driver-level tests: a copy tagged as run `run1` of the restore test would tag it."""
+"""RestoreSpec and RestoreTarget values for restore tests: a copy tagged as run `run1` of the restore test
+would tag it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from tasks.aws.guard import ownership_tags
 from tasks.aws.restore.base import RestoreSpec
 from tasks.catalog.policy import RestoreRegionPolicy
+from tasks.rules.restore_plan import RestoreTarget
 
 SOURCE_REGION = "us-east-2"
 
@@ -31,4 +33,22 @@ def spec(
         tags=tuple(tags.items()),
         instance_class="db.r6g.large",
         configuration=configuration,
+    )
+
+
+def target(kind: str, source: str, mode: str, region: str = SOURCE_REGION) -> RestoreTarget:
+    """A Tier 1 restore of `source` (in SOURCE_REGION) into `region`, RTO 10 min, RPO 48 h."""
+    return RestoreTarget(
+        service="orders",
+        tier=1,
+        kind=kind,
+        mode=mode,
+        resource=f"{kind}:{SOURCE_REGION}:{source}",
+        source_id=source,
+        source_region=SOURCE_REGION,
+        region=region,
+        account=None,
+        rto_target_seconds=600,
+        rpo_target_seconds=3600 * 48,
+        instance_class="db.r6g.large",
     )

@@ -25,7 +25,7 @@ from tasks.catalog.policy import Policy
 from tasks.demo.builder import EstateBuilder
 from tasks.evidence.store import LocalEvidenceStore
 from tasks.rules.restore_config import PARAMETER_GROUP, CopyConfig, NotCarried
-from tasks.rules.restore_plan import RestoreTarget
+from tests.restore_specs import target as restore_target
 
 REGION = "us-east-2"
 
@@ -164,20 +164,7 @@ def test_a_snapshot_and_a_point_in_time_restore_of_one_source_read_it_once_for_i
     calls.watch(clients, "rds")
     ctx = context(tmp_path, clients)
     for mode in ("pitr-latest", "snapshot"):
-        target = RestoreTarget(
-            service="ledger",
-            tier=1,
-            kind="rds_instance",
-            mode=mode,
-            resource="rds_instance:us-east-2:ledger-db",
-            source_id="ledger-db",
-            source_region=REGION,
-            region=REGION,
-            account=None,
-            rto_target_seconds=60,
-            rpo_target_seconds=86400 * 2,
-            instance_class="db.t3.micro",
-        )
+        target = restore_target("rds_instance", "ledger-db", mode)
         m = perform_restore(target, [], replace(ctx))
         assert (m.status, m.cleanup) == ("passed", "deleted"), m.error
     # The point-in-time restore's own read (fresh: LatestRestorableTime) is the only read of the source.
@@ -208,14 +195,20 @@ def test_groups_and_keys_a_copy_needs_are_looked_up_once_per_run_and_region(aws,
     ensure_carried(again, spec("drt-run2-0"), config)
 
 
-def test_copies_polled_at_once_share_describes_and_each_answer_is_newer_than_its_poll(aws, strict_aws):
+def _available_copies(strict_aws, name: str, count: int) -> tuple[object, list[str]]:
+    """`count` available copies (drt-run1-<name><n>) of a database restored from its snapshot; an RDS client."""
     EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
     rds = boto3.client("rds", region_name=REGION)
     snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-db")["DBSnapshots"][0]["DBSnapshotIdentifier"]
-    copies = [f"drt-run1-copy{n}" for n in range(6)]
+    copies = [f"drt-run1-{name}{n}" for n in range(count)]
     for copy in copies:
         rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=copy, DBSnapshotIdentifier=snapshot)
     strict_aws.settle()
+    return rds, copies
+
+
+def test_copies_polled_at_once_share_describes_and_each_answer_is_newer_than_its_poll(aws, strict_aws):
+    rds, copies = _available_copies(strict_aws, "copy", 6)
     clients = AwsClients()
     calls = Calls()
     calls.watch(clients, "rds")
@@ -250,13 +243,7 @@ def test_polls_asked_again_at_once_get_one_read_per_interval_between_them(aws, s
     """PACED_STATE: callers ask again as soon as they have an answer; the poller, not each caller, waits
     the interval. Four copies polled four times each: reads start at least an interval apart, each answers
     every copy, and every answer is still from a read started after its poll asked."""
-    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
-    rds = boto3.client("rds", region_name=REGION)
-    snapshot = rds.describe_db_snapshots(DBInstanceIdentifier="ledger-db")["DBSnapshots"][0]["DBSnapshotIdentifier"]
-    copies = [f"drt-run1-paced{n}" for n in range(4)]
-    for copy in copies:
-        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=copy, DBSnapshotIdentifier=snapshot)
-    strict_aws.settle()
+    _, copies = _available_copies(strict_aws, "paced", 4)
     interval = 0.3
     poller = instance_poller(AwsClients(), REGION, None, interval)
     reads: list[float] = []
@@ -293,23 +280,11 @@ def test_the_runs_sources_are_read_in_one_call_before_the_restores_and_not_again
     calls = Calls()
     calls.watch(clients, "rds")
 
-    def target(source: str, mode: str) -> RestoreTarget:
-        return RestoreTarget(
-            service="ledger",
-            tier=1,
-            kind="rds_instance",
-            mode=mode,
-            resource=f"rds_instance:{REGION}:{source}",
-            source_id=source,
-            source_region=REGION,
-            region=REGION,
-            account=None,
-            rto_target_seconds=60,
-            rpo_target_seconds=86400 * 2,
-            instance_class="db.t3.micro",
-        )
-
-    targets = [target(source, mode) for source in ("ledger-db", "orders-db") for mode in ("snapshot", "pitr-latest")]
+    targets = [
+        restore_target("rds_instance", source, mode)
+        for source in ("ledger-db", "orders-db")
+        for mode in ("snapshot", "pitr-latest")
+    ]
     prefetch_sources(targets, clients)
     assert calls == [("DescribeDBInstances", None)]  # one read, both sources (a db-instance-id filter)
     ctx = context(tmp_path, clients)

@@ -31,7 +31,7 @@ from tasks.rules.restore_config import (
     rds_storage,
 )
 from tests.conftest import write_runbook
-from tests.restore_specs import spec
+from tests.restore_specs import spec, target
 
 SOURCE, DR = "us-east-2", "us-west-1"
 DR_POLICY = RestoreRegionPolicy(
@@ -225,25 +225,6 @@ def context(tmp_path, policy: dict) -> RestoreContext:
         store=LocalEvidenceStore(tmp_path),
         run_dir="backup-restore-test/run1",
         poll_seconds=0.2,
-    )
-
-
-def target(kind: str, source: str, mode: str, region: str):
-    from tasks.rules.restore_plan import RestoreTarget
-
-    return RestoreTarget(
-        service="orders",
-        tier=1,
-        kind=kind,
-        mode=mode,
-        resource=f"{kind}:{SOURCE}:{source}",
-        source_id=source,
-        source_region=SOURCE,
-        region=region,
-        account=None,
-        rto_target_seconds=600,
-        rpo_target_seconds=3600 * 48,
-        instance_class="db.r6g.large",
     )
 
 
