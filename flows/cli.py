@@ -147,7 +147,9 @@ def _run_options(
         help=f"work items at once (default: {concurrency})",
     )
     parser.add_argument(
-        "--dry-run", action="store_true", help="show the plan and stop (no Prefect server, no evidence, no tickets)"
+        "--dry-run",
+        action="store_true",
+        help="read AWS (credentials needed), show the plan and stop (no Prefect server, no evidence, no tickets)",
     )
 
 

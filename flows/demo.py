@@ -127,7 +127,10 @@ def run_demo(
             except Exception:
                 emulator.check()  # a dead emulator is the cause to name, not the connection error it made
                 raise
-        say(f"demo: built the estate: 8 services in 5 regions, {counts['tenant_databases']} tenant databases")
+        say(
+            f"demo: built the estate: 8 services in {counts['regions']} regions, "
+            f"{counts['tenant_databases']} tenant databases"
+        )
         with clock.phase("catalog"):
             catalog = prepare_demo_catalog(shipped("runbooks"), out / "runbooks")
         evidence = evidence or out / "evidence"

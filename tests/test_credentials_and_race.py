@@ -74,7 +74,9 @@ def test_the_demo_audit_repeated_never_reports_a_healthy_service_not_assessed(pr
     from flows.backup_posture_audit import backup_posture_audit
     from tasks.demo.estate import build_demo_estate, prepare_demo_catalog
 
-    build_demo_estate(in_process_mock=True)
+    built = build_demo_estate(in_process_mock=True)
+    # What `dr demo` says it built (the README's estate: four regions, 120 tenant databases).
+    assert built == {"tenant_databases": 120, "regions": 4}
     catalog = prepare_demo_catalog(REPO_ROOT / "runbooks", tmp_path / "runbooks")
     for attempt in range(12):
         summary = backup_posture_audit(runbooks=str(catalog), evidence=str(tmp_path / "evidence"), concurrency=8)

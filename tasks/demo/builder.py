@@ -44,6 +44,11 @@ class EstateBuilder:
 
         settle()
 
+    @property
+    def regions(self) -> list[str]:
+        """Every region the estate has made or read something in so far."""
+        return sorted({region for _, region in self._clients})
+
     def client(self, service: str, region: str):
         key = (service, region)
         if key not in self._clients:

@@ -109,7 +109,7 @@ def build_demo_estate(in_process_mock: bool = False) -> dict[str, int]:
     for region in RESTORE_REGIONS:
         b.isolation(region)
         b.restore_key(region)
-    return {"tenant_databases": tenants}
+    return {"tenant_databases": tenants, "regions": len(b.regions)}
 
 
 def prepare_demo_catalog(source: Path, target: Path, today: date | None = None) -> Path:
