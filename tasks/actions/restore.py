@@ -149,7 +149,7 @@ def _perform(
     steps: list[ValidationStep],
     ctx: RestoreContext,
     release: Callable[[], None],
-    under_way: Callable[[], None] = lambda: None,
+    under_way: Callable[[], None],
 ) -> Measurement:
     started = now()
     m = new_measurement(target, started, instance_class=target.instance_class)

@@ -65,7 +65,7 @@ class InstancePoller:
             self._wanted.clear()
         found, error = {}, None
         try:
-            found = self.read(sorted(ids))
+            found = read_instances(self.client, sorted(ids))
         except BaseException as exc:  # every poll of this read gets the error (botocore retried what it could)
             error = exc
         with self._cond:
@@ -76,16 +76,17 @@ class InstancePoller:
             raise error
         return found.get(identifier)
 
-    def read(self, ids: list[str]) -> dict[str, dict]:
-        """One read of these instances now (unpaced, not shared): identifier -> instance, for those listed."""
-        found: dict[str, dict] = {}
-        paginator = self.client.get_paginator("describe_db_instances")
-        for start in range(0, len(ids), _PER_FILTER):
-            chunk = ids[start : start + _PER_FILTER]
-            for page in paginator.paginate(Filters=[{"Name": "db-instance-id", "Values": chunk}]):
-                for db in page["DBInstances"]:
-                    found[db["DBInstanceIdentifier"]] = db
-        return found
+
+def read_instances(client: Any, ids: list[str]) -> dict[str, dict]:
+    """One read of these instances now (unpaced, not shared): identifier -> instance, for those listed."""
+    found: dict[str, dict] = {}
+    paginator = client.get_paginator("describe_db_instances")
+    for start in range(0, len(ids), _PER_FILTER):
+        chunk = ids[start : start + _PER_FILTER]
+        for page in paginator.paginate(Filters=[{"Name": "db-instance-id", "Values": chunk}]):
+            for db in page["DBInstances"]:
+                found[db["DBInstanceIdentifier"]] = db
+    return found
 
 
 def instance_poller(clients: AwsClients, region: str, account: str | None, interval: float = 0.0) -> InstancePoller:

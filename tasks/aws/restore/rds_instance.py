@@ -20,7 +20,7 @@ from tasks.aws.restore.base import (
     rpo_from_point,
 )
 from tasks.aws.restore.configure import ensure_carried, where
-from tasks.aws.restore.polling import InstancePoller, instance_poller
+from tasks.aws.restore.polling import instance_poller, read_instances
 from tasks.rules.restore_config import CopyConfig, rds_instance_config
 
 KIND = "rds_instance"
@@ -84,7 +84,7 @@ def source_key(account: str | None, region: str, source_id: str) -> tuple:
 def prefetch(clients: AwsClients, account: str | None, region: str, source_ids: list[str]) -> None:
     """Every source's configuration for `configure`, in one read for the run's sources in a region instead
     of one read on each source's first restore, before it can start."""
-    found = InstancePoller(clients.client("rds", region, account)).read(sorted(set(source_ids)))
+    found = read_instances(clients.client("rds", region, account), sorted(set(source_ids)))
     for source_id, db in found.items():
         clients.remember(source_key(account, region, source_id), db)
 
