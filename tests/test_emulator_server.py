@@ -126,3 +126,48 @@ def test_requests_made_while_moto_loads_wait_and_are_answered():
         assert _rds(emulator.url).describe_db_instances()["DBInstances"] == []
     finally:
         emulator.stop()
+
+
+_STS_CALL = b"Action=GetCallerIdentity&Version=2011-06-15"
+_STS_HEADERS = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261203/us-east-1/sts/aws4_request, "
+    "SignedHeaders=host, Signature=0",
+    "Content-Type": "application/x-www-form-urlencoded",
+}
+
+
+def test_connections_stay_open_between_calls_and_bodies_keep_their_lengths():
+    import http.client
+
+    with EmulatorProcess(StrictConfig.fast(1.0)) as emulator:
+        host, port = emulator.url.rsplit("/", 1)[1].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        sockets = []
+        for _ in range(3):
+            conn.request("POST", "/", body=_STS_CALL, headers=_STS_HEADERS)
+            response = conn.getresponse()
+            body = response.read()
+            assert response.status == 200 and b"<Arn>" in body
+            assert response.getheader("Content-Length") == str(len(body))
+            assert response.getheader("Connection") is None
+            sockets.append(conn.sock)
+        # One connection for all three calls: http.client drops its socket after a response that closes it.
+        assert sockets[0] is not None and all(s is sockets[0] for s in sockets)
+
+        # A chunked body (no length to read it by) is still answered; that connection is then closed.
+        conn.request(
+            "POST", "/", body=iter([b"Action=GetCallerIdentity", b"&Version=2011-06-15"]), headers=_STS_HEADERS
+        )
+        response = conn.getresponse()
+        assert response.status == 200 and b"<Arn>" in response.read()
+        assert response.getheader("Connection") == "close"
+
+        # HEAD keeps the object's length (and sends no body); a large upload (Expect: 100-continue) still works.
+        s3 = boto3.client(
+            "s3", region_name="us-east-1", endpoint_url=emulator.url, aws_access_key_id="k", aws_secret_access_key="s"
+        )
+        s3.create_bucket(Bucket="keep-alive-test")
+        for key, size in (("small", 1234), ("large", 3 * 1024 * 1024)):
+            s3.put_object(Bucket="keep-alive-test", Key=key, Body=b"x" * size)
+            assert s3.head_object(Bucket="keep-alive-test", Key=key)["ContentLength"] == size
+            assert len(s3.get_object(Bucket="keep-alive-test", Key=key)["Body"].read()) == size

@@ -118,3 +118,57 @@ def test_responses_written_directly_are_byte_for_byte_xmltodicts(monkeypatch):
     assert len(compared) >= 8
     assert len(plain) >= 5 and all(plain)
     assert any("a&lt;b &amp; c&gt;d" in body for body in compared)  # escaped as xmltodict escapes
+
+
+def test_attributes_picked_without_a_context_are_the_ones_moto_picks(monkeypatch):
+    """speed._picked (the serializer's attribute lookup, remembered) against moto's own get_value, on the
+    same estate: DB instances, snapshots, volumes, caller identity and an error, each body alike."""
+    from moto.core import serialize
+
+    own_lookup = serialize.ResponseSerializer.get_value
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        layer = StrictAws(StrictConfig.fast(0.0)).install()
+        assert serialize.ResponseSerializer.get_value is not own_lookup
+        try:
+            rds = boto3.client("rds", region_name="us-east-1")
+            ec2 = boto3.client("ec2", region_name="us-east-1")
+            sts = boto3.client("sts", region_name="us-east-1")
+            seen: list[bytes] = []
+            for client in (ec2, rds, sts):
+                client.meta.events.register(
+                    "before-parse.*.*", lambda response_dict=None, **_: seen.append(response_dict["body"])
+                )
+            rds.create_db_instance(
+                DBInstanceIdentifier="db1",
+                Engine="postgres",
+                DBInstanceClass="db.t3.micro",
+                AllocatedStorage=20,
+                MasterUsername="u",
+                MasterUserPassword="password-password",
+                BackupRetentionPeriod=7,
+                StorageEncrypted=True,
+                Tags=[{"Key": "service", "Value": "s"}],
+            )
+            rds.create_db_snapshot(DBInstanceIdentifier="db1", DBSnapshotIdentifier="snap1")
+            ec2.create_volume(AvailabilityZone="us-east-1a", Size=10)
+
+            def answers() -> list[bytes]:
+                seen.clear()
+                rds.describe_db_instances()
+                rds.describe_db_snapshots()
+                ec2.describe_volumes()
+                sts.get_caller_identity()
+                try:
+                    rds.describe_db_instances(DBInstanceIdentifier="missing")
+                except rds.exceptions.DBInstanceNotFoundFault:
+                    pass
+                return [_VARYING.sub(b"", re.sub(rb"<LatestRestorableTime>.*?<", b"<", body)) for body in seen]
+
+            picked = answers()
+            monkeypatch.setattr(serialize.ResponseSerializer, "get_value", own_lookup)
+            assert answers() == picked
+        finally:
+            monkeypatch.undo()
+            layer.uninstall()
+    assert len(picked) == 5 and b"<DBInstanceIdentifier>db1<" in picked[0] and b"snap1" in picked[1]

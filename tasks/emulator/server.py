@@ -218,10 +218,11 @@ def serve(config=None, wrap: str | None = None, verbose: bool = False, port: int
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     _say(listener.getsockname()[1])
 
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     from tasks.emulator import StrictAws
+    from tasks.emulator.keepalive import KeepAliveHandler
 
     # moto logs a traceback for each request it fails (its own races under concurrent calls answer 500, which
     # botocore retries): emulator internals, shown only when asked for.
@@ -237,7 +238,7 @@ def serve(config=None, wrap: str | None = None, verbose: bool = False, port: int
         listener.getsockname()[1],
         _Control(app),
         True,
-        request_handler=MotoRequestHandler,
+        request_handler=KeepAliveHandler,
         fd=listener.fileno(),
     )
     _say(0)

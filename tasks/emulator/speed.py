@@ -6,7 +6,11 @@
 - moto's response serializer asks, for every attribute of every object it writes, which attribute names the
   object might carry it under (six alias rules and botocore's xform_name, each time): a tenth of the
   emulator's CPU in `dr demo`. The answer depends only on the picker's rules, the object's class, the key and
-  the botocore shape (each member shape belongs to one structure, so its parent is fixed), so it is kept.
+  the botocore shape (each member shape belongs to one structure, so its parent is fixed), so it is kept,
+  and the serializer's per-attribute lookup uses it without building a picker context (and its dotted path,
+  read only by response transformers) for each attribute.
+- moto lists a response class's methods (inspect.getmembers) on every request to check the action is one:
+  the classes do not change once the layer is installed, so each class is listed once.
 - moto writes each XML response with xmltodict.unparse, through SAX's XMLGenerator one call per element:
   a third of the emulator's time answering a describe of a dozen DB instances, which every other request
   then queues behind (one request at a time). The plain case (no pretty-printing, no comments, namespaces
@@ -22,13 +26,15 @@ from xml.sax.saxutils import escape, quoteattr
 
 def install(strict) -> None:
     from moto import backends
-    from moto.core import serialize
+    from moto.core import responses, serialize
 
     listing = backends.list_of_moto_modules
     # werkzeug_app asks `host in backends.list_of_moto_modules()`: a frozenset answers that alike.
     strict.patcher.set(backends, "list_of_moto_modules", functools.cache(lambda: frozenset(listing())))
     for picker in (serialize.AttributePicker, serialize.XFormedAttributePicker):
         strict.patcher.wrap(picker, "get_possible_keys", _remembered)
+    strict.patcher.wrap(serialize.ResponseSerializer, "get_value", _picked)
+    strict.patcher.set(responses, "method_names_from_class", functools.cache(responses.method_names_from_class))
     strict.patcher.set(serialize.xmltodict, "unparse", _direct(serialize.xmltodict.unparse))
 
 
@@ -45,6 +51,35 @@ def _remembered(original):
         return iter(known[0])
 
     return get_possible_keys
+
+
+def _picked(original):
+    from moto.core.serialize import AttributePicker, AttributePickerContext, XFormedAttributePicker
+    from moto.core.utils import MISSING
+    from moto.core.utils import get_value as attribute
+
+    plain = (AttributePicker, XFormedAttributePicker)  # no subclass: those may pick differently
+    keys: dict[tuple, tuple] = {}  # as in _remembered; the picker's class too (XFormed adds names)
+
+    def get_value(self, value, key, shape):
+        picker = self._value_picker
+        if type(picker) not in plain or picker.response_transformers:
+            return original(self, value, key, shape)
+        remembered = (type(picker), id(picker.alias_providers), type(value), key, id(shape))
+        known = keys.get(remembered)
+        if known is None:
+            context = AttributePickerContext(
+                value, key, shape, self.operation_model, self.operation_model.service_model
+            )
+            names = tuple(picker.get_possible_keys(context))
+            known = keys[remembered] = (names, shape, picker.alias_providers)
+        for name in known[0]:  # AttributePicker.__call__ without transformers: the first name the object has
+            found = attribute(value, name, MISSING)
+            if found is not MISSING:
+                return found
+        return None
+
+    return get_value
 
 
 class _Unusual(Exception):
