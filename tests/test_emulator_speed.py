@@ -17,6 +17,27 @@ _VARYING = re.compile(
 )
 
 
+def _record_bodies(clients, seen: list[bytes]) -> None:
+    """Every response body the clients receive, appended to `seen` as botocore gets it."""
+    for client in clients:
+        client.meta.events.register(
+            "before-parse.*.*", lambda response_dict=None, **_: seen.append(response_dict["body"])
+        )
+
+
+def _create_db(rds, **extra) -> None:
+    rds.create_db_instance(
+        DBInstanceIdentifier="db1",
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="u",
+        MasterUserPassword="password-password",
+        BackupRetentionPeriod=7,
+        **extra,
+    )
+
+
 def _bodies(strict: bool, monkeypatch) -> list[list[bytes]]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     rounds = []
@@ -26,10 +47,7 @@ def _bodies(strict: bool, monkeypatch) -> list[list[bytes]]:
             ec2 = boto3.client("ec2", region_name="us-east-1")
             rds = boto3.client("rds", region_name="us-east-1")
             seen: list[bytes] = []
-            for client in (ec2, rds):
-                client.meta.events.register(
-                    "before-parse.*.*", lambda response_dict=None, **_: seen.append(response_dict["body"])
-                )
+            _record_bodies((ec2, rds), seen)
             volume = ec2.create_volume(
                 AvailabilityZone="us-east-1a",
                 Size=10,
@@ -91,16 +109,7 @@ def test_responses_written_directly_are_byte_for_byte_xmltodicts(monkeypatch):
             rds = boto3.client("rds", region_name="us-east-1")
             ec2 = boto3.client("ec2", region_name="us-east-1")
             awkward = [{"Key": "note", "Value": "a<b & c>d \"quoted\" 'single'"}, {"Key": "empty", "Value": ""}]
-            rds.create_db_instance(
-                DBInstanceIdentifier="db1",
-                Engine="postgres",
-                DBInstanceClass="db.t3.micro",
-                AllocatedStorage=20,
-                MasterUsername="u",
-                MasterUserPassword="password-password",
-                BackupRetentionPeriod=7,
-                Tags=awkward,
-            )
+            _create_db(rds, Tags=awkward)
             rds.describe_db_instances()
             rds.describe_db_snapshots()
             try:
@@ -135,21 +144,8 @@ def test_attributes_picked_without_a_context_are_the_ones_moto_picks(monkeypatch
             ec2 = boto3.client("ec2", region_name="us-east-1")
             sts = boto3.client("sts", region_name="us-east-1")
             seen: list[bytes] = []
-            for client in (ec2, rds, sts):
-                client.meta.events.register(
-                    "before-parse.*.*", lambda response_dict=None, **_: seen.append(response_dict["body"])
-                )
-            rds.create_db_instance(
-                DBInstanceIdentifier="db1",
-                Engine="postgres",
-                DBInstanceClass="db.t3.micro",
-                AllocatedStorage=20,
-                MasterUsername="u",
-                MasterUserPassword="password-password",
-                BackupRetentionPeriod=7,
-                StorageEncrypted=True,
-                Tags=[{"Key": "service", "Value": "s"}],
-            )
+            _record_bodies((ec2, rds, sts), seen)
+            _create_db(rds, StorageEncrypted=True, Tags=[{"Key": "service", "Value": "s"}])
             rds.create_db_snapshot(DBInstanceIdentifier="db1", DBSnapshotIdentifier="snap1")
             ec2.create_volume(AvailabilityZone="us-east-1a", Size=10)
 
