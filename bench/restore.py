@@ -20,6 +20,9 @@ Reported beside it for continuity with earlier figures: `efficiency_restores_onl
 this machine and walls move with them: the AWS calls of the run by kind and per restore, and the CPU seconds
 of the `dr` process and of the emulator, which do not depend on the load; and the load average around the run.
 The whole process, with its start-up, planning, sweep, tickets and reports, is reported beside it.
+
+The restore test runs RUNS times on the same estate (one after the other, each making and removing its own
+copies); the figure is the median run's, every run's efficiency reported beside it.
 """
 
 from __future__ import annotations
@@ -107,9 +110,20 @@ def write_catalog(directory: Path) -> Path:
 _LINE = re.compile(r"restore test: (\d+) restore\(s\), (\d+) met their targets")
 
 
-def run(moto, env: dict, work: Path, say=print) -> dict:
+RUNS = 3  # the figure is the median run's: one run on a busy shared machine can lose a whole poll per wave
+
+
+def run(moto, env: dict, work: Path, say=print, runs: int = RUNS) -> dict:
+    """`runs` restore tests of the same estate, one after the other (each makes and removes its own copies);
+    the report is the median run's (by efficiency), with every run's efficiency beside it."""
     build(moto.url)
     runbooks = write_catalog(work)
+    reports = [_one_run(moto, env, work, runbooks, say) for _ in range(runs)]
+    median = sorted(reports, key=lambda r: r["efficiency"])[len(reports) // 2]
+    return {**median, "runs": len(reports), "efficiencies": [r["efficiency"] for r in reports]}
+
+
+def _one_run(moto, env: dict, work: Path, runbooks: Path, say) -> dict:
     evidence = Path(tempfile.mkdtemp(prefix="evidence-restore-", dir=work))
     moto.set_latency(RESTORE_SECONDS)
     moto.reset_counts()

@@ -236,7 +236,9 @@ def _run_targets(todo, ctx, concurrency, catalog, logger) -> list[Measurement]:
     to be gone beside the next restores (at most `concurrency` copies being torn down besides the ones
     restoring)."""
     limit_name = _existing_limit(catalog.policy.restore.concurrency_limit_name)
-    prefetch_sources([target for target, _ in todo], ctx.clients)
+    # The first `concurrency` restores begin at once, unless they may queue behind other runs' restores for
+    # a slot of the shared limit: then each reads its recovery point when it begins.
+    prefetch_sources([target for target, _ in todo], ctx.clients, starting=0 if limit_name else concurrency)
     # The first `concurrency` restores start alone: the tasks that would only wait for a slot are submitted
     # once those have asked for their copies, so their Prefect start-up does not hold the first ones back.
     first = Countdown(min(concurrency, len(todo)))

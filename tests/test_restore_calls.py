@@ -294,3 +294,40 @@ def test_the_runs_sources_are_read_in_one_call_before_the_restores_and_not_again
         assert m.configuration  # carried from the read made before
     assert ("DescribeDBInstances", "ledger-db") not in calls and ("DescribeDBInstances", "orders-db") not in calls
     assert calls.ops().count("DescribeDBSnapshots") == 4  # each restore's own, fresh: two listings each
+
+
+def test_the_restores_that_begin_at_once_take_their_recovery_points_from_the_runs_first_read(aws, strict_aws, tmp_path):
+    builder = EstateBuilder(in_process_mock=True)
+    for name in ("ledger-db", "orders-db"):
+        builder.rds_instance(REGION, name, retention=7)
+    clients = AwsClients()
+    calls = Calls()
+    calls.watch(clients, "rds")
+    targets = [
+        restore_target("rds_instance", source, mode)
+        for source in ("ledger-db", "orders-db")
+        for mode in ("snapshot", "pitr-latest")
+    ]
+
+    prefetch_sources(targets, clients, starting=2)  # ledger-db's two restores begin at once
+    # The sources in one read, the snapshots of the snapshot restores beginning at once in one listing each.
+    assert calls == [("DescribeDBInstances", None), ("DescribeDBSnapshots", None), ("DescribeDBSnapshots", None)]
+    ctx = context(tmp_path, clients)
+    begun = [perform_restore(t, [], replace(ctx)) for t in targets[:2]]
+    assert calls.ops().count("DescribeDBSnapshots") == 2 and ("DescribeDBInstances", "ledger-db") not in calls
+
+    fresh = AwsClients()  # what each restore would have read for itself
+    snapshot = rds_instance.recovery_point(fresh, spec("c1"))
+    latest = rds_instance.recovery_point(fresh, spec("c2", "pitr-latest"))
+    assert (begun[0].recovery_point, begun[0].recovery_point_time) == (snapshot.identifier, snapshot.time)
+    assert begun[0].recovery_mechanism == snapshot.mechanism == "RDS automated backups"
+    assert begun[1].recovery_point == "latest" and begun[1].recovery_mechanism == latest.mechanism
+    assert timedelta(0) <= latest.time - begun[1].recovery_point_time < timedelta(seconds=30)
+    assert all((m.status, m.cleanup) == ("passed", "deleted") for m in begun), [m.error for m in begun]
+
+    # The restores that would wait for a slot, and any restore run again, read their own when they begin.
+    del calls[:]
+    later = [perform_restore(t, [], replace(ctx)) for t in (*targets[2:], targets[0])]
+    assert all(m.status == "passed" for m in later), [m.error for m in later]
+    assert calls.ops().count("DescribeDBSnapshots") == 4  # two listings for each snapshot restore
+    assert ("DescribeDBInstances", "orders-db") in calls

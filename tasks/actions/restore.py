@@ -102,19 +102,23 @@ def measurement_path(run_dir: str, target: RestoreTarget) -> str:
     return f"{run_dir}/measurements/{digest}.json"
 
 
-def prefetch_sources(targets: list[RestoreTarget], clients: AwsClients) -> None:
+def prefetch_sources(targets: list[RestoreTarget], clients: AwsClients, starting: int = 0) -> None:
     """What the drivers can read once for all of a run's restores before the first starts (`prefetch`: the
-    sources' configuration, per kind, account and region). A failed read is left to each restore, which
-    reads its own source again and fails with the reason if it must."""
-    wanted: dict[tuple[str, str | None, str], list[str]] = {}
-    for target in targets:
-        wanted.setdefault((target.kind, target.account, target.source_region), []).append(target.source_id)
-    for (kind, account, region), ids in wanted.items():
+    sources' configuration, per kind, account and region) and, for the first `starting` targets (the
+    restores that begin at once, with no slot to wait for), their recovery points. A failed read is left to
+    each restore, which reads its own source again and fails with the reason if it must."""
+    wanted: dict[tuple[str, str | None, str], tuple[list[str], list[tuple[str, str]]]] = {}
+    for index, target in enumerate(targets):
+        ids, at_once = wanted.setdefault((target.kind, target.account, target.source_region), ([], []))
+        ids.append(target.source_id)
+        if index < starting and target.region == target.source_region:
+            at_once.append((target.source_id, target.mode))
+    for (kind, account, region), (ids, at_once) in wanted.items():
         prefetch = getattr(driver_for(kind), "prefetch", None)
         if prefetch is None:
             continue
         try:
-            prefetch(clients, account, region, ids)
+            prefetch(clients, account, region, ids, at_once)
         except (ClientError, BotoCoreError) as exc:
             log.info("reading the %s sources in %s at once: %s; each restore reads its own", kind, region, exc)
 

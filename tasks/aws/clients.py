@@ -76,6 +76,7 @@ class AwsClients:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _refused: dict = field(default_factory=dict, init=False, repr=False)  # account -> why it cannot be used
     _read_once: dict = field(default_factory=dict, init=False, repr=False)
+    _kept: dict = field(default_factory=dict, init=False, repr=False)
 
     def config(self) -> Config:
         return Config(
@@ -105,6 +106,16 @@ class AwsClients:
         """Keep a fresher answer for `read_once` (a read made anyway, for another reason)."""
         with self._lock:
             self._read_once[key] = value
+
+    def keep(self, key: tuple, value: Any) -> None:
+        """Keep an answer for one `take`: what was read for a step about to run (and is stale for a later one)."""
+        with self._lock:
+            self._kept[key] = value
+
+    def take(self, key: tuple) -> Any:
+        """The answer kept under `key`, once (None after, or if none was kept)."""
+        with self._lock:
+            return self._kept.pop(key, None)
 
     def client(self, service: str, region: str, account: str | None = None):
         key = (account, region, service)

@@ -88,6 +88,25 @@ def recovery_snapshots(client, instance_id: str) -> list[dict]:
     return listed + awsbackup.result()
 
 
+_PER_FILTER = 50  # instance identifiers per db-instance-id filter
+
+
+def recovery_snapshots_of(client, instance_ids: list[str]) -> dict[str, list[dict]]:
+    """recovery_snapshots for several instances at once: each listing made once for all of them, with a
+    db-instance-id filter (API_DescribeDBSnapshots: it accepts DB instance identifiers), by instance."""
+    found: dict[str, list[dict]] = {identifier: [] for identifier in instance_ids}
+    paginator = client.get_paginator("describe_db_snapshots")
+    for start in range(0, len(instance_ids), _PER_FILTER):
+        chunk = instance_ids[start : start + _PER_FILTER]
+        for kind in ({}, {"SnapshotType": "awsbackup"}):
+            for page in paginator.paginate(
+                Filters=[{"Name": "db-instance-id", "Values": chunk}], **kind, PaginationConfig={"PageSize": PAGE_SIZE}
+            ):
+                for snapshot in page["DBSnapshots"]:
+                    found.setdefault(snapshot["DBInstanceIdentifier"], []).append(snapshot)
+    return found
+
+
 def snapshot_mechanism(snapshot: dict) -> str:
     """Which mechanism made a DB or cluster snapshot (Aurora's AWS Backup snapshots have no awsbackup type,
     only the awsbackup: name)."""

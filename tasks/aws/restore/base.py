@@ -113,8 +113,10 @@ class RestoreDriver(Protocol):
     advance (optional, module-level): the restore's next step while it is under way, called on each poll
       with the current state (an Aurora writer once its cluster is available).
     rpo_seconds: achieved RPO for a restore from `point` started at `started`.
-    prefetch (optional, module-level): prefetch(clients, account, region, source_ids) reads what `configure`
-      needs of those sources at once, before the run's restores start (see AwsClients.remember).
+    prefetch (optional, module-level): prefetch(clients, account, region, source_ids, starting) reads what
+      `configure` needs of those sources at once, before the run's restores start (see AwsClients.remember),
+      and the recovery points of `starting`, the (source, mode) of the restores that begin at once: each
+      kept for that restore's `recovery_point` alone (AwsClients.keep / take).
     PACED_STATE (optional, module-level): True when `state` itself waits for the next of reads made once per
       `spec.poll_seconds` (tasks/aws/restore/polling.py): callers then poll again without sleeping.
     """

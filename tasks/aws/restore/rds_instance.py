@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from botocore.exceptions import ClientError
@@ -30,37 +31,49 @@ PITR = "RDS automated backups (point in time)"
 
 
 def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
+    kept = clients.take(_point_key(spec.account, spec.region, spec.source_id, spec.mode))
+    if kept is not None:
+        return kept  # read for this restore just before the run's first restores began (prefetch)
     client = rds_client(clients, spec)
     if spec.mode in ("snapshot", "snapshot-dr"):
-        snapshots = rds.recovery_snapshots(client, spec.source_id)
-        if spec.mode == "snapshot":
-            # Scheduled points (RDS's daily backup, AWS Backup's plan) before one-off manual snapshots.
-            scheduled = [s for s in snapshots if s.get("SnapshotType") in ("automated", "awsbackup")]
-            snapshots = scheduled or snapshots
-        newest = newest_available(snapshots, "SnapshotCreateTime")
-        if newest is None:
-            where = f"in {spec.region}" + (" (cross-region copy)" if spec.mode == "snapshot-dr" else "")
-            raise NoRecoveryPoint(f"no available snapshot of {spec.source_id} {where}")
-        # A copy keeps the moment the data is from as OriginalSnapshotCreateTime.
-        when = newest.get("OriginalSnapshotCreateTime") or newest["SnapshotCreateTime"]
-        return RecoveryPoint(
-            newest["DBSnapshotIdentifier"],
-            when,
-            {"snapshot_type": newest.get("SnapshotType")},
-            mechanism=rds.snapshot_mechanism(newest),
-        )
+        return _snapshot_point(spec.source_id, spec.mode, spec.region, rds.recovery_snapshots(client, spec.source_id))
     db = rds.get_db_instance(client, spec.source_id)  # fresh: LatestRestorableTime moves
     if spec.region == spec.source_region:
         clients.remember(_source_key(spec), db)  # `configure` needs no second read of the same source
+    return _point_in_time(spec.source_id, spec.mode, spec.region, db, spec.restore_time)
+
+
+def _snapshot_point(source_id: str, mode: str, region: str, snapshots: list[dict]) -> RecoveryPoint:
+    if mode == "snapshot":
+        # Scheduled points (RDS's daily backup, AWS Backup's plan) before one-off manual snapshots.
+        scheduled = [s for s in snapshots if s.get("SnapshotType") in ("automated", "awsbackup")]
+        snapshots = scheduled or snapshots
+    newest = newest_available(snapshots, "SnapshotCreateTime")
+    if newest is None:
+        where = f"in {region}" + (" (cross-region copy)" if mode == "snapshot-dr" else "")
+        raise NoRecoveryPoint(f"no available snapshot of {source_id} {where}")
+    # A copy keeps the moment the data is from as OriginalSnapshotCreateTime.
+    when = newest.get("OriginalSnapshotCreateTime") or newest["SnapshotCreateTime"]
+    return RecoveryPoint(
+        newest["DBSnapshotIdentifier"],
+        when,
+        {"snapshot_type": newest.get("SnapshotType")},
+        mechanism=rds.snapshot_mechanism(newest),
+    )
+
+
+def _point_in_time(
+    source_id: str, mode: str, region: str, db: dict | None, restore_time: datetime | None
+) -> RecoveryPoint:
     if db is None:
-        raise NoRecoveryPoint(f"{spec.source_id} not found in {spec.region}")
+        raise NoRecoveryPoint(f"{source_id} not found in {region}")
     if not db.get("BackupRetentionPeriod"):
-        raise NoRecoveryPoint(f"{spec.source_id} has automated backups disabled: no point-in-time recovery")
-    if spec.mode == "pitr-time":
-        return RecoveryPoint(spec.restore_time.isoformat(), spec.restore_time, mechanism=PITR)
+        raise NoRecoveryPoint(f"{source_id} has automated backups disabled: no point-in-time recovery")
+    if mode == "pitr-time":
+        return RecoveryPoint(restore_time.isoformat(), restore_time, mechanism=PITR)
     latest = db.get("LatestRestorableTime")
     if latest is None:
-        raise NoRecoveryPoint(f"{spec.source_id} reports no latest restorable time")
+        raise NoRecoveryPoint(f"{source_id} reports no latest restorable time")
     return RecoveryPoint("latest", latest, mechanism=PITR)
 
 
@@ -81,12 +94,40 @@ def source_key(account: str | None, region: str, source_id: str) -> tuple:
     return ("rds-instance", account, region, source_id)
 
 
-def prefetch(clients: AwsClients, account: str | None, region: str, source_ids: list[str]) -> None:
+def prefetch(
+    clients: AwsClients,
+    account: str | None,
+    region: str,
+    source_ids: list[str],
+    starting: Sequence[tuple[str, str]] = (),
+) -> None:
     """Every source's configuration for `configure`, in one read for the run's sources in a region instead
-    of one read on each source's first restore, before it can start."""
-    found = read_instances(clients.client("rds", region, account), sorted(set(source_ids)))
+    of one read on each source's first restore, before it can start. `starting`: (source, mode) of the
+    restores that begin as soon as the run does (no slot to wait for): their recovery points are read here
+    too, for those restores alone (`take`n once), with one snapshot listing for all of them; a restore that
+    waits for a slot, or runs again, reads its own when it begins (a newer snapshot, a later restorable
+    time). A point this read cannot give is left to the restore, which reads again and reports why."""
+    client = clients.client("rds", region, account)
+    found = read_instances(client, sorted(set(source_ids)))
     for source_id, db in found.items():
         clients.remember(source_key(account, region, source_id), db)
+    snapshot_sources = sorted({source for source, mode in starting if mode == "snapshot"})
+    listed = rds.recovery_snapshots_of(client, snapshot_sources) if snapshot_sources else {}
+    for source, mode in starting:
+        try:
+            if mode == "snapshot":
+                point = _snapshot_point(source, mode, region, listed.get(source, []))
+            elif mode == "pitr-latest":
+                point = _point_in_time(source, mode, region, found.get(source), None)
+            else:
+                continue
+        except NoRecoveryPoint:
+            continue
+        clients.keep(_point_key(account, region, source, mode), point)
+
+
+def _point_key(account: str | None, region: str, source_id: str, mode: str) -> tuple:
+    return ("rds-instance-point", account, region, source_id, mode)
 
 
 def start(clients: AwsClients, spec: RestoreSpec, point: RecoveryPoint, config: CopyConfig | None = None) -> str:
