@@ -74,37 +74,37 @@ def iter_recovery_snapshots(client, instance_id: str | None = None) -> Iterator[
     yield from iter_db_snapshots(client, instance_id=instance_id, snapshot_type="awsbackup")
 
 
-# The second listing of recovery_snapshots runs here while the calling thread makes the first.
+# The second listing of recovery_snapshots_of runs here while the calling thread makes the first.
 _LISTINGS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rds-awsbackup-listing")
-
-
-def recovery_snapshots(client, instance_id: str) -> list[dict]:
-    """iter_recovery_snapshots' snapshots of one instance, its two listings made at once: a restore waits
-    for both before it can start, and AWS will not answer them in one call."""
-    awsbackup = _LISTINGS.submit(
-        lambda: list(iter_db_snapshots(client, instance_id=instance_id, snapshot_type="awsbackup"))
-    )
-    listed = list(iter_db_snapshots(client, instance_id=instance_id))
-    return listed + awsbackup.result()
-
-
 _PER_FILTER = 50  # instance identifiers per db-instance-id filter
 
 
+def recovery_snapshots(client, instance_id: str) -> list[dict]:
+    """iter_recovery_snapshots' snapshots of one instance, its two listings made at once."""
+    return recovery_snapshots_of(client, [instance_id])[instance_id]
+
+
 def recovery_snapshots_of(client, instance_ids: list[str]) -> dict[str, list[dict]]:
-    """recovery_snapshots for several instances at once: each listing made once for all of them, with a
-    db-instance-id filter (API_DescribeDBSnapshots: it accepts DB instance identifiers), by instance."""
+    """Every snapshot a restore can use of these instances, by instance: the default listing and AWS Backup's
+    made at once (a restore waits for both before it can start, and AWS will not answer them in one call),
+    each once for all of them with a db-instance-id filter (API_DescribeDBSnapshots: it accepts DB instance
+    identifiers)."""
     found: dict[str, list[dict]] = {identifier: [] for identifier in instance_ids}
-    paginator = client.get_paginator("describe_db_snapshots")
     for start in range(0, len(instance_ids), _PER_FILTER):
         chunk = instance_ids[start : start + _PER_FILTER]
-        for kind in ({}, {"SnapshotType": "awsbackup"}):
-            for page in paginator.paginate(
-                Filters=[{"Name": "db-instance-id", "Values": chunk}], **kind, PaginationConfig={"PageSize": PAGE_SIZE}
-            ):
-                for snapshot in page["DBSnapshots"]:
-                    found.setdefault(snapshot["DBInstanceIdentifier"], []).append(snapshot)
+        awsbackup = _LISTINGS.submit(lambda chunk=chunk: list(_filtered_snapshots(client, chunk, "awsbackup")))
+        for snapshot in [*_filtered_snapshots(client, chunk), *awsbackup.result()]:
+            found.setdefault(snapshot["DBInstanceIdentifier"], []).append(snapshot)
     return found
+
+
+def _filtered_snapshots(client, instance_ids: list[str], snapshot_type: str | None = None) -> Iterator[dict]:
+    kind = {"SnapshotType": snapshot_type} if snapshot_type else {}
+    paginator = client.get_paginator("describe_db_snapshots")
+    for page in paginator.paginate(
+        Filters=[{"Name": "db-instance-id", "Values": instance_ids}], **kind, PaginationConfig={"PageSize": PAGE_SIZE}
+    ):
+        yield from page["DBSnapshots"]
 
 
 def snapshot_mechanism(snapshot: dict) -> str:
