@@ -150,3 +150,52 @@ def test_console_on_a_terminal_draws_a_bar_and_leaves_one_line():
         "  restores finished: 10/10",
         "restore test: filing tickets",
     ]
+
+
+def test_a_flow_run_ends_without_waiting_for_its_heartbeat_thread_which_then_stops_without_another_beat(
+    prefect_harness,
+):
+    import threading
+    import time
+
+    from prefect import flow, flow_engine
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows._runtime import end_runs_without_waiting_for_heartbeats
+
+    beats: list[float] = []
+    emit = flow_engine.FlowRunEngine._emit_flow_run_heartbeat
+
+    def counted(engine, *args, **kwargs):
+        beats.append(time.monotonic())
+        return emit(engine, *args, **kwargs)
+
+    def heartbeat_threads() -> list[threading.Thread]:
+        return [
+            t
+            for t in threading.enumerate()
+            if any(getattr(a, "__name__", "") == "heartbeat_loop" for a in getattr(t, "_args", ()))
+        ]
+
+    @flow
+    def brief() -> int:
+        time.sleep(0.1)  # the heartbeat thread has sent its first beat and sleeps in one-second steps
+        return 1
+
+    end_runs_without_waiting_for_heartbeats()
+    end_runs_without_waiting_for_heartbeats()  # twice: still one wrapper
+    assert flow_engine._send_heartbeats.dr_without_join
+    before = set(heartbeat_threads())
+    flow_engine.FlowRunEngine._emit_flow_run_heartbeat = counted
+    try:
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 30}):
+            assert brief() == 1
+            ended = time.monotonic()
+            sleeping = [t for t in heartbeat_threads() if t not in before]
+            assert sleeping, "the run waited for its heartbeat thread"  # Prefect's sync engine joins it
+            for thread in sleeping:
+                thread.join(timeout=3)
+                assert not thread.is_alive()
+    finally:
+        flow_engine.FlowRunEngine._emit_flow_run_heartbeat = emit
+    assert len(beats) == 1 and beats[0] < ended  # sent while the run lasted, none after it ended
