@@ -135,6 +135,7 @@ def _run_options(
     parser: argparse.ArgumentParser,
     concurrency: int = 8,
     tiers_help: str = "the policy's review_tiers, 0 and 1 as shipped",
+    plan_reads_aws: bool = False,
 ) -> None:
     add_scope_options(parser, tiers_help)
     _evidence_option(parser)
@@ -149,7 +150,8 @@ def _run_options(
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="read AWS (credentials needed), show the plan and stop (no Prefect server, no evidence, no tickets)",
+        help=("read AWS (credentials needed), " if plan_reads_aws else "from the catalog alone (no AWS), ")
+        + "show the plan and stop (no Prefect server, no evidence, no tickets)",
     )
 
 
@@ -178,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     restore = commands.add_parser("restore-test", help="restore backups into isolated copies; measure RTO and RPO")
     _catalog_options(restore)
-    _run_options(restore, concurrency=4)
+    _run_options(restore, concurrency=4, plan_reads_aws=True)
     restore.add_argument(
         "--sample",
         metavar="N|P%",

@@ -290,3 +290,16 @@ def test_failing_services_are_events_judged_by_the_same_rule(demo, prefect_harne
         time.sleep(1)
     assert set(seen) == failing
     assert all("unrecoverable" in e["payload"]["rule"] and e["payload"]["reasons"] for e in seen.values())
+
+
+def test_every_markdown_report_has_one_summary_lists_that_end_and_no_dangling_separators(demo):
+    out, _ = demo
+    reports = sorted((out / "evidence").glob("*/*/report.md"))
+    assert {p.parent.parent.name for p in reports} >= set(FLOWS)
+    for path in reports:
+        lines = path.read_text().splitlines()
+        assert lines.count("## Summary") == 1, path
+        for line, following in zip(lines, lines[1:]):
+            if line.startswith("- "):  # a paragraph right under a list item would render inside it
+                assert following == "" or following.startswith("- "), (path, line, following)
+            assert not line.rstrip().endswith(";  |") and not line.rstrip().endswith("; |"), (path, line)
