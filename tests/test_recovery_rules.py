@@ -265,3 +265,19 @@ def test_stale_copies_are_found_for_volumes_and_clusters_too(kind):
     )
     [finding], _ = stale(live)
     assert finding.resource == live.key
+
+
+def test_a_judged_and_an_unjudged_snapshot_in_one_region_are_reported_apart():
+    rds_snapshot = by_mode(targets_for_member(runbook(1), Policy(), db(), ["us-west-2"], None))[
+        ("snapshot", "us-east-1")
+    ]
+    volume = LiveResource("ebs_volume", "us-east-1", "vol-1", attrs={})
+    ebs_snapshot = by_mode(targets_for_member(runbook(1), Policy(), volume, ["us-west-2"], None))[
+        ("snapshot", "us-east-1")
+    ]
+    rows = [measurement(rds_snapshot, rpo=14 * H), measurement(ebs_snapshot, rpo=14.0)]
+    [group] = restore_groups(rows)
+    snapshots = [p for p in group.paths if (p.mode, p.region) == ("snapshot", "us-east-1")]
+    # One row would show the RDS snapshot's 14 h as the worst RPO beside "not judged", hiding the judged 14 s.
+    assert [(p.count, p.rpo_seconds, p.rpo_judged) for p in snapshots] == [(1, 14.0, True), (1, 14 * H, False)]
+    assert "snapshot_max_age" in snapshots[0].judged_against

@@ -107,9 +107,11 @@ def judged_against(m: Any) -> str:
 
 
 def restore_groups(measurements: list) -> list[ServiceRestores]:
-    """Per service (Tier 0 first): counts, and per restore path (mode, region) the worst achieved figures."""
+    """Per service (Tier 0 first): counts, and per restore path (mode, region, and the target it is judged
+    against: an RDS snapshot whose RPO PITR covers and an EBS snapshot judged on its age never share a row)
+    the worst achieved figures."""
     services: dict[str, ServiceRestores] = {}
-    paths: dict[tuple[str, str, str], PathFigures] = {}
+    paths: dict[tuple[str, str, str, str, bool], PathFigures] = {}
     resources: dict[str, set[str]] = defaultdict(set)
     for m in measurements:
         service = _get(m, "service")
@@ -117,7 +119,8 @@ def restore_groups(measurements: list) -> list[ServiceRestores]:
         group.restores += 1
         group.passed += bool(_get(m, "passed"))
         resources[service].add(_get(m, "resource"))
-        key = (service, _get(m, "mode"), _get(m, "region"))
+        label, rpo_judged = judged_against(m), _get(m, "rpo_judged") is not False
+        key = (service, _get(m, "mode"), _get(m, "region"), label, rpo_judged)
         figures = paths.get(key)
         if figures is None:
             figures = paths[key] = PathFigures(
@@ -125,8 +128,8 @@ def restore_groups(measurements: list) -> list[ServiceRestores]:
                 _get(m, "region"),
                 rto_target_seconds=_get(m, "rto_target_seconds"),
                 rpo_target_seconds=_get(m, "rpo_target_seconds"),
-                judged_against=judged_against(m),
-                rpo_judged=_get(m, "rpo_judged") is not False,
+                judged_against=label,
+                rpo_judged=rpo_judged,
             )
             group.paths.append(figures)
         figures.count += 1
@@ -142,7 +145,7 @@ def restore_groups(measurements: list) -> list[ServiceRestores]:
                 setattr(figures, f"{name}_target_seconds", target)
     for service, group in services.items():
         group.resources = len(resources[service])
-        group.paths.sort(key=lambda p: (p.mode, p.region))
+        group.paths.sort(key=lambda p: (p.mode, p.region, not p.rpo_judged, p.judged_against))
     return sorted(services.values(), key=lambda g: (g.tier if g.tier is not None else 9, g.service))
 
 
