@@ -272,19 +272,25 @@ def test_polls_asked_again_at_once_get_one_read_per_interval_between_them(aws, s
             assert any(read >= asked for read in reads)
 
 
-def test_the_runs_sources_are_read_in_one_call_before_the_restores_and_not_again(aws, strict_aws, tmp_path):
+def _two_sources_restored_both_ways() -> tuple[AwsClients, Calls, list]:
+    """ledger-db and orders-db (7 days of backups), each restored from a snapshot and to a point in time,
+    with every RDS call of the run's clients recorded."""
     builder = EstateBuilder(in_process_mock=True)
     for name in ("ledger-db", "orders-db"):
         builder.rds_instance(REGION, name, retention=7)
     clients = AwsClients()
     calls = Calls()
     calls.watch(clients, "rds")
-
     targets = [
         restore_target("rds_instance", source, mode)
         for source in ("ledger-db", "orders-db")
         for mode in ("snapshot", "pitr-latest")
     ]
+    return clients, calls, targets
+
+
+def test_the_runs_sources_are_read_in_one_call_before_the_restores_and_not_again(aws, strict_aws, tmp_path):
+    clients, calls, targets = _two_sources_restored_both_ways()
     prefetch_sources(targets, clients)
     assert calls == [("DescribeDBInstances", None)]  # one read, both sources (a db-instance-id filter)
     ctx = context(tmp_path, clients)
@@ -297,18 +303,7 @@ def test_the_runs_sources_are_read_in_one_call_before_the_restores_and_not_again
 
 
 def test_the_restores_that_begin_at_once_take_their_recovery_points_from_the_runs_first_read(aws, strict_aws, tmp_path):
-    builder = EstateBuilder(in_process_mock=True)
-    for name in ("ledger-db", "orders-db"):
-        builder.rds_instance(REGION, name, retention=7)
-    clients = AwsClients()
-    calls = Calls()
-    calls.watch(clients, "rds")
-    targets = [
-        restore_target("rds_instance", source, mode)
-        for source in ("ledger-db", "orders-db")
-        for mode in ("snapshot", "pitr-latest")
-    ]
-
+    clients, calls, targets = _two_sources_restored_both_ways()
     prefetch_sources(targets, clients, starting=2)  # ledger-db's two restores begin at once
     # The sources in one read, the snapshots of the snapshot restores beginning at once in one listing each.
     assert calls == [("DescribeDBInstances", None), ("DescribeDBSnapshots", None), ("DescribeDBSnapshots", None)]
