@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 
 from tasks.actions.restore import RestoreContext, _teardown, perform_restore, prefetch_sources
+from tasks.aws import rds as rds_reads
 from tasks.aws.clients import AwsClients
 from tasks.aws.guard import ownership_tags
 from tasks.aws.restore import rds_instance
@@ -326,3 +327,14 @@ def test_the_restores_that_begin_at_once_take_their_recovery_points_from_the_run
     assert all(m.status == "passed" for m in later), [m.error for m in later]
     assert calls.ops().count("DescribeDBSnapshots") == 4  # two listings for each snapshot restore
     assert ("DescribeDBInstances", "orders-db") in calls
+
+
+def test_recovery_snapshots_are_found_whatever_the_case_of_the_identifier_asked(aws, strict_aws):
+    EstateBuilder(in_process_mock=True).rds_instance(REGION, "ledger-db", retention=7)
+    client = AwsClients().client("rds", REGION)
+    # RDS stores identifiers in lowercase; a runbook may name the database in any case.
+    listed = rds_reads.recovery_snapshots_of(client, ["Ledger-DB", "ledger-db"])
+    assert listed["Ledger-DB"] and listed["Ledger-DB"] == listed["ledger-db"] == rds_reads.recovery_snapshots(
+        client, "LEDGER-DB"
+    )
+    assert {s["DBInstanceIdentifier"] for s in listed["ledger-db"]} == {"ledger-db"}

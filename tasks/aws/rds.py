@@ -88,14 +88,15 @@ def recovery_snapshots_of(client, instance_ids: list[str]) -> dict[str, list[dic
     """Every snapshot a restore can use of these instances, by instance: the default listing and AWS Backup's
     made at once (a restore waits for both before it can start, and AWS will not answer them in one call),
     each once for all of them with a db-instance-id filter (API_DescribeDBSnapshots: it accepts DB instance
-    identifiers)."""
-    found: dict[str, list[dict]] = {identifier: [] for identifier in instance_ids}
-    for start in range(0, len(instance_ids), _PER_FILTER):
-        chunk = instance_ids[start : start + _PER_FILTER]
+    identifiers). RDS stores identifiers in lowercase (API_CreateDBInstance): they are asked and matched so."""
+    wanted = sorted({identifier.lower() for identifier in instance_ids})
+    found: dict[str, list[dict]] = {identifier: [] for identifier in wanted}
+    for start in range(0, len(wanted), _PER_FILTER):
+        chunk = wanted[start : start + _PER_FILTER]
         awsbackup = _LISTINGS.submit(lambda chunk=chunk: list(_filtered_snapshots(client, chunk, "awsbackup")))
         for snapshot in [*_filtered_snapshots(client, chunk), *awsbackup.result()]:
-            found.setdefault(snapshot["DBInstanceIdentifier"], []).append(snapshot)
-    return found
+            found.setdefault(snapshot["DBInstanceIdentifier"].lower(), []).append(snapshot)
+    return {identifier: found[identifier.lower()] for identifier in instance_ids}
 
 
 def _filtered_snapshots(client, instance_ids: list[str], snapshot_type: str | None = None) -> Iterator[dict]:
