@@ -160,7 +160,15 @@ def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefe
     swept = dr("sweep", "--runbooks", str(catalog), "--evidence", str(evidence), env_extra=env)
     assert swept.returncode == 0, swept.stderr[-2000:]
     assert "deleted: rds_instance drt-" in swept.stdout
-    assert list_owned(clients, "us-west-1") == [] and list_owned(clients, "us-east-2") == []
+
+    def none_left() -> bool:
+        return list_owned(clients, "us-west-1") == [] and list_owned(clients, "us-east-2") == []
+
+    # The sweep ends once AWS has accepted its deletes; a copy stays `deleting` a while (0.5 s here).
+    deadline = time.monotonic() + 30
+    while not none_left() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert none_left()
 
     ledger.write_text(calm)
     rerun = dr(*args[3:], env_extra=env)
