@@ -111,12 +111,11 @@ def prefetch(
     found = read_instances(client, sorted(set(source_ids)))
     for source_id, db in found.items():
         clients.remember(source_key(account, region, source_id), db)
-    snapshot_sources = sorted({source for source, mode in starting if mode == "snapshot"})
-    listed = rds.recovery_snapshots_of(client, snapshot_sources) if snapshot_sources else {}
+    listed = rds.recovery_snapshots_of(client, [source for source, mode in starting if mode == "snapshot"])
     for source, mode in starting:
         try:
             if mode == "snapshot":
-                point = _snapshot_point(source, mode, region, listed.get(source, []))
+                point = _snapshot_point(source, mode, region, listed[source])
             elif mode == "pitr-latest":
                 point = _point_in_time(source, mode, region, found.get(source), None)
             else:
