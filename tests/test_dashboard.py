@@ -344,7 +344,30 @@ def test_quarters_before_the_first_evidence_are_no_data_not_zero(views, estate, 
     assert [q for q, row in rows if "no data" in row and "0%" not in row] == [t.quarter.id for t in empty]
 
 
-def test_one_quarter_of_evidence_draws_no_trend(views, tmp_path):
+@pytest.mark.parametrize(
+    ("before", "said_html", "said_md"),
+    [
+        (0.004, "unchanged from the previous quarter", "unchanged from the previous quarter"),  # was "-0 points"
+        (0.02, ">-2 points</span> on the previous quarter", "-2 points on the previous quarter"),
+        (-0.01, ">+1 point</span> on the previous quarter", "+1 point on the previous quarter"),
+    ],
+)
+def test_the_packs_change_in_compliance_agrees_with_the_two_percentages_it_shows(
+    views, tmp_path, monkeypatch, before, said_html, said_md
+):
+    inputs, _, _ = views
+    import tasks.report.site as site_module
+
+    def with_previous(*args, **kwargs):
+        dashboard, pack = build(*args, **kwargs)
+        return dashboard, replace(pack, previous_compliance=pack.compliance + before)
+
+    monkeypatch.setattr(site_module, "build", with_previous)
+    site = render_site(inputs, str(tmp_path), now=NOW)
+    html, md = site.pages["pack-2026Q4.html"], site.pages["pack-2026Q4.md"]
+    assert said_html in html and said_md in md
+    assert "-0 point" not in html + md and "+0 point" not in html + md
+
     inputs, _, _ = views
     recent = {
         flow: [r for r in runs if r.started_at >= Quarter(2026, 4).start] for flow, runs in inputs.history.items()

@@ -162,3 +162,26 @@ def test_a_bare_url_in_a_resource_id_or_remediation_renders_as_text_in_jira():
     assert "{{arn:aws:s3:::bucket/http&#58;//evil.example/x HTTPS&#58;//evil.example ftp&#58;//f.example" in body
     assert "See http&#58;//evil.example/x" in body and "mailto&#58;a@evil.example file&#58;/etc/passwd" in body
     assert "C:&#92;share&#92;x" in body
+
+
+# Jira's text effects -deleted-, +inserted+ and ??citation??, and a list where a paragraph starts with - or #.
+LIVE_EFFECT = re.compile(
+    r"(?<![\\A-Za-z0-9])-\S[^-]*(?<![\\])-(?![A-Za-z0-9])|(?<![\\\w])\+\S[^+]*(?<!\\)\+|(?<!\\)\?\?"
+)
+
+
+def test_dashes_pluses_and_question_marks_render_as_text_in_jira_but_ids_stay_readable():
+    finding = make_finding(
+        "runbook.drift",
+        service="svc -struck- +under+",
+        tier=1,
+        resource="db-prod-01 us-east-1",
+        subject="x",
+        detail="- a list? ??cited?? at 2026-12-07T10:00+00:00",
+    ).model_copy(update={"remediation": "# numbered -x- +y+"})
+    body = _without_noformat(description(finding, RunContext(flow="documentation-review", run_id="r1"), None))
+    assert not LIVE_EFFECT.search(body), body
+    assert "\n- " not in body and "\n# " not in body  # no paragraph opens a list
+    assert "\\- a list? \\??cited\\?? at 2026-12-07T10:00+00:00" in body
+    assert "\\# numbered \\-x\\- \\+y\\+" in body and "svc \\-struck\\- \\+under\\+" in body
+    assert "{{db-prod-01 us-east-1}}" in body  # identifiers keep their dashes as they are

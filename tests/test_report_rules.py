@@ -100,6 +100,23 @@ def test_digest_groups_failures_by_check_most_severe_first():
     assert digest("nothing", []).ok
 
 
+def test_digest_names_each_service_under_its_own_findings_severity():
+    # One check, a Tier 0 service's finding high and a Tier 2 one's medium: the high line names only the first.
+    findings = [
+        {"check": "backup.retention_below_policy", "severity": "high", "service": "issue-tracker", "remediation": ""},
+        {"check": "backup.retention_below_policy", "severity": "medium", "service": "image-effects", "remediation": ""},
+        {"check": "runbook.drift", "severity": "medium", "service": "a", "title": "t", "remediation": ""},
+    ]
+    d = digest("3 services", findings)
+    assert [(f.check, f.severity, f.services) for f in d.failures] == [
+        ("backup.retention_below_policy", "high", ["issue-tracker"]),
+        ("backup.retention_below_policy", "medium", ["image-effects"]),
+        ("runbook.drift", "medium", ["a"]),
+    ]
+    # What to do is said once per check, however many severities it was found at.
+    assert [title for title, _ in d.actions] == [d.failures[0].title, d.failures[2].title]
+
+
 def test_fleet_impact_lines_group_by_path_with_counts():
     paths = [
         {

@@ -725,6 +725,18 @@ class Pack:
     def first_quarter(self) -> bool:
         return sum(1 for t in self.trends if t.has_data) < 2
 
+    @property
+    def change_points(self) -> int | None:
+        return change_in_points(self.compliance, self.previous_compliance)
+
+
+def change_in_points(now: float | None, before: float | None) -> int | None:
+    """The change between two shares as the difference of the whole percentages the page shows for them
+    (67% after 66%: +1), so the two figures and the change agree; never -0."""
+    if now is None or before is None:
+        return None
+    return int(f"{now * 100:.0f}") - int(f"{before * 100:.0f}")
+
 
 def _by_service(tickets: list[TicketRecord]) -> dict[str, list[TicketRecord]]:
     grouped: dict[str, list[TicketRecord]] = defaultdict(list)

@@ -73,27 +73,33 @@ class Digest:
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def actions(self) -> list[tuple[str, str]]:
+        """(title, remediation) once each, most severe first: a check hit at two severities says it once."""
+        return list(dict.fromkeys((f.title, f.remediation) for f in self.failures))
+
 
 def digest(tested: str, findings: list[Any], notes: list[str] | None = None) -> Digest:
-    """Findings grouped by check, most severe first; each with the services it hit and what to do."""
+    """Findings grouped by check and severity, most severe first; each with the services it hit and what to do."""
     # Here: the vocabulary imports every rule module, which the dashboard (sorting tickets) never needs.
     from tasks.rules.checks import VOCABULARY
 
-    grouped: dict[str, list[Any]] = defaultdict(list)
+    # By check and severity: one check can hit a Tier 0 service as high and a Tier 2 one as medium, and a
+    # line under "high" must not name the service whose finding is medium.
+    grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for f in findings:
-        grouped[_get(f, "check")].append(f)
+        grouped[(_get(f, "check"), _get(f, "severity"))].append(f)
     failures = []
-    for check, items in grouped.items():
-        worst = min(items, key=lambda f: severity_rank(_get(f, "severity")))
+    for (check, severity), items in grouped.items():
         known = VOCABULARY.get(check)
         failures.append(
             Failure(
                 check=check,
-                severity=_get(worst, "severity"),
-                title=known.title if known else str(_get(worst, "title")),
+                severity=severity,
+                title=known.title if known else str(_get(items[0], "title")),
                 count=len(items),
                 services=sorted({str(_get(f, "service")) for f in items}),
-                remediation=str(_get(worst, "remediation") or (known.remediation if known else "")),
+                remediation=str(_get(items[0], "remediation") or (known.remediation if known else "")),
             )
         )
     failures.sort(key=lambda x: (severity_rank(x.severity), -x.count, x.check))

@@ -131,6 +131,9 @@ def summary(finding: Finding) -> str:
 # each render as itself. A line break would start new block markup (h1., lists), so it becomes a space. A
 # backslash itself is not escapable (two make a forced line break): it becomes the entity &#92;.
 _JIRA_SPECIAL = re.compile(r"([{}\[\]|!*_^~])")
+# -deleted-, +inserted+ and ??citation?? too, and `#`/`-` opening a list where a paragraph starts. A - or + between
+# two letters or digits never delimits an effect (us-east-1, +00:00 in a time), so those stay as they are.
+_JIRA_EFFECT = re.compile(r"(?<![A-Za-z0-9])([-+])|([-+])(?![A-Za-z0-9])|(\?)(?=\?)|^(#)")
 
 
 # Jira links every bare URL, even inside {{monospace}}: atlassian-renderer's UrlRendererComponent matches
@@ -145,6 +148,7 @@ def wiki_text(value: object) -> str:
     that text: no markup, no line break, no link."""
     text = "" if value is None else str(value)
     escaped = _JIRA_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()).replace("\\", "&#92;"))
+    escaped = _JIRA_EFFECT.sub(lambda m: "\\" + m.group(0), escaped)
     return _URL_SCHEME.sub(lambda m: m.group(0)[:-1] + "&#58;", escaped)
 
 
