@@ -289,6 +289,7 @@ def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence
         "run_id": run.record.run_id,
         "evidence_dir": run.record.evidence_dir,
         "report": run.record.reports.get("report.html"),
+        "report_md": run.record.reports.get("report.md"),
         "findings": len(findings),
         "resources": resources,
         "by_severity": severity_counts(findings),

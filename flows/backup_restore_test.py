@@ -442,6 +442,7 @@ def _restore_test(
         "run_id": run.record.run_id,
         "evidence_dir": run.record.evidence_dir,
         "report": run.record.reports.get("report.html"),
+        "report_md": run.record.reports.get("report.md"),
         "restores": len(measurements),
         "passed": passed,
         "findings": len(run.record.findings),

@@ -85,10 +85,12 @@ def _sample(text: str) -> str:
 
 
 def _quarter(text: str) -> str:
+    from datetime import datetime, timezone
+
     from tasks.rules.quarters import Quarter
 
     try:
-        return Quarter.parse(text).id
+        return Quarter.begun(text, datetime.now(timezone.utc)).id
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -530,6 +532,8 @@ def _print_run(result: dict) -> None:
     )
     print(f"evidence: {result['evidence_dir']}")
     print(f"report: {result['report']}")
+    if result.get("report_md"):
+        print(f"markdown: {result['report_md']}")
 
 
 def cmd_simulate(args) -> int:
@@ -667,7 +671,7 @@ def cmd_demo(args) -> int:
     _print_simulation(result["simulation"])
     print("== DR dashboard")
     _print_dashboard(result["dashboard"])
-    print(f"steering committee pack: {result['dashboard']['pack_html']}")
+    print(f"steering committee pack: {result['dashboard']['pack_html']} and {result['dashboard']['pack_md']}")
     print(f"ledger: {Path(result['evidence']) / 'tracker' / 'ledger.json'}")
     return EXIT_OK
 
@@ -729,6 +733,13 @@ def main(argv: list[str] | None = None) -> int:
         print("dr: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, (BotoCoreError, ClientError)):  # AWS answered (or could not be reached): its words
+            from tasks.aws.errors import describe_error
+
+            print(f"dr: error: AWS: {describe_error(exc)}", file=sys.stderr)
+            return EXIT_FAILED
         print(
             f"dr: run failed: {type(exc).__name__}: {exc}" + ("" if args.verbose else " (-v shows Prefect's logs)"),
             file=sys.stderr,

@@ -77,14 +77,14 @@ def dr_dashboard(
     ] = None,
 ) -> dict:
     logger = get_run_logger()
-    try:
-        pack_quarter = Quarter.parse(quarter) if quarter else None
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
     out = out or default_out(evidence)
     as_of = as_of or datetime.now(timezone.utc)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=timezone.utc)
+    try:
+        pack_quarter = Quarter.begun(quarter, as_of) if quarter else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
     inputs = read_inputs(evidence, runbooks, policy, tracker)
     logger.info(

@@ -184,6 +184,7 @@ def _review(flow_run: FlowRun, tiers: list[int], services: list[str] | None, tod
         "run_id": run.record.run_id,
         "evidence_dir": run.record.evidence_dir,
         "report": run.record.reports.get("report.html"),
+        "report_md": run.record.reports.get("report.md"),
         "findings": len(run.record.findings),
         "by_severity": severity_counts(run.record.findings),
         "services": len(statuses),

@@ -411,7 +411,7 @@ def _simulate(flow_run: FlowRun, exercise: Exercise) -> dict:
     run.record.details["steering_summary"] = summary
     strikes = strikes_text(scenario, rows, catalog.runbooks, region)
     tested = (
-        f"{len(rows)} service(s) against the {scenario.name.lower()} scenario ({strikes}): "
+        f"{len(rows)} service(s) against the {scenario.name.lower()} scenario, striking {strikes}: "
         f"{sum(r.affected for r in rows)} affected, {sum(r.status == 'unrecoverable' for r in rows)} "
         f"cannot recover within target"
     )
@@ -433,6 +433,7 @@ def _simulate(flow_run: FlowRun, exercise: Exercise) -> dict:
         "run_id": run.record.run_id,
         "evidence_dir": run.record.evidence_dir,
         "report": run.record.reports.get("report.html"),
+        "report_md": run.record.reports.get("report.md"),
         "scenario": scenario.id,
         "unrecoverable": sorted(r.service for r in rows if r.status == "unrecoverable"),
         "affected": sorted(r.service for r in rows if r.affected),

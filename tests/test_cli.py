@@ -61,6 +61,8 @@ def test_review_against_moto_server(tmp_path, moto_server, prefect_harness):
     assert run.returncode == 0, run.stderr[-2000:]
     report = next(line.split(": ", 1)[1] for line in run.stdout.splitlines() if line.startswith("report: "))
     assert Path(report).is_file()
+    markdown = next(line.split(": ", 1)[1] for line in run.stdout.splitlines() if line.startswith("markdown: "))
+    assert Path(markdown) == Path(report).with_name("report.md") and Path(markdown).read_text().startswith("# ")
     record = json.loads((Path(report).parent / "results.json").read_text())
     assert gap_keys(record["findings"]) == EXPECTED_GAPS | {EBS_GAP}
     assert "11 opened" in run.stdout
@@ -103,6 +105,21 @@ def test_bad_input_exits_2_with_a_one_line_reason(tmp_path, prefect_harness, arg
     assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
     [line] = [line for line in run.stderr.splitlines() if line.startswith("dr: ")]
     assert line.startswith("dr: error:") and reason in line and "Traceback" not in run.stderr
+
+
+def test_aws_out_of_reach_is_one_error_line_in_its_own_words(tmp_path):
+    # The restore test's dry run reads AWS before any flow runs: nothing for Prefect's logs to add.
+    env = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # the discard port: nothing answers
+        "AWS_ACCESS_KEY_ID": "fake",
+        "AWS_SECRET_ACCESS_KEY": "fake",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    run = dr("restore-test", "--dry-run", "--evidence", str(tmp_path / "ev"), env_extra=env, timeout=120)
+    assert run.returncode == 1, (run.stdout, run.stderr[-2000:])
+    [line] = [line for line in run.stderr.splitlines() if line.startswith("dr: ")]
+    assert line.startswith("dr: error: AWS: EndpointConnectionError") and "127.0.0.1:9" in line, line
+    assert "Prefect" not in run.stderr and "Traceback" not in run.stderr
 
 
 def test_a_killed_restore_test_is_swept_and_resumed(tmp_path, moto_server, prefect_harness):

@@ -95,6 +95,10 @@ def test_quarters():
     assert Quarter.parse("2025-q1") == Quarter(2025, 1) == Quarter(2024, 4).next() == Quarter(2025, 2).prev()
     with pytest.raises(ValueError, match="like 2026Q3"):
         Quarter.parse("2026Q5")
+    now = datetime(2026, 12, 7, tzinfo=timezone.utc)
+    assert Quarter.begun("2026Q4", now) == q and Quarter.begun("2026Q1", now) == Quarter(2026, 1)
+    with pytest.raises(ValueError, match="2027Q1 has not begun"):
+        Quarter.begun("2027Q1", now)
 
 
 def test_catalog_services_carry_owner_champion_and_fleets(views):

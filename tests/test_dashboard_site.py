@@ -9,12 +9,14 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 
 from bench.synthetic import NOW
 from tasks.report.site import load_inputs
 from tasks.rules.dashboard import build
+from tasks.rules.quarters import Quarter
 from tests.browser import (
     ChromiumUnavailable,
     console_errors,
@@ -187,3 +189,13 @@ def test_cli_dashboard(site, prefect_harness, tmp_path):
         timeout=120,
     )
     assert quarter.returncode == 2 and "like 2026Q3" in quarter.stderr
+    next_quarter = Quarter.of(datetime.now(timezone.utc)).next().id
+    future = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "dashboard", "--quarter", next_quarter],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert future.returncode == 2 and f"{next_quarter} has not begun" in future.stderr, future.stderr

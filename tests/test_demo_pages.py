@@ -248,10 +248,16 @@ def test_reports_open_with_what_was_tested_what_failed_and_what_to_do(demo):
     out, result = demo
     evidence = Path(result["evidence"])
     for flow in FLOWS:
-        page = next((evidence / flow).glob("*/report.html")).read_text()
+        path = next((evidence / flow).glob("*/report.html"))
+        page = path.read_text()
         head = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
         assert "Tested:" in head and "What failed, why, and what to do" in head, flow
         assert "`" not in head, f"{flow}: Markdown shown raw"
+        # The lines shown and the "… and N more findings" after them count every finding of the run.
+        shown = sum(int(n) for n in re.findall(r"</strong>: (\d+) in ", head))
+        more = re.search(r"… and (\d+) more finding", head)
+        findings = json.loads((path.parent / "results.json").read_text())["findings"]
+        assert shown + (int(more.group(1)) if more else 0) == len(findings), flow
     restore = next((evidence / "backup-restore-test").glob("*/report.html")).read_text()
     assert 'id="sampling"' in restore and "5% of each fleet" in restore and "of 120 fleet member(s) restored" in restore
     assert restore.count('data-service="issue-tracker"') < 10, "the fleet's restores are grouped, not listed first"
@@ -299,6 +305,10 @@ def test_every_markdown_report_has_one_summary_lists_that_end_and_no_dangling_se
     for path in reports:
         lines = path.read_text().splitlines()
         assert lines.count("## Summary") == 1, path
+        # Every report lists its findings, each with its ticket (the simulation's as its gaps and action items).
+        assert lines.count("## Findings") + lines.count("## Gaps and action items") == 1, path
+        for finding in json.loads((path.parent / "results.json").read_text())["findings"]:
+            assert not finding.get("ticket") or f"| {finding['ticket']} |" in "\n".join(lines), path
         for line, following in zip(lines, lines[1:]):
             if line.startswith("- "):  # a paragraph right under a list item would render inside it
                 assert following == "" or following.startswith("- "), (path, line, following)

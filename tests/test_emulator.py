@@ -273,6 +273,32 @@ def test_aurora_point_in_time_restore_honours_restore_to_time(aws, strict_aws):
     assert cluster_status(client, "drt-aur") == "creating"
 
 
+@pytest.mark.strict(seconds=0)
+def test_an_aurora_cluster_and_its_restores_have_aurora_storage_not_gp2(aws, strict_aws):
+    client = rds()
+    aurora(client, "aur")
+    client.create_db_cluster(
+        DBClusterIdentifier="aur-io",
+        Engine="aurora-mysql",
+        MasterUsername="admin1",
+        MasterUserPassword=PASSWORD,
+        StorageType="aurora-iopt1",
+    )
+
+    def storage(name):
+        return client.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["StorageType"]
+
+    assert (storage("aur"), storage("aur-io")) == ("aurora", "aurora-iopt1")
+    client.restore_db_cluster_to_point_in_time(
+        SourceDBClusterIdentifier="aur-io", DBClusterIdentifier="drt-io", UseLatestRestorableTime=True
+    )
+    client.create_db_cluster_snapshot(DBClusterIdentifier="aur", DBClusterSnapshotIdentifier="aur-snap")
+    client.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="drt-aur", SnapshotIdentifier="aur-snap", Engine="aurora-postgresql"
+    )
+    assert (storage("drt-io"), storage("drt-aur")) == ("aurora-iopt1", "aurora")
+
+
 def test_snapshot_copies_take_time_and_name_their_source(aws, strict_aws):
     east, west = rds(), rds("us-west-2")
     instance(east, "db1")

@@ -185,3 +185,25 @@ def test_dashes_pluses_and_question_marks_render_as_text_in_jira_but_ids_stay_re
     assert "\\- a list? \\??cited\\?? at 2026-12-07T10:00+00:00" in body
     assert "\\# numbered \\-x\\- \\+y\\+" in body and "svc \\-struck\\- \\+under\\+" in body
     assert "{{db-prod-01 us-east-1}}" in body  # identifiers keep their dashes as they are
+
+
+def test_a_finding_reads_in_jira_as_written_headings_emoticons_lines_and_code_included():
+    finding = make_finding(
+        "runbook.drift",
+        service="svc",
+        tier=1,
+        resource="db",
+        subject="x",
+        detail="h1. not a heading (y) :) ;)\nbq. not a quote\n- a.yaml:5: needs region\n# b.yaml:7: unknown field",
+    ).model_copy(update={"remediation": "Run `dr validate --runbooks runbooks` and fix *each* file."})
+    body = description(finding, RunContext(flow="documentation-review", run_id="r1"), None)
+    found = body.split("h3. What was found\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    # One line each, as in the detail; none opens a heading, quote or list, and no emoticon is drawn.
+    assert found == [
+        "&#104;1. not a heading \\(y) &#58;) &#59;)",
+        "&#98;q. not a quote",
+        "\\- a.yaml:5: needs region",
+        "\\# b.yaml:7: unknown field",
+    ]
+    # The remediation's `code` is Jira monospace, its other markup text.
+    assert "Run {{dr validate \\-\\-runbooks runbooks}} and fix \\*each\\* file." in body

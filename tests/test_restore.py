@@ -173,6 +173,9 @@ def test_restore_test_measures_every_kind_marks_planted_failures_and_leaves_noth
     # Aurora: the writer was added once the restored cluster was available, and both were torn down.
     aurora = by_target[("payments-aurora", "snapshot", "us-east-2")]
     assert aurora["status"] == "passed" and aurora["cleanup"] == "deleted" and aurora["rto_seconds"] >= 1.8
+    # Its point is the cluster's daily automated snapshot, and the copy has Aurora storage, as its source.
+    assert aurora["recovery_mechanism"] == "RDS automated backups"
+    assert aurora["configuration"]["storage_type"] == "aurora"
     # Aurora's point-in-time path answers for its in-region RPO (LatestRestorableTime minutes behind).
     aurora_pitr = by_target[("payments-aurora", "pitr-latest", "us-east-2")]
     assert aurora_pitr["rpo_judged"] and aurora_pitr["rpo_seconds"] < aurora_pitr["rpo_target_seconds"]

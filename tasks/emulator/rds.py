@@ -12,6 +12,7 @@ from moto.rds import models as rds
 from tasks.emulator.errors import StrictError
 from tasks.emulator.timeline import last_window_start, naive_utc, within
 
+AURORA_STORAGE_TYPES = ("aurora", "aurora-iopt1")
 _restoring = threading.local()  # set while a restore builds its new instance or cluster
 
 
@@ -70,6 +71,24 @@ def install(strict) -> None:
             return method
 
         patch.wrap(rds.RDSBackend, name, make)
+
+    # --- an Aurora cluster's storage type is aurora (or aurora-iopt1), not an instance's gp2 -----------
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html, StorageType: "Valid
+    # Values: aurora, aurora-iopt1 (Aurora DB clusters) ... Default: aurora (Aurora DB clusters)"; the same in
+    # API_RestoreDBClusterFromSnapshot and API_RestoreDBClusterToPointInTime. moto gives every cluster gp2.
+    def make_cluster_init(original):
+        def __init__(self, *args, **kwargs):
+            wanted = kwargs.get("storage_type")
+            aurora_type = wanted in AURORA_STORAGE_TYPES
+            if aurora_type:  # moto sizes a cluster by storage type and knows only gp2, io1 and standard
+                kwargs = {**kwargs, "storage_type": None}
+            original(self, *args, **kwargs)
+            if str(self.engine).startswith("aurora") and (aurora_type or wanted is None):
+                self.storage_type = wanted if aurora_type else "aurora"
+
+        return __init__
+
+    patch.wrap(rds.DBCluster, "__init__", make_cluster_init)
 
     # --- an instance joins a cluster only when the cluster is available ----------------------------
     def make_create_instance(original):

@@ -16,6 +16,16 @@ class Quarter:
         return cls(when.year, (when.month - 1) // 3 + 1)
 
     @classmethod
+    def begun(cls, text: str, now: datetime) -> Quarter:
+        """parse(text), refused if the quarter has not begun by `now`: a pack reports on evidence that exists."""
+        quarter = cls.parse(text)
+        if quarter.start > now:
+            raise ValueError(
+                f"{quarter.id} has not begun (today is {now:%Y-%m-%d} UTC): name this quarter or an earlier one"
+            )
+        return quarter
+
+    @classmethod
     def parse(cls, text: str) -> Quarter:
         """'2026Q3', '2026-Q3' or '2026 Q3'."""
         cleaned = text.strip().upper().replace("-", "").replace(" ", "")

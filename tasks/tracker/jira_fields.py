@@ -134,6 +134,11 @@ _JIRA_SPECIAL = re.compile(r"([{}\[\]|!*_^~])")
 # -deleted-, +inserted+ and ??citation?? too, and `#`/`-` opening a list where a paragraph starts. A - or + between
 # two letters or digits never delimits an effect (us-east-1, +00:00 in a time), so those stay as they are.
 _JIRA_EFFECT = re.compile(r"(?<![A-Za-z0-9])([-+])|([-+])(?![A-Za-z0-9])|(\?)(?=\?)|^(#)")
+# Emoticons: (y) (n) (i) (x) (/) (?) (on) (off) (flag) (flagoff) and :) :( :P :D ;) (those with ! * + - are
+# escaped above). A heading (h1. to h6.) or quote (bq.) where a paragraph starts: its first letter as an entity.
+_JIRA_EMOTICON = re.compile(r"\((?=(?:[ynix/?]|on|off|flag|flagoff)\))")
+_JIRA_SMILEY = re.compile(r"[:;](?=[()PD])")
+_JIRA_BLOCK = re.compile(r"^(?:h[1-6]|bq)\.")
 
 
 # Jira links every bare URL, even inside {{monospace}}: atlassian-renderer's UrlRendererComponent matches
@@ -149,7 +154,26 @@ def wiki_text(value: object) -> str:
     text = "" if value is None else str(value)
     escaped = _JIRA_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()).replace("\\", "&#92;"))
     escaped = _JIRA_EFFECT.sub(lambda m: "\\" + m.group(0), escaped)
+    escaped = _JIRA_EMOTICON.sub(r"\\(", escaped)
+    escaped = _JIRA_SMILEY.sub(lambda m: f"&#{ord(m.group(0))};", escaped)
+    escaped = _JIRA_BLOCK.sub(lambda m: f"&#{ord(m.group(0)[0])};{m.group(0)[1:]}", escaped)
     return _URL_SCHEME.sub(lambda m: m.group(0)[:-1] + "&#58;", escaped)
+
+
+def wiki_lines(value: object) -> str:
+    """Text of several lines (a finding's detail) as Jira wiki lines, each rendering as that text: a line
+    that starts with a list marker or a heading renders as written (wiki_text escapes it)."""
+    return "\n".join(wiki_text(line) for line in ("" if value is None else str(value)).splitlines())
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def wiki_inline(value: object) -> str:
+    """wiki_text, with the `code` spans of our own Markdown (remediation) as Jira {{monospace}}."""
+    text = "" if value is None else str(value)
+    parts = _CODE.split(text)  # even: prose, odd: code
+    return "".join(wiki_text(part) if i % 2 == 0 else _mono(part) for i, part in enumerate(parts))
 
 
 def _mono(value: object) -> str:
@@ -177,7 +201,7 @@ def description(
     runbook = context.runbook_files.get(finding.service)
     parts = [
         "h3. What was found",
-        wiki_text(finding.detail),
+        wiki_lines(finding.detail),
         "",
         f"*Service:* {wiki_text(finding.service)} ({tier})" + (f" — runbook {_mono(runbook)}" if runbook else ""),
         f"*Resource:* {_mono(finding.resource)}",
@@ -187,7 +211,7 @@ def description(
         _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
         "",
         "h3. Remediation",
-        wiki_text(finding.remediation),
+        wiki_inline(finding.remediation),
         "",
         "h3. Run",
         _run_line(context),
@@ -211,7 +235,7 @@ def escalation_comment(ticket: Ticket, finding: Finding, context: RunContext) ->
     return "\n".join(
         [
             f"Severity raised from {ticket.severity} to {finding.severity}.",
-            wiki_text(finding.detail),
+            wiki_lines(finding.detail),
             "Evidence:",
             _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
             f"Found by {_run_line(context)}.",
@@ -223,7 +247,7 @@ def reopen_comment(finding: Finding, context: RunContext) -> str:
     return "\n".join(
         [
             "The gap has come back, so this ticket is reopened.",
-            wiki_text(finding.detail),
+            wiki_lines(finding.detail),
             "Evidence:",
             _noformat(json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)),
             f"Found by {_run_line(context)}.",

@@ -41,6 +41,7 @@ def recovery_point(clients: AwsClients, spec: RestoreSpec) -> RecoveryPoint:
         newest["DBClusterSnapshotIdentifier"],
         newest["SnapshotCreateTime"],
         {"snapshot_type": newest.get("SnapshotType"), "encrypted": bool(newest.get("StorageEncrypted"))},
+        mechanism=rds.snapshot_mechanism(newest),
     )
 
 
