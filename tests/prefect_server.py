@@ -138,6 +138,16 @@ class PrefectServer:
             env_extra=env,
         )
 
+    def wait_for_workers(self, names: list[str], pool: str = "dr-process", timeout: float = 120) -> None:
+        """Until every named worker has polled the pool (its first heartbeat): a worker still starting takes
+        no runs, so one started earlier could take them all."""
+
+        def online():
+            workers = self.post(f"/work_pools/{pool}/workers/filter", {})
+            return {w["name"] for w in workers if w.get("status") == "ONLINE"} >= set(names) or None
+
+        wait_for(online, timeout, f"workers {', '.join(names)} online")
+
     def run(self, deployment: dict, parameters: dict) -> dict:
         return self.post(f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters})
 

@@ -184,6 +184,8 @@ def test_fan_out_runs_children_on_both_workers(prefect_server, moto_server, tmp_
     deployment = server.deploy("daily-posture-audit")
     workers = [server.worker(name, limit=2, env_extra={"AWS_ENDPOINT_URL": moto_server}) for name in ("w1", "w2")]
     try:
+        # Both polling before the children exist: each takes at most two, so each takes some.
+        server.wait_for_workers(["w1", "w2"])
         parent = server.run(
             deployment,
             {"runbooks": str(catalog), "evidence": str(tmp_path / "evidence"), "fan_out": True, "tracker": "ledger"},
