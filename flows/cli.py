@@ -317,6 +317,9 @@ def preflight(args, tiers_default: list[int] | None = None):
     return catalog
 
 
+_FLOWS_STARTED: list[str] = []
+
+
 @contextmanager
 def flow_runs(args, title: str, background: bool = False):
     """Around every flow a command runs: the console (phases, progress) and one Prefect API for all of them.
@@ -325,6 +328,7 @@ def flow_runs(args, title: str, background: bool = False):
     from flows._runtime import prefect_api
 
     console = _console.Console()
+    _FLOWS_STARTED.append(title)  # an error after this point may have come from a flow run: see main()
     with ExitStack() as stack:
         stack.enter_context(_console.use(console))
         console.phase(
@@ -735,7 +739,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if isinstance(exc, (BotoCoreError, ClientError)):  # AWS answered (or could not be reached): its words
+        if isinstance(exc, (BotoCoreError, ClientError)) and not _FLOWS_STARTED:
+            # AWS refused or could not be reached before any flow ran (a dry run's reads): its words alone.
             from tasks.aws.errors import describe_error
 
             print(f"dr: error: AWS: {describe_error(exc)}", file=sys.stderr)

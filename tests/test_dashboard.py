@@ -372,6 +372,8 @@ def test_the_packs_change_in_compliance_agrees_with_the_two_percentages_it_shows
     assert said_html in html and said_md in md
     assert "-0 point" not in html + md and "+0 point" not in html + md
 
+
+def test_one_quarter_of_evidence_draws_no_trend(views, tmp_path):
     inputs, _, _ = views
     recent = {
         flow: [r for r in runs if r.started_at >= Quarter(2026, 4).start] for flow, runs in inputs.history.items()

@@ -289,14 +289,23 @@ def test_an_aurora_cluster_and_its_restores_have_aurora_storage_not_gp2(aws, str
         return client.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["StorageType"]
 
     assert (storage("aur"), storage("aur-io")) == ("aurora", "aurora-iopt1")
-    client.restore_db_cluster_to_point_in_time(
-        SourceDBClusterIdentifier="aur-io", DBClusterIdentifier="drt-io", UseLatestRestorableTime=True
-    )
-    client.create_db_cluster_snapshot(DBClusterIdentifier="aur", DBClusterSnapshotIdentifier="aur-snap")
+    # A restore gets aurora unless it asks for another type, whatever its source's (the same pages).
+    restore = {"SourceDBClusterIdentifier": "aur-io", "UseLatestRestorableTime": True}
+    client.restore_db_cluster_to_point_in_time(DBClusterIdentifier="drt-io", **restore)
+    client.restore_db_cluster_to_point_in_time(DBClusterIdentifier="drt-io2", StorageType="aurora-iopt1", **restore)
+    client.create_db_cluster_snapshot(DBClusterIdentifier="aur-io", DBClusterSnapshotIdentifier="io-snap")
     client.restore_db_cluster_from_snapshot(
-        DBClusterIdentifier="drt-aur", SnapshotIdentifier="aur-snap", Engine="aurora-postgresql"
+        DBClusterIdentifier="drt-snap", SnapshotIdentifier="io-snap", Engine="aurora-mysql"
     )
-    assert (storage("drt-io"), storage("drt-aur")) == ("aurora-iopt1", "aurora")
+    client.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="drt-snap2", SnapshotIdentifier="io-snap", Engine="aurora-mysql", StorageType="aurora-iopt1"
+    )
+    assert [storage(n) for n in ("drt-io", "drt-io2", "drt-snap", "drt-snap2")] == [
+        "aurora",
+        "aurora-iopt1",
+        "aurora",
+        "aurora-iopt1",
+    ]
 
 
 def test_snapshot_copies_take_time_and_name_their_source(aws, strict_aws):

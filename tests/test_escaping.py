@@ -194,7 +194,10 @@ def test_a_finding_reads_in_jira_as_written_headings_emoticons_lines_and_code_in
         tier=1,
         resource="db",
         subject="x",
-        detail="h1. not a heading (y) :) ;)\nbq. not a quote\n- a.yaml:5: needs region\n# b.yaml:7: unknown field",
+        detail=(
+            "h1. not a heading (y) :) ;)\nbq. not a quote\n- a.yaml:5: needs region\n# b.yaml:7: unknown field\n"
+            "  # indented\n  h2. indented\nC:\\Program Files\\Data (a path, not a wink)"
+        ),
     ).model_copy(update={"remediation": "Run `dr validate --runbooks runbooks` and fix *each* file."})
     body = description(finding, RunContext(flow="documentation-review", run_id="r1"), None)
     found = body.split("h3. What was found\n", 1)[1].split("\n\n", 1)[0].splitlines()
@@ -204,6 +207,9 @@ def test_a_finding_reads_in_jira_as_written_headings_emoticons_lines_and_code_in
         "&#98;q. not a quote",
         "\\- a.yaml:5: needs region",
         "\\# b.yaml:7: unknown field",
+        "  \\# indented",
+        "  &#104;2. indented",
+        "C:&#92;Program Files&#92;Data (a path, not a wink)",  # each backslash an entity, nothing more
     ]
     # The remediation's `code` is Jira monospace, its other markup text.
     assert "Run {{dr validate \\-\\-runbooks runbooks}} and fix \\*each\\* file." in body

@@ -75,7 +75,9 @@ def install(strict) -> None:
     # --- an Aurora cluster's storage type is aurora (or aurora-iopt1), not an instance's gp2 -----------
     # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html, StorageType: "Valid
     # Values: aurora, aurora-iopt1 (Aurora DB clusters) ... Default: aurora (Aurora DB clusters)"; the same in
-    # API_RestoreDBClusterFromSnapshot and API_RestoreDBClusterToPointInTime. moto gives every cluster gp2.
+    # API_RestoreDBClusterFromSnapshot and API_RestoreDBClusterToPointInTime, so a restore that names none
+    # gets aurora, not its source's type (a restore that keeps I/O-Optimized storage must ask for it). moto
+    # gives every cluster gp2, and a restored one its source's.
     def make_cluster_init(original):
         def __init__(self, *args, **kwargs):
             wanted = kwargs.get("storage_type")
@@ -89,6 +91,26 @@ def install(strict) -> None:
         return __init__
 
     patch.wrap(rds.DBCluster, "__init__", make_cluster_init)
+
+    def aurora_default(cluster, asked: str | None):
+        if asked is None and str(getattr(cluster, "engine", "")).startswith("aurora"):
+            cluster.storage_type = "aurora"
+        return cluster
+
+    def make_storage_from_snapshot(original):
+        def restore_db_cluster_from_snapshot(self, from_snapshot_id, overrides):
+            return aurora_default(original(self, from_snapshot_id, overrides), overrides.get("storage_type"))
+
+        return restore_db_cluster_from_snapshot
+
+    def make_storage_pitr(original):
+        def restore_db_cluster_to_point_in_time(self, *args, **kwargs):
+            return aurora_default(original(self, *args, **kwargs), kwargs.get("storage_type"))
+
+        return restore_db_cluster_to_point_in_time
+
+    patch.wrap(rds.RDSBackend, "restore_db_cluster_from_snapshot", make_storage_from_snapshot)
+    patch.wrap(rds.RDSBackend, "restore_db_cluster_to_point_in_time", make_storage_pitr)
 
     # --- an instance joins a cluster only when the cluster is available ----------------------------
     def make_create_instance(original):

@@ -75,8 +75,12 @@ class Digest:
 
     @property
     def actions(self) -> list[tuple[str, str]]:
-        """(title, remediation) once each, most severe first: a check hit at two severities says it once."""
-        return list(dict.fromkeys((f.title, f.remediation) for f in self.failures))
+        """(title, remediation) once per title, most severe first: a check hit at two severities says what to
+        do once (its most severe line's remediation)."""
+        said: dict[str, str] = {}
+        for failure in self.failures:
+            said.setdefault(failure.title, failure.remediation)
+        return list(said.items())
 
 
 def digest(tested: str, findings: list[Any], notes: list[str] | None = None) -> Digest:

@@ -133,12 +133,14 @@ def summary(finding: Finding) -> str:
 _JIRA_SPECIAL = re.compile(r"([{}\[\]|!*_^~])")
 # -deleted-, +inserted+ and ??citation?? too, and `#`/`-` opening a list where a paragraph starts. A - or + between
 # two letters or digits never delimits an effect (us-east-1, +00:00 in a time), so those stay as they are.
-_JIRA_EFFECT = re.compile(r"(?<![A-Za-z0-9])([-+])|([-+])(?![A-Za-z0-9])|(\?)(?=\?)|^(#)")
+_JIRA_EFFECT = re.compile(r"(?<![A-Za-z0-9])([-+])|([-+])(?![A-Za-z0-9])|(\?)(?=\?)")
 # Emoticons: (y) (n) (i) (x) (/) (?) (on) (off) (flag) (flagoff) and :) :( :P :D ;) (those with ! * + - are
-# escaped above). A heading (h1. to h6.) or quote (bq.) where a paragraph starts: its first letter as an entity.
+# escaped above; the ; that ends an entity such as &#92; is not one). Where a line starts, after any spaces:
+# a numbered list (#) is escaped, a heading (h1. to h6.) or quote (bq.) gets its first letter as an entity.
 _JIRA_EMOTICON = re.compile(r"\((?=(?:[ynix/?]|on|off|flag|flagoff)\))")
-_JIRA_SMILEY = re.compile(r"[:;](?=[()PD])")
-_JIRA_BLOCK = re.compile(r"^(?:h[1-6]|bq)\.")
+_JIRA_SMILEY = re.compile(r"(?<!&#\d\d)(?<!&#\d\d\d)[:;](?=[()PD])")
+_JIRA_LIST = re.compile(r"^(\s*)#")
+_JIRA_BLOCK = re.compile(r"^(\s*)(h[1-6]|bq)\.")
 
 
 # Jira links every bare URL, even inside {{monospace}}: atlassian-renderer's UrlRendererComponent matches
@@ -156,7 +158,8 @@ def wiki_text(value: object) -> str:
     escaped = _JIRA_EFFECT.sub(lambda m: "\\" + m.group(0), escaped)
     escaped = _JIRA_EMOTICON.sub(r"\\(", escaped)
     escaped = _JIRA_SMILEY.sub(lambda m: f"&#{ord(m.group(0))};", escaped)
-    escaped = _JIRA_BLOCK.sub(lambda m: f"&#{ord(m.group(0)[0])};{m.group(0)[1:]}", escaped)
+    escaped = _JIRA_LIST.sub(r"\1\\#", escaped)
+    escaped = _JIRA_BLOCK.sub(lambda m: f"{m.group(1)}&#{ord(m.group(2)[0])};{m.group(2)[1:]}.", escaped)
     return _URL_SCHEME.sub(lambda m: m.group(0)[:-1] + "&#58;", escaped)
 
 
@@ -173,7 +176,8 @@ def wiki_inline(value: object) -> str:
     """wiki_text, with the `code` spans of our own Markdown (remediation) as Jira {{monospace}}."""
     text = "" if value is None else str(value)
     parts = _CODE.split(text)  # even: prose, odd: code
-    return "".join(wiki_text(part) if i % 2 == 0 else _mono(part) for i, part in enumerate(parts))
+    # {{..}} renders as monospace only with no space just inside it (Jira's rule): the code span is stripped.
+    return "".join(wiki_text(part) if i % 2 == 0 else _mono(part.strip()) for i, part in enumerate(parts))
 
 
 def _mono(value: object) -> str:
