@@ -313,3 +313,4 @@ def test_every_markdown_report_has_one_summary_lists_that_end_and_no_dangling_se
             if line.startswith("- "):  # a paragraph right under a list item would render inside it
                 assert following == "" or following.startswith("- "), (path, line, following)
             assert not line.rstrip().endswith(";  |") and not line.rstrip().endswith("; |"), (path, line)
+            assert "<br>" not in line or line.startswith("|"), (path, line)  # line breaks only inside table cells

@@ -11,7 +11,7 @@ import pytest
 from tasks.evidence.records import TicketRecord
 from tasks.report.groups import group_paths, restore_groups, row_reasons, sampling_note
 from tasks.report.markup import inline_html, inline_markdown
-from tasks.report.render import environment, md_escape
+from tasks.report.render import environment, md_escape, md_lines
 from tasks.rules.digest import by_severity, digest, key_order, tickets_by_severity
 from tasks.rules.status import CONDITIONS, RULE, legend, legend_markdown, status_of
 from tests.conftest import REPO_ROOT
@@ -117,6 +117,13 @@ def test_digest_names_each_service_under_its_own_findings_severity():
     assert [title for title, _ in d.actions] == [d.failures[0].title, d.failures[2].title]
     box = environment().from_string('{% import "macros.html.j2" as m %}{{ m.summary_box(dg) }}').render(dg=d)
     assert box.count("<li ") == 3 and box.count("<em>Do:</em> Raise the backup retention period") == 1
+
+
+def test_lines_of_prose_and_items_are_markdown_paragraphs_and_a_list_not_br():
+    text = "Region loss: 4 of 8 affected.\n- Tier 1 a <b>: no copy\n- Tier 1 b: late\n3 action item(s).\n"
+    assert md_lines(text) == (
+        "Region loss: 4 of 8 affected.\n\n- Tier 1 a &lt;b&gt;: no copy\n- Tier 1 b: late\n\n3 action item\\(s\\)."
+    )
 
 
 def test_fleet_impact_lines_group_by_path_with_counts():

@@ -26,6 +26,22 @@ def md_escape(value: object) -> str:
     return text.replace("\r", "").replace("\n", "<br>")
 
 
+def md_lines(value: object) -> str:
+    """Text of several lines (a narrative, a summary with "- " items) as Markdown, each line escaped as
+    md_escape does (no <br>): lines of prose stay one paragraph, "- " lines a list, with a blank line where
+    one turns into the other (a prose line right under a list item would render inside it)."""
+    out, previous = [], None
+    for line in ("" if value is None else str(value)).splitlines():
+        if not line.strip():
+            continue
+        item = line.startswith("- ")
+        if previous is not None:
+            out.append("\n" if item == previous else "\n\n")
+        out.append(("- " + md_escape(line[2:])) if item else md_escape(line))
+        previous = item
+    return "".join(out)
+
+
 def _when(value: object) -> str:
     if value is None:
         return "n/a"
@@ -101,6 +117,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["md"] = md_escape
+    env.filters["md_lines"] = md_lines
     env.filters["when"] = _when
     env.filters["duration"] = format_duration
     env.filters["day"] = _day
