@@ -247,6 +247,16 @@ def finish_run(run: RunEvidence, report: str, artifact_key: str, tested: str, **
     _console.phase(f"{record.flow}: report {record.reports.get('report.html')}")
 
 
+def finished_run(run: RunEvidence) -> dict:
+    """What every finished flow returns first: its run, evidence directory and the two reports' locations."""
+    return {
+        "run_id": run.record.run_id,
+        "evidence_dir": run.record.evidence_dir,
+        "report": run.record.reports.get("report.html"),
+        "report_md": run.record.reports.get("report.md"),
+    }
+
+
 def fail_run(run: RunEvidence, exc: BaseException, status: RunStatus = "failed") -> None:
     run.record.status = status
     run.record.finished_at = now()

@@ -15,6 +15,7 @@ from flows._run import (
     fail_run,
     file_tickets,
     finish_run,
+    finished_run,
     now,
     record_findings,
     service_routing,
@@ -286,10 +287,7 @@ def _file_and_report(run, catalog, valid, findings, skipped, resources, evidence
         by_check=sorted(by_check.items(), key=lambda c: (-c[1], c[0])),
     )
     return {
-        "run_id": run.record.run_id,
-        "evidence_dir": run.record.evidence_dir,
-        "report": run.record.reports.get("report.html"),
-        "report_md": run.record.reports.get("report.md"),
+        **finished_run(run),
         "findings": len(findings),
         "resources": resources,
         "by_severity": severity_counts(findings),

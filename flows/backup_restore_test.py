@@ -25,6 +25,7 @@ from flows._run import (
     fail_run,
     file_tickets,
     finish_run,
+    finished_run,
     now,
     record_findings,
     retry_if_transient,
@@ -439,10 +440,7 @@ def _restore_test(
         "%d/%d restores met their targets; report: %s", passed, len(measurements), run.record.reports.get("report.html")
     )
     return {
-        "run_id": run.record.run_id,
-        "evidence_dir": run.record.evidence_dir,
-        "report": run.record.reports.get("report.html"),
-        "report_md": run.record.reports.get("report.md"),
+        **finished_run(run),
         "restores": len(measurements),
         "passed": passed,
         "findings": len(run.record.findings),

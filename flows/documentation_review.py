@@ -16,6 +16,7 @@ from flows._run import (
     fail_run,
     file_tickets,
     finish_run,
+    finished_run,
     now,
     record_findings,
     service_routing,
@@ -181,10 +182,7 @@ def _review(flow_run: FlowRun, tiers: list[int], services: list[str] | None, tod
     )
     logger.info("report: %s", run.record.reports.get("report.html"))
     return {
-        "run_id": run.record.run_id,
-        "evidence_dir": run.record.evidence_dir,
-        "report": run.record.reports.get("report.html"),
-        "report_md": run.record.reports.get("report.md"),
+        **finished_run(run),
         "findings": len(run.record.findings),
         "by_severity": severity_counts(run.record.findings),
         "services": len(statuses),

@@ -25,6 +25,7 @@ from flows._run import (
     fail_run,
     file_tickets,
     finish_run,
+    finished_run,
     now,
     record_findings,
     service_routing,
@@ -430,10 +431,7 @@ def _simulate(flow_run: FlowRun, exercise: Exercise) -> dict:
         mode=mode,
     )
     return {
-        "run_id": run.record.run_id,
-        "evidence_dir": run.record.evidence_dir,
-        "report": run.record.reports.get("report.html"),
-        "report_md": run.record.reports.get("report.md"),
+        **finished_run(run),
         "scenario": scenario.id,
         "unrecoverable": sorted(r.service for r in rows if r.status == "unrecoverable"),
         "affected": sorted(r.service for r in rows if r.affected),
