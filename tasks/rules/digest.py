@@ -74,13 +74,20 @@ class Digest:
         return not self.failures
 
     @property
-    def actions(self) -> list[tuple[str, str]]:
-        """(title, remediation) once per title, most severe first: a check hit at two severities says what to
-        do once (its most severe line's remediation)."""
-        said: dict[str, str] = {}
+    def lines(self) -> list[tuple[Failure, bool]]:
+        """Each failure, and whether it says what to do: a check hit at two severities says it once, on its
+        most severe line."""
+        seen: set[str] = set()
+        out = []
         for failure in self.failures:
-            said.setdefault(failure.title, failure.remediation)
-        return list(said.items())
+            out.append((failure, failure.title not in seen))
+            seen.add(failure.title)
+        return out
+
+    @property
+    def actions(self) -> list[tuple[str, str]]:
+        """(title, remediation) of the lines that say what to do, most severe first."""
+        return [(failure.title, failure.remediation) for failure, says in self.lines if says]
 
 
 def digest(tested: str, findings: list[Any], notes: list[str] | None = None) -> Digest:
